@@ -1,0 +1,169 @@
+"""golive.yaml: read, expand ${VAR}s, validate once into frozen models (DESIGN section 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+
+from checker.errors import ConfigError, Problem
+from checker.model import Severity
+from checker.schema import Strict, validate
+from checker.yamlfile import Path_, YamlDocument, dotted, load_yaml, parse_yaml
+
+ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class SandboxSection(Strict):
+    url: str = "builtin"
+    api_key: str | None = None
+
+
+class ClientSection(Strict):
+    command: str
+    env: dict[str, str] = {}
+    cwd: str = "."
+    timeout: float = pydantic.Field(60, gt=0, le=3600)
+    batch_command: str | None = None
+
+
+class WebhookSection(Strict):
+    url: str | None = None
+    secret: str | None = None
+    start: str | None = None
+    events: list[str] = []
+    processed_count: str | None = None
+
+
+class RepoSection(Strict):
+    paths: list[str] = ["."]
+    production_paths: list[str] = []
+
+
+class BalanceSection(Strict):
+    poll: bool = False
+
+
+class RulesSection(Strict):
+    select: list[str] = []
+    ignore: list[str] = []
+    severity: dict[str, Severity] = {}
+
+
+class Waiver(Strict):
+    rule: str
+    reason: str = pydantic.Field(min_length=1)
+    expires: dt.date
+    by: str = pydantic.Field(min_length=1)
+
+
+class Attestation(Strict):
+    by: str = pydantic.Field(min_length=1)
+    date: dt.date
+    evidence: str = ""
+
+
+class ConfigFile(Strict):
+    provider: str
+    environment: Literal["sandbox", "live"] = "sandbox"
+    sandbox: SandboxSection = SandboxSection()
+    client: ClientSection | None = None
+    webhook: WebhookSection | None = None
+    repo: RepoSection = RepoSection()
+    documents: list[str] = []
+    balance: BalanceSection = BalanceSection()
+    rules: RulesSection = RulesSection()
+    waivers: list[Waiver] = []
+    attestations: dict[str, Attestation] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated golive.yaml: the file's settings, where it lives, and where each secret came from."""
+
+    file: ConfigFile
+    path: str
+    base_dir: Path
+    secrets: tuple[str, ...]
+    # key path ("sandbox.api_key") -> True when the file wrote a literal instead of a ${VAR}
+    literal_secrets: Mapping[str, bool]
+    lines: Mapping[Path_, int]
+
+    def line_of(self, *path: str | int) -> int | None:
+        return YamlDocument(self.path, {}, dict(self.lines)).line_of(tuple(path))
+
+    def resolve(self, relative: str) -> Path:
+        path = Path(relative).expanduser()
+        return path if path.is_absolute() else self.base_dir / path
+
+
+SECRET_KEYS: tuple[Path_, ...] = (("sandbox", "api_key"), ("webhook", "secret"))
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    doc = load_yaml(path, what="config file")
+    return _build(doc, path, os.environ if environ is None else environ)
+
+
+def parse_config(text: str, name: str = "golive.yaml", environ: Mapping[str, str] | None = None) -> Config:
+    return _build(parse_yaml(text, name), Path(name), os.environ if environ is None else environ)
+
+
+def minimal_config(provider: str, api_key: str, *, base_dir: Path | None = None) -> Config:
+    """A config made in code (for `golive demo` and `check --provider` without a file)."""
+    file = ConfigFile(provider=provider, sandbox=SandboxSection(url="builtin", api_key=api_key))
+    return Config(file, "(built-in)", base_dir or Path.cwd(), (api_key,), {}, {})
+
+
+def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
+    problems: list[Problem] = []
+    literal: dict[str, bool] = {}
+    data = _expand(doc.data, (), doc, environ, problems, literal)
+    try:
+        model = validate(ConfigFile, data, doc)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+    secrets = tuple(
+        value
+        for value in (model.sandbox.api_key, model.webhook.secret if model.webhook else None)
+        if value
+    )
+    return Config(
+        file=model,
+        path=str(path),
+        base_dir=path.resolve().parent,
+        secrets=secrets,
+        literal_secrets={k: v for k, v in literal.items() if k in {dotted(p) for p in SECRET_KEYS}},
+        lines=dict(doc.lines),
+    )
+
+
+def _expand(value: Any, path: Path_, doc: YamlDocument, environ: Mapping[str, str], problems: list[Problem], literal: dict[str, bool]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, (*path, k), doc, environ, problems, literal) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, (*path, i), doc, environ, problems, literal) for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+    literal[dotted(path)] = ENV_REF.search(value) is None
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in environ and environ[name] != "":
+            return environ[name]
+        if default is not None:
+            return default
+        problems.append(doc.problem(path, f"environment variable {name} is not set", f"set it, or write ${{{name}:-default}}"))
+        return ""
+
+    return ENV_REF.sub(substitute, value)

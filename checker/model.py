@@ -1,0 +1,135 @@
+"""The result model: rules as loaded, what a check returns, and a finished run."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+    WAIVED = "waived"
+    MANUAL = "manual"
+    ATTESTED = "attested"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Severity(str, enum.Enum):
+    BLOCKER = "blocker"
+    WARNING = "warning"
+    INFO = "info"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TARGETS = ("sandbox", "client", "webhook", "repo", "manual")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A catalog rule as one provider pack states it."""
+
+    id: str
+    title: str
+    section: str
+    target: str
+    severity: Severity
+    checks: str
+    why: str
+    probe: str
+    fix: str
+    source: str | None = None
+    skip: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def param(self, name: str, default: Any) -> Any:
+        return self.params.get(name, default)
+
+
+Evidence = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a check concludes about its target: a finding, with the evidence for it."""
+
+    status: Status
+    message: str
+    evidence: tuple[Evidence, ...] = ()
+
+    @classmethod
+    def passed(cls, message: str, evidence: list[Evidence] | tuple[Evidence, ...] = ()) -> Outcome:
+        return cls(Status.PASS, message, tuple(evidence))
+
+    @classmethod
+    def failed(cls, message: str, evidence: list[Evidence] | tuple[Evidence, ...] = ()) -> Outcome:
+        return cls(Status.FAIL, message, tuple(evidence))
+
+    @classmethod
+    def skipped(cls, reason: str) -> Outcome:
+        return cls(Status.SKIP, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    rule: Rule
+    status: Status
+    severity: Severity
+    message: str
+    duration_s: float = 0.0
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.rule.id,
+            "title": self.rule.title,
+            "section": self.rule.section,
+            "target": self.rule.target,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "duration_s": round(self.duration_s, 3),
+            "message": self.message,
+            "evidence": [dict(e) for e in self.evidence],
+            "fix": self.rule.fix,
+            "source": self.rule.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    provider: str
+    environment: str
+    started_at: str
+    duration_s: float
+    verdict: str
+    interrupted: bool
+    results: tuple[Result, ...]
+    tool_version: str
+
+    def summary(self) -> dict[str, int]:
+        counts = {status.value: 0 for status in Status}
+        for result in self.results:
+            counts[result.status.value] += 1
+        return counts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "golive-report/1",
+            "tool": {"name": "golive", "version": self.tool_version},
+            "provider": self.provider,
+            "environment": self.environment,
+            "started_at": self.started_at,
+            "duration_s": round(self.duration_s, 3),
+            "verdict": self.verdict,
+            "interrupted": self.interrupted,
+            "summary": self.summary(),
+            "results": [r.to_json() for r in self.results],
+        }

@@ -1,0 +1,302 @@
+"""Rule packs: the shared catalog (rules/catalog.yaml) joined with one provider's facts and overrides."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import pydantic
+
+from checker.errors import ConfigError
+from checker.model import Rule, Severity
+from checker.schema import Strict, validate
+from checker.yamlfile import YamlDocument, load_yaml
+
+RULE_ID = re.compile(r"^[A-Z]{2,8}-\d{3}$")
+BUILTIN_PACKS = ("mintfax", "idunox", "flexforward")
+
+
+def data_dir(name: str) -> Path:
+    """`rules/` or `reports/`: inside the installed package, or at the top of a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / name, here.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"golive's {name}/ folder is missing from the installation ({here})")
+
+
+# ---------------------------------------------------------------- the catalog
+
+
+class CatalogRule(Strict):
+    id: str
+    title: str
+    section: str
+    target: Literal["sandbox", "client", "webhook", "repo", "manual"]
+    severity: Severity
+    checks: str
+    why: str
+    probe: str
+    fix: str
+
+
+class Catalog(Strict):
+    schema_: Literal["golive-catalog/1"] = pydantic.Field(alias="schema")
+    sections: list[str]
+    rules: list[CatalogRule]
+
+
+# ---------------------------------------------------------------- provider facts
+
+
+class KeyFacts(Strict):
+    test_prefixes: list[str] = []
+    live_prefixes: list[str] = []
+
+
+class FileSpec(Strict):
+    field: str
+    kind: str = "pdf"
+
+
+class CreateFacts(Strict):
+    path: str
+    method: Literal["POST"] = "POST"
+    encoding: Literal["multipart", "json"]
+    fields: dict[str, str] = {}
+    alternate_fields: dict[str, str] = {}
+    invalid_fields: dict[str, str] = {}
+    file: FileSpec | None = None
+    body: dict[str, Any] | None = None
+    alternate_body: dict[str, Any] | None = None
+    invalid_body: dict[str, Any] | None = None
+    created_status: int = 201
+    id_field: str = "id"
+    status_field: str | None = None
+
+
+class ReplayFacts(Strict):
+    status: Literal["same"] | int = "same"
+    headers: dict[str, str] = {}
+    echo_header: str | None = None
+    missing_key_echo: str | None = None
+
+
+class IdempotencyFacts(Strict):
+    key_in: Literal["header", "body"]
+    name: str
+    required: bool = False
+    max_length: int | None = None
+    ttl_hours: float | None = None
+    on_body_mismatch: Literal["replay", "conflict", "undocumented"] = "undocumented"
+    replay: ReplayFacts = ReplayFacts()
+
+
+class RetryFacts(Strict):
+    retryable_statuses: list[int]
+    non_retryable_statuses: list[int]
+    base_s: float = 1.0
+    max_delay_s: float = 30.0
+    jitter_s: float = 0.0
+    max_attempts: int = 5
+    stop_on_4xx: bool = False
+    request_timeout_s: float | None = None
+
+
+class RateLimitFacts(Strict):
+    requests_per_s: float
+
+
+class FileFacts(Strict):
+    types: list[Literal["pdf", "docx", "xlsx", "jpg", "png", "tiff", "html", "txt"]]
+    max_bytes: int
+    unsupported_error: str = "unsupported_file_type"
+    too_large_error: str = "file_too_large"
+
+
+class WebhookFacts(Strict):
+    scheme: Literal["mintfax", "standard", "github"]
+    signature_header: str
+    tolerance_s: float = 300
+    deadline_s: float = 5
+    required_events: list[str] = []
+
+
+class Facts(Strict):
+    keys: KeyFacts = KeyFacts()
+    create: CreateFacts
+    get_path: str | None = None
+    balance_path: str | None = None
+    idempotency: IdempotencyFacts
+    correlation_header: str | None = None
+    retry: RetryFacts
+    rate_limit: RateLimitFacts | None = None
+    files: FileFacts | None = None
+    magic: dict[str, str] = {}
+    webhooks: WebhookFacts | None = None
+
+
+class RuleOverride(Strict):
+    source: str | None = None
+    skip: str | None = None
+    severity: Severity | None = None
+    params: dict[str, Any] = {}
+
+    @pydantic.model_validator(mode="after")
+    def _source_or_skip(self) -> RuleOverride:
+        if bool(self.source) == bool(self.skip):
+            raise ValueError("give exactly one of 'source' (the document that covers the rule) or 'skip' (why it does not apply)")
+        return self
+
+
+class PackFile(Strict):
+    schema_: Literal["golive-pack/1"] = pydantic.Field(alias="schema")
+    name: str
+    title: str = ""
+    extends: str | None = None
+    facts: Facts
+    rules: dict[str, RuleOverride] = {}
+
+
+# ---------------------------------------------------------------- the joined pack
+
+
+@dataclass(frozen=True, slots=True)
+class Pack:
+    name: str
+    title: str
+    path: str
+    facts: Facts
+    sections: tuple[str, ...]
+    rules: tuple[Rule, ...]
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+    def is_live_key(self, key: str) -> bool:
+        return any(key.startswith(p) for p in self.facts.keys.live_prefixes)
+
+    def is_test_key(self, key: str) -> bool:
+        return any(key.startswith(p) for p in self.facts.keys.test_prefixes)
+
+
+@cache
+def load_catalog() -> tuple[Catalog, YamlDocument]:
+    doc = load_yaml(data_dir("rules") / "catalog.yaml", what="rule catalog")
+    catalog = validate(Catalog, doc.data, doc)
+    problems = []
+    seen: set[str] = set()
+    for index, rule in enumerate(catalog.rules):
+        where = ("rules", index, "id")
+        if not RULE_ID.match(rule.id):
+            problems.append(doc.problem(where, f"rule id {rule.id!r} is not of the form ABC-123"))
+        if rule.id in seen:
+            problems.append(doc.problem(where, f"rule id {rule.id} is defined twice"))
+        if rule.section not in catalog.sections:
+            problems.append(doc.problem(("rules", index, "section"), f"unknown section {rule.section!r}"))
+        seen.add(rule.id)
+    if problems:
+        raise ConfigError(problems)
+    return catalog, doc
+
+
+def resolve_pack_path(name_or_path: str, relative_to: Path | None = None) -> Path:
+    if name_or_path in BUILTIN_PACKS:
+        return data_dir("rules") / f"{name_or_path}.yaml"
+    path = Path(name_or_path).expanduser()
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    if not path.suffix in (".yaml", ".yml") and not path.exists():
+        close = difflib.get_close_matches(name_or_path, BUILTIN_PACKS, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(BUILTIN_PACKS)}; or give a path to a pack YAML"
+        raise ConfigError.single(name_or_path, "unknown provider", hint=hint)
+    return path
+
+
+def load_pack(name_or_path: str, relative_to: Path | None = None) -> Pack:
+    return _load_pack(resolve_pack_path(name_or_path, relative_to).resolve())
+
+
+@cache
+def _load_pack(path: Path) -> Pack:
+    catalog, _ = load_catalog()
+    doc = load_yaml(path, what="rule pack")
+    data = doc.data
+    extends = data.get("extends")
+    if extends is not None:
+        if extends not in BUILTIN_PACKS:
+            raise doc_error(doc, ("extends",), f"can only extend a built-in pack ({', '.join(BUILTIN_PACKS)})")
+        base = load_yaml(data_dir("rules") / f"{extends}.yaml").data
+        own_rules = data.get("rules") or {}
+        data = _deep_merge(base, data)
+        if isinstance(own_rules, Mapping):
+            # a rule the pack names replaces the base's entry whole (source and skip exclude each other)
+            data["rules"] = {**base.get("rules", {}), **own_rules}
+    pack_file = validate(PackFile, data, doc)
+
+    known = {rule.id: rule for rule in catalog.rules}
+    problems = []
+    for rule_id in pack_file.rules:
+        if rule_id not in known:
+            close = difflib.get_close_matches(rule_id, known, n=1)
+            problems.append(doc.problem(("rules", rule_id), "unknown rule id", f"did you mean '{close[0]}'?" if close else ""))
+    if problems:
+        raise ConfigError(problems)
+
+    rules = []
+    for base_rule in catalog.rules:
+        override = pack_file.rules.get(base_rule.id)
+        skip = override.skip if override else f"the {pack_file.name} pack does not cover this rule"
+        rules.append(
+            Rule(
+                id=base_rule.id,
+                title=base_rule.title,
+                section=base_rule.section,
+                target=base_rule.target,
+                severity=(override.severity if override and override.severity else base_rule.severity),
+                checks=base_rule.checks,
+                why=base_rule.why,
+                probe=base_rule.probe,
+                fix=base_rule.fix,
+                source=override.source if override else None,
+                skip=skip,
+                params=_frozen(override.params) if override else {},
+            )
+        )
+    return Pack(
+        name=pack_file.name,
+        title=pack_file.title or pack_file.name,
+        path=str(path),
+        facts=pack_file.facts,
+        sections=tuple(catalog.sections),
+        rules=tuple(rules),
+    )
+
+
+def doc_error(doc: YamlDocument, path: tuple[str | int, ...], message: str, hint: str = "") -> ConfigError:
+    return ConfigError([doc.problem(path, message, hint)])
+
+
+def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _frozen(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    from types import MappingProxyType
+
+    return MappingProxyType(dict(params))

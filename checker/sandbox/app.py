@@ -1,0 +1,213 @@
+"""The sandbox's shared machinery: auth, the error envelope, idempotency, control endpoints, the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from checker.sandbox.clock import SandboxClock, TokenBucket
+from checker.sandbox.store import IdempotencyRecord, Store
+
+PROVIDERS = ("mintfax", "idunox", "flexforward")
+MAX_KEY_LENGTH = 255
+TTL_S = 24 * 3600
+ENV = "test"  # the sandbox is the test environment; live keys are refused
+
+
+@dataclass
+class SandboxOptions:
+    rate_limit: float | None = None  # requests/s per account; None = the provider's default, 0 = off
+    replay_style: str = "000"  # mintfax: "000" (Idempotency-Replayed) or "001" (X-Idempotency-Key always)
+    processing_delay_s: float = 0.0  # hold each create this long (tests use it to widen the in-flight window)
+    opening_balance: int = 10_000_000  # cents
+
+
+@dataclass
+class Sandbox:
+    provider: str
+    store: Store
+    options: SandboxOptions
+    clock: SandboxClock = field(default_factory=SandboxClock)
+    limiter: TokenBucket = field(default_factory=lambda: TokenBucket(0))
+
+
+class ApiError(Exception):
+    """A non-2xx answer in the provider's error envelope."""
+
+    def __init__(self, status: int, error: str, message: str, action: str = "", *, errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message, self.action = status, error, message, action
+        self.errors, self.headers = errors, headers or {}
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"error": self.error, "message": self.message, "action": self.action}
+        if self.errors:
+            body["context"] = {"errors": self.errors}
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def validation_error(field_name: str, message: str, status: int = 422) -> ApiError:
+    return ApiError(status, "validation_failed", f"{field_name}: {message}", "Fix the invalid fields and send the request again.",
+                    errors=[{"field": field_name, "message": message}])
+
+
+def authenticate(request: Request, live_prefixes: tuple[str, ...] = (), test_prefixes: tuple[str, ...] = ()) -> str:
+    """The account a request belongs to: its bearer key."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        raise ApiError(401, "unauthorized", "Missing or malformed Authorization header.", "Send Authorization: Bearer <sandbox key>.")
+    if key.startswith(live_prefixes) or "_live_" in key:
+        raise ApiError(401, "live_key_in_sandbox", "A live key cannot be used with the sandbox.", "Use your sandbox (test) key.")
+    if test_prefixes and not key.startswith(test_prefixes):
+        raise ApiError(401, "invalid_api_key", "The API key is not a sandbox key.", f"Sandbox keys start with {' or '.join(test_prefixes)}.")
+    return key
+
+
+def check_key_length(key: str) -> None:
+    if len(key) > MAX_KEY_LENGTH:
+        raise ApiError(400, "idempotency_key_too_long", f"Idempotency keys are at most {MAX_KEY_LENGTH} characters (got {len(key)}).",
+                       "Use a UUID or a hash as the key.")
+
+
+async def idempotent(
+    sandbox: Sandbox,
+    account: str,
+    key: str,
+    request_hash: str,
+    create: Callable[[], Awaitable[Response]],
+    replay: Callable[[IdempotencyRecord], Response],
+) -> Response:
+    """Run `create` once per (account, environment, key); replay the stored response afterwards.
+
+    Only responses that created something (2xx) are stored: an error leaves the key usable. A
+    request arriving while the first one with its key is still being processed gets 409.
+    """
+    store = sandbox.store
+    record = store.reserve(account, ENV, key, request_hash, sandbox.clock.now(), TTL_S)
+    if record is not None:
+        if record.state == "processing":
+            raise ApiError(409, "idempotency_key_in_use", "A request with this idempotency key is still being processed.",
+                           "Wait for the first request to finish, then retry with the same key.")
+        return replay(record)
+    try:
+        if sandbox.options.processing_delay_s:
+            await asyncio.sleep(sandbox.options.processing_delay_s)
+        response = await create()
+    except BaseException:
+        store.release(account, ENV, key)
+        raise
+    if 200 <= response.status_code < 300:
+        headers = {"content-type": response.headers.get("content-type", "application/json")}
+        store.complete(account, ENV, key, response.status_code, headers, bytes(response.body), None)
+    else:
+        store.release(account, ENV, key)
+    return response
+
+
+def json_bytes(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+
+
+def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
+    """Take a token for `account`; the X-RateLimit-* headers, or raise 429."""
+    allowed, left, wait = sandbox.limiter.take(account)
+    if sandbox.limiter.rate <= 0:
+        return {}
+    limit = f"{sandbox.limiter.rate:g}"
+    if not allowed:
+        retry_after = max(1, math.ceil(wait))
+        headers = {"Retry-After": str(retry_after), "X-RateLimit-Limit": limit, "X-RateLimit-Remaining": "0",
+                   "X-RateLimit-Reset": str(retry_after)}
+        raise ApiError(429, "rate_limited", "Too many requests.", f"Wait {retry_after} s (Retry-After) before retrying.", headers=headers)
+    return {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": str(int(left)), "X-RateLimit-Reset": "1"}
+
+
+# ---------------------------------------------------------------- control endpoints (embedded sandbox only)
+
+
+def control_routes(sandbox: Sandbox) -> list[Route]:
+    async def stats(request: Request) -> Response:
+        account = authenticate(request)
+        return JSONResponse({"provider": sandbox.provider, "resources": sandbox.store.count_resources(account),
+                             "clock_offset_s": sandbox.clock.offset_s})
+
+    async def clock(request: Request) -> Response:
+        try:
+            body = await request.json()
+            seconds = float(body["advance_s"])
+        except (ValueError, KeyError, TypeError):
+            raise validation_error("advance_s", "a number of seconds is required", 400) from None
+        sandbox.clock.advance(seconds)
+        return JSONResponse({"clock_offset_s": sandbox.clock.offset_s})
+
+    async def events(request: Request) -> Response:
+        return JSONResponse({"data": sandbox.store.events(authenticate(request))})
+
+    return [
+        Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/clock", clock, methods=["POST"]),
+        Route("/_sandbox/events", events, methods=["GET"]),
+    ]
+
+
+# ---------------------------------------------------------------- the app
+
+
+def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Starlette:
+    from checker.sandbox import flexforward, idunox, mintfax
+
+    modules = {"mintfax": mintfax, "idunox": idunox, "flexforward": flexforward}
+    if provider not in modules:
+        raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(PROVIDERS)})")
+    module = modules[provider]
+    options = options or SandboxOptions()
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if db is None:
+        tmp = tempfile.TemporaryDirectory(prefix="golive-sandbox-")
+        db = Path(tmp.name) / "sandbox.db"
+    sandbox = Sandbox(provider, Store(db), options)
+    rate = module.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit
+    sandbox.limiter = TokenBucket(rate)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            sandbox.store.close()
+            if tmp is not None:
+                tmp.cleanup()
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        response = exc.response()
+        cid = request.headers.get("x-correlation-id")
+        if cid and provider == "idunox":
+            response.headers["x-correlation-id"] = cid
+        return response
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        return ApiError(status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}.").response()
+
+    app = Starlette(
+        routes=[*module.routes(sandbox), *control_routes(sandbox)],
+        lifespan=lifespan,
+        exception_handlers={ApiError: api_error, 404: not_found, 405: not_found},
+    )
+    app.state.sandbox = sandbox
+    return app

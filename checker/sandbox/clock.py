@@ -1,0 +1,37 @@
+"""The sandbox clock: wall time plus an offset that tests move (POST /_sandbox/clock)."""
+
+from __future__ import annotations
+
+import time
+
+
+class SandboxClock:
+    def __init__(self) -> None:
+        self.offset_s = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset_s
+
+    def advance(self, seconds: float) -> None:
+        self.offset_s += seconds
+
+
+class TokenBucket:
+    """Per-account rate limit: `rate` requests a second, bursts up to `rate`. rate 0 = unlimited."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, account: str) -> tuple[bool, float, float]:
+        """(allowed, tokens left, seconds until one token is back)."""
+        if self.rate <= 0:
+            return True, float("inf"), 0.0
+        now = time.monotonic()
+        tokens, last = self._buckets.get(account, (self.rate, now))
+        tokens = min(self.rate, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self._buckets[account] = (tokens - 1, now)
+            return True, tokens - 1, 0.0
+        self._buckets[account] = (tokens, now)
+        return False, tokens, (1 - tokens) / self.rate

@@ -1,0 +1,209 @@
+"""The mintfax sandbox: POST /v1/fax (multipart), fax status, balance holds, webhook endpoints.
+
+Behaviour follows seeds 000-002 as decided in DESIGN section 6 and 7.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from checker.sandbox.app import ApiError, Sandbox, authenticate, check_key_length, idempotent, rate_limited, validation_error
+from checker.sandbox.store import IdempotencyRecord
+from checker.sniff import sniff
+
+DEFAULT_RATE_LIMIT = 10.0
+TEST_PREFIXES = ("fx_test_", "mfx_test_")
+LIVE_PREFIXES = ("fx_live_", "mfx_live_")
+ACCEPTED_TYPES = ("pdf", "docx", "xlsx", "jpg", "png", "tiff", "html", "txt")
+MAX_FILE_BYTES = 10 * 1024 * 1024
+PRICE_CENTS = 7  # per fax (the sandbox bills one page)
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+EVENTS = ("fax.queued", "fax.delivered", "fax.failed", "balance.low")
+LOW_BALANCE_CENTS = 500
+
+DELIVERED, BUSY, FAILED, INVALID, TRANSIENT, RATE_LIMITED, NO_BALANCE = (f"+1500555000{i}" for i in range(7))
+# seconds after submission at which a fax reaches its final status, on the sandbox clock
+SENDING_AFTER_S, FINAL_AFTER_S, BUSY_FINAL_AFTER_S = 1.0, 4.0, 12.0
+
+
+def _iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def routes(sandbox: Sandbox) -> list[Route]:
+    store, clock, options = sandbox.store, sandbox.clock, sandbox.options
+
+    def account_of(request: Request) -> tuple[str, dict[str, str]]:
+        account = authenticate(request, LIVE_PREFIXES, TEST_PREFIXES)
+        return account, rate_limited(sandbox, account)
+
+    def first_attempt(account: str, key: str | None, magic: str) -> bool:
+        """The magic numbers fail the first attempt of each key; without a key, every other request."""
+        if key is not None:
+            return store.next_attempt(account, f"{magic}:{key}") == 1
+        return store.next_attempt(account, magic) % 2 == 1
+
+    async def read_form(request: Request) -> tuple[str, UploadFile, int]:
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > MAX_FILE_BYTES + 64 * 1024:
+            raise ApiError(422, "file_too_large", f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB.", "Compress or split the document.")
+        try:
+            form = await request.form(max_files=1, max_fields=10)
+        except HTTPException as exc:
+            raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc.detail}", "Send multipart/form-data with 'to' and 'file'.") from None
+        to = form.get("to")
+        upload = form.get("file")
+        if not isinstance(to, str) or not to:
+            raise validation_error("to", "is required (E.164, e.g. +12015550100)")
+        if not isinstance(upload, UploadFile):
+            raise validation_error("file", "is required (a document upload)")
+        retries_raw = form.get("retries", "3")
+        if not isinstance(retries_raw, str) or not retries_raw.isdigit() or not 0 <= int(retries_raw) <= 10:
+            raise validation_error("retries", "must be a whole number from 0 to 10")
+        if to == INVALID or not E164.match(to):
+            raise validation_error("to", "is not a valid E.164 fax number")
+        size = upload.size if upload.size is not None else len(await upload.read())
+        if size > MAX_FILE_BYTES:
+            raise ApiError(422, "file_too_large", f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB (got {size} bytes).", "Compress or split the document.")
+        kind = sniff(upload.file)
+        if kind not in ACCEPTED_TYPES:
+            raise ApiError(422, "unsupported_file_type", f"The file's content is {kind}, which cannot be faxed.",
+                           f"Send one of: {', '.join(t.upper() for t in ACCEPTED_TYPES)}.",
+                           errors=[{"field": "file", "message": f"unsupported type {kind}"}])
+        return to, upload, int(retries_raw)
+
+    async def create_fax(request: Request) -> Response:
+        account, limit_headers = account_of(request)
+        key = request.headers.get("idempotency-key") or None
+        extra = dict(limit_headers)
+        if key is not None:
+            extra["X-Idempotency-Key"] = key
+        elif options.replay_style == "001":
+            extra["X-Idempotency-Key"] = "not provided; recommended"
+        try:
+            if key is not None:
+                check_key_length(key)
+                response = await idempotent(sandbox, account, key, "", lambda: submit(request, account, key), replay)
+            else:
+                response = await submit(request, account, None)
+        except ApiError as exc:
+            exc.headers.update(extra)
+            raise
+        response.headers.update(extra)
+        return response
+
+    async def submit(request: Request, account: str, key: str | None) -> Response:
+        to, upload, retries = await read_form(request)
+        if to == TRANSIENT and first_attempt(account, key, "transient"):
+            raise ApiError(503, "service_unavailable", "Temporary failure; retry with the same Idempotency-Key.", "Retry with backoff.")
+        if to == RATE_LIMITED and first_attempt(account, key, "rate"):
+            raise ApiError(429, "rate_limited", "Too many requests.", "Wait 2 s (Retry-After) before retrying.", headers={"Retry-After": "2"})
+        if to == NO_BALANCE:
+            raise ApiError(402, "insufficient_balance", "The available balance cannot cover this fax.", "Top up your balance.")
+        now = clock.now()
+        fax_id = "fax_" + secrets.token_hex(12)
+        fax = {"id": fax_id, "status": "queued", "to": to, "pages": 1, "retries": retries, "attempts": 0,
+               "file_name": upload.filename or "", "cost_cents": PRICE_CENTS, "created_at": _iso(now)}
+        with store.transaction() as db:
+            available, _ = store.balance(db, account, options.opening_balance)
+            if available < PRICE_CENTS:
+                raise ApiError(402, "insufficient_balance", "The available balance cannot cover this fax.", "Top up your balance.")
+            store.move_balance(db, account, -PRICE_CENTS, PRICE_CENTS)
+            store.insert_resource(db, fax_id, account, "fax", key, "queued", fax, now)
+            _event(db, account, "fax.queued", fax, now)
+            if available - PRICE_CENTS < LOW_BALANCE_CENTS <= available:
+                _event(db, account, "balance.low", {"available": (available - PRICE_CENTS) / 100}, now)
+        return JSONResponse(fax, status_code=201)
+
+    def replay(record: IdempotencyRecord) -> Response:
+        headers = dict(record.headers)
+        if options.replay_style == "000":
+            headers["Idempotency-Replayed"] = "true"
+        return Response(record.body, status_code=record.status or 200, headers=headers)
+
+    def _event(db: Any, account: str, type_: str, data: dict[str, Any], now: float) -> None:
+        event_id = "evt_" + secrets.token_hex(12)
+        store.add_event(db, event_id, account, type_, {"event_id": event_id, "type": type_, "created_at": _iso(now), "data": data}, now)
+
+    def settle(account: str) -> None:
+        """Move faxes along queued -> sending -> delivered|failed on the sandbox clock; capture or release holds."""
+        now = clock.now()
+        for fax_id, created, fax in store.open_resources(account, "fax"):
+            age = now - created
+            final_after = BUSY_FINAL_AFTER_S if fax["to"] == BUSY else FINAL_AFTER_S
+            if age < SENDING_AFTER_S or (fax["status"] == "sending" and age < final_after):
+                continue
+            with store.transaction() as db:
+                if age < final_after:
+                    fax.update(status="sending", attempts=1)
+                    store.update_resource(db, fax_id, "sending", fax)
+                    continue
+                failed = fax["to"] == FAILED
+                fax.update(status="failed" if failed else "delivered", attempts=2 if fax["to"] == BUSY else 1,
+                           completed_at=_iso(created + final_after))
+                if failed:
+                    fax["error"] = {"error": "no_answer", "message": "The receiving machine did not answer."}
+                store.update_resource(db, fax_id, fax["status"], fax, settled=True)
+                store.move_balance(db, account, PRICE_CENTS if failed else 0, -PRICE_CENTS)
+                _event(db, account, "fax.failed" if failed else "fax.delivered", fax, created + final_after)
+
+    async def get_fax(request: Request) -> Response:
+        account, headers = account_of(request)
+        settle(account)
+        fax = store.get_resource(account, "fax", request.path_params["fax_id"])
+        if fax is None:
+            raise ApiError(404, "not_found", "No such fax.", "Check the fax id.", headers=headers)
+        return JSONResponse(fax, headers=headers)
+
+    async def balance(request: Request) -> Response:
+        account, headers = account_of(request)
+        settle(account)
+        with store.transaction() as db:
+            available, held = store.balance(db, account, options.opening_balance)
+        return JSONResponse({"available": available / 100, "held": held / 100, "currency": "USD"}, headers=headers)
+
+    async def webhooks(request: Request) -> Response:
+        account, headers = account_of(request)
+        if request.method == "GET":
+            return JSONResponse({"data": store.webhooks(account)}, headers=headers)
+        try:
+            body = await request.json()
+        except ValueError:
+            raise ApiError(400, "invalid_json", "The body is not valid JSON.", "Send {\"url\": ..., \"events\": [...]}.") from None
+        url = body.get("url") if isinstance(body, dict) else None
+        events = body.get("events", list(EVENTS)) if isinstance(body, dict) else None
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise validation_error("url", "must be an http(s) URL")
+        if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
+            raise validation_error("events", f"must be a non-empty list of: {', '.join(EVENTS)}")
+        hook_id = "we_" + secrets.token_hex(8)
+        secret = "whsec_" + secrets.token_hex(24)
+        now = clock.now()
+        store.add_webhook(hook_id, account, url, events, secret, now)
+        return JSONResponse({"id": hook_id, "url": url, "events": events, "secret": secret, "created_at": _iso(now)},
+                            status_code=201, headers=headers)
+
+    async def delete_webhook(request: Request) -> Response:
+        account, headers = account_of(request)
+        if not store.delete_webhook(account, request.path_params["hook_id"]):
+            raise ApiError(404, "not_found", "No such webhook endpoint.", "List endpoints with GET /v1/account/webhooks.")
+        return Response(status_code=204, headers=headers)
+
+    return [
+        Route("/v1/fax", create_fax, methods=["POST"]),
+        Route("/v1/faxes", create_fax, methods=["POST"]),
+        Route("/v1/fax/{fax_id}", get_fax, methods=["GET"]),
+        Route("/v1/faxes/{fax_id}", get_fax, methods=["GET"]),
+        Route("/v1/account/balance", balance, methods=["GET"]),
+        Route("/v1/account/webhooks", webhooks, methods=["GET", "POST"]),
+        Route("/v1/account/webhooks/{hook_id}", delete_webhook, methods=["DELETE"]),
+    ]

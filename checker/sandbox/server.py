@@ -1,0 +1,68 @@
+"""Serve a sandbox app with uvicorn: in a background thread for `check` and tests, or in the foreground."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from checker.sandbox.app import SandboxOptions, build_app
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class EmbeddedSandbox:
+    """`with EmbeddedSandbox("mintfax") as sb: sb.url` — a sandbox on 127.0.0.1, a free port, its own thread."""
+
+    def __init__(self, provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None,
+                 host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 10.0) -> None:
+        self.app = build_app(provider, db=db, options=options)
+        self.sock = bind(host, port)
+        self.host, self.port = self.sock.getsockname()[:2]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, name=f"sandbox-{provider}", daemon=True)
+        self.start_timeout_s = start_timeout_s
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> EmbeddedSandbox:
+        self.thread.start()
+        deadline = time.monotonic() + self.start_timeout_s
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the embedded sandbox did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self) -> EmbeddedSandbox:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve(provider: str, *, host: str, port: int, db: str | None, options: SandboxOptions) -> None:
+    """`golive sandbox`: serve in the foreground until Ctrl-C, with an access log."""
+    app = build_app(provider, db=db, options=options)
+    sock = bind(host, port)
+    config = uvicorn.Config(app, log_level="info", access_log=True, lifespan="on", timeout_graceful_shutdown=2)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,77 @@
+"""Validate parsed YAML into frozen pydantic models; every problem named by file, line and key."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any, TypeVar
+
+import pydantic
+
+from checker.errors import ConfigError, Problem
+from checker.yamlfile import Path_, YamlDocument
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+class Strict(pydantic.BaseModel):
+    """Base of every config and pack model: immutable, no unknown keys."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def validate(model: type[M], data: Any, doc: YamlDocument, base: Path_ = ()) -> M:
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ConfigError([_problem(model, err, doc, base) for err in exc.errors()]) from None
+
+
+def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base: Path_) -> Problem:
+    loc: Path_ = tuple(part for part in err["loc"] if not _is_union_tag(part))
+    path = (*base, *loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        known = _field_names_at(model, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else (f"known keys: {', '.join(known)}" if known else "")
+        return doc.problem(path, "unknown key", hint)
+    if kind == "missing":
+        return doc.problem(path, "required key is missing")
+    value = err.get("input")
+    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    message = err["msg"][0].lower() + err["msg"][1:]
+    return doc.problem(path, f"{message}{shown}")
+
+
+def _is_union_tag(part: str | int) -> bool:
+    # pydantic puts the union member's type name into loc ("str", "int", "function-after[...]")
+    return isinstance(part, str) and (part in {"str", "int", "float", "bool", "list", "dict"} or "[" in part)
+
+
+def _field_names_at(model: type[pydantic.BaseModel], loc: Path_) -> list[str]:
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, pydantic.BaseModel):
+            field = current.model_fields.get(str(part))
+            if field is None:
+                return []
+            current = field.annotation
+        else:
+            args = typing.get_args(current)
+            current = args[-1] if args else None
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, pydantic.BaseModel):
+        return sorted(current.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        models = [a for a in members if isinstance(a, type) and issubclass(a, pydantic.BaseModel)]
+        return models[0] if models else (members[0] if len(members) == 1 else annotation)
+    return annotation
