@@ -1,0 +1,278 @@
+"""The `golive` command line. Heavy modules (httpx, pydantic, starlette, jinja2) load inside commands,
+so `golive --version` and `golive --help` stay fast."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checker import __version__
+
+FORMATS = ("text", "json", "html", "md", "junit", "sarif")
+AVAILABLE_FORMATS = ("text", "json")
+PROVIDERS = ("mintfax", "idunox", "flexforward")
+
+
+class CsvChoice(click.ParamType):
+    """A comma-separated list of choices: --format text,json."""
+
+    name = "list"
+
+    def __init__(self, choices: tuple[str, ...]) -> None:
+        self.choices = choices
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        if isinstance(value, list):
+            return value
+        items = [v.strip() for v in str(value).split(",") if v.strip()]
+        bad = [v for v in items if v not in self.choices]
+        if bad or not items:
+            self.fail(f"{', '.join(bad) or 'nothing'} is not one of {', '.join(self.choices)}", param, ctx)
+        return items
+
+
+class IdList(click.ParamType):
+    """Rule ids or prefixes, comma-separated and repeatable: --select IDEM-001,RETRY."""
+
+    name = "ids"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        return [v.strip().upper() for v in str(value).split(",") if v.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", "-V", prog_name="golive", message="%(prog)s %(version)s")
+def cli() -> None:
+    """golive: is this integration ready for the live key?
+
+    Probes the provider's sandbox contract, your HTTP client, your webhook receiver and your
+    files, and renders a pass/fail go-live checklist. Exit codes: 0 ready, 1 not ready,
+    2 usage or config error, 3 internal error.
+    """
+
+
+# ---------------------------------------------------------------- check
+
+
+@cli.command()
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="The config file [default: golive.yaml].")
+@click.option("--provider", help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML; overrides the config.")
+@click.option("--environment", type=click.Choice(["sandbox", "live"]), help="Which key prefixes are expected.")
+@click.option("--select", "select", type=IdList(), multiple=True, help="Only these rule ids or prefixes (e.g. IDEM,RETRY-101).")
+@click.option("--ignore", "ignore", type=IdList(), multiple=True, help="Leave out these rule ids or prefixes.")
+@click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True,
+              help="Outputs, comma-separated.")
+@click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"),
+              show_default=True, help="Where report files go.")
+@click.option("--fail-on", type=click.Choice(["blocker", "warning"]), default="blocker", show_default=True,
+              help="Which failed severities make the verdict 'not ready'.")
+@click.option("--jobs", type=click.IntRange(1, 256), default=16, show_default=True, help="Probes run at once.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each rule's evidence (request transcripts) and fix.")
+@click.option("--no-color", "no_colour", is_flag=True, help="Plain output (also with NO_COLOR set).")
+def check(config_path: Path | None, provider: str | None, environment: str | None, select: tuple[list[str], ...],
+          ignore: tuple[list[str], ...], formats: list[str], output: Path, fail_on: str, jobs: int, quiet: bool,
+          verbose: bool, no_colour: bool) -> int:
+    """Run the checklist against the integration and exit with the verdict."""
+    from checker.config import load_config, minimal_config
+    from checker.engine import RunOptions
+
+    unavailable = [f for f in formats if f not in AVAILABLE_FORMATS]
+    if unavailable:
+        raise click.UsageError(f"--format {', '.join(unavailable)}: not available in golive {__version__} "
+                               f"(available: {', '.join(AVAILABLE_FORMATS)})")
+    path = config_path or Path("golive.yaml")
+    if config_path is None and not path.exists():
+        if provider is None:
+            raise click.UsageError("no golive.yaml here: write one with `golive init`, pass -c FILE, "
+                                   "or give --provider to check the provider's sandbox contract")
+        config = minimal_config(provider, api_key="")
+    else:
+        config = load_config(path)
+    options = RunOptions(select=tuple(i for group in select for i in group), ignore=tuple(i for group in ignore for i in group),
+                         environment=environment, fail_on=fail_on, jobs=jobs)
+    return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
+
+
+def _run_and_report(config: Any, provider: str, options: Any, formats: list[str], output: Path, quiet: bool, verbose: bool,
+                    no_colour: bool) -> int:
+    import asyncio
+
+    from checker import engine
+    from checker.packs import load_pack
+    from checker.report import write_reports
+    from checker.terminal import Checklist, ProgressLine, colour_enabled
+
+    pack = load_pack(provider, relative_to=config.base_dir)
+    rules = engine.select_rules(pack, config, options)
+    progress = ProgressLine(len(rules))
+    try:
+        run = asyncio.run(engine.run(config, pack, options, progress))
+    finally:
+        progress.clear()
+    colour = colour_enabled(no_colour, sys.stdout, dict(os.environ))
+    checklist = Checklist(sys.stdout, colour=colour, verbose=verbose, quiet=quiet)
+    if "text" in formats or quiet:
+        header = f"golive {__version__} · {pack.name} · {run.environment} · sandbox: {_sandbox_label(config)}"
+        checklist.render(run, pack.sections, header)
+    for written in write_reports(run, formats, output):
+        if not quiet:
+            click.echo(f"Report: {written}")
+    return 0 if run.verdict == "ready" else 1
+
+
+def _sandbox_label(config: Any) -> str:
+    url = config.file.sandbox.url
+    return "embedded" if url == "builtin" else url
+
+
+# ---------------------------------------------------------------- rules and explain
+
+
+@cli.command()
+@click.option("--provider", help="Show the rules as this pack states them (severity, source, skips).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def rules(provider: str | None, fmt: str) -> int:
+    """List the rules: id, section, target, severity, title."""
+    import json
+
+    from checker.packs import load_catalog, load_pack
+
+    if provider:
+        pack = load_pack(provider, relative_to=Path.cwd())
+        items = [{"id": r.id, "section": r.section, "target": r.target, "severity": r.severity.value, "title": r.title,
+                  "applies": r.skip is None, "skip_reason": r.skip, "source": r.source} for r in pack.rules]
+    else:
+        catalog, _ = load_catalog()
+        items = [{"id": r.id, "section": r.section, "target": r.target, "severity": r.severity.value, "title": r.title}
+                 for r in catalog.rules]
+    if fmt == "json":
+        click.echo(json.dumps({"provider": provider, "rules": items}, indent=2))
+        return 0
+    for item in items:
+        note = "" if item.get("applies", True) else f"  (skip: {item['skip_reason']})"
+        click.echo(f"{item['id']:<10} {item['section']:<15} {item['target']:<8} {item['severity']:<8} {item['title']}{note}")
+    return 0
+
+
+@cli.command()
+@click.argument("rule_id")
+@click.option("--provider", help="Also say how this pack states the rule (source, skip, parameters).")
+def explain(rule_id: str, provider: str | None) -> int:
+    """What a rule checks, why, how it is probed, how to fix it, and its source document."""
+    import difflib
+    import textwrap
+
+    from checker.packs import BUILTIN_PACKS, load_catalog, load_pack
+
+    catalog, _ = load_catalog()
+    known = {r.id: r for r in catalog.rules}
+    rule = known.get(rule_id.upper())
+    if rule is None:
+        close = difflib.get_close_matches(rule_id.upper(), known, n=1)
+        raise click.UsageError(f"unknown rule {rule_id!r}" + (f"; did you mean {close[0]}?" if close else "; see `golive rules`"))
+    click.echo(f"{rule.id}  {rule.title}")
+    click.echo(f"section: {rule.section} · target: {rule.target} · default severity: {rule.severity.value}")
+    for label, text in (("What it checks", rule.checks), ("Why", rule.why), ("How golive probes it", rule.probe),
+                        ("How to fix", rule.fix)):
+        click.echo(f"\n{label}:")
+        click.echo(textwrap.fill(text, width=92, initial_indent="  ", subsequent_indent="  "))
+    click.echo("\nSources:")
+    for name in ([provider] if provider else list(BUILTIN_PACKS)):
+        pack_rule = load_pack(name, relative_to=Path.cwd()).rule(rule.id)
+        where = f"seeds/{pack_rule.source}" if pack_rule.source else f"skip: {pack_rule.skip}"
+        params = f"  params: {dict(pack_rule.params)}" if pack_rule.params else ""
+        click.echo(f"  {name}: {where}{params}")
+    return 0
+
+
+# ---------------------------------------------------------------- sandbox
+
+
+@cli.command()
+@click.option("--provider", type=click.Choice(PROVIDERS), default="mintfax", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (the sandbox is for local use).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True)
+@click.option("--db", type=click.Path(dir_okay=False), help="SQLite file that keeps the state across restarts [default: a temporary file].")
+@click.option("--rate-limit", type=click.FloatRange(0), help="Requests a second per account (0 = off) [default: the provider's].")
+@click.option("--replay-style", type=click.Choice(["000", "001"]), default="000", show_default=True,
+              help="mintfax replay headers: seed 000 (Idempotency-Replayed) or 001 (X-Idempotency-Key always).")
+def sandbox(provider: str, host: str, port: int, db: str | None, rate_limit: float | None, replay_style: str) -> int:
+    """Serve the embedded sandbox for local development (Ctrl-C stops it)."""
+    from checker.sandbox.app import SandboxOptions
+    from checker.sandbox.server import serve
+
+    click.echo(f"golive sandbox: {provider} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
+    try:
+        serve(provider, host=host, port=port, db=db, options=SandboxOptions(rate_limit=rate_limit, replay_style=replay_style))
+    except OSError as exc:
+        raise click.UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    return 0
+
+
+# ---------------------------------------------------------------- init
+
+
+@cli.command()
+@click.option("--provider", type=click.Choice(PROVIDERS), default="mintfax", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("golive.yaml"), show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(provider: str, output: Path, force: bool) -> int:
+    """Write a commented golive.yaml to start from."""
+    from checker.packs import data_dir
+
+    if output.exists() and not force:
+        raise click.UsageError(f"{output} exists; use --force to overwrite it")
+    template = (data_dir("rules") / "golive.template.yaml").read_text(encoding="utf-8")
+    env_prefix = provider.upper()
+    output.write_text(template.replace("{provider}", provider).replace("{ENV}", env_prefix), encoding="utf-8")
+    click.echo(f"Wrote {output}. Next: set ${env_prefix}_API_KEY and run `golive check`.")
+    return 0
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; map every outcome to an exit code, never a bare traceback."""
+    from_click: Any
+    try:
+        from_click = cli.main(args=argv, prog_name="golive", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        from checker.errors import ConfigError, GoliveError
+
+        if isinstance(exc, ConfigError):
+            click.echo("golive: configuration error:", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(exc.exit_code)
+        if isinstance(exc, GoliveError) and exc.exit_code != 3:
+            click.echo(f"golive: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        sys.exit(_internal_error(exc))
+    sys.exit(from_click if isinstance(from_click, int) else 0)
+
+
+def _internal_error(exc: BaseException) -> int:
+    fd, path = tempfile.mkstemp(prefix="golive-crash-", suffix=".txt")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"golive {__version__}\nargv: {sys.argv!r}\n\n")
+        handle.write("".join(traceback.format_exception(exc)))
+    click.echo(f"golive: internal error ({type(exc).__name__}: {exc}). This is a bug; details were written to {path}", err=True)
+    return 3

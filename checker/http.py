@@ -1,0 +1,129 @@
+"""The one seam between golive and httpx: bounded requests, recorded exchanges, translated errors.
+
+Every request golive makes goes through `send`: it never follows redirects, reads at most
+`MAX_BODY` bytes of a body, and turns httpx's exceptions into ProbeError / TargetUnreachable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from checker.errors import ProbeError, TargetUnreachable
+
+MAX_BODY = 1024 * 1024
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and the answer to it, as evidence."""
+
+    method: str
+    path: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    t: float  # seconds since the probe's start (monotonic)
+    elapsed_s: float
+    idempotency_key: str | None = None
+    truncated: bool = False
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+    def field(self, name: str | None) -> Any:
+        data = self.json()
+        return data.get(name) if name and isinstance(data, dict) else None
+
+    def error_code(self) -> str | None:
+        value = self.field("error")
+        return value if isinstance(value, str) else None
+
+    def evidence(self, n: int, *, headers: tuple[str, ...] = ()) -> dict[str, Any]:
+        item: dict[str, Any] = {"kind": "request", "n": n, "t": round(self.t, 3), "method": self.method, "path": self.path,
+                                "idempotency_key": _short(self.idempotency_key), "status": self.status}
+        shown = {h: self.headers[h.lower()] for h in headers if h.lower() in self.headers}
+        if shown:
+            item["headers"] = shown
+        body = self.json()
+        if isinstance(body, dict):
+            item["body"] = {k: v for k, v in body.items() if not isinstance(v, (dict, list))}
+        elif self.body:
+            item["body_excerpt"] = self.body[:200].decode("utf-8", "replace")
+        if self.note:
+            item["note"] = self.note
+        item.update(self.extra)
+        return item
+
+
+def _short(key: str | None) -> str | None:
+    if key is None or len(key) <= 64:
+        return key
+    return f"{key[:24]}…{key[-8:]} ({len(key)} chars)"
+
+
+@contextlib.contextmanager
+def translated(what: str) -> Iterator[None]:
+    """Turn httpx's exceptions into golive's, naming what was being reached."""
+    try:
+        yield
+    except httpx.ConnectError as exc:
+        raise TargetUnreachable(f"cannot connect to {what}: {exc}") from exc
+    except httpx.TimeoutException as exc:
+        raise ProbeError(f"{what} did not answer in time ({type(exc).__name__})") from exc
+    except httpx.HTTPError as exc:
+        raise ProbeError(f"request to {what} failed: {type(exc).__name__}: {exc}") from exc
+
+
+async def send(client: httpx.AsyncClient, method: str, url: str, *, started: float, key: str | None = None, **kwargs: Any) -> Exchange:
+    t0 = time.monotonic()
+    with translated(str(client.base_url or url)):
+        request = client.build_request(method, url, **kwargs)
+        response = await client.send(request, stream=True, follow_redirects=False)
+        try:
+            chunks, size, truncated = [], 0, False
+            async for chunk in response.aiter_raw():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    truncated = True
+                    chunks.append(chunk[: MAX_BODY - (size - len(chunk))])
+                    break
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+    body = b"".join(chunks)
+    encoding = response.headers.get("content-encoding")
+    if encoding and not truncated:
+        body = httpx.Response(200, headers={"content-encoding": encoding}, content=body).read()
+    return Exchange(
+        method=method,
+        path=request.url.raw_path.decode("ascii", "replace"),
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        body=body,
+        t=t0 - started,
+        elapsed_s=time.monotonic() - t0,
+        idempotency_key=key,
+        truncated=truncated,
+    )
+
+
+def new_client(base_url: str, headers: dict[str, str] | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base_url, headers=headers or {}, timeout=timeout, follow_redirects=False,
+                             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16), trust_env=False)

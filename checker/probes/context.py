@@ -1,0 +1,36 @@
+"""What a check gets to work with: the config, the pack, and handles on the targets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from checker.config import Config
+from checker.errors import ProbeError
+from checker.packs import Pack
+from checker.probes.sandbox_api import SandboxAPI
+
+
+@dataclass
+class ProbeContext:
+    config: Config
+    pack: Pack
+    environment: str
+    sandbox_url: str | None = None
+    api_key: str | None = None
+    # checks that create resources on the one sandbox account take this, so that what one
+    # check observes (a balance, a count) is not disturbed by another check's requests
+    account_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def refuse_live_key(self) -> None:
+        key = self.api_key or ""
+        if self.pack.is_live_key(key) or (self.environment == "live" and not self.pack.is_test_key(key)):
+            raise ProbeError("refusing to create resources with a live key: a readiness check never sends a real request; "
+                             "run the sandbox rules with the sandbox key")
+
+    def sandbox_api(self) -> SandboxAPI:
+        if not self.sandbox_url or not self.api_key:
+            raise ProbeError("the sandbox target is not configured (sandbox.url and sandbox.api_key)")
+        self.refuse_live_key()
+        return SandboxAPI(self.sandbox_url, self.api_key, self.pack.facts, started=time.monotonic())

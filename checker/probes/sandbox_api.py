@@ -1,0 +1,131 @@
+"""A provider's create endpoint as the pack describes it, driven by the sandbox-contract checks."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import dataclasses
+import secrets
+from types import TracebackType
+from typing import Any, Literal
+
+from checker.errors import ProbeError
+from checker.http import Exchange, new_client, send
+from checker.packs import Facts
+from checker.samples import document
+
+Variant = Literal["valid", "alternate", "invalid"]
+MAX_RATE_LIMIT_WAITS = 6
+MAX_RETRY_AFTER_S = 10.0
+
+
+def fresh_key(prefix: str = "golive") -> str:
+    return f"{prefix}-{secrets.token_hex(12)}"
+
+
+def _fill(template: Any, ref: str) -> Any:
+    if isinstance(template, str):
+        return template.replace("{ref}", ref)
+    if isinstance(template, dict):
+        return {k: _fill(v, ref) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, ref) for v in template]
+    return template
+
+
+class SandboxAPI:
+    """Sends the pack's create request in its variants and keeps every exchange as evidence."""
+
+    def __init__(self, base_url: str, api_key: str, facts: Facts, *, started: float) -> None:
+        self.facts = facts
+        self.started = started
+        self.client = new_client(base_url, {"Authorization": f"Bearer {api_key}"})
+        self.exchanges: list[Exchange] = []
+
+    async def __aenter__(self) -> SandboxAPI:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.client.aclose()
+
+    # ---------------------------------------------------------------- requests
+
+    async def create(self, key: str | None, variant: Variant = "valid", *, ref: str = "golive-probe",
+                     upload: tuple[str, bytes, str] | None = None, note: str = "") -> Exchange:
+        """Send the create request; a 429 is waited out (Retry-After, bounded) and sent again."""
+        create, idem = self.facts.create, self.facts.idempotency
+        headers: dict[str, str] = {}
+        kwargs: dict[str, Any] = {}
+        if key is not None and idem.key_in == "header":
+            headers[idem.name] = key
+        if self.facts.correlation_header:
+            headers[self.facts.correlation_header] = fresh_key("golive-corr")
+        if create.encoding == "multipart":
+            fields = {"valid": create.fields, "alternate": {**create.fields, **create.alternate_fields},
+                      "invalid": {**create.fields, **create.invalid_fields}}[variant]
+            kwargs["data"] = _fill(fields, ref)
+            if create.file is not None:
+                kwargs["files"] = {create.file.field: upload or document(create.file.kind)}
+        else:
+            template = {"valid": create.body, "alternate": create.alternate_body, "invalid": create.invalid_body}[variant]
+            if template is None:
+                raise ProbeError(f"the pack gives no {variant} request body (facts.create.{variant}_body)")
+            body = _fill(copy.deepcopy(template), ref)
+            if key is not None and idem.key_in == "body":
+                body[idem.name] = key
+            kwargs["json"] = body
+        for _ in range(MAX_RATE_LIMIT_WAITS):
+            exchange = await self._send(create.method, create.path, key=key, headers=headers, note=note, **kwargs)
+            if exchange.status != 429 or self._is_magic_rate_limit(kwargs):
+                return exchange
+            await asyncio.sleep(self._retry_after(exchange))
+        raise ProbeError(f"the sandbox kept answering 429 after {MAX_RATE_LIMIT_WAITS} waits")
+
+    async def get(self, path: str, *, note: str = "") -> Exchange:
+        for _ in range(MAX_RATE_LIMIT_WAITS):
+            exchange = await self._send("GET", path, note=note)
+            if exchange.status != 429:
+                return exchange
+            await asyncio.sleep(self._retry_after(exchange))
+        raise ProbeError(f"the sandbox kept answering 429 after {MAX_RATE_LIMIT_WAITS} waits")
+
+    async def balance(self) -> tuple[float, float] | None:
+        """(available, held), where the provider has a balance endpoint."""
+        if not self.facts.balance_path:
+            return None
+        exchange = await self.get(self.facts.balance_path, note="balance")
+        data = exchange.json()
+        if exchange.status != 200 or not isinstance(data, dict) or "held" not in data:
+            raise ProbeError(f"could not read the balance: {exchange.status} from {self.facts.balance_path}")
+        return float(data.get("available", 0)), float(data["held"])
+
+    def resource_id(self, exchange: Exchange) -> Any:
+        return exchange.field(self.facts.create.id_field)
+
+    def evidence(self) -> list[dict[str, Any]]:
+        headers = tuple(self.facts.idempotency.replay.headers) + tuple(
+            h for h in (self.facts.idempotency.replay.echo_header, "Retry-After") if h
+        )
+        return [x.evidence(n, headers=headers) for n, x in enumerate(self.exchanges, 1)]
+
+    # ---------------------------------------------------------------- internals
+
+    async def _send(self, method: str, path: str, *, key: str | None = None, note: str = "", **kwargs: Any) -> Exchange:
+        exchange = await send(self.client, method, path, started=self.started, key=key, **kwargs)
+        if note:
+            exchange = dataclasses.replace(exchange, note=note)
+        self.exchanges.append(exchange)
+        if exchange.status in (401, 403) and method == "POST":
+            raise ProbeError(f"the sandbox refused the API key: {exchange.status} {exchange.error_code() or ''}".strip())
+        return exchange
+
+    def _is_magic_rate_limit(self, kwargs: dict[str, Any]) -> bool:
+        magic = self.facts.magic.get("rate_limited")
+        return magic is not None and magic in str(kwargs.get("data", "")) + str(kwargs.get("json", ""))
+
+    @staticmethod
+    def _retry_after(exchange: Exchange) -> float:
+        try:
+            return min(MAX_RETRY_AFTER_S, max(0.0, float(exchange.headers.get("retry-after", "1"))))
+        except ValueError:
+            return 1.0

@@ -1,0 +1,250 @@
+"""Sandbox-contract checks IDEM-001..006 and FILE-003: does the provider keep its idempotency promise?
+
+Each check drives the provider's create endpoint as the pack describes it; the judgements
+(`judge_*`) are pure functions of the recorded exchanges and the pack's facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+from checker.errors import ProbeError
+from checker.http import Exchange
+from checker.model import Outcome, Rule
+from checker.packs import Facts
+from checker.probes.context import ProbeContext
+from checker.probes.sandbox_api import SandboxAPI, fresh_key
+from checker.registry import check
+from checker.samples import ELF_EXECUTABLE
+
+
+def _created(api: SandboxAPI, exchange: Exchange, what: str) -> object:
+    """The id of a resource the sandbox must have created; a refusal here means the probe cannot judge."""
+    rid = api.resource_id(exchange)
+    if not exchange.ok or rid is None:
+        raise ProbeError(f"could not create a resource for {what}: the sandbox answered {exchange.status} "
+                         f"{exchange.error_code() or exchange.body[:120].decode('utf-8', 'replace')}")
+    return rid
+
+
+# ---------------------------------------------------------------- IDEM-001
+
+
+def judge_replay_resource(api: SandboxAPI, first: Exchange, replay: Exchange, balances: tuple[object, object] | None) -> Outcome:
+    facts = api.facts.create
+    evidence = api.evidence()
+    if not replay.ok:
+        return Outcome.failed(f"the replay was answered {replay.status} {replay.error_code() or ''}, not the original resource".rstrip(), evidence)
+    first_id, replay_id = api.resource_id(first), api.resource_id(replay)
+    if replay_id != first_id:
+        return Outcome.failed(f"the replay returned a different resource ({replay_id!r}, original {first_id!r}): a duplicate was created", evidence)
+    if facts.status_field and replay.field(facts.status_field) != first.field(facts.status_field):
+        return Outcome.failed(f"the replay's {facts.status_field} is {replay.field(facts.status_field)!r}, "
+                              f"the original's {first.field(facts.status_field)!r}", evidence)
+    if balances is not None and balances[0] != balances[1]:
+        return Outcome.failed(f"the replay returned the original id but the balance moved ({balances[0]} -> {balances[1]}): "
+                              "something was billed twice", evidence)
+    extra = ", and the balance did not move" if balances is not None else ""
+    return Outcome.passed(f"the replay returned the original resource {first_id}{extra}", evidence)
+
+
+@check("IDEM-001", target="sandbox", creates=True)
+async def replay_returns_original(ctx: ProbeContext, rule: Rule) -> Outcome:
+    async with ctx.sandbox_api() as api, ctx.account_lock:
+        key = fresh_key()
+        first = await api.create(key, note="first request")
+        _created(api, first, "IDEM-001")
+        before = await api.balance()
+        replay = await api.create(key, note="replay, same key and body")
+        after = await api.balance()
+        balances = (before, after) if before is not None and after is not None else None
+        outcome = judge_replay_resource(api, first, replay, balances)
+        if outcome.status.value == "pass" and api.facts.get_path:
+            got = await api.get(api.facts.get_path.format(id=api.resource_id(first)), note="the resource exists")
+            if got.status != 200:
+                return Outcome.failed(f"the created resource cannot be read back ({got.status})", api.evidence())
+        return outcome
+
+
+# ---------------------------------------------------------------- IDEM-002
+
+
+def judge_replay_signal(facts: Facts, first: Exchange, replay: Exchange, key: str) -> list[str]:
+    """What is wrong with how the replay is signalled (empty: as documented)."""
+    problems: list[str] = []
+    expected = facts.idempotency.replay
+    created = facts.create.created_status
+    if first.status != created:
+        problems.append(f"the first request was answered {first.status}, documented {created}")
+    want = first.status if expected.status == "same" else expected.status
+    if replay.status != want:
+        problems.append(f"the replay was answered {replay.status}, documented {want}")
+    for header, value in expected.headers.items():
+        got = replay.headers.get(header.lower())
+        if got != value:
+            problems.append(f"the replay lacks {header}: {value}" + (f" (got {got!r})" if got is not None else ""))
+        if first.headers.get(header.lower()) is not None:
+            problems.append(f"the first (non-replayed) response already carries {header}")
+    if expected.echo_header:
+        for name, exchange in (("first response", first), ("replay", replay)):
+            if exchange.headers.get(expected.echo_header.lower()) != key:
+                problems.append(f"the {name} does not echo the key in {expected.echo_header}")
+    if facts.create.id_field and replay.field(facts.create.id_field) != first.field(facts.create.id_field):
+        problems.append(f"the replay's {facts.create.id_field} differs from the original's")
+    return problems
+
+
+def _documented_signal(facts: Facts) -> str:
+    replay = facts.idempotency.replay
+    parts = [f"status {'unchanged' if replay.status == 'same' else replay.status}"]
+    parts += [f"{h}: {v}" for h, v in replay.headers.items()]
+    if replay.echo_header:
+        parts.append(f"{replay.echo_header} echo")
+    parts.append(f"the same {facts.create.id_field}")
+    return ", ".join(parts)
+
+
+@check("IDEM-002", target="sandbox", creates=True)
+async def replay_is_signalled(ctx: ProbeContext, rule: Rule) -> Outcome:
+    async with ctx.sandbox_api() as api, ctx.account_lock:
+        key = fresh_key()
+        first = await api.create(key, note="first request")
+        _created(api, first, "IDEM-002")
+        replay = await api.create(key, note="replay")
+        problems = judge_replay_signal(api.facts, first, replay, key)
+        if problems:
+            return Outcome.failed("; ".join(problems), api.evidence())
+        return Outcome.passed(f"the replay is signalled as documented ({_documented_signal(api.facts)})", api.evidence())
+
+
+# ---------------------------------------------------------------- IDEM-003
+
+
+def judge_body_mismatch(facts: Facts, first: Exchange, second: Exchange) -> Outcome | str:
+    """A failure message, or "" when the answer is the documented one."""
+    behaviour = facts.idempotency.on_body_mismatch
+    id_field = facts.create.id_field
+    if behaviour == "conflict":
+        if second.status != 409:
+            created = second.field(id_field)
+            what = f" and a new resource {created!r}" if created not in (None, first.field(id_field)) else ""
+            return f"a different body with the same key was answered {second.status}{what}, documented 409 Conflict"
+        return ""
+    if not second.ok:
+        return f"a different body with the same key was answered {second.status}, documented: the original response replayed"
+    if second.field(id_field) != first.field(id_field):
+        return f"a different body with the same key created a new resource ({second.field(id_field)!r}); documented: the original is replayed"
+    return ""
+
+
+@check("IDEM-003", target="sandbox", creates=True)
+async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
+    behaviour = ctx.pack.facts.idempotency.on_body_mismatch
+    if behaviour == "undocumented":
+        return Outcome.skipped(f"{ctx.pack.name} documents nothing about a reused key with a different body")
+    async with ctx.sandbox_api() as api, ctx.account_lock:
+        key = fresh_key()
+        first = await api.create(key, note="first request")
+        _created(api, first, "IDEM-003")
+        second = await api.create(key, "alternate", note="same key, different body")
+        problem = judge_body_mismatch(api.facts, first, second)
+        if problem:
+            return Outcome.failed(str(problem), api.evidence())
+        answer = "409 Conflict" if behaviour == "conflict" else "the original resource replayed"
+        return Outcome.passed(f"a different body with the same key got {answer}, as documented", api.evidence())
+
+
+# ---------------------------------------------------------------- IDEM-004
+
+
+def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange) -> Outcome:
+    evidence = api.evidence()
+    ids = {api.resource_id(x) for x in burst if x.ok}
+    statuses = Counter(x.status for x in burst)
+    summary = ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items()))
+    unexpected = [x for x in burst if not x.ok and x.status != 409]
+    if len(ids) > 1:
+        return Outcome.failed(f"{len(burst)} parallel requests with one key created {len(ids)} resources ({summary})", evidence)
+    if unexpected:
+        return Outcome.failed(f"parallel requests with one key were answered {summary}; only success or 409 is acceptable", evidence)
+    if not follow_up.ok:
+        return Outcome.failed(f"after the burst, a replay of the key was answered {follow_up.status}", evidence)
+    final = api.resource_id(follow_up)
+    if ids and final not in ids:
+        return Outcome.failed(f"after the burst, the replay returned another resource ({final!r}, burst created {ids.pop()!r})", evidence)
+    return Outcome.passed(f"{len(burst)} parallel requests with one key created exactly one resource ({summary})", evidence)
+
+
+@check("IDEM-004", target="sandbox", creates=True)
+async def concurrent_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
+    burst_size = int(rule.param("burst", 10))
+    async with ctx.sandbox_api() as api, ctx.account_lock:
+        key = fresh_key()
+        burst = await asyncio.gather(*(api.create(key, note="parallel burst") for _ in range(burst_size)))
+        follow_up = await api.create(key, note="replay after the burst")
+        return judge_concurrent(api, list(burst), follow_up)
+
+
+# ---------------------------------------------------------------- IDEM-005
+
+
+@check("IDEM-005", target="sandbox", creates=True)
+async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
+    limit = ctx.pack.facts.idempotency.max_length
+    if limit is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no maximum key length")
+    async with ctx.sandbox_api() as api, ctx.account_lock:
+        stem = fresh_key()
+        at_limit = (stem + "x" * limit)[:limit]
+        over = (stem + "y" * (limit + 1))[: limit + 1]
+        long_answer = await api.create(over, note=f"a key of {limit + 1} characters")
+        if long_answer.ok or api.resource_id(long_answer) is not None:
+            return Outcome.failed(f"a key of {limit + 1} characters was accepted ({long_answer.status}) instead of rejected "
+                                  "(a provider that truncates keys makes different operations collide)", api.evidence())
+        if not 400 <= long_answer.status < 500:
+            return Outcome.failed(f"a key of {limit + 1} characters was answered {long_answer.status}, expected a 4xx", api.evidence())
+        boundary = await api.create(at_limit, note=f"a key of exactly {limit} characters")
+        if not boundary.ok:
+            return Outcome.failed(f"a key of exactly {limit} characters (the documented maximum) was refused with {boundary.status}",
+                                  api.evidence())
+        return Outcome.passed(f"a {limit + 1}-character key was rejected with {long_answer.status} "
+                              f"{long_answer.error_code() or ''} and created nothing; {limit} characters are accepted".replace("  ", " "),
+                              api.evidence())
+
+
+# ---------------------------------------------------------------- IDEM-006
+
+
+@check("IDEM-006", target="sandbox", creates=True)
+async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
+    async with ctx.sandbox_api() as api, ctx.account_lock:
+        key = fresh_key()
+        rejected = await api.create(key, "invalid", note="an invalid request")
+        if rejected.status not in (400, 422):
+            raise ProbeError(f"the pack's invalid request was answered {rejected.status}, not 400/422; cannot judge")
+        retried = await api.create(key, note="corrected request, same key")
+        created = api.facts.create.created_status
+        if retried.status != created or api.resource_id(retried) is None:
+            return Outcome.failed(f"after a {rejected.status}, the corrected request with the same key was answered "
+                                  f"{retried.status} {retried.error_code() or ''}, not a new resource ({created})".replace("  ", " "),
+                                  api.evidence())
+        return Outcome.passed(f"after a {rejected.status}, the same key created the resource ({created})", api.evidence())
+
+
+# ---------------------------------------------------------------- FILE-003
+
+
+@check("FILE-003", target="sandbox", creates=True)
+async def unsupported_file_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
+    facts = ctx.pack.facts
+    if facts.files is None or facts.create.file is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
+    async with ctx.sandbox_api() as api, ctx.account_lock:
+        answer = await api.create(fresh_key(), upload=("invoice.pdf", ELF_EXECUTABLE, "application/pdf"),
+                                  note="an ELF executable named invoice.pdf")
+        expected = facts.files.unsupported_error
+        if answer.status == 422 and answer.error_code() == expected:
+            return Outcome.passed(f"an executable named .pdf was refused with 422 {expected}", api.evidence())
+        return Outcome.failed(f"an executable named .pdf was answered {answer.status} {answer.error_code() or ''}, "
+                              f"documented 422 {expected}".replace("  ", " "), api.evidence())

@@ -1,0 +1,40 @@
+"""The check registry: one decorated async function per rule id; a new kind of check is one registration."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from checker.model import Outcome, Rule
+    from checker.probes.context import ProbeContext
+
+CheckFn = Callable[["ProbeContext", "Rule"], Awaitable["Outcome"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    rule_id: str
+    target: str
+    fn: CheckFn
+    creates: bool  # sends requests that create resources: refused with a live key
+
+
+_CHECKS: dict[str, Check] = {}
+
+
+def check(rule_id: str, *, target: str, creates: bool = False) -> Callable[[CheckFn], CheckFn]:
+    def register(fn: CheckFn) -> CheckFn:
+        if rule_id in _CHECKS:
+            raise RuntimeError(f"a check for {rule_id} is already registered ({_CHECKS[rule_id].fn.__qualname__})")
+        _CHECKS[rule_id] = Check(rule_id, target, fn, creates)
+        return fn
+
+    return register
+
+
+def registered() -> dict[str, Check]:
+    import checker.probes  # noqa: F401  (registers the built-in checks)
+
+    return dict(_CHECKS)

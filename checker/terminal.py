@@ -1,0 +1,141 @@
+"""The terminal checklist: grouped by section, coloured on a TTY, plain in CI and with NO_COLOR."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+import click
+
+from checker.model import Result, Rule, RunResult, Status
+
+SYMBOLS = {Status.PASS: "✓", Status.FAIL: "✗", Status.ERROR: "!", Status.SKIP: "-", Status.WAIVED: "~",
+           Status.MANUAL: "?", Status.ATTESTED: "✓"}
+ASCII = {Status.PASS: "+", Status.FAIL: "x", Status.ERROR: "!", Status.SKIP: "-", Status.WAIVED: "~",
+         Status.MANUAL: "?", Status.ATTESTED: "+"}
+COLOURS = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "magenta", Status.SKIP: "bright_black",
+           Status.WAIVED: "yellow", Status.MANUAL: "cyan", Status.ATTESTED: "green"}
+
+
+FOLD_AT = 3
+
+
+class Checklist:
+    def __init__(self, out: TextIO, *, colour: bool, verbose: bool = False, quiet: bool = False) -> None:
+        self.out, self.colour, self.verbose, self.quiet = out, colour, verbose, quiet
+        encoding = (getattr(out, "encoding", None) or "ascii").lower()
+        self.symbols = SYMBOLS if "utf" in encoding else ASCII
+
+    def style(self, text: str, **kwargs: object) -> str:
+        return click.style(text, **kwargs) if self.colour else text  # type: ignore[arg-type]
+
+    def line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def render(self, run: RunResult, sections: tuple[str, ...], header: str) -> None:
+        if not self.quiet:
+            self.line(self.style(header, bold=True))
+            by_section: dict[str, list[Result]] = {}
+            for result in run.results:
+                by_section.setdefault(result.rule.section, []).append(result)
+            for section in sorted(by_section, key=lambda s: sections.index(s) if s in sections else len(sections)):
+                self.line()
+                self.line(self.style(section, bold=True, underline=True))
+                self._section(by_section[section])
+            self.line()
+        self.line(self.verdict(run))
+
+    def _section(self, results: list[Result]) -> None:
+        """Each result on its lines; outside -v, skips sharing one reason fold into a single line."""
+        folded: dict[str, list[Result]] = {}
+        if not self.verbose:
+            for result in results:
+                if result.status is Status.SKIP:
+                    folded.setdefault(result.message, []).append(result)
+            folded = {reason: group for reason, group in folded.items() if len(group) >= FOLD_AT}
+        shown: set[str] = set()
+        for result in results:
+            group = folded.get(result.message) if result.status is Status.SKIP else None
+            if group is None:
+                self._result(result)
+            elif result.message not in shown:
+                shown.add(result.message)
+                symbol = self.style(self.symbols[Status.SKIP], fg=COLOURS[Status.SKIP])
+                ids = ", ".join(r.rule.id for r in group)
+                self.line(f"  {symbol} {self.style(f'{ids}: skip: {result.message}', dim=True)}")
+
+    def _result(self, result: Result) -> None:
+        status = result.status
+        symbol = self.style(self.symbols[status], fg=COLOURS[status], bold=True)
+        dim = status is Status.SKIP
+        title = self.style(result.rule.title, dim=dim)
+        self.line(f"  {symbol} {result.rule.id:<9} {result.severity.value:<8}{title}")
+        label = "" if status in (Status.PASS, Status.FAIL) else f"{status.value}: "
+        if result.message:
+            self.line("              " + self.style(label + result.message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim))
+        if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:
+            self.line("              " + self.style("fix: " + result.rule.fix, fg="yellow"))
+        if self.verbose and result.evidence:
+            for item in result.evidence:
+                self.line("              " + self.style(_evidence_line(item), dim=True))
+
+    def verdict(self, run: RunResult) -> str:
+        counts = run.summary()
+        summary = " · ".join(f"{n} {s}" for s, n in counts.items() if n)
+        ready = run.verdict == "ready"
+        word = self.style(" READY " if ready else " NOT READY ", fg="white", bg="green" if ready else "red", bold=True) \
+            if self.colour else ("READY" if ready else "NOT READY")
+        interrupted = " (interrupted)" if run.interrupted else ""
+        return f"Verdict: {word}{interrupted}  {summary}  in {run.duration_s:.1f} s"
+
+
+def _evidence_line(item: dict[str, object] | object) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    if item.get("kind") == "request":
+        parts = [f"#{item.get('n')}", f"t={item.get('t')}s", f"{item.get('method')} {item.get('path')}", f"-> {item.get('status')}"]
+        if item.get("idempotency_key"):
+            parts.append(f"key={item['idempotency_key']}")
+        body = item.get("body")
+        if isinstance(body, dict):
+            parts.append(" ".join(f"{k}={v}" for k, v in body.items() if k in ("id", "status", "error", "submissionId")))
+        if item.get("note"):
+            parts.append(f"({item['note']})")
+        return "  ".join(str(p) for p in parts if p)
+    return ", ".join(f"{k}={v}" for k, v in item.items())
+
+
+class ProgressLine:
+    """A one-line live status on a TTY (stderr); silent elsewhere."""
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
+        self.total, self.done, self.running = total, 0, set[str]()
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def __call__(self, event: str, rule: Rule, result: Result | None) -> None:
+        if not self.enabled:
+            return
+        if event == "start":
+            self.running.add(rule.id)
+        else:
+            self.running.discard(rule.id)
+            self.done += 1
+        names = ", ".join(sorted(self.running)[:4]) + (" …" if len(self.running) > 4 else "")
+        self.stream.write(f"\r\x1b[2K  [{self.done}/{self.total}] running {names}")
+        self.stream.flush()
+
+    def clear(self) -> None:
+        if self.enabled:
+            self.stream.write("\r\x1b[2K")
+            self.stream.flush()
+
+
+def colour_enabled(no_colour: bool, stream: TextIO, environ: dict[str, str]) -> bool:
+    if no_colour or environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    return stream.isatty()
+
+
+Renderer = Callable[[RunResult], str]
