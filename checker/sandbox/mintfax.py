@@ -10,7 +10,7 @@ import re
 import secrets
 from typing import Any
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -52,14 +52,12 @@ def routes(sandbox: Sandbox) -> list[Route]:
             return store.next_attempt(account, f"{magic}:{key}") == 1
         return store.next_attempt(account, magic) % 2 == 1
 
-    async def read_form(request: Request) -> tuple[str, UploadFile, int]:
+    def check_length(request: Request) -> None:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_FILE_BYTES + 64 * 1024:
             raise ApiError(422, "file_too_large", f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB.", "Compress or split the document.")
-        try:
-            form = await request.form(max_files=1, max_fields=10)
-        except HTTPException as exc:
-            raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc.detail}", "Send multipart/form-data with 'to' and 'file'.") from None
+
+    async def validate_form(form: FormData) -> tuple[str, UploadFile, int]:
         to = form.get("to")
         upload = form.get("file")
         if not isinstance(to, str) or not to:
@@ -102,7 +100,16 @@ def routes(sandbox: Sandbox) -> list[Route]:
         return response
 
     async def submit(request: Request, account: str, key: str | None) -> Response:
-        to, upload, retries = await read_form(request)
+        check_length(request)
+        try:
+            async with request.form(max_files=1, max_fields=10) as form:
+                to, upload, retries = await validate_form(form)
+                return await accept(account, key, to, upload.filename or "", retries)
+        except HTTPException as exc:
+            raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc.detail}",
+                           "Send multipart/form-data with 'to' and 'file'.") from None
+
+    async def accept(account: str, key: str | None, to: str, file_name: str, retries: int) -> Response:
         if to == TRANSIENT and first_attempt(account, key, "transient"):
             raise ApiError(503, "service_unavailable", "Temporary failure; retry with the same Idempotency-Key.", "Retry with backoff.")
         if to == RATE_LIMITED and first_attempt(account, key, "rate"):
@@ -112,7 +119,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
         now = clock.now()
         fax_id = "fax_" + secrets.token_hex(12)
         fax = {"id": fax_id, "status": "queued", "to": to, "pages": 1, "retries": retries, "attempts": 0,
-               "file_name": upload.filename or "", "cost_cents": PRICE_CENTS, "created_at": _iso(now)}
+               "file_name": file_name, "cost_cents": PRICE_CENTS, "created_at": _iso(now)}
         with store.transaction() as db:
             available, _ = store.balance(db, account, options.opening_balance)
             if available < PRICE_CENTS:

@@ -1,0 +1,91 @@
+"""Shared fixtures: real sandboxes on loopback ports, configs from text, the engine and the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from checker import engine
+from checker.config import Config, parse_config
+from checker.model import Result, RunResult
+from checker.packs import load_pack
+from checker.sandbox.app import SandboxOptions
+from checker.sandbox.server import EmbeddedSandbox, ServedApp
+
+ROOT = Path(__file__).resolve().parent.parent
+PROVIDERS = ("mintfax", "idunox", "flexforward")
+TEST_KEYS = {"mintfax": "fx_test_4f9c2a7d1e8b3c6a5f0d", "idunox": "idx-sandbox-7d1e8b3c6a5f", "flexforward": "ff-sandbox-key-0d4f9c2a7d1e"}
+KEY_PLACE = {"mintfax": ("header", "Idempotency-Key"), "idunox": ("header", "Idempotency-Key"),
+             "flexforward": ("body", "idempotencyKey")}
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Callable[..., EmbeddedSandbox]]:
+    """Start embedded sandboxes (rate limit off unless asked); all stopped at the end of the test."""
+    started: list[EmbeddedSandbox] = []
+
+    def start(provider: str, *, db: Path | None = None, **options: object) -> EmbeddedSandbox:
+        options.setdefault("rate_limit", 0)
+        server = EmbeddedSandbox(provider, db=db, options=SandboxOptions(**options))  # type: ignore[arg-type]
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def served() -> Iterator[Callable[..., ServedApp]]:
+    started: list[ServedApp] = []
+
+    def start(app: object) -> ServedApp:
+        server = ServedApp(app)  # type: ignore[arg-type]
+        started.append(server.start())
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+_OPEN_CLIENTS: list[httpx.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN_CLIENTS:
+        _OPEN_CLIENTS.pop().close()
+
+
+def client_for(url: str, provider: str, key: str | None = None) -> httpx.Client:
+    """An HTTP client with the provider's test key; closed when the test ends."""
+    client = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key or TEST_KEYS[provider]}"}, timeout=15)
+    _OPEN_CLIENTS.append(client)
+    return client
+
+
+def config_for(provider: str, url: str = "builtin", key: str | None = None, extra: str = "") -> Config:
+    key = TEST_KEYS[provider] if key is None else key
+    return parse_config(f"provider: {provider}\nsandbox: {{url: '{url}', api_key: '{key}'}}\n{extra}", environ={})
+
+
+def run_rules(config: Config, *rule_ids: str, **options: object) -> dict[str, Result]:
+    pack = load_pack(config.file.provider)
+    run: RunResult = asyncio.run(engine.run(config, pack, engine.RunOptions(select=rule_ids, **options)))  # type: ignore[arg-type]
+    return {r.rule.id: r for r in run.results}
+
+
+def golive(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """The real command line, as a subprocess."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "checker", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)

@@ -1,0 +1,318 @@
+"""The embedded sandbox over real sockets: DESIGN section 6, provider by provider."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+
+import httpx
+import pytest
+
+from checker.samples import ELF_EXECUTABLE, MINIMAL_PDF, png
+from tests.conftest import TEST_KEYS, client_for
+
+
+def fax(client: httpx.Client, to: str = "+15005550000", key: str | None = None, content: bytes = MINIMAL_PDF,
+        name: str = "doc.pdf", path: str = "/v1/fax") -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return client.post(path, data={"to": to}, files={"file": (name, content)}, headers=headers)
+
+
+def stats(client: httpx.Client) -> dict[str, int]:
+    return client.get("/_sandbox/stats").json()["resources"]
+
+
+# ---------------------------------------------------------------- common
+
+
+@pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
+def test_live_key_is_refused(sandbox, provider):
+    url = sandbox(provider).url
+    live = {"mintfax": "fx_live_abcdef1234567890", "idunox": "idx_live_abcdef", "flexforward": "ff_live_abcdef"}[provider]
+    answer = client_for(url, provider, key=live).post({"mintfax": "/v1/fax", "idunox": "/v1/submissions", "flexforward": "/labels"}[provider],
+                                                      json={})
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "live_key_in_sandbox"
+    assert set(answer.json()) >= {"error", "message", "action"}
+
+
+def test_missing_auth_gets_the_error_envelope(sandbox):
+    answer = httpx.post(sandbox("mintfax").url + "/v1/fax")
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "unauthorized"
+
+
+def test_mintfax_rejects_keys_of_another_provider(sandbox):
+    answer = fax(client_for(sandbox("mintfax").url, "mintfax", key="sk_test_notmintfax"))
+    assert (answer.status_code, answer.json()["error"]) == (401, "invalid_api_key")
+
+
+@pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
+def test_hundred_parallel_creates_with_one_key_make_one_resource(sandbox, provider):
+    url = sandbox(provider, processing_delay_s=0.05).url
+    key = f"parallel-{provider}"
+    all_ready = threading.Barrier(100)
+
+    def create(_: int) -> httpx.Response:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {TEST_KEYS[provider]}"}, timeout=15) as c:
+            all_ready.wait(timeout=30)  # clients are built; now all 100 requests go at once
+            if provider == "mintfax":
+                return fax(c, key=key)
+            if provider == "idunox":
+                return c.post("/v1/submissions", json={"reference": "r1"}, headers={"Idempotency-Key": key})
+            return c.post("/labels", json={"idempotencyKey": key, "courier": "dhl"})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=100) as pool:
+        answers = list(pool.map(create, range(100)))
+    id_field = "submissionId" if provider == "idunox" else "id"
+    ids = {a.json()[id_field] for a in answers if a.is_success}
+    in_use = [a for a in answers if a.status_code == 409]
+    assert len(ids) == 1
+    assert in_use, "the processing delay should leave some requests in flight at once"
+    assert all(a.json()["error"] == "idempotency_key_in_use" for a in in_use)
+    assert all(a.is_success or a.status_code == 409 for a in answers)
+    kind = {"mintfax": "fax", "idunox": "submission", "flexforward": "label"}[provider]
+    assert stats(client_for(url, provider)) == {kind: 1}
+
+
+def test_idempotency_records_expire_after_24_hours_on_the_sandbox_clock(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    first = fax(c, key="ttl-key").json()["id"]
+    assert fax(c, key="ttl-key").json()["id"] == first
+    c.post("/_sandbox/clock", json={"advance_s": 23 * 3600})
+    assert fax(c, key="ttl-key").json()["id"] == first
+    c.post("/_sandbox/clock", json={"advance_s": 2 * 3600})
+    assert fax(c, key="ttl-key").json()["id"] != first
+
+
+def test_idempotency_is_scoped_by_account(sandbox):
+    url = sandbox("mintfax").url
+    one = fax(client_for(url, "mintfax", key="fx_test_account_one_0001"), key="shared").json()["id"]
+    two = fax(client_for(url, "mintfax", key="fx_test_account_two_0002"), key="shared").json()["id"]
+    assert one != two
+
+
+def test_records_survive_a_restart_with_a_db_file(sandbox, tmp_path):
+    db = tmp_path / "state.db"
+    first = sandbox("mintfax", db=db)
+    c = client_for(first.url, "mintfax")
+    original = fax(c, key="durable").json()["id"]
+    first.stop()
+    second = sandbox("mintfax", db=db)
+    replay = fax(client_for(second.url, "mintfax"), key="durable")
+    assert replay.json()["id"] == original
+    assert replay.headers["idempotency-replayed"] == "true"
+
+
+# ---------------------------------------------------------------- mintfax
+
+
+def test_mintfax_replay_headers_follow_seed_000(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    first = fax(c, key="k-000")
+    replay = fax(c, key="k-000")
+    unkeyed = fax(c)
+    assert first.status_code == replay.status_code == 201
+    assert first.headers["x-idempotency-key"] == replay.headers["x-idempotency-key"] == "k-000"
+    assert "idempotency-replayed" not in first.headers
+    assert replay.headers["idempotency-replayed"] == "true"
+    assert replay.json() == first.json()
+    assert "x-idempotency-key" not in unkeyed.headers and "idempotency-replayed" not in unkeyed.headers
+
+
+def test_mintfax_replay_style_001_is_a_pack_option(sandbox):
+    c = client_for(sandbox("mintfax", replay_style="001").url, "mintfax")
+    assert fax(c).headers["x-idempotency-key"] == "not provided; recommended"
+    fax(c, key="k-001")
+    assert "idempotency-replayed" not in fax(c, key="k-001").headers
+
+
+def test_mintfax_body_is_not_compared(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    first = fax(c, key="same", to="+15005550000").json()
+    assert fax(c, key="same", to="+15005550001").json() == first
+
+
+def test_mintfax_both_endpoints_are_served(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    created = fax(c, path="/v1/faxes")
+    assert created.status_code == 201
+    assert c.get(f"/v1/fax/{created.json()['id']}").status_code == 200
+
+
+@pytest.mark.parametrize(("content", "name", "status", "error"), [
+    (MINIMAL_PDF, "a.pdf", 201, None),
+    (png(), "scan.png", 201, None),
+    (b"plain text fax\n", "note.txt", 201, None),
+    (b"<!doctype html><html><body>hi</body></html>", "page.html", 201, None),
+    (ELF_EXECUTABLE, "invoice.pdf", 422, "unsupported_file_type"),
+    (b"PK\x03\x04" + bytes(60), "archive.docx", 422, "unsupported_file_type"),
+])
+def test_mintfax_judges_files_by_content(sandbox, content, name, status, error):
+    answer = fax(client_for(sandbox("mintfax").url, "mintfax"), content=content, name=name)
+    assert answer.status_code == status
+    if error:
+        assert answer.json()["error"] == error
+
+
+def test_mintfax_limits_files_to_10_mb(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    limit = 10 * 1024 * 1024
+    assert fax(c, content=b"x" * limit, name="big.txt").status_code == 201
+    over = fax(c, content=b"x" * (limit + 1), name="big.txt")
+    assert (over.status_code, over.json()["error"]) == (422, "file_too_large")
+
+
+@pytest.mark.parametrize(("to", "field"), [("12345", "to"), ("+15005550003", "to")])
+def test_mintfax_validation_errors_name_the_field(sandbox, to, field):
+    answer = fax(client_for(sandbox("mintfax").url, "mintfax"), to=to)
+    assert answer.status_code == 422
+    body = answer.json()
+    assert body["error"] == "validation_failed"
+    assert body["context"]["errors"][0]["field"] == field
+
+
+def test_mintfax_rejected_request_leaves_the_key_usable(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    assert fax(c, key="reuse", to="12345").status_code == 422
+    assert fax(c, key="reuse").status_code == 201
+
+
+def test_mintfax_key_length_limit(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    too_long = fax(c, key="k" * 256)
+    assert (too_long.status_code, too_long.json()["error"]) == (400, "idempotency_key_too_long")
+    assert fax(c, key="k" * 255).status_code == 201
+    assert stats(c) == {"fax": 1}
+
+
+def test_mintfax_transient_magic_number_fails_first_attempt_of_each_key(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    assert fax(c, to="+15005550004", key="t1").status_code == 503
+    assert fax(c, to="+15005550004", key="t1").status_code == 201
+    assert fax(c, to="+15005550004", key="t2").status_code == 503
+    # without a key: every other request
+    assert [fax(c, to="+15005550004").status_code for _ in range(4)] == [503, 201, 503, 201]
+
+
+def test_mintfax_rate_limited_magic_number(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    first = fax(c, to="+15005550005", key="r1")
+    assert (first.status_code, first.headers["retry-after"]) == (429, "2")
+    assert fax(c, to="+15005550005", key="r1").status_code == 201
+
+
+def test_mintfax_insufficient_balance_magic_number(sandbox):
+    answer = fax(client_for(sandbox("mintfax").url, "mintfax"), to="+15005550006", key="b1")
+    assert (answer.status_code, answer.json()["error"]) == (402, "insufficient_balance")
+
+
+def test_mintfax_rate_limit_answers_429_with_retry_after(sandbox):
+    c = client_for(sandbox("mintfax", rate_limit=10).url, "mintfax")
+    answers = [c.get("/v1/account/balance") for _ in range(15)]
+    limited = [a for a in answers if a.status_code == 429]
+    assert limited, "15 immediate requests must exceed 10/s"
+    assert all(int(a.headers["retry-after"]) >= 1 for a in limited)
+    assert limited[0].json()["error"] == "rate_limited"
+    assert answers[0].headers["x-ratelimit-limit"] == "10"
+    assert {"x-ratelimit-remaining", "x-ratelimit-reset"} <= set(answers[0].headers)
+    time.sleep(1.1)
+    assert c.get("/v1/account/balance").status_code == 200
+
+
+def test_mintfax_balance_hold_capture_and_release(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    start = c.get("/v1/account/balance").json()
+    delivered = fax(c, to="+15005550000").json()
+    failed = fax(c, to="+15005550002").json()
+    held = c.get("/v1/account/balance").json()
+    assert held["held"] == pytest.approx(start["held"] + 0.14)
+    assert held["available"] == pytest.approx(start["available"] - 0.14)
+    c.post("/_sandbox/clock", json={"advance_s": 5})
+    assert c.get(f"/v1/fax/{delivered['id']}").json()["status"] == "delivered"
+    assert c.get(f"/v1/fax/{failed['id']}").json()["status"] == "failed"
+    settled = c.get("/v1/account/balance").json()
+    assert settled["held"] == pytest.approx(0)
+    assert settled["available"] == pytest.approx(start["available"] - 0.07)  # the failed fax's hold was released
+    types = [e["type"] for e in c.get("/_sandbox/events").json()["data"]]
+    assert types.count("fax.queued") == 2 and "fax.delivered" in types and "fax.failed" in types
+
+
+def test_mintfax_busy_number_is_retried_then_delivered(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    busy = fax(c, to="+15005550001").json()
+    c.post("/_sandbox/clock", json={"advance_s": 5})
+    assert c.get(f"/v1/fax/{busy['id']}").json()["status"] == "sending"
+    c.post("/_sandbox/clock", json={"advance_s": 10})
+    final = c.get(f"/v1/fax/{busy['id']}").json()
+    assert (final["status"], final["attempts"]) == ("delivered", 2)
+
+
+def test_mintfax_webhook_endpoints(sandbox):
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    created = c.post("/v1/account/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["fax.delivered", "balance.low"]})
+    assert created.status_code == 201
+    assert created.json()["secret"].startswith("whsec_")
+    listed = c.get("/v1/account/webhooks").json()["data"]
+    assert [h["url"] for h in listed] == ["http://127.0.0.1:9/hook"]
+    assert "secret" not in listed[0]
+    assert c.post("/v1/account/webhooks", json={"url": "ftp://x", "events": ["fax.delivered"]}).status_code == 422
+    assert c.post("/v1/account/webhooks", json={"url": "http://x", "events": ["fax.sent"]}).status_code == 422
+    assert c.delete(f"/v1/account/webhooks/{created.json()['id']}").status_code == 204
+    assert c.get("/v1/account/webhooks").json()["data"] == []
+
+
+# ---------------------------------------------------------------- idunox
+
+
+def test_idunox_contract(sandbox):
+    c = client_for(sandbox("idunox").url, "idunox")
+    first = c.post("/v1/submissions", json={"reference": "a", "n": 1}, headers={"Idempotency-Key": "k", "x-correlation-id": "corr-1"})
+    assert first.status_code == 202
+    assert first.headers["x-correlation-id"] == "corr-1"
+    same = c.post("/v1/submissions", json={"n": 1, "reference": "a"}, headers={"Idempotency-Key": "k"})  # same body, other key order
+    assert (same.status_code, same.json()) == (202, first.json())
+    different = c.post("/v1/submissions", json={"reference": "b"}, headers={"Idempotency-Key": "k"})
+    assert (different.status_code, different.json()["error"]) == (409, "conflict")
+    missing = c.post("/v1/submissions", json={"reference": "a"})
+    assert (missing.status_code, missing.json()["error"]) == (400, "idempotency_key_required")
+    assert c.get(f"/v1/submissions/{first.json()['submissionId']}").json()["reference"] == "a"
+    assert stats(c) == {"submission": 1}
+
+
+# ---------------------------------------------------------------- flexforward
+
+
+def test_flexforward_contract(sandbox):
+    c = client_for(sandbox("flexforward").url, "flexforward")
+    first = c.post("/labels", json={"idempotencyKey": "L1", "courier": "yunexpress"})
+    assert first.status_code == 201
+    assert set(first.json()) == {"id", "status", "courier", "courierOrderNumber", "courierTrackingNumber", "error"}
+    replay = c.post("/labels", json={"idempotencyKey": "L1", "courier": "yunexpress"})
+    assert (replay.status_code, replay.json()) == (200, first.json())
+    invalid = c.post("/labels", json={"idempotencyKey": "L2"})
+    assert (invalid.status_code, invalid.json()["error"]) == (400, "validation_failed")
+    assert c.post("/labels", json={"idempotencyKey": "L2", "courier": "dhl"}).status_code == 201
+    assert c.post("/labels", json={"courier": "dhl"}).status_code == 400
+    assert c.get(f"/tracking/{first.json()['id']}").status_code == 200
+
+
+def test_flexforward_transient_courier_keeps_the_failed_label(sandbox):
+    c = client_for(sandbox("flexforward").url, "flexforward")
+    failed = c.post("/labels", json={"idempotencyKey": "T1", "courier": "sandbox-transient"})
+    assert failed.status_code == 502
+    assert stats(c) == {"label": 1}
+    retried = c.post("/labels", json={"idempotencyKey": "T1", "courier": "sandbox-transient"})
+    assert (retried.status_code, retried.json()["status"]) == (201, "created")
+    assert c.get(f"/labels/{retried.json()['id']}").json()["status"] == "created"
+    assert stats(c) == {"label": 1}
+
+
+def test_unknown_route_uses_the_envelope(sandbox):
+    answer = client_for(sandbox("idunox").url, "idunox").get("/v2/nothing")
+    assert (answer.status_code, answer.json()["error"]) == (404, "not_found")
+
+
+def test_test_keys_are_distinct():
+    assert len(set(TEST_KEYS.values())) == 3
