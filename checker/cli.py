@@ -214,6 +214,9 @@ def sandbox(provider: str, host: str, port: int, db: str | None, rate_limit: flo
         serve(provider, host=host, port=port, db=db, options=SandboxOptions(rate_limit=rate_limit, replay_style=replay_style))
     except OSError as exc:
         raise click.UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
+    except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the signal: the normal way to stop
+        pass
+    click.echo("golive sandbox: stopped", err=True)
     return 0
 
 

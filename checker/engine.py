@@ -19,6 +19,7 @@ from checker.model import Outcome, Result, Rule, RunResult, Severity, Status
 from checker.packs import BUILTIN_PACKS, Pack
 from checker.redact import Redactor
 from checker.registry import Check, registered
+from checker.yamlfile import dotted
 
 DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0}
 BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}
@@ -49,7 +50,7 @@ def _validate_ids(entries: Iterable[str], known: list[str], config: Config | Non
         hint = f"did you mean '{close[0]}'?" if close else ("use a rule id or a prefix such as HOOK" if prefixes else "")
         path = (*where, index) if prefixes or where[-1] == "waivers" else (*where, entry)
         line = config.line_of(*path) if config else None
-        problems.append(Problem(config.path if config else "command line", line, ".".join(map(str, path)),
+        problems.append(Problem(config.path if config else "command line", line, dotted(path),
                                 f"unknown rule {entry!r}", hint))
     return problems
 

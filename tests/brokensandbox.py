@@ -7,10 +7,12 @@ must fail against it. The proxy forwards over real sockets with httpx.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
 import secrets
+from collections.abc import AsyncIterator
 
 import httpx
 from starlette.applications import Starlette
@@ -99,4 +101,9 @@ def broken_sandbox(upstream: str, flaw: str, key_in: str = "header", key_name: s
             return JSONResponse({"id": "fax_" + secrets.token_hex(12), "status": "queued"}, status_code=201)
         return Response(content, status_code=status, headers=out_headers)
 
-    return Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "POST", "DELETE", "PUT"])])
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    return Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "POST", "DELETE", "PUT"])], lifespan=lifespan)

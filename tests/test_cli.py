@@ -1,0 +1,209 @@
+"""The command line as a user runs it: real subprocesses, exit codes 0/1/2/3, never a bare traceback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from checker import __version__
+from checker.samples import MINIMAL_PDF
+from tests.conftest import ROOT, TEST_KEYS, golive
+from tests.test_packs import DESIGN_IDS
+
+HEAVY = ("httpx", "pydantic", "starlette", "jinja2", "uvicorn", "yaml")
+
+
+def test_version_is_fast_to_import():
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "checker", "--version"], capture_output=True, text=True,
+                          timeout=30)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"golive {__version__}"
+    imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+    assert not imported & set(HEAVY), f"--version imported {imported & set(HEAVY)}"
+
+
+def test_rules_json_lists_every_design_id():
+    done = golive("rules", "--format", "json")
+    assert done.returncode == 0
+    rules = json.loads(done.stdout)["rules"]
+    assert sorted(r["id"] for r in rules) == sorted(DESIGN_IDS)
+    assert set(rules[0]) == {"id", "section", "target", "severity", "title"}
+
+
+def test_rules_for_a_provider_say_what_applies():
+    rules = {r["id"]: r for r in json.loads(golive("rules", "--provider", "idunox", "--format", "json").stdout)["rules"]}
+    assert rules["IDEM-003"]["applies"] and rules["IDEM-003"]["source"] == "003_831ca1a28e9ab1b8.txt"
+    assert not rules["HOOK-201"]["applies"] and rules["HOOK-201"]["skip_reason"] == "idunox documents no webhooks"
+    text = golive("rules", "--provider", "idunox").stdout
+    assert "HOOK-201" in text and "(skip: idunox documents no webhooks)" in text
+
+
+def test_explain_prints_the_rule_text_and_sources():
+    done = golive("explain", "idem-004")
+    assert done.returncode == 0
+    for expected in ("IDEM-004  Concurrent requests with one key create exactly one resource", "What it checks:", "Why:",
+                     "How golive probes it:", "How to fix:", "mintfax: seeds/000_aa85249851aa0a9c.txt",
+                     "flexforward: seeds/004_bb152a8fa4e847ed.txt"):
+        assert expected in done.stdout
+
+
+def test_explain_unknown_rule_is_a_usage_error():
+    done = golive("explain", "IDEM-04")
+    assert done.returncode == 2
+    assert "unknown rule 'IDEM-04'; did you mean" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_init_writes_a_config_that_checks(tmp_path):
+    done = golive("init", "--provider", "idunox", cwd=tmp_path)
+    assert done.returncode == 0
+    text = (tmp_path / "golive.yaml").read_text()
+    assert "provider: idunox" in text and "${IDUNOX_API_KEY:-}" in text
+    again = golive("init", cwd=tmp_path)
+    assert again.returncode == 2 and "exists; use --force" in again.stderr
+    checked = golive("check", "--select", "IDEM-001", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
+def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
+    (tmp_path / "golive.yaml").write_text(f"provider: {provider}\nsandbox: {{url: builtin, api_key: {TEST_KEYS[provider]}}}\n")
+    done = golive("check", "--output", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert set(report) == {"schema", "tool", "provider", "environment", "started_at", "duration_s", "verdict", "interrupted",
+                           "summary", "results"}
+    assert (report["schema"], report["provider"], report["verdict"], report["interrupted"]) == ("golive-report/1", provider, "ready", False)
+    results = {r["id"]: r for r in report["results"]}
+    assert sorted(results) == sorted(DESIGN_IDS)
+    for rule_id in ("IDEM-001", "IDEM-002", "IDEM-004"):
+        assert results[rule_id]["status"] == "pass", results[rule_id]
+        assert results[rule_id]["source"].endswith(".txt")
+    assert set(results["IDEM-001"]) == {"id", "title", "section", "target", "severity", "status", "duration_s", "message",
+                                        "evidence", "fix", "source"}
+    assert sum(report["summary"].values()) == len(report["results"])
+    assert "Verdict: READY" in done.stdout
+    assert TEST_KEYS[provider] not in done.stdout + (tmp_path / "out" / "report.json").read_text()
+
+
+def test_check_without_a_config_uses_the_provider(tmp_path):
+    done = golive("check", "--provider", "flexforward", "--select", "IDEM", "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Report: ")
+
+
+def test_check_without_config_or_provider_says_what_to_do(tmp_path):
+    done = golive("check", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "golive init" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_malformed_config_exits_2_with_file_and_line(tmp_path):
+    (tmp_path / "golive.yaml").write_text("provider: mintfax\nsandbox:\n  url: builtin\n  api_kye: x\nclient: [\n")
+    done = golive("check", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "golive.yaml:6: invalid YAML" in done.stderr
+    assert "Traceback" not in done.stderr
+    (tmp_path / "golive.yaml").write_text("provider: mintfax\nsandbox:\n  url: builtin\n  api_kye: x\n")
+    done = golive("check", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "golive.yaml:4: sandbox.api_kye: unknown key (did you mean 'api_key'?)" in done.stderr
+
+
+def test_unavailable_format_is_a_usage_error(tmp_path):
+    done = golive("check", "--provider", "mintfax", "--format", "text,html", cwd=tmp_path)
+    assert done.returncode == 2 and "--format html: not available" in done.stderr
+
+
+def test_not_ready_exits_1_and_quiet_prints_only_the_verdict(tmp_path):
+    (tmp_path / "golive.yaml").write_text("provider: mintfax\nsandbox: {url: 'http://127.0.0.1:9', api_key: fx_test_0123456789abcd}\n")
+    done = golive("check", "-q", "--select", "IDEM-001", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout.splitlines()[0].startswith("Verdict: NOT READY")
+    verbose = golive("check", "-v", "--select", "IDEM-001", "--format", "text", cwd=tmp_path)
+    assert "error: cannot connect to http://127.0.0.1:9" in verbose.stdout
+    assert "fix: " in verbose.stdout
+
+
+def test_verbose_prints_the_transcript(tmp_path):
+    done = golive("check", "--provider", "mintfax", "--select", "IDEM-001", "-v", "--format", "text", cwd=tmp_path)
+    assert done.returncode == 0
+    assert "POST /v1/fax  -> 201" in done.stdout and "(replay, same key and body)" in done.stdout
+
+
+def test_internal_errors_exit_3_and_say_where_the_details_are(monkeypatch, capsys, tmp_path):
+    from checker import cli, engine
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(engine, "run", broken)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["check", "--provider", "mintfax"])
+    assert exited.value.code == 3
+    err = capsys.readouterr().err
+    assert "internal error (RuntimeError: boom)" in err and "details were written to" in err
+    crash = err.rsplit("written to ", 1)[1].strip()
+    assert "RuntimeError: boom" in Path(crash).read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def serve_sandbox(port: int, db: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen([sys.executable, "-m", "checker", "sandbox", "--provider", "mintfax", "--port", str(port), "--db", db],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError("golive sandbox did not start: " + process.stderr.read())
+
+
+def test_sandbox_command_serves_and_keeps_state_in_its_db(tmp_path):
+    port, db = free_port(), str(tmp_path / "sandbox.db")
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": "Bearer fx_test_cli0123456789", "Idempotency-Key": "cli-key"}
+    process = serve_sandbox(port, db)
+    try:
+        first = httpx.post(url + "/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", MINIMAL_PDF)}, headers=headers)
+        assert first.status_code == 201
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=15)
+    assert process.returncode == 0, err
+    assert '"POST /v1/fax HTTP/1.1" 201' in out + err  # the access log
+    assert "golive sandbox: stopped" in err
+    process = serve_sandbox(port, db)
+    try:
+        replay = httpx.post(url + "/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", MINIMAL_PDF)}, headers=headers)
+        assert replay.json()["id"] == first.json()["id"]
+        assert replay.headers["idempotency-replayed"] == "true"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=15)
+
+
+def test_sandbox_on_a_busy_port_is_a_clear_error(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = golive("sandbox", "--port", str(taken.getsockname()[1]), cwd=tmp_path, timeout=30)
+    assert done.returncode == 2
+    assert "cannot serve on 127.0.0.1" in done.stderr and "Traceback" not in done.stderr

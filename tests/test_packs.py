@@ -1,0 +1,151 @@
+"""Meta-tests over the catalog and every pack, and loading a user's own pack."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from checker.errors import ConfigError
+from checker.model import Status
+from checker.packs import BUILTIN_PACKS, RULE_ID, load_catalog, load_pack
+from checker.registry import registered
+from tests.conftest import ROOT, config_for, run_rules
+
+# DESIGN.md section 5, verbatim: the IDs are a contract
+DESIGN_IDS = """
+IDEM-001 IDEM-002 IDEM-003 IDEM-004 IDEM-005 IDEM-006 FILE-003
+IDEM-101 IDEM-102 IDEM-103 IDEM-104 IDEM-105 OBS-101
+RETRY-101 RETRY-102 RETRY-103 RETRY-104 RETRY-105 RETRY-106 RETRY-107 RETRY-108
+RATE-101 RATE-102 ERR-101 ERR-102 ERR-103 FILE-001 FILE-002 FILE-101 FILE-102
+HOOK-201 HOOK-202 HOOK-203 HOOK-204 HOOK-205 HOOK-206 HOOK-207 HOOK-208 HOOK-209 HOOK-210 HOOK-211 HOOK-212 HOOK-213
+KEY-001 KEY-002 KEY-003 KEY-004 BAL-001 LIVE-001 LIVE-002 LIVE-003 LIVE-004 LIVE-005 LIVE-006 LIVE-007
+""".split()
+SEEDS = {"000_aa85249851aa0a9c.txt", "001_c1590b1e5571a9c0.txt", "002_8baf5029274c2112.txt", "003_831ca1a28e9ab1b8.txt",
+         "004_bb152a8fa4e847ed.txt"}
+SEED_DIR = ROOT.parent / "shared" / "seeds"
+
+
+def test_catalog_is_exactly_the_design_catalog():
+    catalog, _ = load_catalog()
+    ids = [r.id for r in catalog.rules]
+    assert len(ids) == len(set(ids))
+    assert sorted(ids) == sorted(DESIGN_IDS)
+    assert all(RULE_ID.match(i) for i in ids)
+
+
+def test_every_rule_has_its_words():
+    catalog, _ = load_catalog()
+    for rule in catalog.rules:
+        for field in ("title", "checks", "why", "probe", "fix"):
+            assert len(getattr(rule, field).strip()) >= 10, f"{rule.id}.{field}"
+
+
+@pytest.mark.parametrize("name", BUILTIN_PACKS)
+def test_builtin_packs_state_every_rule_with_a_source_or_a_reason(name):
+    pack = load_pack(name)
+    text = (ROOT / "rules" / f"{name}.yaml").read_text()
+    for rule in pack.rules:
+        assert re.search(rf"^  {rule.id}:", text, re.M), f"{name} does not mention {rule.id}"
+        if rule.skip:
+            assert name in rule.skip and "document" in rule.skip, f"{name} {rule.id}: {rule.skip}"
+        else:
+            assert rule.source in SEEDS, f"{name} {rule.id} cites {rule.source}"
+
+
+@pytest.mark.skipif(not SEED_DIR.is_dir(), reason="shared/seeds is not beside this checkout")
+def test_cited_documents_exist():
+    assert SEEDS <= {p.name for p in SEED_DIR.iterdir()}
+
+
+def test_every_registered_check_has_a_rule_and_tests_both_ways():
+    catalog_ids = {r.id for r in load_catalog()[0].rules}
+    tests = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
+    for rule_id, check in registered().items():
+        assert rule_id in catalog_ids
+        assert check.target in ("sandbox", "client", "webhook", "repo")
+        # the rule's pass and fail tests name it (tests/test_contract_rules.py: APPLIES and FLAW_FOR)
+        assert tests.count(f'"{rule_id}"') >= 2, f"{rule_id} has no pass/fail tests"
+
+
+def test_user_pack_extending_a_builtin(tmp_path):
+    pack_path = tmp_path / "acmefax.yaml"
+    pack_path.write_text(
+        "schema: golive-pack/1\nname: acmefax\nextends: mintfax\n"
+        "facts:\n  create: {path: /v2/send}\n"
+        "rules:\n  IDEM-005: {skip: acmefax documents no key length}\n  ERR-102: {source: acme.md, severity: blocker}\n"
+    )
+    pack = load_pack(str(pack_path))
+    assert pack.name == "acmefax"
+    assert pack.facts.create.path == "/v2/send"
+    assert pack.facts.create.encoding == "multipart"  # kept from mintfax
+    assert pack.rule("IDEM-005").skip == "acmefax documents no key length"
+    assert pack.rule("ERR-102").severity.value == "blocker" and pack.rule("ERR-102").source == "acme.md"
+    assert pack.rule("IDEM-001").source == "000_aa85249851aa0a9c.txt"
+
+
+def test_user_pack_from_scratch_skips_what_it_does_not_mention(tmp_path):
+    pack_path = tmp_path / "labels.yaml"
+    pack_path.write_text(
+        "schema: golive-pack/1\nname: shipit\n"
+        "facts:\n"
+        "  create: {path: /labels, encoding: json, body: {courier: dhl}, created_status: 201}\n"
+        "  idempotency: {key_in: body, name: idempotencyKey}\n"
+        "  retry: {retryable_statuses: [500], non_retryable_statuses: [400]}\n"
+        "rules:\n  IDEM-001: {source: docs/idempotency.md}\n"
+    )
+    pack = load_pack(str(pack_path))
+    assert pack.rule("IDEM-001").skip is None
+    assert pack.rule("IDEM-004").skip == "the shipit pack does not cover this rule"
+
+
+def test_user_pack_runs_against_a_compatible_sandbox(sandbox, tmp_path):
+    url = sandbox("flexforward").url
+    pack_path = tmp_path / "shipit.yaml"
+    pack_path.write_text(
+        "schema: golive-pack/1\nname: shipit\n"
+        "facts:\n"
+        "  create: {path: /labels, encoding: json, body: {courier: dhl, reference: '{ref}'}, created_status: 201}\n"
+        "  idempotency: {key_in: body, name: idempotencyKey, replay: {status: 200}}\n"
+        "  retry: {retryable_statuses: [500], non_retryable_statuses: [400]}\n"
+        "rules:\n  IDEM-001: {source: docs/idempotency.md}\n  IDEM-002: {source: docs/idempotency.md}\n"
+    )
+    config = config_for("flexforward", url)
+    config = type(config)(**{**{f: getattr(config, f) for f in config.__slots__},
+                            "file": config.file.model_copy(update={"provider": str(pack_path)})})
+    results = run_rules(config, "IDEM")
+    assert results["IDEM-001"].status is Status.PASS
+    assert results["IDEM-002"].status is Status.PASS
+    assert results["IDEM-004"].status is Status.SKIP
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("rules:\n  IDEM-01: {source: x}\n", "rules.IDEM-01: unknown rule id (did you mean 'IDEM-"),
+    ("rules:\n  IDEM-0001: {source: x}\n", "unknown rule id (did you mean 'IDEM-001'?)"),
+    ("rules:\n  IDEM-001: {source: x, skip: y}\n", "exactly one of 'source'"),
+    ("rules:\n  IDEM-001: {}\n", "exactly one of 'source'"),
+    ("facts:\n  idempotency: {key_in: query, name: k}\n", "facts.idempotency.key_in"),
+    ("facts:\n  retry: {retryable_statuses: [five hundred]}\n", "facts.retry.retryable_statuses[0]"),
+    ("facts:\n  create: {pth: /x}\n", "unknown key (did you mean 'path'?)"),
+])
+def test_invalid_user_packs_are_config_errors_with_lines(tmp_path, body, expected):
+    pack_path = tmp_path / "bad.yaml"
+    pack_path.write_text("schema: golive-pack/1\nname: bad\nextends: mintfax\n" + body)
+    with pytest.raises(ConfigError) as caught:
+        load_pack(str(pack_path))
+    text = str(caught.value)
+    assert expected in text
+    assert re.search(r"bad\.yaml:\d+:", text)
+
+
+def test_unknown_provider_suggests_a_builtin():
+    with pytest.raises(ConfigError, match="did you mean 'mintfax'"):
+        load_pack("mintfx")
+
+
+def test_rules_and_reports_folders_are_found():
+    from checker.packs import data_dir
+
+    assert (data_dir("rules") / "catalog.yaml").is_file()
+    assert Path(data_dir("reports")).is_dir()
