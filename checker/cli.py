@@ -19,7 +19,7 @@ AVAILABLE_FORMATS = ("text", "json")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 
 
-class CsvChoice(click.ParamType):
+class CsvChoice(click.ParamType):  # type: ignore[type-arg]
     """A comma-separated list of choices: --format text,json."""
 
     name = "list"
@@ -37,7 +37,7 @@ class CsvChoice(click.ParamType):
         return items
 
 
-class IdList(click.ParamType):
+class IdList(click.ParamType):  # type: ignore[type-arg]
     """Rule ids or prefixes, comma-separated and repeatable: --select IDEM-001,RETRY."""
 
     name = "ids"
@@ -61,48 +61,79 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), default=None,
-              help="The config file [default: golive.yaml].")
+@click.option(
+    "-c", "--config", "config_path", type=click.Path(path_type=Path), default=None, help="The config file [default: golive.yaml]."
+)
 @click.option("--provider", help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML; overrides the config.")
 @click.option("--environment", type=click.Choice(["sandbox", "live"]), help="Which key prefixes are expected.")
 @click.option("--select", "select", type=IdList(), multiple=True, help="Only these rule ids or prefixes (e.g. IDEM,RETRY-101).")
 @click.option("--ignore", "ignore", type=IdList(), multiple=True, help="Leave out these rule ids or prefixes.")
-@click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True,
-              help="Outputs, comma-separated.")
-@click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"),
-              show_default=True, help="Where report files go.")
-@click.option("--fail-on", type=click.Choice(["blocker", "warning"]), default="blocker", show_default=True,
-              help="Which failed severities make the verdict 'not ready'.")
+@click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True, help="Outputs, comma-separated.")
+@click.option(
+    "--output",
+    "output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("golive-report"),
+    show_default=True,
+    help="Where report files go.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["blocker", "warning"]),
+    default="blocker",
+    show_default=True,
+    help="Which failed severities make the verdict 'not ready'.",
+)
 @click.option("--jobs", type=click.IntRange(1, 256), default=16, show_default=True, help="Probes run at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each rule's evidence (request transcripts) and fix.")
 @click.option("--no-color", "no_colour", is_flag=True, help="Plain output (also with NO_COLOR set).")
-def check(config_path: Path | None, provider: str | None, environment: str | None, select: tuple[list[str], ...],
-          ignore: tuple[list[str], ...], formats: list[str], output: Path, fail_on: str, jobs: int, quiet: bool,
-          verbose: bool, no_colour: bool) -> int:
+def check(
+    config_path: Path | None,
+    provider: str | None,
+    environment: str | None,
+    select: tuple[list[str], ...],
+    ignore: tuple[list[str], ...],
+    formats: list[str],
+    output: Path,
+    fail_on: str,
+    jobs: int,
+    quiet: bool,
+    verbose: bool,
+    no_colour: bool,
+) -> int:
     """Run the checklist against the integration and exit with the verdict."""
     from checker.config import load_config, minimal_config
     from checker.engine import RunOptions
 
     unavailable = [f for f in formats if f not in AVAILABLE_FORMATS]
     if unavailable:
-        raise click.UsageError(f"--format {', '.join(unavailable)}: not available in golive {__version__} "
-                               f"(available: {', '.join(AVAILABLE_FORMATS)})")
+        raise click.UsageError(
+            f"--format {', '.join(unavailable)}: not available in golive {__version__} (available: {', '.join(AVAILABLE_FORMATS)})"
+        )
     path = config_path or Path("golive.yaml")
     if config_path is None and not path.exists():
         if provider is None:
-            raise click.UsageError("no golive.yaml here: write one with `golive init`, pass -c FILE, "
-                                   "or give --provider to check the provider's sandbox contract")
+            raise click.UsageError(
+                "no golive.yaml here: write one with `golive init`, pass -c FILE, "
+                "or give --provider to check the provider's sandbox contract"
+            )
         config = minimal_config(provider, api_key="")
     else:
         config = load_config(path)
-    options = RunOptions(select=tuple(i for group in select for i in group), ignore=tuple(i for group in ignore for i in group),
-                         environment=environment, fail_on=fail_on, jobs=jobs)
+    options = RunOptions(
+        select=tuple(i for group in select for i in group),
+        ignore=tuple(i for group in ignore for i in group),
+        environment=environment,
+        fail_on=fail_on,
+        jobs=jobs,
+    )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
 
 
-def _run_and_report(config: Any, provider: str, options: Any, formats: list[str], output: Path, quiet: bool, verbose: bool,
-                    no_colour: bool) -> int:
+def _run_and_report(
+    config: Any, provider: str, options: Any, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool
+) -> int:
     import asyncio
 
     from checker import engine
@@ -147,12 +178,24 @@ def rules(provider: str | None, fmt: str) -> int:
 
     if provider:
         pack = load_pack(provider, relative_to=Path.cwd())
-        items = [{"id": r.id, "section": r.section, "target": r.target, "severity": r.severity.value, "title": r.title,
-                  "applies": r.skip is None, "skip_reason": r.skip, "source": r.source} for r in pack.rules]
+        items = [
+            {
+                "id": r.id,
+                "section": r.section,
+                "target": r.target,
+                "severity": r.severity.value,
+                "title": r.title,
+                "applies": r.skip is None,
+                "skip_reason": r.skip,
+                "source": r.source,
+            }
+            for r in pack.rules
+        ]
     else:
         catalog, _ = load_catalog()
-        items = [{"id": r.id, "section": r.section, "target": r.target, "severity": r.severity.value, "title": r.title}
-                 for r in catalog.rules]
+        items = [
+            {"id": r.id, "section": r.section, "target": r.target, "severity": r.severity.value, "title": r.title} for r in catalog.rules
+        ]
     if fmt == "json":
         click.echo(json.dumps({"provider": provider, "rules": items}, indent=2))
         return 0
@@ -180,12 +223,11 @@ def explain(rule_id: str, provider: str | None) -> int:
         raise click.UsageError(f"unknown rule {rule_id!r}" + (f"; did you mean {close[0]}?" if close else "; see `golive rules`"))
     click.echo(f"{rule.id}  {rule.title}")
     click.echo(f"section: {rule.section} · target: {rule.target} · default severity: {rule.severity.value}")
-    for label, text in (("What it checks", rule.checks), ("Why", rule.why), ("How golive probes it", rule.probe),
-                        ("How to fix", rule.fix)):
+    for label, text in (("What it checks", rule.checks), ("Why", rule.why), ("How golive probes it", rule.probe), ("How to fix", rule.fix)):
         click.echo(f"\n{label}:")
         click.echo(textwrap.fill(text, width=92, initial_indent="  ", subsequent_indent="  "))
     click.echo("\nSources:")
-    for name in ([provider] if provider else list(BUILTIN_PACKS)):
+    for name in [provider] if provider else list(BUILTIN_PACKS):
         pack_rule = load_pack(name, relative_to=Path.cwd()).rule(rule.id)
         where = f"seeds/{pack_rule.source}" if pack_rule.source else f"skip: {pack_rule.skip}"
         params = f"  params: {dict(pack_rule.params)}" if pack_rule.params else ""
@@ -202,8 +244,13 @@ def explain(rule_id: str, provider: str | None) -> int:
 @click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True)
 @click.option("--db", type=click.Path(dir_okay=False), help="SQLite file that keeps the state across restarts [default: a temporary file].")
 @click.option("--rate-limit", type=click.FloatRange(0), help="Requests a second per account (0 = off) [default: the provider's].")
-@click.option("--replay-style", type=click.Choice(["000", "001"]), default="000", show_default=True,
-              help="mintfax replay headers: seed 000 (Idempotency-Replayed) or 001 (X-Idempotency-Key always).")
+@click.option(
+    "--replay-style",
+    type=click.Choice(["000", "001"]),
+    default="000",
+    show_default=True,
+    help="mintfax replay headers: seed 000 (Idempotency-Replayed) or 001 (X-Idempotency-Key always).",
+)
 def sandbox(provider: str, host: str, port: int, db: str | None, rate_limit: float | None, replay_style: str) -> int:
     """Serve the embedded sandbox for local development (Ctrl-C stops it)."""
     from checker.sandbox.app import SandboxOptions

@@ -131,11 +131,7 @@ def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
         problems.extend(exc.problems)
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
-    secrets = tuple(
-        value
-        for value in (model.sandbox.api_key, model.webhook.secret if model.webhook else None)
-        if value
-    )
+    secrets = tuple(value for value in (model.sandbox.api_key, model.webhook.secret if model.webhook else None) if value)
     return Config(
         file=model,
         path=str(path),
@@ -146,7 +142,9 @@ def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
     )
 
 
-def _expand(value: Any, path: Path_, doc: YamlDocument, environ: Mapping[str, str], problems: list[Problem], literal: dict[str, bool]) -> Any:
+def _expand(
+    value: Any, path: Path_, doc: YamlDocument, environ: Mapping[str, str], problems: list[Problem], literal: dict[str, bool]
+) -> Any:
     if isinstance(value, dict):
         return {k: _expand(v, (*path, k), doc, environ, problems, literal) for k, v in value.items()}
     if isinstance(value, list):

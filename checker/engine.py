@@ -48,10 +48,9 @@ def _validate_ids(entries: Iterable[str], known: list[str], config: Config | Non
             continue
         close = difflib.get_close_matches(entry, known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else ("use a rule id or a prefix such as HOOK" if prefixes else "")
-        path = (*where, index) if prefixes or where[-1] == "waivers" else (*where, entry)
+        path: tuple[str | int, ...] = (*where, index) if prefixes or where[-1] == "waivers" else (*where, entry)
         line = config.line_of(*path) if config else None
-        problems.append(Problem(config.path if config else "command line", line, dotted(path),
-                                f"unknown rule {entry!r}", hint))
+        problems.append(Problem(config.path if config else "command line", line, dotted(path), f"unknown rule {entry!r}", hint))
     return problems
 
 
@@ -165,8 +164,9 @@ async def _run_one(check: Check, rule: Rule, ctx: object, timeout_s: float) -> t
         outcome = Outcome(Status.ERROR, f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # a bug in a check: report it on the rule, keep the run going
         where = traceback.extract_tb(exc.__traceback__)[-1]
-        outcome = Outcome(Status.ERROR, f"internal error in the check ({type(exc).__name__}: {exc}) at "
-                                        f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}")
+        outcome = Outcome(
+            Status.ERROR, f"internal error in the check ({type(exc).__name__}: {exc}) at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}"
+        )
     return outcome, time.monotonic() - started
 
 
@@ -185,10 +185,14 @@ def _apply_waiver(rule: Rule, outcome: Outcome, config: Config, today: dt.date) 
         if waiver.rule != rule.id:
             continue
         if waiver.expires < today:
-            return Outcome(Status.FAIL, f"{outcome.message} (the waiver by {waiver.by} expired on {waiver.expires.isoformat()})",
-                           outcome.evidence)
-        return Outcome(Status.WAIVED, f"{outcome.message} — waived by {waiver.by} until {waiver.expires.isoformat()}: {waiver.reason}",
-                       outcome.evidence)
+            return Outcome(
+                Status.FAIL, f"{outcome.message} (the waiver by {waiver.by} expired on {waiver.expires.isoformat()})", outcome.evidence
+            )
+        return Outcome(
+            Status.WAIVED,
+            f"{outcome.message} — waived by {waiver.by} until {waiver.expires.isoformat()}: {waiver.reason}",
+            outcome.evidence,
+        )
     return outcome
 
 
@@ -203,7 +207,7 @@ def verdict_of(results: Iterable[Result], fail_on: str) -> str:
 async def run(config: Config, pack: Pack, options: RunOptions, progress: Progress | None = None) -> RunResult:
     from checker.probes.context import ProbeContext
 
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     environment = options.environment or config.file.environment
     rules = select_rules(pack, config, options)
@@ -212,8 +216,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     outcomes: dict[str, tuple[Outcome, float]] = {}
     async with prepared_targets(config, pack, needed) as targets:
         redactor = Redactor((*config.secrets, *(s for s in [targets.api_key] if s)))
-        ctx = ProbeContext(config=config, pack=pack, environment=environment,
-                           sandbox_url=targets.sandbox_url, api_key=targets.api_key)
+        ctx = ProbeContext(config=config, pack=pack, environment=environment, sandbox_url=targets.sandbox_url, api_key=targets.api_key)
         runnable = []
         for rule in rules:
             decided = _pre_decided(rule, config, checks, targets)
@@ -253,8 +256,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     )
 
 
-def _result(rule: Rule, outcome: Outcome, duration: float, config: Config, environment: str, options: RunOptions,
-            redactor: Redactor) -> Result:
+def _result(
+    rule: Rule, outcome: Outcome, duration: float, config: Config, environment: str, options: RunOptions, redactor: Redactor
+) -> Result:
     outcome = _apply_waiver(rule, outcome, config, options.today)
     return Result(
         rule=rule,

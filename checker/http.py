@@ -56,8 +56,15 @@ class Exchange:
         return value if isinstance(value, str) else None
 
     def evidence(self, n: int, *, headers: tuple[str, ...] = ()) -> dict[str, Any]:
-        item: dict[str, Any] = {"kind": "request", "n": n, "t": round(self.t, 3), "method": self.method, "path": self.path,
-                                "idempotency_key": _short(self.idempotency_key), "status": self.status}
+        item: dict[str, Any] = {
+            "kind": "request",
+            "n": n,
+            "t": round(self.t, 3),
+            "method": self.method,
+            "path": self.path,
+            "idempotency_key": _short(self.idempotency_key),
+            "status": self.status,
+        }
         shown = {h: self.headers[h.lower()] for h in headers if h.lower() in self.headers}
         if shown:
             item["headers"] = shown
@@ -125,5 +132,11 @@ async def send(client: httpx.AsyncClient, method: str, url: str, *, started: flo
 
 
 def new_client(base_url: str, headers: dict[str, str] | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base_url, headers=headers or {}, timeout=timeout, follow_redirects=False,
-                             limits=httpx.Limits(max_connections=64, max_keepalive_connections=16), trust_env=False)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers=headers or {},
+        timeout=timeout,
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+        trust_env=False,
+    )

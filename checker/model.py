@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     PASS = "pass"
     FAIL = "fail"
     ERROR = "error"
@@ -17,17 +17,11 @@ class Status(str, enum.Enum):
     MANUAL = "manual"
     ATTESTED = "attested"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     BLOCKER = "blocker"
     WARNING = "warning"
     INFO = "info"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 TARGETS = ("sandbox", "client", "webhook", "repo", "manual")
@@ -66,11 +60,11 @@ class Outcome:
     evidence: tuple[Evidence, ...] = ()
 
     @classmethod
-    def passed(cls, message: str, evidence: list[Evidence] | tuple[Evidence, ...] = ()) -> Outcome:
+    def passed(cls, message: str, evidence: Sequence[Evidence] = ()) -> Outcome:
         return cls(Status.PASS, message, tuple(evidence))
 
     @classmethod
-    def failed(cls, message: str, evidence: list[Evidence] | tuple[Evidence, ...] = ()) -> Outcome:
+    def failed(cls, message: str, evidence: Sequence[Evidence] = ()) -> Outcome:
         return cls(Status.FAIL, message, tuple(evidence))
 
     @classmethod

@@ -215,7 +215,7 @@ def resolve_pack_path(name_or_path: str, relative_to: Path | None = None) -> Pat
     path = Path(name_or_path).expanduser()
     if not path.is_absolute() and relative_to is not None:
         path = relative_to / path
-    if not path.suffix in (".yaml", ".yml") and not path.exists():
+    if path.suffix not in (".yaml", ".yml") and not path.exists():
         close = difflib.get_close_matches(name_or_path, BUILTIN_PACKS, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(BUILTIN_PACKS)}; or give a path to a pack YAML"
         raise ConfigError.single(name_or_path, "unknown provider", hint=hint)

@@ -33,7 +33,7 @@ def sniff(stream: BinaryIO) -> str:
     if kind is not None:
         if kind.extension in {"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "epub", "jar"} and head.startswith(b"PK"):
             return _office_kind(stream)
-        return _NAMES.get(kind.extension, kind.extension)
+        return str(_NAMES.get(kind.extension, kind.extension))
     return _text_kind(head)
 
 

@@ -10,12 +10,33 @@ import click
 
 from checker.model import Result, Rule, RunResult, Status
 
-SYMBOLS = {Status.PASS: "✓", Status.FAIL: "✗", Status.ERROR: "!", Status.SKIP: "-", Status.WAIVED: "~",
-           Status.MANUAL: "?", Status.ATTESTED: "✓"}
-ASCII = {Status.PASS: "+", Status.FAIL: "x", Status.ERROR: "!", Status.SKIP: "-", Status.WAIVED: "~",
-         Status.MANUAL: "?", Status.ATTESTED: "+"}
-COLOURS = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "magenta", Status.SKIP: "bright_black",
-           Status.WAIVED: "yellow", Status.MANUAL: "cyan", Status.ATTESTED: "green"}
+SYMBOLS = {
+    Status.PASS: "✓",
+    Status.FAIL: "✗",
+    Status.ERROR: "!",
+    Status.SKIP: "-",
+    Status.WAIVED: "~",
+    Status.MANUAL: "?",
+    Status.ATTESTED: "✓",
+}
+ASCII = {
+    Status.PASS: "+",
+    Status.FAIL: "x",
+    Status.ERROR: "!",
+    Status.SKIP: "-",
+    Status.WAIVED: "~",
+    Status.MANUAL: "?",
+    Status.ATTESTED: "+",
+}
+COLOURS = {
+    Status.PASS: "green",
+    Status.FAIL: "red",
+    Status.ERROR: "magenta",
+    Status.SKIP: "bright_black",
+    Status.WAIVED: "yellow",
+    Status.MANUAL: "cyan",
+    Status.ATTESTED: "green",
+}
 
 
 FOLD_AT = 3
@@ -73,7 +94,9 @@ class Checklist:
         self.line(f"  {symbol} {result.rule.id:<9} {result.severity.value:<8}{title}")
         label = "" if status in (Status.PASS, Status.FAIL) else f"{status.value}: "
         if result.message:
-            self.line("              " + self.style(label + result.message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim))
+            self.line(
+                "              " + self.style(label + result.message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim)
+            )
         if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:
             self.line("              " + self.style("fix: " + result.rule.fix, fg="yellow"))
         if self.verbose and result.evidence:
@@ -84,8 +107,11 @@ class Checklist:
         counts = run.summary()
         summary = " · ".join(f"{n} {s}" for s, n in counts.items() if n)
         ready = run.verdict == "ready"
-        word = self.style(" READY " if ready else " NOT READY ", fg="white", bg="green" if ready else "red", bold=True) \
-            if self.colour else ("READY" if ready else "NOT READY")
+        word = (
+            self.style(" READY " if ready else " NOT READY ", fg="white", bg="green" if ready else "red", bold=True)
+            if self.colour
+            else ("READY" if ready else "NOT READY")
+        )
         interrupted = " (interrupted)" if run.interrupted else ""
         return f"Verdict: {word}{interrupted}  {summary}  in {run.duration_s:.1f} s"
 

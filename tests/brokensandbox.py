@@ -84,8 +84,9 @@ def broken_sandbox(upstream: str, flaw: str, key_in: str = "header", key_name: s
             replay = key in seen
             seen.add(key)
         try:
-            upstream_response = await client.request(request.method, request.url.path, params=request.query_params,
-                                                     headers=headers, content=body)
+            upstream_response = await client.request(
+                request.method, request.url.path, params=request.query_params, headers=headers, content=body
+            )
         finally:
             if key is not None:
                 in_flight.discard(key)

@@ -22,8 +22,7 @@ from checker.sandbox.server import EmbeddedSandbox, ServedApp
 ROOT = Path(__file__).resolve().parent.parent
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 TEST_KEYS = {"mintfax": "fx_test_4f9c2a7d1e8b3c6a5f0d", "idunox": "idx-sandbox-7d1e8b3c6a5f", "flexforward": "ff-sandbox-key-0d4f9c2a7d1e"}
-KEY_PLACE = {"mintfax": ("header", "Idempotency-Key"), "idunox": ("header", "Idempotency-Key"),
-             "flexforward": ("body", "idempotencyKey")}
+KEY_PLACE = {"mintfax": ("header", "Idempotency-Key"), "idunox": ("header", "Idempotency-Key"), "flexforward": ("body", "idempotencyKey")}
 
 
 @pytest.fixture
@@ -84,8 +83,17 @@ def run_rules(config: Config, *rule_ids: str, **options: object) -> dict[str, Re
     return {r.rule.id: r for r in run.results}
 
 
-def golive(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def golive(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """The real command line, as a subprocess."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "checker", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "checker", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )

@@ -22,8 +22,7 @@ HEAVY = ("httpx", "pydantic", "starlette", "jinja2", "uvicorn", "yaml")
 
 
 def test_version_is_fast_to_import():
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "checker", "--version"], capture_output=True, text=True,
-                          timeout=30)
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "checker", "--version"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0
     assert done.stdout.strip() == f"golive {__version__}"
     imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
@@ -49,9 +48,15 @@ def test_rules_for_a_provider_say_what_applies():
 def test_explain_prints_the_rule_text_and_sources():
     done = golive("explain", "idem-004")
     assert done.returncode == 0
-    for expected in ("IDEM-004  Concurrent requests with one key create exactly one resource", "What it checks:", "Why:",
-                     "How golive probes it:", "How to fix:", "mintfax: seeds/000_aa85249851aa0a9c.txt",
-                     "flexforward: seeds/004_bb152a8fa4e847ed.txt"):
+    for expected in (
+        "IDEM-004  Concurrent requests with one key create exactly one resource",
+        "What it checks:",
+        "Why:",
+        "How golive probes it:",
+        "How to fix:",
+        "mintfax: seeds/000_aa85249851aa0a9c.txt",
+        "flexforward: seeds/004_bb152a8fa4e847ed.txt",
+    ):
         assert expected in done.stdout
 
 
@@ -79,16 +84,37 @@ def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
     done = golive("check", "--output", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert set(report) == {"schema", "tool", "provider", "environment", "started_at", "duration_s", "verdict", "interrupted",
-                           "summary", "results"}
+    assert set(report) == {
+        "schema",
+        "tool",
+        "provider",
+        "environment",
+        "started_at",
+        "duration_s",
+        "verdict",
+        "interrupted",
+        "summary",
+        "results",
+    }
     assert (report["schema"], report["provider"], report["verdict"], report["interrupted"]) == ("golive-report/1", provider, "ready", False)
     results = {r["id"]: r for r in report["results"]}
     assert sorted(results) == sorted(DESIGN_IDS)
     for rule_id in ("IDEM-001", "IDEM-002", "IDEM-004"):
         assert results[rule_id]["status"] == "pass", results[rule_id]
         assert results[rule_id]["source"].endswith(".txt")
-    assert set(results["IDEM-001"]) == {"id", "title", "section", "target", "severity", "status", "duration_s", "message",
-                                        "evidence", "fix", "source"}
+    assert set(results["IDEM-001"]) == {
+        "id",
+        "title",
+        "section",
+        "target",
+        "severity",
+        "status",
+        "duration_s",
+        "message",
+        "evidence",
+        "fix",
+        "source",
+    }
     assert sum(report["summary"].values()) == len(report["results"])
     assert "Verdict: READY" in done.stdout
     assert TEST_KEYS[provider] not in done.stdout + (tmp_path / "out" / "report.json").read_text()
@@ -163,8 +189,13 @@ def free_port() -> int:
 
 
 def serve_sandbox(port: int, db: str) -> subprocess.Popen[str]:
-    process = subprocess.Popen([sys.executable, "-m", "checker", "sandbox", "--provider", "mintfax", "--port", str(port), "--db", db],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "checker", "sandbox", "--provider", "mintfax", "--port", str(port), "--db", db],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

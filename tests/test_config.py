@@ -67,8 +67,7 @@ def test_literal_keys_are_recorded_for_key_004():
 
 def test_unset_variable_names_line_and_key():
     assert problems_of("provider: mintfax\nsandbox:\n  api_key: ${MINTFAX_API_KEY}\n") == [
-        "golive.yaml:3: sandbox.api_key: environment variable MINTFAX_API_KEY is not set "
-        "(set it, or write ${MINTFAX_API_KEY:-default})"
+        "golive.yaml:3: sandbox.api_key: environment variable MINTFAX_API_KEY is not set (set it, or write ${MINTFAX_API_KEY:-default})"
     ]
 
 
@@ -96,25 +95,31 @@ def test_missing_required_keys():
     assert any("client.command: required key is missing" in p for p in problems_of("provider: mintfax\nclient: {cwd: .}\n"))
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("provider: [mintfax\n", "golive.yaml:2: invalid YAML"),
-    ("provider: mintfax\n  bad: indent\n", "golive.yaml:2: invalid YAML"),
-    ("- just\n- a list\n", "golive.yaml:1: expected a mapping"),
-    ("", "golive.yaml:1: the file is empty"),
-    ("provider: mintfax\nprovider: idunox\n", "golive.yaml:2: provider: duplicate key (first defined on line 1)"),
-    ("provider: mintfax\nenvironment: production\n", "golive.yaml:2: environment: input should be 'sandbox' or 'live'"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("provider: [mintfax\n", "golive.yaml:2: invalid YAML"),
+        ("provider: mintfax\n  bad: indent\n", "golive.yaml:2: invalid YAML"),
+        ("- just\n- a list\n", "golive.yaml:1: expected a mapping"),
+        ("", "golive.yaml:1: the file is empty"),
+        ("provider: mintfax\nprovider: idunox\n", "golive.yaml:2: provider: duplicate key (first defined on line 1)"),
+        ("provider: mintfax\nenvironment: production\n", "golive.yaml:2: environment: input should be 'sandbox' or 'live'"),
+    ],
+)
 def test_malformed_files(text, expected):
     assert problems_of(text)[0].startswith(expected)
 
 
-@pytest.mark.parametrize("waiver", [
-    "{rule: HOOK-208, expires: 2027-01-31, by: ops@example.com}",
-    "{rule: HOOK-208, reason: x, by: ops@example.com}",
-    "{rule: HOOK-208, reason: x, expires: 2027-01-31}",
-    "{rule: HOOK-208, reason: '', expires: 2027-01-31, by: ops@example.com}",
-    "{rule: HOOK-208, reason: x, expires: someday, by: ops@example.com}",
-])
+@pytest.mark.parametrize(
+    "waiver",
+    [
+        "{rule: HOOK-208, expires: 2027-01-31, by: ops@example.com}",
+        "{rule: HOOK-208, reason: x, by: ops@example.com}",
+        "{rule: HOOK-208, reason: x, expires: 2027-01-31}",
+        "{rule: HOOK-208, reason: '', expires: 2027-01-31, by: ops@example.com}",
+        "{rule: HOOK-208, reason: x, expires: someday, by: ops@example.com}",
+    ],
+)
 def test_a_waiver_needs_reason_owner_and_expiry(waiver):
     found = problems_of(f"provider: mintfax\nwaivers:\n  - {waiver}\n")
     assert found and all(p.startswith("golive.yaml:3: waivers[0]") for p in found)

@@ -58,13 +58,16 @@ def test_config_rules_section_selects_and_cli_select_overrides_it():
     assert ids(cfg, "BAL") == ["BAL-001"]
 
 
-@pytest.mark.parametrize(("extra", "where"), [
-    ("rules:\n  select: [IDEM-999]\n", "golive.yaml:4: rules.select[0]: unknown rule 'IDEM-999'"),
-    ("rules:\n  ignore: [NOPE]\n", "golive.yaml:4: rules.ignore[0]: unknown rule 'NOPE' (use a rule id or a prefix"),
-    ("rules:\n  severity: {ERR-12: info}\n", "golive.yaml:4: rules.severity.ERR-12: unknown rule 'ERR-12' (did you mean 'ERR-102'?)"),
-    ("waivers:\n  - {rule: HOOK-28, reason: r, expires: 2030-01-01, by: me}\n", "golive.yaml:4: waivers[0]"),
-    ("attestations:\n  LIVE-9: {by: me, date: 2026-01-01}\n", "golive.yaml:4: attestations.LIVE-9"),
-])
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [
+        ("rules:\n  select: [IDEM-999]\n", "golive.yaml:4: rules.select[0]: unknown rule 'IDEM-999'"),
+        ("rules:\n  ignore: [NOPE]\n", "golive.yaml:4: rules.ignore[0]: unknown rule 'NOPE' (use a rule id or a prefix"),
+        ("rules:\n  severity: {ERR-12: info}\n", "golive.yaml:4: rules.severity.ERR-12: unknown rule 'ERR-12' (did you mean 'ERR-102'?)"),
+        ("waivers:\n  - {rule: HOOK-28, reason: r, expires: 2030-01-01, by: me}\n", "golive.yaml:4: waivers[0]"),
+        ("attestations:\n  LIVE-9: {by: me, date: 2026-01-01}\n", "golive.yaml:4: attestations.LIVE-9"),
+    ],
+)
 def test_unknown_rule_ids_in_config_are_errors_with_lines(extra, where):
     with pytest.raises(ConfigError) as caught:
         ids(config(extra))
@@ -188,8 +191,9 @@ def test_manual_items_block_only_in_live_mode_until_attested(fake_checks):
 
 def test_secrets_are_masked_in_messages_and_evidence(fake_checks):
     async def leaky(ctx, rule):
-        return Outcome.failed(f"sent {KEY} and whsec_0123456789abcdef0123",
-                              [{"headers": {"authorization": f"Bearer {KEY}"}, "note": f"key={KEY}"}])
+        return Outcome.failed(
+            f"sent {KEY} and whsec_0123456789abcdef0123", [{"headers": {"authorization": f"Bearer {KEY}"}, "note": f"key={KEY}"}]
+        )
 
     fake_checks("IDEM-001", leaky)
     cfg = config("webhook: {url: 'http://127.0.0.1:9', secret: whsec_0123456789abcdef0123}\n")

@@ -13,8 +13,14 @@ from checker.samples import ELF_EXECUTABLE, MINIMAL_PDF, png
 from tests.conftest import TEST_KEYS, client_for
 
 
-def fax(client: httpx.Client, to: str = "+15005550000", key: str | None = None, content: bytes = MINIMAL_PDF,
-        name: str = "doc.pdf", path: str = "/v1/fax") -> httpx.Response:
+def fax(
+    client: httpx.Client,
+    to: str = "+15005550000",
+    key: str | None = None,
+    content: bytes = MINIMAL_PDF,
+    name: str = "doc.pdf",
+    path: str = "/v1/fax",
+) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key is not None else {}
     return client.post(path, data={"to": to}, files={"file": (name, content)}, headers=headers)
 
@@ -30,8 +36,9 @@ def stats(client: httpx.Client) -> dict[str, int]:
 def test_live_key_is_refused(sandbox, provider):
     url = sandbox(provider).url
     live = {"mintfax": "fx_live_abcdef1234567890", "idunox": "idx_live_abcdef", "flexforward": "ff_live_abcdef"}[provider]
-    answer = client_for(url, provider, key=live).post({"mintfax": "/v1/fax", "idunox": "/v1/submissions", "flexforward": "/labels"}[provider],
-                                                      json={})
+    answer = client_for(url, provider, key=live).post(
+        {"mintfax": "/v1/fax", "idunox": "/v1/submissions", "flexforward": "/labels"}[provider], json={}
+    )
     assert answer.status_code == 401
     assert answer.json()["error"] == "live_key_in_sandbox"
     assert set(answer.json()) >= {"error", "message", "action"}
@@ -141,14 +148,17 @@ def test_mintfax_both_endpoints_are_served(sandbox):
     assert c.get(f"/v1/fax/{created.json()['id']}").status_code == 200
 
 
-@pytest.mark.parametrize(("content", "name", "status", "error"), [
-    (MINIMAL_PDF, "a.pdf", 201, None),
-    (png(), "scan.png", 201, None),
-    (b"plain text fax\n", "note.txt", 201, None),
-    (b"<!doctype html><html><body>hi</body></html>", "page.html", 201, None),
-    (ELF_EXECUTABLE, "invoice.pdf", 422, "unsupported_file_type"),
-    (b"PK\x03\x04" + bytes(60), "archive.docx", 422, "unsupported_file_type"),
-])
+@pytest.mark.parametrize(
+    ("content", "name", "status", "error"),
+    [
+        (MINIMAL_PDF, "a.pdf", 201, None),
+        (png(), "scan.png", 201, None),
+        (b"plain text fax\n", "note.txt", 201, None),
+        (b"<!doctype html><html><body>hi</body></html>", "page.html", 201, None),
+        (ELF_EXECUTABLE, "invoice.pdf", 422, "unsupported_file_type"),
+        (b"PK\x03\x04" + bytes(60), "archive.docx", 422, "unsupported_file_type"),
+    ],
+)
 def test_mintfax_judges_files_by_content(sandbox, content, name, status, error):
     answer = fax(client_for(sandbox("mintfax").url, "mintfax"), content=content, name=name)
     assert answer.status_code == status

@@ -26,8 +26,10 @@ class ProbeContext:
     def refuse_live_key(self) -> None:
         key = self.api_key or ""
         if self.pack.is_live_key(key) or (self.environment == "live" and not self.pack.is_test_key(key)):
-            raise ProbeError("refusing to create resources with a live key: a readiness check never sends a real request; "
-                             "run the sandbox rules with the sandbox key")
+            raise ProbeError(
+                "refusing to create resources with a live key: a readiness check never sends a real request; "
+                "run the sandbox rules with the sandbox key"
+            )
 
     def sandbox_api(self) -> SandboxAPI:
         if not self.sandbox_url or not self.api_key:

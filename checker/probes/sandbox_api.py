@@ -50,8 +50,15 @@ class SandboxAPI:
 
     # ---------------------------------------------------------------- requests
 
-    async def create(self, key: str | None, variant: Variant = "valid", *, ref: str = "golive-probe",
-                     upload: tuple[str, bytes, str] | None = None, note: str = "") -> Exchange:
+    async def create(
+        self,
+        key: str | None,
+        variant: Variant = "valid",
+        *,
+        ref: str = "golive-probe",
+        upload: tuple[str, bytes, str] | None = None,
+        note: str = "",
+    ) -> Exchange:
         """Send the create request; a 429 is waited out (Retry-After, bounded) and sent again."""
         create, idem = self.facts.create, self.facts.idempotency
         headers: dict[str, str] = {}
@@ -61,8 +68,11 @@ class SandboxAPI:
         if self.facts.correlation_header:
             headers[self.facts.correlation_header] = fresh_key("golive-corr")
         if create.encoding == "multipart":
-            fields = {"valid": create.fields, "alternate": {**create.fields, **create.alternate_fields},
-                      "invalid": {**create.fields, **create.invalid_fields}}[variant]
+            fields = {
+                "valid": create.fields,
+                "alternate": {**create.fields, **create.alternate_fields},
+                "invalid": {**create.fields, **create.invalid_fields},
+            }[variant]
             kwargs["data"] = _fill(fields, ref)
             if create.file is not None:
                 kwargs["files"] = {create.file.field: upload or document(create.file.kind)}

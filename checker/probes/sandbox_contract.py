@@ -23,8 +23,10 @@ def _created(api: SandboxAPI, exchange: Exchange, what: str) -> object:
     """The id of a resource the sandbox must have created; a refusal here means the probe cannot judge."""
     rid = api.resource_id(exchange)
     if not exchange.ok or rid is None:
-        raise ProbeError(f"could not create a resource for {what}: the sandbox answered {exchange.status} "
-                         f"{exchange.error_code() or exchange.body[:120].decode('utf-8', 'replace')}")
+        raise ProbeError(
+            f"could not create a resource for {what}: the sandbox answered {exchange.status} "
+            f"{exchange.error_code() or exchange.body[:120].decode('utf-8', 'replace')}"
+        )
     return rid
 
 
@@ -35,16 +37,25 @@ def judge_replay_resource(api: SandboxAPI, first: Exchange, replay: Exchange, ba
     facts = api.facts.create
     evidence = api.evidence()
     if not replay.ok:
-        return Outcome.failed(f"the replay was answered {replay.status} {replay.error_code() or ''}, not the original resource".rstrip(), evidence)
+        return Outcome.failed(
+            f"the replay was answered {replay.status} {replay.error_code() or ''}, not the original resource".rstrip(), evidence
+        )
     first_id, replay_id = api.resource_id(first), api.resource_id(replay)
     if replay_id != first_id:
-        return Outcome.failed(f"the replay returned a different resource ({replay_id!r}, original {first_id!r}): a duplicate was created", evidence)
+        return Outcome.failed(
+            f"the replay returned a different resource ({replay_id!r}, original {first_id!r}): a duplicate was created", evidence
+        )
     if facts.status_field and replay.field(facts.status_field) != first.field(facts.status_field):
-        return Outcome.failed(f"the replay's {facts.status_field} is {replay.field(facts.status_field)!r}, "
-                              f"the original's {first.field(facts.status_field)!r}", evidence)
+        return Outcome.failed(
+            f"the replay's {facts.status_field} is {replay.field(facts.status_field)!r}, "
+            f"the original's {first.field(facts.status_field)!r}",
+            evidence,
+        )
     if balances is not None and balances[0] != balances[1]:
-        return Outcome.failed(f"the replay returned the original id but the balance moved ({balances[0]} -> {balances[1]}): "
-                              "something was billed twice", evidence)
+        return Outcome.failed(
+            f"the replay returned the original id but the balance moved ({balances[0]} -> {balances[1]}): something was billed twice",
+            evidence,
+        )
     extra = ", and the balance did not move" if balances is not None else ""
     return Outcome.passed(f"the replay returned the original resource {first_id}{extra}", evidence)
 
@@ -134,7 +145,9 @@ def judge_body_mismatch(facts: Facts, first: Exchange, second: Exchange) -> Outc
     if not second.ok:
         return f"a different body with the same key was answered {second.status}, documented: the original response replayed"
     if second.field(id_field) != first.field(id_field):
-        return f"a different body with the same key created a new resource ({second.field(id_field)!r}); documented: the original is replayed"
+        return (
+            f"a different body with the same key created a new resource ({second.field(id_field)!r}); documented: the original is replayed"
+        )
     return ""
 
 
@@ -200,17 +213,23 @@ async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
         over = (stem + "y" * (limit + 1))[: limit + 1]
         long_answer = await api.create(over, note=f"a key of {limit + 1} characters")
         if long_answer.ok or api.resource_id(long_answer) is not None:
-            return Outcome.failed(f"a key of {limit + 1} characters was accepted ({long_answer.status}) instead of rejected "
-                                  "(a provider that truncates keys makes different operations collide)", api.evidence())
+            return Outcome.failed(
+                f"a key of {limit + 1} characters was accepted ({long_answer.status}) instead of rejected "
+                "(a provider that truncates keys makes different operations collide)",
+                api.evidence(),
+            )
         if not 400 <= long_answer.status < 500:
             return Outcome.failed(f"a key of {limit + 1} characters was answered {long_answer.status}, expected a 4xx", api.evidence())
         boundary = await api.create(at_limit, note=f"a key of exactly {limit} characters")
         if not boundary.ok:
-            return Outcome.failed(f"a key of exactly {limit} characters (the documented maximum) was refused with {boundary.status}",
-                                  api.evidence())
-        return Outcome.passed(f"a {limit + 1}-character key was rejected with {long_answer.status} "
-                              f"{long_answer.error_code() or ''} and created nothing; {limit} characters are accepted".replace("  ", " "),
-                              api.evidence())
+            return Outcome.failed(
+                f"a key of exactly {limit} characters (the documented maximum) was refused with {boundary.status}", api.evidence()
+            )
+        return Outcome.passed(
+            f"a {limit + 1}-character key was rejected with {long_answer.status} "
+            f"{long_answer.error_code() or ''} and created nothing; {limit} characters are accepted".replace("  ", " "),
+            api.evidence(),
+        )
 
 
 # ---------------------------------------------------------------- IDEM-006
@@ -226,9 +245,11 @@ async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
         retried = await api.create(key, note="corrected request, same key")
         created = api.facts.create.created_status
         if retried.status != created or api.resource_id(retried) is None:
-            return Outcome.failed(f"after a {rejected.status}, the corrected request with the same key was answered "
-                                  f"{retried.status} {retried.error_code() or ''}, not a new resource ({created})".replace("  ", " "),
-                                  api.evidence())
+            return Outcome.failed(
+                f"after a {rejected.status}, the corrected request with the same key was answered "
+                f"{retried.status} {retried.error_code() or ''}, not a new resource ({created})".replace("  ", " "),
+                api.evidence(),
+            )
         return Outcome.passed(f"after a {rejected.status}, the same key created the resource ({created})", api.evidence())
 
 
@@ -241,10 +262,15 @@ async def unsupported_file_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     if facts.files is None or facts.create.file is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
     async with ctx.sandbox_api() as api, ctx.account_lock:
-        answer = await api.create(fresh_key(), upload=("invoice.pdf", ELF_EXECUTABLE, "application/pdf"),
-                                  note="an ELF executable named invoice.pdf")
+        answer = await api.create(
+            fresh_key(), upload=("invoice.pdf", ELF_EXECUTABLE, "application/pdf"), note="an ELF executable named invoice.pdf"
+        )
         expected = facts.files.unsupported_error
         if answer.status == 422 and answer.error_code() == expected:
             return Outcome.passed(f"an executable named .pdf was refused with 422 {expected}", api.evidence())
-        return Outcome.failed(f"an executable named .pdf was answered {answer.status} {answer.error_code() or ''}, "
-                              f"documented 422 {expected}".replace("  ", " "), api.evidence())
+        return Outcome.failed(
+            f"an executable named .pdf was answered {answer.status} {answer.error_code() or ''}, documented 422 {expected}".replace(
+                "  ", " "
+            ),
+            api.evidence(),
+        )

@@ -46,7 +46,16 @@ class Sandbox:
 class ApiError(Exception):
     """A non-2xx answer in the provider's error envelope."""
 
-    def __init__(self, status: int, error: str, message: str, action: str = "", *, errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str,
+        action: str = "",
+        *,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.error, self.message, self.action = status, error, message, action
         self.errors, self.headers = errors, headers or {}
@@ -59,8 +68,13 @@ class ApiError(Exception):
 
 
 def validation_error(field_name: str, message: str, status: int = 422) -> ApiError:
-    return ApiError(status, "validation_failed", f"{field_name}: {message}", "Fix the invalid fields and send the request again.",
-                    errors=[{"field": field_name, "message": message}])
+    return ApiError(
+        status,
+        "validation_failed",
+        f"{field_name}: {message}",
+        "Fix the invalid fields and send the request again.",
+        errors=[{"field": field_name, "message": message}],
+    )
 
 
 def authenticate(request: Request, live_prefixes: tuple[str, ...] = (), test_prefixes: tuple[str, ...] = ()) -> str:
@@ -73,14 +87,20 @@ def authenticate(request: Request, live_prefixes: tuple[str, ...] = (), test_pre
     if key.startswith(live_prefixes) or "_live_" in key:
         raise ApiError(401, "live_key_in_sandbox", "A live key cannot be used with the sandbox.", "Use your sandbox (test) key.")
     if test_prefixes and not key.startswith(test_prefixes):
-        raise ApiError(401, "invalid_api_key", "The API key is not a sandbox key.", f"Sandbox keys start with {' or '.join(test_prefixes)}.")
+        raise ApiError(
+            401, "invalid_api_key", "The API key is not a sandbox key.", f"Sandbox keys start with {' or '.join(test_prefixes)}."
+        )
     return key
 
 
 def check_key_length(key: str) -> None:
     if len(key) > MAX_KEY_LENGTH:
-        raise ApiError(400, "idempotency_key_too_long", f"Idempotency keys are at most {MAX_KEY_LENGTH} characters (got {len(key)}).",
-                       "Use a UUID or a hash as the key.")
+        raise ApiError(
+            400,
+            "idempotency_key_too_long",
+            f"Idempotency keys are at most {MAX_KEY_LENGTH} characters (got {len(key)}).",
+            "Use a UUID or a hash as the key.",
+        )
 
 
 async def idempotent(
@@ -100,8 +120,12 @@ async def idempotent(
     record = store.reserve(account, ENV, key, request_hash, sandbox.clock.now(), TTL_S)
     if record is not None:
         if record.state == "processing":
-            raise ApiError(409, "idempotency_key_in_use", "A request with this idempotency key is still being processed.",
-                           "Wait for the first request to finish, then retry with the same key.")
+            raise ApiError(
+                409,
+                "idempotency_key_in_use",
+                "A request with this idempotency key is still being processed.",
+                "Wait for the first request to finish, then retry with the same key.",
+            )
         return replay(record)
     try:
         if sandbox.options.processing_delay_s:
@@ -130,8 +154,12 @@ def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
     limit = f"{sandbox.limiter.rate:g}"
     if not allowed:
         retry_after = max(1, math.ceil(wait))
-        headers = {"Retry-After": str(retry_after), "X-RateLimit-Limit": limit, "X-RateLimit-Remaining": "0",
-                   "X-RateLimit-Reset": str(retry_after)}
+        headers = {
+            "Retry-After": str(retry_after),
+            "X-RateLimit-Limit": limit,
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(retry_after),
+        }
         raise ApiError(429, "rate_limited", "Too many requests.", f"Wait {retry_after} s (Retry-After) before retrying.", headers=headers)
     return {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": str(int(left)), "X-RateLimit-Reset": "1"}
 
@@ -142,8 +170,9 @@ def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
 def control_routes(sandbox: Sandbox) -> list[Route]:
     async def stats(request: Request) -> Response:
         account = authenticate(request)
-        return JSONResponse({"provider": sandbox.provider, "resources": sandbox.store.count_resources(account),
-                             "clock_offset_s": sandbox.clock.offset_s})
+        return JSONResponse(
+            {"provider": sandbox.provider, "resources": sandbox.store.count_resources(account), "clock_offset_s": sandbox.clock.offset_s}
+        )
 
     async def clock(request: Request) -> Response:
         try:
@@ -202,7 +231,9 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 404)
-        return ApiError(status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}.").response()
+        return ApiError(
+            status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}."
+        ).response()
 
     app = Starlette(
         routes=[*module.routes(sandbox), *control_routes(sandbox)],

@@ -18,8 +18,13 @@ TRANSIENT_COURIER = "sandbox-transient"  # answers 502 on the first attempt for 
 
 
 def _invalid(field_name: str, message: str) -> ApiError:
-    return ApiError(400, "validation_failed", f"{field_name}: {message}", "Fix the request; the same idempotencyKey can be reused.",
-                    errors=[{"field": field_name, "message": message}])
+    return ApiError(
+        400,
+        "validation_failed",
+        f"{field_name}: {message}",
+        "Fix the request; the same idempotencyKey can be reused.",
+        errors=[{"field": field_name, "message": message}],
+    )
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
@@ -44,20 +49,34 @@ def routes(sandbox: Sandbox) -> list[Route]:
             with store.transaction() as db:
                 if label is None:
                     number = f"FF{secrets.randbelow(10**10):010d}"
-                    label = {"id": str(uuid.uuid4()), "status": "created", "courier": courier,
-                             "courierOrderNumber": number, "courierTrackingNumber": number + "CN", "error": None}
+                    label = {
+                        "id": str(uuid.uuid4()),
+                        "status": "created",
+                        "courier": courier,
+                        "courierOrderNumber": number,
+                        "courierTrackingNumber": number + "CN",
+                        "error": None,
+                    }
                     if courier == TRANSIENT_COURIER:
                         # the courier fails the first time; the label is kept with status failed
-                        label.update(status="failed", courierOrderNumber=None, courierTrackingNumber=None,
-                                     error={"code": "courier_unavailable", "message": "The courier service returned an error."})
+                        label.update(
+                            status="failed",
+                            courierOrderNumber=None,
+                            courierTrackingNumber=None,
+                            error={"code": "courier_unavailable", "message": "The courier service returned an error."},
+                        )
                     store.insert_resource(db, label["id"], account, "label", key, label["status"], label, now)
                 elif label["status"] == "failed":  # a retry with the same key retries the courier on the same label
                     number = f"FF{secrets.randbelow(10**10):010d}"
                     label.update(status="created", courierOrderNumber=number, courierTrackingNumber=number + "CN", error=None)
                     store.update_resource(db, label["id"], "created", label)
             if label["status"] == "failed":
-                raise ApiError(502, "courier_error", "The courier service returned an error; the label is saved as failed.",
-                               "Retry with the same idempotencyKey.")
+                raise ApiError(
+                    502,
+                    "courier_error",
+                    "The courier service returned an error; the label is saved as failed.",
+                    "Retry with the same idempotencyKey.",
+                )
             return JSONResponse(label, status_code=201)
 
         def replay(record: IdempotencyRecord) -> Response:
@@ -77,8 +96,14 @@ def routes(sandbox: Sandbox) -> list[Route]:
         label = store.get_resource(account, "label", request.path_params["label_id"])
         if label is None or label["status"] != "created":
             raise ApiError(404, "not_found", "No tracking for this label.", "Check the label id.")
-        return JSONResponse({"labelId": label["id"], "courierTrackingNumber": label["courierTrackingNumber"],
-                             "status": "label_created", "events": [{"status": "label_created"}]})
+        return JSONResponse(
+            {
+                "labelId": label["id"],
+                "courierTrackingNumber": label["courierTrackingNumber"],
+                "status": "label_created",
+                "events": [{"status": "label_created"}],
+            }
+        )
 
     return [
         Route("/labels", create, methods=["POST"]),

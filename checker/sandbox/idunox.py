@@ -37,19 +37,29 @@ def routes(sandbox: Sandbox) -> list[Route]:
         correlation = {"x-correlation-id": cid} if (cid := request.headers.get("x-correlation-id")) else {}
         key = request.headers.get("idempotency-key")
         if not key:
-            raise ApiError(400, "idempotency_key_required", "Every POST needs an Idempotency-Key header.",
-                           "Send a unique key (a UUID v4) per submission.", headers=correlation)
+            raise ApiError(
+                400,
+                "idempotency_key_required",
+                "Every POST needs an Idempotency-Key header.",
+                "Send a unique key (a UUID v4) per submission.",
+                headers=correlation,
+            )
         check_key_length(key)
         body = await read_json(request)
         body_hash = hashlib.sha256(json_bytes(body)).hexdigest()
 
         async def submit() -> Response:
             if not isinstance(body, dict) or not isinstance(body.get("reference"), str) or not body["reference"]:
-                raise ApiError(400, "validation_failed", "reference: is required", "Fix the request body.",
-                               errors=[{"field": "reference", "message": "is required (a string)"}])
+                raise ApiError(
+                    400,
+                    "validation_failed",
+                    "reference: is required",
+                    "Fix the request body.",
+                    errors=[{"field": "reference", "message": "is required (a string)"}],
+                )
             now = clock.now()
             sid = "sub_" + secrets.token_hex(12)
-            created = dt.datetime.fromtimestamp(now, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            created = dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             submission = {"submissionId": sid, "status": "accepted", "reference": body["reference"], "createdAt": created}
             with store.transaction() as db:
                 store.insert_resource(db, sid, account, "submission", key, "accepted", submission, now)
@@ -57,8 +67,9 @@ def routes(sandbox: Sandbox) -> list[Route]:
 
         def replay(record: IdempotencyRecord) -> Response:
             if record.request_hash != body_hash:
-                raise ApiError(409, "conflict", "This Idempotency-Key was used with a different body.",
-                               "Use a new key for a different submission.")
+                raise ApiError(
+                    409, "conflict", "This Idempotency-Key was used with a different body.", "Use a new key for a different submission."
+                )
             return Response(record.body, status_code=record.status or 202, headers=record.headers)
 
         try:

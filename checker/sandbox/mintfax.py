@@ -36,7 +36,7 @@ SENDING_AFTER_S, FINAL_AFTER_S, BUSY_FINAL_AFTER_S = 1.0, 4.0, 12.0
 
 
 def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
@@ -55,7 +55,9 @@ def routes(sandbox: Sandbox) -> list[Route]:
     def check_length(request: Request) -> None:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_FILE_BYTES + 64 * 1024:
-            raise ApiError(422, "file_too_large", f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB.", "Compress or split the document.")
+            raise ApiError(
+                422, "file_too_large", f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB.", "Compress or split the document."
+            )
 
     async def validate_form(form: FormData) -> tuple[str, UploadFile, int]:
         to = form.get("to")
@@ -71,12 +73,21 @@ def routes(sandbox: Sandbox) -> list[Route]:
             raise validation_error("to", "is not a valid E.164 fax number")
         size = upload.size if upload.size is not None else len(await upload.read())
         if size > MAX_FILE_BYTES:
-            raise ApiError(422, "file_too_large", f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB (got {size} bytes).", "Compress or split the document.")
+            raise ApiError(
+                422,
+                "file_too_large",
+                f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB (got {size} bytes).",
+                "Compress or split the document.",
+            )
         kind = sniff(upload.file)
         if kind not in ACCEPTED_TYPES:
-            raise ApiError(422, "unsupported_file_type", f"The file's content is {kind}, which cannot be faxed.",
-                           f"Send one of: {', '.join(t.upper() for t in ACCEPTED_TYPES)}.",
-                           errors=[{"field": "file", "message": f"unsupported type {kind}"}])
+            raise ApiError(
+                422,
+                "unsupported_file_type",
+                f"The file's content is {kind}, which cannot be faxed.",
+                f"Send one of: {', '.join(t.upper() for t in ACCEPTED_TYPES)}.",
+                errors=[{"field": "file", "message": f"unsupported type {kind}"}],
+            )
         return to, upload, int(retries_raw)
 
     async def create_fax(request: Request) -> Response:
@@ -106,20 +117,32 @@ def routes(sandbox: Sandbox) -> list[Route]:
                 to, upload, retries = await validate_form(form)
                 return await accept(account, key, to, upload.filename or "", retries)
         except HTTPException as exc:
-            raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc.detail}",
-                           "Send multipart/form-data with 'to' and 'file'.") from None
+            raise ApiError(
+                400, "invalid_request", f"Could not read the multipart body: {exc.detail}", "Send multipart/form-data with 'to' and 'file'."
+            ) from None
 
     async def accept(account: str, key: str | None, to: str, file_name: str, retries: int) -> Response:
         if to == TRANSIENT and first_attempt(account, key, "transient"):
             raise ApiError(503, "service_unavailable", "Temporary failure; retry with the same Idempotency-Key.", "Retry with backoff.")
         if to == RATE_LIMITED and first_attempt(account, key, "rate"):
-            raise ApiError(429, "rate_limited", "Too many requests.", "Wait 2 s (Retry-After) before retrying.", headers={"Retry-After": "2"})
+            raise ApiError(
+                429, "rate_limited", "Too many requests.", "Wait 2 s (Retry-After) before retrying.", headers={"Retry-After": "2"}
+            )
         if to == NO_BALANCE:
             raise ApiError(402, "insufficient_balance", "The available balance cannot cover this fax.", "Top up your balance.")
         now = clock.now()
         fax_id = "fax_" + secrets.token_hex(12)
-        fax = {"id": fax_id, "status": "queued", "to": to, "pages": 1, "retries": retries, "attempts": 0,
-               "file_name": file_name, "cost_cents": PRICE_CENTS, "created_at": _iso(now)}
+        fax = {
+            "id": fax_id,
+            "status": "queued",
+            "to": to,
+            "pages": 1,
+            "retries": retries,
+            "attempts": 0,
+            "file_name": file_name,
+            "cost_cents": PRICE_CENTS,
+            "created_at": _iso(now),
+        }
         with store.transaction() as db:
             available, _ = store.balance(db, account, options.opening_balance)
             if available < PRICE_CENTS:
@@ -155,8 +178,11 @@ def routes(sandbox: Sandbox) -> list[Route]:
                     store.update_resource(db, fax_id, "sending", fax)
                     continue
                 failed = fax["to"] == FAILED
-                fax.update(status="failed" if failed else "delivered", attempts=2 if fax["to"] == BUSY else 1,
-                           completed_at=_iso(created + final_after))
+                fax.update(
+                    status="failed" if failed else "delivered",
+                    attempts=2 if fax["to"] == BUSY else 1,
+                    completed_at=_iso(created + final_after),
+                )
                 if failed:
                     fax["error"] = {"error": "no_answer", "message": "The receiving machine did not answer."}
                 store.update_resource(db, fax_id, fax["status"], fax, settled=True)
@@ -185,7 +211,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
         try:
             body = await request.json()
         except ValueError:
-            raise ApiError(400, "invalid_json", "The body is not valid JSON.", "Send {\"url\": ..., \"events\": [...]}.") from None
+            raise ApiError(400, "invalid_json", "The body is not valid JSON.", 'Send {"url": ..., "events": [...]}.') from None
         url = body.get("url") if isinstance(body, dict) else None
         events = body.get("events", list(EVENTS)) if isinstance(body, dict) else None
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
@@ -196,8 +222,9 @@ def routes(sandbox: Sandbox) -> list[Route]:
         secret = "whsec_" + secrets.token_hex(24)
         now = clock.now()
         store.add_webhook(hook_id, account, url, events, secret, now)
-        return JSONResponse({"id": hook_id, "url": url, "events": events, "secret": secret, "created_at": _iso(now)},
-                            status_code=201, headers=headers)
+        return JSONResponse(
+            {"id": hook_id, "url": url, "events": events, "secret": secret, "created_at": _iso(now)}, status_code=201, headers=headers
+        )
 
     async def delete_webhook(request: Request) -> Response:
         account, headers = account_of(request)

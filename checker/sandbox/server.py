@@ -28,8 +28,7 @@ def bind(host: str, port: int) -> socket.socket:
 class ServedApp:
     """`with ServedApp(app) as served: served.url` — an ASGI app on 127.0.0.1, a free port, its own thread."""
 
-    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, name: str = "asgi",
-                 start_timeout_s: float = 10.0) -> None:
+    def __init__(self, app: ASGIApp, *, host: str = "127.0.0.1", port: int = 0, name: str = "asgi", start_timeout_s: float = 10.0) -> None:
         self.app = app
         self.sock = bind(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
@@ -66,8 +65,9 @@ class ServedApp:
 class EmbeddedSandbox(ServedApp):
     """The embedded sandbox of one provider, served in a background thread."""
 
-    def __init__(self, provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None,
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         super().__init__(build_app(provider, db=db, options=options), host=host, port=port, name=f"sandbox-{provider}")
 
 

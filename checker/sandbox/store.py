@@ -85,7 +85,9 @@ class Store:
             )
         return None
 
-    def complete(self, account: str, env: str, key: str, status: int, headers: dict[str, str], body: bytes, resource_id: str | None) -> None:
+    def complete(
+        self, account: str, env: str, key: str, status: int, headers: dict[str, str], body: bytes, resource_id: str | None
+    ) -> None:
         self.db.execute(
             "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ?, resource_id = ?"
             " WHERE account = ? AND env = ? AND key = ?",
@@ -100,7 +102,9 @@ class Store:
 
     # ---------------------------------------------------------------- resources
 
-    def insert_resource(self, db: sqlite3.Connection, rid: str, account: str, kind: str, idem_key: str | None, status: str, data: dict[str, Any], now: float) -> None:
+    def insert_resource(
+        self, db: sqlite3.Connection, rid: str, account: str, kind: str, idem_key: str | None, status: str, data: dict[str, Any], now: float
+    ) -> None:
         db.execute(
             "INSERT INTO resources (id, account, kind, idem_key, status, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (rid, account, kind, idem_key, status, json.dumps(data), now),
@@ -110,9 +114,7 @@ class Store:
         db.execute("UPDATE resources SET status = ?, data = ?, settled = ? WHERE id = ?", (status, json.dumps(data), int(settled), rid))
 
     def get_resource(self, account: str, kind: str, rid: str) -> dict[str, Any] | None:
-        row = self.db.execute(
-            "SELECT data FROM resources WHERE id = ? AND account = ? AND kind = ?", (rid, account, kind)
-        ).fetchone()
+        row = self.db.execute("SELECT data FROM resources WHERE id = ? AND account = ? AND kind = ?", (rid, account, kind)).fetchone()
         return json.loads(row[0]) if row else None
 
     def resource_by_key(self, account: str, kind: str, idem_key: str) -> dict[str, Any] | None:
@@ -138,8 +140,7 @@ class Store:
         """1 on the first call for (account, scope), then 2, 3, ..."""
         with self.transaction() as db:
             db.execute(
-                "INSERT INTO attempts (account, scope, n) VALUES (?, ?, 1)"
-                " ON CONFLICT (account, scope) DO UPDATE SET n = n + 1",
+                "INSERT INTO attempts (account, scope, n) VALUES (?, ?, 1) ON CONFLICT (account, scope) DO UPDATE SET n = n + 1",
                 (account, scope),
             )
             return int(db.execute("SELECT n FROM attempts WHERE account = ? AND scope = ?", (account, scope)).fetchone()[0])
