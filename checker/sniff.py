@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import zipfile
-from typing import BinaryIO
+from typing import IO
 
 import filetype
 
 HEAD = 8192
+# the accepted binary kinds (and zip, for DOCX/XLSX) are tried first; the full list only for the rest
+_FIRST = [m for m in filetype.types if m.extension in {"pdf", "png", "jpg", "tif", "docx", "xlsx", "zip"}]
 # filetype's names -> ours
 _NAMES = {"jpg": "jpg", "png": "png", "tif": "tiff", "pdf": "pdf", "docx": "docx", "xlsx": "xlsx"}
 EXTENSIONS = {
@@ -22,14 +24,14 @@ EXTENSIONS = {
 }
 
 
-def sniff(stream: BinaryIO) -> str:
+def sniff(stream: IO[bytes]) -> str:
     """The document kind (pdf, docx, xlsx, jpg, png, tiff, html, txt) or another name (elf, exe, zip, binary)."""
     stream.seek(0)
     head = stream.read(HEAD)
     stream.seek(0)
     if not head:
         return "empty"
-    kind = filetype.guess(head)
+    kind = filetype.match(head, _FIRST) or filetype.guess(head)
     if kind is not None:
         if kind.extension in {"zip", "docx", "xlsx", "pptx", "odt", "ods", "odp", "epub", "jar"} and head.startswith(b"PK"):
             return _office_kind(stream)
@@ -37,7 +39,7 @@ def sniff(stream: BinaryIO) -> str:
     return _text_kind(head)
 
 
-def _office_kind(stream: BinaryIO) -> str:
+def _office_kind(stream: IO[bytes]) -> str:
     # DOCX and XLSX are zip files; the parts inside tell which (filetype only sees the first bytes)
     try:
         with zipfile.ZipFile(stream) as archive:

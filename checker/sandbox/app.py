@@ -41,6 +41,9 @@ class Sandbox:
     options: SandboxOptions
     clock: SandboxClock = field(default_factory=SandboxClock)
     limiter: TokenBucket = field(default_factory=lambda: TokenBucket(0))
+    in_flight: set[tuple[str, str, str]] = field(default_factory=set)
+    # the provider's lifecycle step for one account (moves resources along, emits their events)
+    settle: Callable[[str], None] = lambda account: None
 
 
 class ApiError(Exception):
@@ -103,42 +106,60 @@ def check_key_length(key: str) -> None:
         )
 
 
+@dataclass
+class KeyScope:
+    """The key a create runs under. `save` stores the creating response in the caller's transaction,
+    so the resource and its idempotency record are committed together (a crash cannot split them)."""
+
+    store: Store
+    account: str
+    key: str
+    request_hash: str
+    now: float
+    saved: bool = False
+
+    def save(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+        self.store.save(self.account, ENV, self.key, self.request_hash, status, {"content-type": content_type}, body, self.now, TTL_S)
+        self.saved = True
+
+
 async def idempotent(
     sandbox: Sandbox,
     account: str,
     key: str,
     request_hash: str,
-    create: Callable[[], Awaitable[Response]],
+    create: Callable[[KeyScope], Awaitable[Response]],
     replay: Callable[[IdempotencyRecord], Response],
 ) -> Response:
     """Run `create` once per (account, environment, key); replay the stored response afterwards.
 
     Only responses that created something (2xx) are stored: an error leaves the key usable. A
-    request arriving while the first one with its key is still being processed gets 409.
+    request arriving while the first one with its key is still being processed gets 409. What is
+    in flight lives in memory (a restart ends every request in flight); the check-and-mark below
+    has no await between, so on the event loop it is atomic.
     """
     store = sandbox.store
-    record = store.reserve(account, ENV, key, request_hash, sandbox.clock.now(), TTL_S)
+    in_flight = (account, ENV, key)
+    if in_flight in sandbox.in_flight:
+        raise ApiError(
+            409,
+            "idempotency_key_in_use",
+            "A request with this idempotency key is still being processed.",
+            "Wait for the first request to finish, then retry with the same key.",
+        )
+    record = store.lookup(account, ENV, key, sandbox.clock.now())
     if record is not None:
-        if record.state == "processing":
-            raise ApiError(
-                409,
-                "idempotency_key_in_use",
-                "A request with this idempotency key is still being processed.",
-                "Wait for the first request to finish, then retry with the same key.",
-            )
         return replay(record)
+    sandbox.in_flight.add(in_flight)
     try:
         if sandbox.options.processing_delay_s:
             await asyncio.sleep(sandbox.options.processing_delay_s)
-        response = await create()
-    except BaseException:
-        store.release(account, ENV, key)
-        raise
-    if 200 <= response.status_code < 300:
-        headers = {"content-type": response.headers.get("content-type", "application/json")}
-        store.complete(account, ENV, key, response.status_code, headers, bytes(response.body), None)
-    else:
-        store.release(account, ENV, key)
+        scope = KeyScope(store, account, key, request_hash, sandbox.clock.now())
+        response = await create(scope)
+        if 200 <= response.status_code < 300 and not scope.saved:
+            scope.save(response.status_code, bytes(response.body), response.headers.get("content-type", "application/json"))
+    finally:
+        sandbox.in_flight.discard(in_flight)
     return response
 
 
@@ -184,7 +205,9 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         return JSONResponse({"clock_offset_s": sandbox.clock.offset_s})
 
     async def events(request: Request) -> Response:
-        return JSONResponse({"data": sandbox.store.events(authenticate(request))})
+        account = authenticate(request)
+        sandbox.settle(account)
+        return JSONResponse({"data": sandbox.store.events(account)})
 
     return [
         Route("/_sandbox/stats", stats, methods=["GET"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, Sandbox, authenticate, check_key_length, idempotent
+from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent
 from checker.sandbox.idunox import read_json
 from checker.sandbox.store import IdempotencyRecord
 
@@ -40,12 +41,12 @@ def routes(sandbox: Sandbox) -> list[Route]:
             raise _invalid("idempotencyKey", "is required in every request")
         check_key_length(key)
 
-        async def submit() -> Response:
+        async def submit(scope: KeyScope) -> Response:
             courier = body.get("courier")
             if not isinstance(courier, str) or not courier:
                 raise _invalid("courier", "is required")
             now = clock.now()
-            label = store.resource_by_key(account, "label", key)
+            label = store.label_by_key(account, key)
             with store.transaction() as db:
                 if label is None:
                     number = f"FF{secrets.randbelow(10**10):010d}"
@@ -70,6 +71,9 @@ def routes(sandbox: Sandbox) -> list[Route]:
                     number = f"FF{secrets.randbelow(10**10):010d}"
                     label.update(status="created", courierOrderNumber=number, courierTrackingNumber=number + "CN", error=None)
                     store.update_resource(db, label["id"], "created", label)
+                if label["status"] == "created":
+                    payload = json.dumps(label).encode()
+                    scope.save(201, payload)
             if label["status"] == "failed":
                 raise ApiError(
                     502,
@@ -77,7 +81,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
                     "The courier service returned an error; the label is saved as failed.",
                     "Retry with the same idempotencyKey.",
                 )
-            return JSONResponse(label, status_code=201)
+            return Response(payload, status_code=201, media_type="application/json")
 
         def replay(record: IdempotencyRecord) -> Response:
             return Response(record.body, status_code=200, headers=record.headers)

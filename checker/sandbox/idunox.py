@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, Sandbox, authenticate, check_key_length, idempotent, json_bytes
+from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, json_bytes
 from checker.sandbox.store import IdempotencyRecord
 
 DEFAULT_RATE_LIMIT = 0.0  # idunox documents no rate limit
@@ -48,7 +48,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
         body = await read_json(request)
         body_hash = hashlib.sha256(json_bytes(body)).hexdigest()
 
-        async def submit() -> Response:
+        async def submit(scope: KeyScope) -> Response:
             if not isinstance(body, dict) or not isinstance(body.get("reference"), str) or not body["reference"]:
                 raise ApiError(
                     400,
@@ -61,9 +61,11 @@ def routes(sandbox: Sandbox) -> list[Route]:
             sid = "sub_" + secrets.token_hex(12)
             created = dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             submission = {"submissionId": sid, "status": "accepted", "reference": body["reference"], "createdAt": created}
+            payload = json.dumps({"submissionId": sid}).encode()
             with store.transaction() as db:
                 store.insert_resource(db, sid, account, "submission", key, "accepted", submission, now)
-            return JSONResponse({"submissionId": sid}, status_code=202)
+                scope.save(202, payload)
+            return Response(payload, status_code=202, media_type="application/json")
 
         def replay(record: IdempotencyRecord) -> Response:
             if record.request_hash != body_hash:

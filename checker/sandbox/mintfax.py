@@ -5,18 +5,20 @@ Behaviour follows seeds 000-002 as decided in DESIGN section 6 and 7.
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
+import hashlib
+import json
 import re
 import secrets
+import time
 from typing import Any
 
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, Sandbox, authenticate, check_key_length, idempotent, rate_limited, validation_error
+from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, rate_limited, validation_error
+from checker.sandbox.forms import Form, FormError, Upload, read_form
 from checker.sandbox.store import IdempotencyRecord
 from checker.sniff import sniff
 
@@ -35,8 +37,13 @@ DELIVERED, BUSY, FAILED, INVALID, TRANSIENT, RATE_LIMITED, NO_BALANCE = (f"+1500
 SENDING_AFTER_S, FINAL_AFTER_S, BUSY_FINAL_AFTER_S = 1.0, 4.0, 12.0
 
 
+@functools.lru_cache(maxsize=64)
+def _iso_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+
+
 def _iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _iso_second(int(ts))
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
@@ -52,33 +59,27 @@ def routes(sandbox: Sandbox) -> list[Route]:
             return store.next_attempt(account, f"{magic}:{key}") == 1
         return store.next_attempt(account, magic) % 2 == 1
 
+    def too_large() -> ApiError:
+        limit = MAX_FILE_BYTES // (1024 * 1024)
+        return ApiError(422, "file_too_large", f"Files are limited to {limit} MB.", "Compress or split the document.")
+
     def check_length(request: Request) -> None:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > MAX_FILE_BYTES + 64 * 1024:
-            raise ApiError(
-                422, "file_too_large", f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB.", "Compress or split the document."
-            )
+            raise too_large()
 
-    async def validate_form(form: FormData) -> tuple[str, UploadFile, int]:
-        to = form.get("to")
-        upload = form.get("file")
-        if not isinstance(to, str) or not to:
+    async def validate_form(form: Form) -> tuple[str, Upload, int]:
+        to = form.fields.get("to")
+        upload = form.files.get("file")
+        if not to:
             raise validation_error("to", "is required (E.164, e.g. +12015550100)")
-        if not isinstance(upload, UploadFile):
+        if upload is None:
             raise validation_error("file", "is required (a document upload)")
-        retries_raw = form.get("retries", "3")
-        if not isinstance(retries_raw, str) or not retries_raw.isdigit() or not 0 <= int(retries_raw) <= 10:
+        retries_raw = form.fields.get("retries", "3")
+        if not retries_raw.isdigit() or not 0 <= int(retries_raw) <= 10:
             raise validation_error("retries", "must be a whole number from 0 to 10")
         if to == INVALID or not E164.match(to):
             raise validation_error("to", "is not a valid E.164 fax number")
-        size = upload.size if upload.size is not None else len(await upload.read())
-        if size > MAX_FILE_BYTES:
-            raise ApiError(
-                422,
-                "file_too_large",
-                f"Files are limited to {MAX_FILE_BYTES // (1024 * 1024)} MB (got {size} bytes).",
-                "Compress or split the document.",
-            )
         kind = sniff(upload.file)
         if kind not in ACCEPTED_TYPES:
             raise ApiError(
@@ -101,7 +102,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
         try:
             if key is not None:
                 check_key_length(key)
-                response = await idempotent(sandbox, account, key, "", lambda: submit(request, account, key), replay)
+                response = await idempotent(sandbox, account, key, "", lambda scope: submit(request, account, scope), replay)
             else:
                 response = await submit(request, account, None)
         except ApiError as exc:
@@ -110,18 +111,22 @@ def routes(sandbox: Sandbox) -> list[Route]:
         response.headers.update(extra)
         return response
 
-    async def submit(request: Request, account: str, key: str | None) -> Response:
+    async def submit(request: Request, account: str, scope: KeyScope | None) -> Response:
         check_length(request)
         try:
-            async with request.form(max_files=1, max_fields=10) as form:
-                to, upload, retries = await validate_form(form)
-                return await accept(account, key, to, upload.filename or "", retries)
-        except HTTPException as exc:
+            form = await read_form(request, max_file_bytes=MAX_FILE_BYTES)
+        except FormError as exc:
+            if exc.kind == "too_large":
+                raise too_large() from None
             raise ApiError(
-                400, "invalid_request", f"Could not read the multipart body: {exc.detail}", "Send multipart/form-data with 'to' and 'file'."
+                400, "invalid_request", f"Could not read the multipart body: {exc}", "Send multipart/form-data with 'to' and 'file'."
             ) from None
+        with form:
+            to, upload, retries = await validate_form(form)
+            return await accept(account, scope, to, upload.filename or "", retries)
 
-    async def accept(account: str, key: str | None, to: str, file_name: str, retries: int) -> Response:
+    async def accept(account: str, scope: KeyScope | None, to: str, file_name: str, retries: int) -> Response:
+        key = scope.key if scope else None
         if to == TRANSIENT and first_attempt(account, key, "transient"):
             raise ApiError(503, "service_unavailable", "Temporary failure; retry with the same Idempotency-Key.", "Retry with backoff.")
         if to == RATE_LIMITED and first_attempt(account, key, "rate"):
@@ -143,16 +148,17 @@ def routes(sandbox: Sandbox) -> list[Route]:
             "cost_cents": PRICE_CENTS,
             "created_at": _iso(now),
         }
+        text = json.dumps(fax)
         with store.transaction() as db:
-            available, _ = store.balance(db, account, options.opening_balance)
-            if available < PRICE_CENTS:
+            left = store.hold(db, account, PRICE_CENTS, options.opening_balance)
+            if left is None:
                 raise ApiError(402, "insufficient_balance", "The available balance cannot cover this fax.", "Top up your balance.")
-            store.move_balance(db, account, -PRICE_CENTS, PRICE_CENTS)
-            store.insert_resource(db, fax_id, account, "fax", key, "queued", fax, now)
-            _event(db, account, "fax.queued", fax, now)
-            if available - PRICE_CENTS < LOW_BALANCE_CENTS <= available:
-                _event(db, account, "balance.low", {"available": (available - PRICE_CENTS) / 100}, now)
-        return JSONResponse(fax, status_code=201)
+            store.insert_resource(db, fax_id, account, "fax", key, "queued", text, now)
+            if left < LOW_BALANCE_CENTS <= left + PRICE_CENTS:
+                _event(db, account, "balance.low", f"balance.low:{fax_id}", json.dumps({"available": left / 100}), now)
+            if scope is not None:
+                scope.save(201, text.encode())
+        return Response(text, status_code=201, media_type="application/json")
 
     def replay(record: IdempotencyRecord) -> Response:
         headers = dict(record.headers)
@@ -160,34 +166,50 @@ def routes(sandbox: Sandbox) -> list[Route]:
             headers["Idempotency-Replayed"] = "true"
         return Response(record.body, status_code=record.status or 200, headers=headers)
 
-    def _event(db: Any, account: str, type_: str, data: dict[str, Any], now: float) -> None:
-        event_id = "evt_" + secrets.token_hex(12)
-        store.add_event(db, event_id, account, type_, {"event_id": event_id, "type": type_, "created_at": _iso(now), "data": data}, now)
+    def _event(db: Any, account: str, type_: str, origin: str, data_json: str, now: float) -> None:
+        """Record an event once: its id derives from what caused it, so emitting it again changes nothing."""
+        event_id = "evt_" + hashlib.blake2b(origin.encode(), digest_size=12).hexdigest()
+        envelope = json.dumps({"event_id": event_id, "type": type_, "created_at": _iso(now)})
+        store.add_event(db, event_id, account, type_, f'{envelope[:-1]}, "data": {data_json}}}', now)
 
     def settle(account: str) -> None:
-        """Move faxes along queued -> sending -> delivered|failed on the sandbox clock; capture or release holds."""
+        """Move faxes along queued -> sending -> delivered|failed on the sandbox clock, capture or release
+        their holds, and emit their events (fax.queued, then fax.delivered or fax.failed), in one transaction.
+
+        Events derive from the lifecycle here rather than in the create request, which stays short; the
+        lifecycle runs on every read of the account (and, for webhook delivery, on a timer)."""
         now = clock.now()
-        for fax_id, created, fax in store.open_resources(account, "fax"):
-            age = now - created
-            final_after = BUSY_FINAL_AFTER_S if fax["to"] == BUSY else FINAL_AFTER_S
-            if age < SENDING_AFTER_S or (fax["status"] == "sending" and age < final_after):
-                continue
-            with store.transaction() as db:
-                if age < final_after:
+        due = store.open_resources(account, "fax")
+        if not due:
+            return
+        with store.transaction() as db:
+            for fax_id, created, fax, emitted in due:
+                age = now - created
+                if emitted == 0:
+                    queued = {**fax, "status": "queued", "attempts": 0}
+                    _event(db, account, "fax.queued", f"{fax_id}:queued", json.dumps(queued), created)
+                final_after = BUSY_FINAL_AFTER_S if fax["to"] == BUSY else FINAL_AFTER_S
+                if age < SENDING_AFTER_S:
+                    store.update_resource(db, fax_id, "queued", fax, emitted=1)
+                elif age < final_after:
                     fax.update(status="sending", attempts=1)
-                    store.update_resource(db, fax_id, "sending", fax)
-                    continue
-                failed = fax["to"] == FAILED
-                fax.update(
-                    status="failed" if failed else "delivered",
-                    attempts=2 if fax["to"] == BUSY else 1,
-                    completed_at=_iso(created + final_after),
-                )
-                if failed:
-                    fax["error"] = {"error": "no_answer", "message": "The receiving machine did not answer."}
-                store.update_resource(db, fax_id, fax["status"], fax, settled=True)
-                store.move_balance(db, account, PRICE_CENTS if failed else 0, -PRICE_CENTS)
-                _event(db, account, "fax.failed" if failed else "fax.delivered", fax, created + final_after)
+                    store.update_resource(db, fax_id, "sending", fax, emitted=1)
+                else:
+                    failed = fax["to"] == FAILED
+                    fax.update(
+                        status="failed" if failed else "delivered",
+                        attempts=2 if fax["to"] == BUSY else 1,
+                        completed_at=_iso(created + final_after),
+                    )
+                    if failed:
+                        fax["error"] = {"error": "no_answer", "message": "The receiving machine did not answer."}
+                    store.update_resource(db, fax_id, fax["status"], fax, emitted=2, settled=True)
+                    store.move_balance(db, account, PRICE_CENTS if failed else 0, -PRICE_CENTS)
+                    _event(
+                        db, account, "fax.failed" if failed else "fax.delivered", f"{fax_id}:final", json.dumps(fax), created + final_after
+                    )
+
+    sandbox.settle = settle
 
     async def get_fax(request: Request) -> Response:
         account, headers = account_of(request)

@@ -2,6 +2,7 @@
 
 One connection, used only from the server's event-loop thread; each change is one
 transaction, so records survive a restart (and a kill -9) when the database is a file.
+Requests in flight are not state: they live in memory (see app.idempotent).
 """
 
 from __future__ import annotations
@@ -15,21 +16,23 @@ from typing import Any
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
     account TEXT NOT NULL, env TEXT NOT NULL, key TEXT NOT NULL,
-    state TEXT NOT NULL,                 -- processing | done
     request_hash TEXT NOT NULL,
-    status INTEGER, headers TEXT, body BLOB, resource_id TEXT,
+    status INTEGER NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL, resource_id TEXT,
     created_at REAL NOT NULL, expires_at REAL NOT NULL,
     PRIMARY KEY (account, env, key)
 );
 CREATE TABLE IF NOT EXISTS resources (
     id TEXT PRIMARY KEY, account TEXT NOT NULL, kind TEXT NOT NULL, idem_key TEXT,
-    status TEXT NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL, settled INTEGER NOT NULL DEFAULT 0
+    status TEXT NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL,
+    emitted INTEGER NOT NULL DEFAULT 0,   -- lifecycle events emitted so far (see mintfax.settle)
+    settled INTEGER NOT NULL DEFAULT 0    -- reached a final status
 );
-CREATE INDEX IF NOT EXISTS resources_by_key ON resources (account, kind, idem_key);
-CREATE INDEX IF NOT EXISTS resources_open ON resources (account, settled);
+-- only flexforward looks labels up by key (a courier retry reuses the failed label)
+CREATE INDEX IF NOT EXISTS labels_by_key ON resources (account, idem_key) WHERE kind = 'label';
+CREATE INDEX IF NOT EXISTS resources_open ON resources (account, kind) WHERE settled = 0;
 CREATE TABLE IF NOT EXISTS attempts (account TEXT NOT NULL, scope TEXT NOT NULL, n INTEGER NOT NULL,
-    PRIMARY KEY (account, scope));
-CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, available INTEGER NOT NULL, held INTEGER NOT NULL);
+    PRIMARY KEY (account, scope)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS balances (account TEXT PRIMARY KEY, available INTEGER NOT NULL, held INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, account TEXT NOT NULL, url TEXT NOT NULL,
     events TEXT NOT NULL, secret TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, account TEXT NOT NULL, type TEXT NOT NULL,
@@ -37,9 +40,11 @@ CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, account TEXT NOT NULL, t
 """
 
 
+INSERT_EVENT = "INSERT OR IGNORE INTO events (id, account, type, payload, created_at) VALUES (?, ?, ?, ?, ?)"
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
-    state: str
     request_hash: str
     status: int | None
     headers: dict[str, str]
@@ -52,11 +57,12 @@ class Store:
         self.path = str(path)
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA synchronous=OFF")  # each commit still reaches the OS: a kill -9 loses nothing; an OS crash might
+        self.db.execute("PRAGMA locking_mode=EXCLUSIVE")  # one process owns the sandbox's state: no lock syscalls per transaction
+        self.db.execute("PRAGMA wal_autocheckpoint=10000")  # fewer, larger checkpoints: cheaper commits under load
+        self.db.execute("PRAGMA journal_size_limit=67108864")
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(SCHEMA)
-        # a restart means nothing is in flight any more: free keys a killed server left reserved
-        self.db.execute("DELETE FROM idempotency WHERE state = 'processing'")
 
     def close(self) -> None:
         self.db.close()
@@ -67,68 +73,80 @@ class Store:
 
     # ---------------------------------------------------------------- idempotency
 
-    def reserve(self, account: str, env: str, key: str, request_hash: str, now: float, ttl_s: float) -> IdempotencyRecord | None:
-        """Reserve `key` for a new request; or return the record that already holds it."""
-        with self.transaction() as db:
-            row = db.execute(
-                "SELECT state, request_hash, status, headers, body, resource_id, expires_at FROM idempotency"
-                " WHERE account = ? AND env = ? AND key = ?",
-                (account, env, key),
-            ).fetchone()
-            if row is not None and row[6] > now:
-                return IdempotencyRecord(row[0], row[1], row[2], json.loads(row[3] or "{}"), row[4] or b"", row[5])
-            db.execute("DELETE FROM idempotency WHERE account = ? AND env = ? AND key = ?", (account, env, key))
-            db.execute(
-                "INSERT INTO idempotency (account, env, key, state, request_hash, created_at, expires_at)"
-                " VALUES (?, ?, ?, 'processing', ?, ?, ?)",
-                (account, env, key, request_hash, now, now + ttl_s),
-            )
-        return None
+    def lookup(self, account: str, env: str, key: str, now: float) -> IdempotencyRecord | None:
+        """The stored response for a key, unless it has expired."""
+        row = self.db.execute(
+            "SELECT request_hash, status, headers, body, resource_id FROM idempotency"
+            " WHERE account = ? AND env = ? AND key = ? AND expires_at > ?",
+            (account, env, key, now),
+        ).fetchone()
+        if row is None:
+            return None
+        return IdempotencyRecord(row[0], row[1], json.loads(row[2]), row[3], row[4])
 
-    def complete(
-        self, account: str, env: str, key: str, status: int, headers: dict[str, str], body: bytes, resource_id: str | None
+    def save(
+        self,
+        account: str,
+        env: str,
+        key: str,
+        request_hash: str,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        now: float,
+        ttl_s: float,
     ) -> None:
+        """Store the response that created something; replaces an expired record of the same key."""
         self.db.execute(
-            "UPDATE idempotency SET state = 'done', status = ?, headers = ?, body = ?, resource_id = ?"
-            " WHERE account = ? AND env = ? AND key = ?",
-            (status, json.dumps(headers), body, resource_id, account, env, key),
-        )
-
-    def release(self, account: str, env: str, key: str) -> None:
-        self.db.execute(
-            "DELETE FROM idempotency WHERE account = ? AND env = ? AND key = ? AND state = 'processing'",
-            (account, env, key),
+            "INSERT OR REPLACE INTO idempotency (account, env, key, request_hash, status, headers, body, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (account, env, key, request_hash, status, json.dumps(headers), body, now, now + ttl_s),
         )
 
     # ---------------------------------------------------------------- resources
 
     def insert_resource(
-        self, db: sqlite3.Connection, rid: str, account: str, kind: str, idem_key: str | None, status: str, data: dict[str, Any], now: float
+        self,
+        db: sqlite3.Connection,
+        rid: str,
+        account: str,
+        kind: str,
+        idem_key: str | None,
+        status: str,
+        data: dict[str, Any] | str,
+        now: float,
     ) -> None:
+        """`data` is the resource, or its JSON text when the caller has serialised it already."""
         db.execute(
             "INSERT INTO resources (id, account, kind, idem_key, status, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (rid, account, kind, idem_key, status, json.dumps(data), now),
+            (rid, account, kind, idem_key, status, data if isinstance(data, str) else json.dumps(data), now),
         )
 
-    def update_resource(self, db: sqlite3.Connection, rid: str, status: str, data: dict[str, Any], settled: bool = False) -> None:
-        db.execute("UPDATE resources SET status = ?, data = ?, settled = ? WHERE id = ?", (status, json.dumps(data), int(settled), rid))
+    def update_resource(
+        self, db: sqlite3.Connection, rid: str, status: str, data: dict[str, Any], *, emitted: int = 0, settled: bool = False
+    ) -> None:
+        db.execute(
+            "UPDATE resources SET status = ?, data = ?, emitted = MAX(emitted, ?), settled = ? WHERE id = ?",
+            (status, json.dumps(data), emitted, int(settled), rid),
+        )
 
     def get_resource(self, account: str, kind: str, rid: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT data FROM resources WHERE id = ? AND account = ? AND kind = ?", (rid, account, kind)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def resource_by_key(self, account: str, kind: str, idem_key: str) -> dict[str, Any] | None:
+    def label_by_key(self, account: str, idem_key: str) -> dict[str, Any] | None:
         row = self.db.execute(
-            "SELECT data FROM resources WHERE account = ? AND kind = ? AND idem_key = ? ORDER BY created_at LIMIT 1",
-            (account, kind, idem_key),
+            "SELECT data FROM resources WHERE account = ? AND idem_key = ? AND kind = 'label' ORDER BY created_at LIMIT 1",
+            (account, idem_key),
         ).fetchone()
         return json.loads(row[0]) if row else None
 
-    def open_resources(self, account: str, kind: str) -> list[tuple[str, float, dict[str, Any]]]:
+    def open_resources(self, account: str, kind: str) -> list[tuple[str, float, dict[str, Any], int]]:
+        """(id, created_at, data, events emitted) of the resources not yet in a final status."""
         rows = self.db.execute(
-            "SELECT id, created_at, data FROM resources WHERE account = ? AND kind = ? AND settled = 0", (account, kind)
+            "SELECT id, created_at, data, emitted FROM resources WHERE account = ? AND kind = ? AND settled = 0", (account, kind)
         ).fetchall()
-        return [(r[0], r[1], json.loads(r[2])) for r in rows]
+        return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
     def count_resources(self, account: str | None = None) -> dict[str, int]:
         query = "SELECT kind, COUNT(*) FROM resources" + (" WHERE account = ?" if account else "") + " GROUP BY kind"
@@ -154,6 +172,20 @@ class Store:
             return opening, 0
         return int(row[0]), int(row[1])
 
+    def hold(self, db: sqlite3.Connection, account: str, amount: int, opening: int) -> int | None:
+        """Move `amount` from available to held; the available balance after, or None if it cannot be covered."""
+        for _ in range(2):
+            row = db.execute(
+                "UPDATE balances SET available = available - ?, held = held + ? WHERE account = ? AND available >= ? RETURNING available",
+                (amount, amount, account, amount),
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            if db.execute("SELECT 1 FROM balances WHERE account = ?", (account,)).fetchone():
+                return None
+            self.balance(db, account, opening)  # a new account opens with the sandbox balance
+        return None
+
     def move_balance(self, db: sqlite3.Connection, account: str, available_delta: int, held_delta: int) -> None:
         db.execute(
             "UPDATE balances SET available = available + ?, held = held + ? WHERE account = ?",
@@ -177,11 +209,9 @@ class Store:
     def delete_webhook(self, account: str, wid: str) -> bool:
         return self.db.execute("DELETE FROM webhooks WHERE account = ? AND id = ?", (account, wid)).rowcount > 0
 
-    def add_event(self, db: sqlite3.Connection, eid: str, account: str, type_: str, payload: dict[str, Any], now: float) -> None:
-        db.execute(
-            "INSERT INTO events (id, account, type, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            (eid, account, type_, json.dumps(payload), now),
-        )
+    def add_event(self, db: sqlite3.Connection, eid: str, account: str, type_: str, payload: str, now: float) -> None:
+        """`payload` is the event's JSON text, as it will be delivered; an event id already stored is kept."""
+        db.execute(INSERT_EVENT, (eid, account, type_, payload, now))
 
     def events(self, account: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT payload FROM events WHERE account = ? ORDER BY created_at", (account,)).fetchall()
