@@ -207,3 +207,9 @@ def test_rules_and_reports_folders_are_found():
 
     assert (data_dir("rules") / "catalog.yaml").is_file()
     assert Path(data_dir("reports")).is_dir()
+
+
+def test_readme_lists_every_rule():
+    readme = (ROOT / "README.md").read_text()
+    for rule_id in DESIGN_IDS:
+        assert f"| {rule_id} |" in readme, f"README does not list {rule_id}"
