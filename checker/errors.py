@@ -1,11 +1,11 @@
 """golive's own exceptions: each carries its exit code, a stable kind and a hint.
 
     GoliveError                 exit 3 unless a subclass says otherwise
-    ├── UsageError              exit 2  bad command-line input
     ├── ConfigError             exit 2  golive.yaml or a pack is invalid (file:line: key)
     └── ProbeError              a probe could not do its job -> the rule's status is `error`
         └── TargetUnreachable   the target did not answer
-Third-party exceptions (httpx, yaml, subprocess) are translated into these at one seam each.
+Command-line mistakes are click's UsageError (exit 2). Third-party exceptions (httpx, yaml)
+are translated into these at one seam each (checker/http.py, checker/yamlfile.py).
 """
 
 from __future__ import annotations
@@ -16,11 +16,6 @@ from dataclasses import dataclass
 class GoliveError(Exception):
     exit_code = 3
     kind = "internal"
-
-
-class UsageError(GoliveError):
-    exit_code = 2
-    kind = "usage"
 
 
 @dataclass(frozen=True)

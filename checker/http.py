@@ -10,7 +10,7 @@ import contextlib
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -35,7 +35,6 @@ class Exchange:
     idempotency_key: str | None = None
     truncated: bool = False
     note: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -75,7 +74,6 @@ class Exchange:
             item["body_excerpt"] = self.body[:200].decode("utf-8", "replace")
         if self.note:
             item["note"] = self.note
-        item.update(self.extra)
         return item
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TextIO
 
 import click
@@ -162,6 +161,3 @@ def colour_enabled(no_colour: bool, stream: TextIO, environ: dict[str, str]) -> 
     if no_colour or environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
         return False
     return stream.isatty()
-
-
-Renderer = Callable[[RunResult], str]

@@ -86,7 +86,7 @@ class SandboxAPI:
             kwargs["json"] = body
         for _ in range(MAX_RATE_LIMIT_WAITS):
             exchange = await self._send(create.method, create.path, key=key, headers=headers, note=note, **kwargs)
-            if exchange.status != 429 or self._is_magic_rate_limit(kwargs):
+            if exchange.status != 429:
                 return exchange
             await asyncio.sleep(self._retry_after(exchange))
         raise ProbeError(f"the sandbox kept answering 429 after {MAX_RATE_LIMIT_WAITS} waits")
@@ -128,10 +128,6 @@ class SandboxAPI:
         if exchange.status in (401, 403) and method == "POST":
             raise ProbeError(f"the sandbox refused the API key: {exchange.status} {exchange.error_code() or ''}".strip())
         return exchange
-
-    def _is_magic_rate_limit(self, kwargs: dict[str, Any]) -> bool:
-        magic = self.facts.magic.get("rate_limited")
-        return magic is not None and magic in str(kwargs.get("data", "")) + str(kwargs.get("json", ""))
 
     @staticmethod
     def _retry_after(exchange: Exchange) -> float:

@@ -30,6 +30,14 @@ def _created(api: SandboxAPI, exchange: Exchange, what: str) -> object:
     return rid
 
 
+async def _first_create(api: SandboxAPI, rule_id: str) -> tuple[str, Exchange]:
+    """A fresh key and the resource created with it: the opening move of the replay checks."""
+    key = fresh_key()
+    first = await api.create(key, note="first request")
+    _created(api, first, rule_id)
+    return key, first
+
+
 # ---------------------------------------------------------------- IDEM-001
 
 
@@ -63,9 +71,7 @@ def judge_replay_resource(api: SandboxAPI, first: Exchange, replay: Exchange, ba
 @check("IDEM-001", target="sandbox", creates=True)
 async def replay_returns_original(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with ctx.sandbox_api() as api, ctx.account_lock:
-        key = fresh_key()
-        first = await api.create(key, note="first request")
-        _created(api, first, "IDEM-001")
+        key, first = await _first_create(api, "IDEM-001")
         before = await api.balance()
         replay = await api.create(key, note="replay, same key and body")
         after = await api.balance()
@@ -119,9 +125,7 @@ def _documented_signal(facts: Facts) -> str:
 @check("IDEM-002", target="sandbox", creates=True)
 async def replay_is_signalled(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with ctx.sandbox_api() as api, ctx.account_lock:
-        key = fresh_key()
-        first = await api.create(key, note="first request")
-        _created(api, first, "IDEM-002")
+        key, first = await _first_create(api, "IDEM-002")
         replay = await api.create(key, note="replay")
         problems = judge_replay_signal(api.facts, first, replay, key)
         if problems:
@@ -157,9 +161,7 @@ async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
     if behaviour == "undocumented":
         return Outcome.skipped(f"{ctx.pack.name} documents nothing about a reused key with a different body")
     async with ctx.sandbox_api() as api, ctx.account_lock:
-        key = fresh_key()
-        first = await api.create(key, note="first request")
-        _created(api, first, "IDEM-003")
+        key, first = await _first_create(api, "IDEM-003")
         second = await api.create(key, "alternate", note="same key, different body")
         problem = judge_body_mismatch(api.facts, first, second)
         if problem:

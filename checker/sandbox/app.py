@@ -163,6 +163,16 @@ async def idempotent(
     return response
 
 
+def resource_or_404(
+    sandbox: Sandbox, account: str, kind: str, resource_id: str, hint: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """GET one resource of the account, or the envelope's 404."""
+    resource = sandbox.store.get_resource(account, kind, resource_id)
+    if resource is None:
+        raise ApiError(404, "not_found", f"No such {kind}.", hint, headers=headers)
+    return JSONResponse(resource, headers=headers)
+
+
 def json_bytes(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent
+from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, resource_or_404
 from checker.sandbox.idunox import read_json
 from checker.sandbox.store import IdempotencyRecord
 
@@ -89,11 +89,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
         return await idempotent(sandbox, account, key, "", submit, replay)
 
     async def get_label(request: Request) -> Response:
-        account = authenticate(request)
-        label = store.get_resource(account, "label", request.path_params["label_id"])
-        if label is None:
-            raise ApiError(404, "not_found", "No such label.", "Check the label id.")
-        return JSONResponse(label)
+        return resource_or_404(sandbox, authenticate(request), "label", request.path_params["label_id"], "Check the label id.")
 
     async def tracking(request: Request) -> Response:
         account = authenticate(request)

@@ -9,10 +9,10 @@ import secrets
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, json_bytes
+from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, json_bytes, resource_or_404
 from checker.sandbox.store import IdempotencyRecord
 
 DEFAULT_RATE_LIMIT = 0.0  # idunox documents no rate limit
@@ -83,11 +83,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
         return response
 
     async def get(request: Request) -> Response:
-        account = authenticate(request)
-        submission = store.get_resource(account, "submission", request.path_params["sid"])
-        if submission is None:
-            raise ApiError(404, "not_found", "No such submission.", "Check the submissionId.")
-        return JSONResponse(submission)
+        return resource_or_404(sandbox, authenticate(request), "submission", request.path_params["sid"], "Check the submissionId.")
 
     return [
         Route("/v1/submissions", create, methods=["POST"]),

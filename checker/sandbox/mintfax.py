@@ -17,7 +17,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, rate_limited, validation_error
+from checker.sandbox.app import (
+    ApiError,
+    KeyScope,
+    Sandbox,
+    authenticate,
+    check_key_length,
+    idempotent,
+    rate_limited,
+    resource_or_404,
+    validation_error,
+)
 from checker.sandbox.forms import Form, FormError, Upload, read_form
 from checker.sandbox.store import IdempotencyRecord
 from checker.sniff import sniff
@@ -214,10 +224,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
     async def get_fax(request: Request) -> Response:
         account, headers = account_of(request)
         settle(account)
-        fax = store.get_resource(account, "fax", request.path_params["fax_id"])
-        if fax is None:
-            raise ApiError(404, "not_found", "No such fax.", "Check the fax id.", headers=headers)
-        return JSONResponse(fax, headers=headers)
+        return resource_or_404(sandbox, account, "fax", request.path_params["fax_id"], "Check the fax id.", headers)
 
     async def balance(request: Request) -> Response:
         account, headers = account_of(request)
