@@ -222,6 +222,8 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
             decided = _pre_decided(rule, config, checks, targets)
             if decided is not None:
                 outcomes[rule.id] = (decided, 0.0)
+                if progress:
+                    progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
             else:
                 runnable.append(rule)
         limit = asyncio.Semaphore(max(1, options.jobs))

@@ -230,3 +230,20 @@ def test_targets_that_are_not_configured_are_skipped_with_the_reason(fake_checks
 def test_the_registry_refuses_a_second_check_for_one_rule():
     with pytest.raises(RuntimeError, match="already registered"):
         check("IDEM-001", target="sandbox")(lambda ctx, rule: None)  # type: ignore[arg-type,return-value]
+
+
+def test_progress_reports_every_selected_rule_once(fake_checks):
+    async def ok(ctx, rule):
+        return Outcome.passed("ok")
+
+    fake_checks("IDEM-001", ok)
+    events: list[tuple[str, str]] = []
+    cfg = config()
+    asyncio.run(
+        engine.run(
+            cfg, load_pack("mintfax"), engine.RunOptions(select=("IDEM-00",)), lambda event, rule, result: events.append((event, rule.id))
+        )
+    )
+    done = [rule_id for event, rule_id in events if event == "done"]
+    assert sorted(done) == ["IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006"]
+    assert ("start", "IDEM-001") in events
