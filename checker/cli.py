@@ -15,7 +15,7 @@ import click
 from checker import __version__
 
 FORMATS = ("text", "json", "html", "md", "junit", "sarif")
-AVAILABLE_FORMATS = ("text", "json")
+AVAILABLE_FORMATS = ("text", "json", "sarif")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 
 

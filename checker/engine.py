@@ -11,6 +11,7 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from checker import __version__
 from checker.config import Config
@@ -147,6 +148,8 @@ def _pre_decided(rule: Rule, config: Config, checks: dict[str, Check], targets: 
         return Outcome.skipped(targets.sandbox_note or "sandbox.api_key is not set")
     if target == "client" and config.file.client is None:
         return Outcome.skipped("no client configured (client.command in golive.yaml)")
+    if target == "repo" and config.path == "(built-in)":
+        return Outcome.skipped("no golive.yaml: the repo checks read the project that a config file names")
     if target == "webhook" and config.file.webhook is None:
         return Outcome.skipped("no webhook receiver configured (webhook.url in golive.yaml)")
     return None
@@ -255,6 +258,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         interrupted=False,
         results=results,
         tool_version=__version__,
+        config_file=None if config.path == "(built-in)" else Path(config.path).name,
     )
 
 

@@ -107,6 +107,7 @@ class RunResult:
     interrupted: bool
     results: tuple[Result, ...]
     tool_version: str
+    config_file: str | None = None  # relative to the project, for locations in SARIF; not part of report.json
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}

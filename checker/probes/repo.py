@@ -1,0 +1,200 @@
+"""Static checks of the project: KEY-001..004 (keys) and FILE-001/002 (documents). No network."""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+from pathlib import Path
+
+from checker.errors import ProbeError
+from checker.keyscan import Finding, Scan, matching, scan, tracked_files
+from checker.model import Outcome, Rule
+from checker.probes.context import ProbeContext
+from checker.redact import mask
+from checker.registry import check
+from checker.sniff import EXTENSIONS, sniff
+from checker.yamlfile import dotted
+
+SECRET_PATHS = (("sandbox", "api_key"), ("webhook", "secret"))
+
+
+def _config_location(ctx: ProbeContext, *path: str) -> tuple[str, int | None]:
+    config = Path(ctx.config.path)
+    try:
+        name = str(config.resolve().relative_to(ctx.config.base_dir))
+    except ValueError:
+        name = config.name
+    return name, ctx.config.line_of(*path)
+
+
+def _where(ctx: ProbeContext, *path: str) -> str:
+    name, line = _config_location(ctx, *path)
+    return f"{name}:{line}" if line else name
+
+
+def _config_evidence(ctx: ProbeContext, *path: str, **extra: object) -> dict[str, object]:
+    name, line = _config_location(ctx, *path)
+    return {"kind": "config", "file": name, "line": line, "key": ".".join(path), **extra}
+
+
+# ---------------------------------------------------------------- KEY-001
+
+
+@check("KEY-001", target="repo")
+async def key_prefix_matches_environment(ctx: ProbeContext, rule: Rule) -> Outcome:
+    key = ctx.config.file.sandbox.api_key
+    keys = ctx.pack.facts.keys
+    if not key:
+        return Outcome.skipped("sandbox.api_key is not set")
+    expected = keys.live_prefixes if ctx.environment == "live" else keys.test_prefixes
+    other = keys.test_prefixes if ctx.environment == "live" else keys.live_prefixes
+    where = _where(ctx, "sandbox", "api_key")
+    evidence = [_config_evidence(ctx, "sandbox", "api_key", value=mask(key))]
+    if key.startswith(tuple(expected)):
+        return Outcome.passed(f"the key ({mask(key)}) has the {ctx.environment} prefix", evidence)
+    if key.startswith(tuple(other)):
+        wrong = "live" if ctx.environment == "sandbox" else "sandbox"
+        return Outcome.failed(f"environment is {ctx.environment} but the key ({mask(key)}) is a {wrong} key ({where})", evidence)
+    return Outcome.failed(
+        f"the key ({mask(key)}) starts with none of the {ctx.environment} prefixes {', '.join(expected)} ({where})", evidence
+    )
+
+
+# ---------------------------------------------------------------- KEY-004
+
+
+@check("KEY-004", target="repo")
+async def keys_come_from_the_environment(ctx: ProbeContext, rule: Rule) -> Outcome:
+    literals = [dotted(path) for path in SECRET_PATHS if ctx.config.literal_secrets.get(dotted(path))]
+    present = [dotted(path) for path in SECRET_PATHS if dotted(path) in ctx.config.literal_secrets]
+    if not present:
+        return Outcome.skipped("golive.yaml sets no sandbox.api_key or webhook.secret")
+    if literals:
+        places = ", ".join(f"{name} ({_where(ctx, *name.split('.'))})" for name in literals)
+        evidence = [_config_evidence(ctx, *name.split(".")) for name in literals]
+        return Outcome.failed(f"literal secrets in the config file: {places}; write them as ${{VAR}}", evidence)
+    return Outcome.passed(f"{' and '.join(present)} come from the environment (${{VAR}})")
+
+
+# ---------------------------------------------------------------- KEY-002 / KEY-003
+
+
+async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None = None) -> Scan:
+    root = ctx.config.base_dir
+    files = await asyncio.to_thread(tracked_files, root, ctx.config.file.repo.paths)
+    if only is not None:
+        files = matching(files, only)
+    return await asyncio.to_thread(scan, root, files, prefixes)
+
+
+def _list(findings: list[Finding], limit: int = 5) -> str:
+    shown = ", ".join(f"{f.file}:{f.line} ({f.masked})" for f in findings[:limit])
+    return shown + (f" and {len(findings) - limit} more" if len(findings) > limit else "")
+
+
+@check("KEY-002", target="repo")
+async def no_live_key_committed(ctx: ProbeContext, rule: Rule) -> Outcome:
+    prefixes = ctx.pack.facts.keys.live_prefixes
+    if not prefixes:
+        return Outcome.skipped(f"{ctx.pack.name} documents no live key prefix to recognise a live key by")
+    result = await _scan(ctx, prefixes)
+    evidence = [f.evidence() for f in result.findings]
+    if result.findings:
+        n = len(result.findings)
+        return Outcome.failed(f"{n} live key{'s' * (n > 1)} in tracked files: {_list(result.findings)}; {result.summary()}", evidence)
+    return Outcome.passed(f"no live key ({', '.join(prefixes)}) in tracked files; {result.summary()}")
+
+
+@check("KEY-003", target="repo")
+async def no_sandbox_key_in_production(ctx: ProbeContext, rule: Rule) -> Outcome:
+    prefixes = ctx.pack.facts.keys.test_prefixes
+    production = ctx.config.file.repo.production_paths
+    if not prefixes:
+        return Outcome.skipped(f"{ctx.pack.name} documents no sandbox key prefix to recognise a sandbox key by")
+    if not production:
+        return Outcome.skipped("no production paths configured (repo.production_paths in golive.yaml)")
+    result = await _scan(ctx, prefixes, only=production)
+    evidence = [f.evidence() for f in result.findings]
+    if result.findings:
+        n = len(result.findings)
+        return Outcome.failed(f"{n} sandbox key{'s' * (n > 1)} in production paths: {_list(result.findings)}", evidence)
+    return Outcome.passed(f"no sandbox key in production paths ({', '.join(production)}); {result.summary()}")
+
+
+# ---------------------------------------------------------------- FILE-001 / FILE-002
+
+
+def _documents(ctx: ProbeContext) -> list[Path]:
+    patterns = ctx.config.file.documents
+    found: list[Path] = []
+    missing = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(str(ctx.config.resolve(pattern)), recursive=True))
+        files = [Path(m) for m in matches if Path(m).is_file()]
+        if not files:
+            missing.append(pattern)
+        found.extend(files)
+    if missing:
+        raise ProbeError(f"no file matches documents: {', '.join(missing)}")
+    return found
+
+
+def _name(ctx: ProbeContext, path: Path) -> str:
+    try:
+        return str(path.relative_to(ctx.config.base_dir))
+    except ValueError:
+        return str(path)
+
+
+@check("FILE-001", target="repo")
+async def documents_are_accepted_types(ctx: ProbeContext, rule: Rule) -> Outcome:
+    files_facts = ctx.pack.facts.files
+    if files_facts is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
+    if not ctx.config.file.documents:
+        return Outcome.skipped("no documents configured (documents: in golive.yaml)")
+    problems, evidence = [], []
+    for path in _documents(ctx):
+        with path.open("rb") as stream:
+            kind = sniff(stream)
+        name = _name(ctx, path)
+        accepted = kind in files_facts.types
+        extension_ok = accepted and path.suffix.lower() in EXTENSIONS.get(kind, set())
+        evidence.append(
+            {
+                "kind": "document",
+                "file": name,
+                "content": kind,
+                "extension": path.suffix or "(none)",
+                "accepted": accepted,
+                "extension_agrees": extension_ok,
+            }
+        )
+        if not accepted:
+            problems.append(f"{name} is {kind}, not an accepted type")
+        elif not extension_ok:
+            problems.append(f"{name} is {kind} but named {path.suffix or 'without an extension'}")
+    if problems:
+        return Outcome.failed("; ".join(problems), evidence)
+    kinds = sorted({str(e["content"]) for e in evidence})
+    return Outcome.passed(
+        f"{len(evidence)} document{'s' * (len(evidence) != 1)}, all accepted types ({', '.join(kinds)}) named by their content", evidence
+    )
+
+
+@check("FILE-002", target="repo")
+async def documents_under_size_limit(ctx: ProbeContext, rule: Rule) -> Outcome:
+    files_facts = ctx.pack.facts.files
+    if files_facts is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
+    if not ctx.config.file.documents:
+        return Outcome.skipped("no documents configured (documents: in golive.yaml)")
+    limit = int(rule.param("max_bytes", files_facts.max_bytes))
+    evidence = [{"kind": "document", "file": _name(ctx, p), "bytes": p.stat().st_size} for p in _documents(ctx)]
+    over = [e for e in evidence if int(e["bytes"]) > limit]  # type: ignore[call-overload]
+    mb = limit / (1024 * 1024)
+    if over:
+        listed = ", ".join(f"{e['file']} ({int(e['bytes']) / (1024 * 1024):.1f} MB)" for e in over)  # type: ignore[call-overload]
+        return Outcome.failed(f"over the {mb:g} MB limit: {listed}", evidence)
+    largest = max(int(e["bytes"]) for e in evidence) / (1024 * 1024)  # type: ignore[call-overload]
+    return Outcome.passed(f"{len(evidence)} document{'s' * (len(evidence) != 1)} under {mb:g} MB (largest {largest:.2f} MB)", evidence)

