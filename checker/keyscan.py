@@ -22,6 +22,10 @@ PLACEHOLDER_WORDS = ("xxxx", "your", "example", "placeholder", "changeme", "dumm
 MIN_DISTINCT = 6  # a real key's random part uses many characters; "fx_live_aaaaaaaa" is not one
 
 
+class NotARepository(ProbeError):
+    """The project is not in git: nothing is committed, so there is nothing to scan."""
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     file: str
@@ -59,7 +63,10 @@ def tracked_files(root: Path, paths: Iterable[str]) -> list[str]:
         raise ProbeError("git ls-files did not answer within 60 s") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ProbeError(f"cannot list tracked files in {root}: {message[0] if message else 'git failed'}")
+        first = message[0] if message else "git failed"
+        if "not a git repository" in first:
+            raise NotARepository(f"{root} is not in a git repository: nothing is committed, so there are no tracked files to scan")
+        raise ProbeError(f"cannot list tracked files in {root}: {first}")
     return [name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name]
 
 

@@ -95,13 +95,19 @@ def test_key_002_finds_live_keys_in_tracked_files_only(project):
     assert "1 binary" in result.message
 
 
-def test_key_002_passes_on_a_clean_repo_and_errors_outside_git(project, tmp_path):
+def test_key_002_passes_on_a_clean_repo_and_skips_outside_git(project, tmp_path):
     for name in LIVE_KEYS:
         git(project, "rm", "-q", name)
     assert run_rules(write_config(project), "KEY-002")["KEY-002"].status is Status.PASS
     plain = tmp_path / "not-a-repo"
     plain.mkdir()
     result = run_rules(write_config(plain), "KEY-002")["KEY-002"]
+    assert result.status is Status.SKIP and "is not in a git repository: nothing is committed" in result.message
+
+
+def test_key_002_is_an_error_when_git_fails_otherwise(project):
+    (project / ".git" / "index").write_bytes(b"garbage")  # a corrupt index: git cannot list files
+    result = run_rules(write_config(project), "KEY-002")["KEY-002"]
     assert result.status is Status.ERROR and "cannot list tracked files" in result.message
 
 

@@ -7,7 +7,7 @@ import glob
 from pathlib import Path
 
 from checker.errors import ProbeError
-from checker.keyscan import Finding, Scan, matching, scan, tracked_files
+from checker.keyscan import Finding, NotARepository, Scan, matching, scan, tracked_files
 from checker.model import Outcome, Rule
 from checker.probes.context import ProbeContext
 from checker.redact import mask
@@ -79,9 +79,13 @@ async def keys_come_from_the_environment(ctx: ProbeContext, rule: Rule) -> Outco
 # ---------------------------------------------------------------- KEY-002 / KEY-003
 
 
-async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None = None) -> Scan:
+async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None = None) -> Scan | Outcome:
+    """The scan, or a skip when the project is not in git."""
     root = ctx.config.base_dir
-    files = await asyncio.to_thread(tracked_files, root, ctx.config.file.repo.paths)
+    try:
+        files = await asyncio.to_thread(tracked_files, root, ctx.config.file.repo.paths)
+    except NotARepository as exc:
+        return Outcome.skipped(str(exc))
     if only is not None:
         files = matching(files, only)
     return await asyncio.to_thread(scan, root, files, prefixes)
@@ -98,6 +102,8 @@ async def no_live_key_committed(ctx: ProbeContext, rule: Rule) -> Outcome:
     if not prefixes:
         return Outcome.skipped(f"{ctx.pack.name} documents no live key prefix to recognise a live key by")
     result = await _scan(ctx, prefixes)
+    if isinstance(result, Outcome):
+        return result
     evidence = [f.evidence() for f in result.findings]
     if result.findings:
         n = len(result.findings)
@@ -114,6 +120,8 @@ async def no_sandbox_key_in_production(ctx: ProbeContext, rule: Rule) -> Outcome
     if not production:
         return Outcome.skipped("no production paths configured (repo.production_paths in golive.yaml)")
     result = await _scan(ctx, prefixes, only=production)
+    if isinstance(result, Outcome):
+        return result
     evidence = [f.evidence() for f in result.findings]
     if result.findings:
         n = len(result.findings)
