@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from checker.config import Config
 from checker.errors import ProbeError
 from checker.packs import Pack
-from checker.probes.sandbox_api import SandboxAPI
+
+if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for static checks
+    from checker.probes.sandbox_api import SandboxAPI
+
+
+def fresh_key(prefix: str = "golive") -> str:
+    return f"{prefix}-{secrets.token_hex(12)}"
 
 
 @dataclass
@@ -35,4 +43,6 @@ class ProbeContext:
         if not self.sandbox_url or not self.api_key:
             raise ProbeError("the sandbox target is not configured (sandbox.url and sandbox.api_key)")
         self.refuse_live_key()
+        from checker.probes.sandbox_api import SandboxAPI
+
         return SandboxAPI(self.sandbox_url, self.api_key, self.pack.facts, started=time.monotonic())

@@ -5,22 +5,18 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import secrets
 from types import TracebackType
 from typing import Any, Literal
 
 from checker.errors import ProbeError
 from checker.http import Exchange, new_client, send
 from checker.packs import Facts
+from checker.probes.context import fresh_key
 from checker.samples import document
 
 Variant = Literal["valid", "alternate", "invalid"]
 MAX_RATE_LIMIT_WAITS = 6
 MAX_RETRY_AFTER_S = 10.0
-
-
-def fresh_key(prefix: str = "golive") -> str:
-    return f"{prefix}-{secrets.token_hex(12)}"
 
 
 def _fill(template: Any, ref: str) -> Any:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from checker.errors import ProbeError
-from checker.http import Exchange
 from checker.model import Outcome, Rule
 from checker.packs import Facts
-from checker.probes.context import ProbeContext
-from checker.probes.sandbox_api import SandboxAPI, fresh_key
+from checker.probes.context import ProbeContext, fresh_key
 from checker.registry import check
 from checker.samples import ELF_EXECUTABLE
+
+if TYPE_CHECKING:
+    from checker.http import Exchange
+    from checker.probes.sandbox_api import SandboxAPI
 
 
 def _created(api: SandboxAPI, exchange: Exchange, what: str) -> object:
