@@ -96,19 +96,25 @@ def _list(findings: list[Finding], limit: int = 5) -> str:
     return shown + (f" and {len(findings) - limit} more" if len(findings) > limit else "")
 
 
+async def _judge_scan(ctx: ProbeContext, prefixes: list[str], what: str, where: str, only: list[str] | None = None) -> Outcome:
+    """Fail naming each key found (file:line, masked), pass saying what was scanned, skip outside git."""
+    result = await _scan(ctx, prefixes, only)
+    if isinstance(result, Outcome):
+        return result
+    if result.findings:
+        n = len(result.findings)
+        return Outcome.failed(
+            f"{n} {what}{'s' * (n > 1)} in {where}: {_list(result.findings)}; {result.summary()}", [f.evidence() for f in result.findings]
+        )
+    return Outcome.passed(f"no {what} ({', '.join(prefixes)}) in {where}; {result.summary()}")
+
+
 @check("KEY-002", target="repo")
 async def no_live_key_committed(ctx: ProbeContext, rule: Rule) -> Outcome:
     prefixes = ctx.pack.facts.keys.live_prefixes
     if not prefixes:
         return Outcome.skipped(f"{ctx.pack.name} documents no live key prefix to recognise a live key by")
-    result = await _scan(ctx, prefixes)
-    if isinstance(result, Outcome):
-        return result
-    evidence = [f.evidence() for f in result.findings]
-    if result.findings:
-        n = len(result.findings)
-        return Outcome.failed(f"{n} live key{'s' * (n > 1)} in tracked files: {_list(result.findings)}; {result.summary()}", evidence)
-    return Outcome.passed(f"no live key ({', '.join(prefixes)}) in tracked files; {result.summary()}")
+    return await _judge_scan(ctx, prefixes, "live key", "tracked files")
 
 
 @check("KEY-003", target="repo")
@@ -119,14 +125,7 @@ async def no_sandbox_key_in_production(ctx: ProbeContext, rule: Rule) -> Outcome
         return Outcome.skipped(f"{ctx.pack.name} documents no sandbox key prefix to recognise a sandbox key by")
     if not production:
         return Outcome.skipped("no production paths configured (repo.production_paths in golive.yaml)")
-    result = await _scan(ctx, prefixes, only=production)
-    if isinstance(result, Outcome):
-        return result
-    evidence = [f.evidence() for f in result.findings]
-    if result.findings:
-        n = len(result.findings)
-        return Outcome.failed(f"{n} sandbox key{'s' * (n > 1)} in production paths: {_list(result.findings)}", evidence)
-    return Outcome.passed(f"no sandbox key in production paths ({', '.join(production)}); {result.summary()}")
+    return await _judge_scan(ctx, prefixes, "sandbox key", f"production paths ({', '.join(production)})", only=production)
 
 
 # ---------------------------------------------------------------- FILE-001 / FILE-002
@@ -147,6 +146,14 @@ def _documents(ctx: ProbeContext) -> list[Path]:
     return found
 
 
+def _documents_or_skip(ctx: ProbeContext) -> list[Path] | Outcome:
+    if ctx.pack.facts.files is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
+    if not ctx.config.file.documents:
+        return Outcome.skipped("no documents configured (documents: in golive.yaml)")
+    return _documents(ctx)
+
+
 def _name(ctx: ProbeContext, path: Path) -> str:
     try:
         return str(path.relative_to(ctx.config.base_dir))
@@ -156,17 +163,16 @@ def _name(ctx: ProbeContext, path: Path) -> str:
 
 @check("FILE-001", target="repo")
 async def documents_are_accepted_types(ctx: ProbeContext, rule: Rule) -> Outcome:
-    files_facts = ctx.pack.facts.files
-    if files_facts is None:
-        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
-    if not ctx.config.file.documents:
-        return Outcome.skipped("no documents configured (documents: in golive.yaml)")
+    documents = _documents_or_skip(ctx)
+    if isinstance(documents, Outcome):
+        return documents
+    accepted_types = ctx.pack.facts.files.types if ctx.pack.facts.files else []
     problems, evidence = [], []
-    for path in _documents(ctx):
+    for path in documents:
         with path.open("rb") as stream:
             kind = sniff(stream)
         name = _name(ctx, path)
-        accepted = kind in files_facts.types
+        accepted = kind in accepted_types
         extension_ok = accepted and path.suffix.lower() in EXTENSIONS.get(kind, set())
         evidence.append(
             {
@@ -192,13 +198,11 @@ async def documents_are_accepted_types(ctx: ProbeContext, rule: Rule) -> Outcome
 
 @check("FILE-002", target="repo")
 async def documents_under_size_limit(ctx: ProbeContext, rule: Rule) -> Outcome:
-    files_facts = ctx.pack.facts.files
-    if files_facts is None:
-        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
-    if not ctx.config.file.documents:
-        return Outcome.skipped("no documents configured (documents: in golive.yaml)")
-    limit = int(rule.param("max_bytes", files_facts.max_bytes))
-    evidence = [{"kind": "document", "file": _name(ctx, p), "bytes": p.stat().st_size} for p in _documents(ctx)]
+    documents = _documents_or_skip(ctx)
+    if isinstance(documents, Outcome):
+        return documents
+    limit = int(rule.param("max_bytes", ctx.pack.facts.files.max_bytes if ctx.pack.facts.files else 0))
+    evidence = [{"kind": "document", "file": _name(ctx, p), "bytes": p.stat().st_size} for p in documents]
     over = [e for e in evidence if int(e["bytes"]) > limit]  # type: ignore[call-overload]
     mb = limit / (1024 * 1024)
     if over:
