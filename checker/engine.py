@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import difflib
 import secrets
+import tempfile
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -92,10 +93,19 @@ class Targets:
     sandbox_url: str | None = None
     api_key: str | None = None
     sandbox_note: str = ""
+    workdir: Path | None = None
 
 
 @contextlib.asynccontextmanager
 async def prepared_targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterator[Targets]:
+    with tempfile.TemporaryDirectory(prefix="golive-run-") as workdir:
+        async with _targets(config, pack, needed) as targets:
+            targets.workdir = Path(workdir)
+            yield targets
+
+
+@contextlib.asynccontextmanager
+async def _targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterator[Targets]:
     targets = Targets(api_key=config.file.sandbox.api_key)
     if "sandbox" not in needed and "client" not in needed:
         yield targets
@@ -219,7 +229,14 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     outcomes: dict[str, tuple[Outcome, float]] = {}
     async with prepared_targets(config, pack, needed) as targets:
         redactor = Redactor((*config.secrets, *(s for s in [targets.api_key] if s)))
-        ctx = ProbeContext(config=config, pack=pack, environment=environment, sandbox_url=targets.sandbox_url, api_key=targets.api_key)
+        ctx = ProbeContext(
+            config=config,
+            pack=pack,
+            environment=environment,
+            sandbox_url=targets.sandbox_url,
+            api_key=targets.api_key,
+            workdir=targets.workdir,
+        )
         runnable = []
         for rule in rules:
             decided = _pre_decided(rule, config, checks, targets)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from checker.config import Config
 from checker.errors import ProbeError
@@ -14,6 +16,8 @@ from checker.packs import Pack
 
 if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for static checks
     from checker.probes.sandbox_api import SandboxAPI
+
+T = TypeVar("T")
 
 
 def fresh_key(prefix: str = "golive") -> str:
@@ -30,6 +34,14 @@ class ProbeContext:
     # checks that create resources on the one sandbox account take this, so that what one
     # check observes (a balance, a count) is not disturbed by another check's requests
     account_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    workdir: Path | None = None  # a temporary folder for this run (sample documents)
+    _shared: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+
+    async def shared(self, name: str, make: Callable[[], Awaitable[T]]) -> T:
+        """Run `make` once per run under `name`; every check asking for it gets the same result."""
+        if name not in self._shared:
+            self._shared[name] = asyncio.ensure_future(make())
+        return await asyncio.shield(self._shared[name])
 
     def refuse_live_key(self) -> None:
         key = self.api_key or ""

@@ -1,0 +1,110 @@
+"""Run the team's client command: placeholders filled, its own process group, output bounded, always reaped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shlex
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from checker.errors import ProbeError
+
+OUTPUT_LIMIT = 64 * 1024  # bytes kept of stdout and of stderr (the tail)
+KILL_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    exit_code: int | None  # None: killed at the timeout
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool
+
+    @property
+    def output(self) -> str:
+        return f"{self.stdout}\n{self.stderr}"
+
+    def evidence(self) -> dict[str, object]:
+        return {
+            "kind": "process",
+            "exit_code": self.exit_code,
+            "timed_out": self.timed_out,
+            "duration_s": round(self.duration_s, 3),
+            "stdout_tail": self.stdout[-600:],
+            "stderr_tail": self.stderr[-600:],
+        }
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def command_line(template: str, values: Mapping[str, str]) -> list[str]:
+    """Split first, then fill each word: a value with spaces (a file path) stays one argument."""
+    try:
+        words = shlex.split(template)
+    except ValueError as exc:
+        raise ProbeError(f"client.command cannot be split into words: {exc}") from None
+    return [fill(word, values) for word in words]
+
+
+async def _tail(stream: asyncio.StreamReader | None) -> bytes:
+    kept = bytearray()
+    if stream is None:
+        return b""
+    while chunk := await stream.read(65536):
+        kept += chunk
+        if len(kept) > OUTPUT_LIMIT:
+            del kept[: len(kept) - OUTPUT_LIMIT]
+    return bytes(kept)
+
+
+async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, timeout_s: float) -> ProcessResult:
+    argv = command_line(template, values)
+    started = time.monotonic()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=cwd,
+            env={**os.environ, **{k: fill(v, values) for k, v in env.items()}},
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            start_new_session=True,  # its own process group: a timeout or Ctrl-C kills everything it started
+        )
+    except (OSError, ValueError) as exc:
+        raise ProbeError(f"cannot start the client ({argv[0] if argv else 'empty command'}): {exc}") from None
+    outputs = asyncio.gather(_tail(process.stdout), _tail(process.stderr))
+    timed_out = False
+    try:
+        await asyncio.wait_for(process.wait(), timeout_s)
+    except TimeoutError:
+        timed_out = True
+    finally:
+        _kill_group(process.pid)  # also whatever the client left running in its group
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(process.wait(), KILL_GRACE_S)
+    try:
+        stdout, stderr = await asyncio.wait_for(outputs, KILL_GRACE_S)
+    except TimeoutError:  # a grandchild kept the pipes open after the group was killed
+        stdout, stderr = b"", b""
+    return ProcessResult(
+        exit_code=None if timed_out else process.returncode,
+        stdout=stdout.decode("utf-8", "replace"),
+        stderr=stderr.decode("utf-8", "replace"),
+        duration_s=time.monotonic() - started,
+        timed_out=timed_out,
+    )
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)

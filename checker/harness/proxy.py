@@ -1,0 +1,261 @@
+"""A fault-injecting recording proxy: one per client probe, on its own loopback port.
+
+Each incoming request gets the scenario's next action — inject a status in the provider's error
+envelope, answer 429 with Retry-After, reset the connection after reading the request, hang
+(bounded), or forward to the upstream sandbox — and is recorded with a monotonic timestamp.
+HTTP parsing is h11's; forwarding is httpx's; the socket is ours, so a reset is a real RST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import struct
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import h11
+import httpx
+
+from checker.redact import mask
+
+MAX_HEAD_WAIT_S = 30.0
+MAX_BODY = 64 * 1024 * 1024  # a request larger than this is cut off (the probe's uploads are at most 11 MB)
+HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer", "proxy-connection"}
+SECRET_HEADERS = {"authorization", "x-api-key", "cookie"}
+
+
+@dataclass(frozen=True)
+class Action:
+    """What the proxy does with one request."""
+
+    kind: str  # forward | status | reset | hang
+    status: int = 0
+    error: str = ""
+    retry_after: float | None = None
+    hang_s: float = 0.0
+    field_errors: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        if self.kind == "status":
+            extra = f" Retry-After: {self.retry_after:g}" if self.retry_after is not None else ""
+            return f"injected {self.status} {self.error}{extra}"
+        return {"forward": "forwarded", "reset": "connection reset", "hang": f"no answer for {self.hang_s:g} s"}[self.kind]
+
+
+FORWARD = Action("forward")
+RESET = Action("reset")
+
+
+def status(code: int, error: str, *, retry_after: float | None = None, field_errors: tuple[tuple[str, str], ...] = ()) -> Action:
+    return Action("status", status=code, error=error, retry_after=retry_after, field_errors=field_errors)
+
+
+def hang(seconds: float) -> Action:
+    return Action("hang", hang_s=seconds)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The actions for the 1st, 2nd, ... request; `then` for every request after those."""
+
+    first: tuple[Action, ...] = ()
+    then: Action = FORWARD
+
+    def action(self, n: int) -> Action:
+        return self.first[n - 1] if n <= len(self.first) else self.then
+
+
+@dataclass
+class Attempt:
+    n: int
+    t: float  # seconds since the proxy started (monotonic), when the request head arrived
+    method: str
+    path: str
+    headers: dict[str, str]  # secrets masked
+    key: str | None
+    body_bytes: int
+    action: str
+    status: int | None = None  # what the client got (None: reset or hang)
+    correlation_id: str | None = None
+    answered_at: float | None = None
+
+    def evidence(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "kind": "attempt",
+            "n": self.n,
+            "t": round(self.t, 3),
+            "method": self.method,
+            "path": self.path,
+            "idempotency_key": self.key,
+            "status": self.status,
+            "proxy": self.action,
+        }
+        if self.correlation_id is not None:
+            item["correlation_id"] = self.correlation_id
+        return item
+
+
+@dataclass
+class RecordingProxy:
+    upstream: str
+    scenario: Scenario
+    key_in: str = "header"  # header | body
+    key_name: str = "Idempotency-Key"
+    correlation_header: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._server: asyncio.base_events.Server | None = None
+        self._client = httpx.AsyncClient(base_url=self.upstream, timeout=httpx.Timeout(30.0), follow_redirects=False, trust_env=False)
+        self._started = time.monotonic()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> RecordingProxy:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self._server = await asyncio.start_server(self._serve, sock=sock)
+        self._started = time.monotonic()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+        await self._client.aclose()
+
+    # ---------------------------------------------------------------- one connection
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        try:
+            while True:
+                request = await self._next(conn, reader)
+                if not isinstance(request, h11.Request):
+                    break
+                t = time.monotonic() - self._started
+                body, size = await self._body(conn, reader)
+                attempt = self._record(request, body, size, t)
+                action = self.scenario.action(attempt.n)
+                attempt.action = action.describe()
+                if action.kind == "reset":
+                    _reset(writer)
+                    return
+                if action.kind == "hang":
+                    await asyncio.sleep(action.hang_s)
+                    _reset(writer)
+                    return
+                code, headers, payload = await self._answer(action, request, body, size)
+                attempt.status, attempt.answered_at = code, time.monotonic() - self._started
+                writer.write(conn.send(h11.Response(status_code=code, headers=[*headers, ("content-length", str(len(payload)))])))
+                writer.write(conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
+                await writer.drain()
+                if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
+                    break
+                conn.start_next_cycle()
+        except (h11.RemoteProtocolError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                writer.close()
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _next(self, conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
+        while True:
+            event = conn.next_event()
+            if event is not h11.NEED_DATA:
+                return event
+            data = await asyncio.wait_for(reader.read(65536), MAX_HEAD_WAIT_S)
+            conn.receive_data(data)
+            if not data:
+                return None
+
+    async def _body(self, conn: h11.Connection, reader: asyncio.StreamReader) -> tuple[bytes, int]:
+        """The whole body (it may be forwarded), bounded by MAX_BODY."""
+        body = bytearray()
+        while True:
+            event = await self._next(conn, reader)
+            if isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_BODY:
+                    raise ConnectionError("request body over the proxy's bound")
+            elif isinstance(event, h11.EndOfMessage) or event is None:
+                return bytes(body), len(body)
+
+    def _record(self, request: h11.Request, body: bytes, size: int, t: float) -> Attempt:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
+        key: str | None = None
+        if self.key_in == "header":
+            key = headers.get(self.key_name.lower())
+        else:
+            with contextlib.suppress(ValueError, AttributeError):
+                value = json.loads(body).get(self.key_name)
+                key = value if isinstance(value, str) else None
+        shown = {k: (mask(v.split(" ", 1)[-1]) if k in SECRET_HEADERS else v) for k, v in headers.items()}
+        attempt = Attempt(
+            n=len(self.attempts) + 1,
+            t=t,
+            method=request.method.decode(),
+            path=request.target.decode("latin-1"),
+            headers=shown,
+            key=key,
+            body_bytes=size,
+            action="",
+            correlation_id=headers.get(self.correlation_header.lower()) if self.correlation_header else None,
+        )
+        self.attempts.append(attempt)
+        return attempt
+
+    async def _answer(self, action: Action, request: h11.Request, body: bytes, size: int) -> tuple[int, list[tuple[str, str]], bytes]:
+        if action.kind == "status":
+            envelope: dict[str, Any] = {
+                "error": action.error,
+                "message": f"golive injected {action.status} {action.error}",
+                "action": "This is a golive probe.",
+            }
+            if action.field_errors:
+                envelope["context"] = {"errors": [{"field": f, "message": m} for f, m in action.field_errors]}
+            headers = [("content-type", "application/json")]
+            if action.retry_after is not None:
+                headers.append(("retry-after", f"{action.retry_after:g}"))
+            return action.status, headers, json.dumps(envelope).encode()
+        forwarded = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers if k.decode("latin-1").lower() not in HOP}
+        try:
+            response = await self._client.request(
+                request.method.decode(), request.target.decode("latin-1"), headers=forwarded, content=body
+            )
+        except httpx.HTTPError as exc:
+            payload = json.dumps(
+                {"error": "upstream_unavailable", "message": f"golive's proxy could not reach the sandbox: {exc}", "action": ""}
+            ).encode()
+            return 502, [("content-type", "application/json")], payload
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP and k.lower() != "content-encoding"]
+        return response.status_code, headers, response.content
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with RST (SO_LINGER 0), as a dropped connection looks to the client."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()

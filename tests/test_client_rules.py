@@ -1,0 +1,75 @@
+"""Client rules on a real client run as a subprocess through the real proxy: pass when correct, fail on the flaw."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from checker.config import parse_config
+from checker.model import Status
+from tests.conftest import ROOT, TEST_KEYS, run_rules
+
+CLIENT = ROOT / "tests" / "clients" / "faxclient.py"
+
+
+def mintfax_config(flaw: str | None = None, url: str = "builtin") -> object:
+    flag = f" --flaw {flaw}" if flaw else ""
+    return parse_config(
+        f"provider: mintfax\nsandbox: {{url: '{url}', api_key: {TEST_KEYS['mintfax']}}}\n"
+        f"client:\n  command: {sys.executable} {CLIENT} --to {{to}} --file {{file}} --ref {{ref}} --base 0.05{flag}\n"
+        "  env: {MINTFAX_BASE_URL: '{base_url}', MINTFAX_API_KEY: '{api_key}'}\n  timeout: 30\n",
+        environ={},
+    )
+
+
+KEY_RULES = ("IDEM-101", "IDEM-102", "IDEM-103", "IDEM-104", "IDEM-105")
+
+
+def test_a_correct_client_passes_the_key_rules(sandbox):
+    results = run_rules(mintfax_config(url=sandbox("mintfax").url), *KEY_RULES)
+    for rule_id in KEY_RULES:
+        assert results[rule_id].status is Status.PASS, f"{rule_id}: {results[rule_id].message}"
+        assert any(e.get("kind") == "attempt" for e in results[rule_id].evidence)
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "flaw", "says"),
+    [
+        ("IDEM-101", "no-key", "carry no Idempotency-Key header"),
+        ("IDEM-102", "new-key-per-retry", "the retry after 500 changed the key"),
+        ("IDEM-103", "constant-key", "were sent with the same key 'fax-key'"),
+        ("IDEM-104", "long-key", "a key of 320 characters; the limit is 255"),
+        ("IDEM-105", "random-key", "sent a new key"),
+    ],
+)
+def test_each_key_rule_fails_on_its_flaw(sandbox, rule_id, flaw, says):
+    result = run_rules(mintfax_config(flaw, url=sandbox("mintfax").url), rule_id)[rule_id]
+    assert result.status is Status.FAIL, result.message
+    assert says in result.message
+
+
+def test_a_client_that_never_retries_cannot_be_judged_on_key_reuse(sandbox):
+    result = run_rules(mintfax_config("no-retry", url=sandbox("mintfax").url), "IDEM-102")["IDEM-102"]
+    assert result.status is Status.ERROR and "did not retry after 500" in result.message
+
+
+def test_a_client_that_crashes_before_any_request_is_an_error_with_its_stderr(sandbox):
+    result = run_rules(mintfax_config("crash", url=sandbox("mintfax").url), "IDEM-101")["IDEM-101"]
+    assert result.status is Status.ERROR
+    assert "exited 1 before sending any request" in result.message and "MINTFAX_REGION is not set" in result.message
+
+
+def test_a_client_that_cannot_start_is_an_error():
+    config = parse_config(
+        f"provider: mintfax\nsandbox: {{url: builtin, api_key: {TEST_KEYS['mintfax']}}}\n"
+        "client:\n  command: /nonexistent/send-fax --to {to}\n",
+        environ={},
+    )
+    result = run_rules(config, "IDEM-101")["IDEM-101"]
+    assert result.status is Status.ERROR and "cannot start the client (/nonexistent/send-fax)" in result.message
+
+
+def test_the_api_key_never_reaches_the_evidence(sandbox):
+    result = run_rules(mintfax_config(url=sandbox("mintfax").url), "IDEM-101")["IDEM-101"]
+    assert TEST_KEYS["mintfax"] not in repr(result.evidence) + result.message
