@@ -13,12 +13,12 @@ from tests.conftest import ROOT, TEST_KEYS, run_rules
 CLIENT = ROOT / "tests" / "clients" / "faxclient.py"
 
 
-def mintfax_config(flaw: str | None = None, url: str = "builtin") -> object:
+def mintfax_config(flaw: str | None = None, url: str = "builtin", timeout: float = 30) -> object:
     flag = f" --flaw {flaw}" if flaw else ""
     return parse_config(
         f"provider: mintfax\nsandbox: {{url: '{url}', api_key: {TEST_KEYS['mintfax']}}}\n"
         f"client:\n  command: {sys.executable} {CLIENT} --to {{to}} --file {{file}} --ref {{ref}} --base 0.05{flag}\n"
-        "  env: {MINTFAX_BASE_URL: '{base_url}', MINTFAX_API_KEY: '{api_key}'}\n  timeout: 30\n",
+        f"  env: {{MINTFAX_BASE_URL: '{{base_url}}', MINTFAX_API_KEY: '{{api_key}}'}}\n  timeout: {timeout}\n",
         environ={},
     )
 
@@ -73,3 +73,34 @@ def test_a_client_that_cannot_start_is_an_error():
 def test_the_api_key_never_reaches_the_evidence(sandbox):
     result = run_rules(mintfax_config(url=sandbox("mintfax").url), "IDEM-101")["IDEM-101"]
     assert TEST_KEYS["mintfax"] not in repr(result.evidence) + result.message
+
+
+FAULT_RULES = ("RETRY-102", "RETRY-103", "RETRY-105", "RETRY-108", "RATE-101", "ERR-101", "ERR-102", "ERR-103")
+
+
+def test_a_correct_client_passes_the_fault_rules(sandbox):
+    results = run_rules(mintfax_config(url=sandbox("mintfax").url), *FAULT_RULES)
+    for rule_id in FAULT_RULES:
+        assert results[rule_id].status is Status.PASS, f"{rule_id}: {results[rule_id].message}"
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "flaw", "says"),
+    [
+        ("RETRY-102", "no-retry", "500 was not retried"),
+        ("RETRY-103", "no-reset-retry", "the connection was reset after the request and the client did not retry"),
+        ("RETRY-105", "retry-4xx", "400 was retried (5 requests)"),
+        ("RETRY-108", "retry-forever", "still retrying when client.timeout ran out"),
+        ("RATE-101", "ignore-retry-after", "s after a 429 with Retry-After: 2"),
+        ("ERR-101", "silent-errors", "does not name the error code 'invalid_request'"),
+        ("ERR-102", "silent-errors", "lacks the field error (to: is not a valid E.164 number (golive probe))"),
+        ("ERR-103", "retry-4xx", "402 insufficient_balance was retried"),
+        ("ERR-103", "silent-errors", "raised no alert"),
+    ],
+)
+def test_each_fault_rule_fails_on_its_flaw(sandbox, rule_id, flaw, says):
+    timeout = 4 if flaw == "retry-forever" else 30
+    result = run_rules(mintfax_config(flaw, url=sandbox("mintfax").url, timeout=timeout), rule_id)[rule_id]
+    assert result.status is Status.FAIL, result.message
+    assert says in result.message
+    assert any(e.get("kind") == "process" for e in result.evidence)

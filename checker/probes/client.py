@@ -165,3 +165,164 @@ async def retry_reuses_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     if len(set(keys)) > 1 or not keys[0]:
         return Outcome.failed(f"the retry after {retryable} changed the key ({' -> '.join(str(k) for k in keys)})", outcome.evidence())
     return Outcome.passed(f"{len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'} after {retryable} reused the key", outcome.evidence())
+
+
+# ---------------------------------------------------------------- retries
+
+ERROR_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    402: "insufficient_balance",
+    403: "forbidden",
+    404: "not_found",
+    409: "conflict",
+    422: "validation_failed",
+    500: "internal_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
+}
+
+
+def _once_then_forward(ctx: ProbeContext, code: int) -> Any:
+    from checker.harness.proxy import Scenario, status
+
+    return ctx.shared(f"first-{code}", lambda: run(ctx, Scenario((status(code, ERROR_CODES.get(code, "error")),))))
+
+
+def _always(ctx: ProbeContext, code: int) -> Any:
+    from checker.harness.proxy import Scenario, status
+
+    return ctx.shared(f"always-{code}", lambda: run(ctx, Scenario(then=status(code, ERROR_CODES.get(code, "error")))))
+
+
+@check("RETRY-102", target="client", creates=True)
+async def retries_retryable_statuses(ctx: ProbeContext, rule: Rule) -> Outcome:
+    codes = ctx.pack.facts.retry.retryable_statuses
+    runs = await asyncio.gather(*(_once_then_forward(ctx, code) for code in codes))
+    evidence = [item for code, outcome in zip(codes, runs, strict=True) for item in outcome.evidence(f"first answer {code}")]
+    problems = []
+    for code, outcome in zip(codes, runs, strict=True):
+        if len(outcome.posts) < 2:
+            problems.append(f"{code} was not retried (the client {_exit(outcome.process)})")
+        elif outcome.process.exit_code != 0:
+            problems.append(f"after retrying {code} the client {_exit(outcome.process)}")
+    if problems:
+        return Outcome.failed("; ".join(problems), evidence)
+    return Outcome.passed(f"each retryable status ({', '.join(map(str, codes))}) was retried and the client succeeded", evidence)
+
+
+@check("RETRY-103", target="client", creates=True)
+async def retries_after_reset(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import RESET, Scenario
+
+    outcome = await run(ctx, Scenario((RESET,)))
+    posts = outcome.posts
+    if len(posts) < 2:
+        return Outcome.failed(
+            f"the connection was reset after the request and the client did not retry (it {_exit(outcome.process)})", outcome.evidence()
+        )
+    if len({a.key for a in posts}) > 1:
+        return Outcome.failed(
+            "the client retried after the reset with a different key: the first request may have gone through", outcome.evidence()
+        )
+    if outcome.process.exit_code != 0:
+        return Outcome.failed(f"the client retried after the reset but {_exit(outcome.process)}", outcome.evidence())
+    return Outcome.passed("after a connection reset the client retried with the same key and succeeded", outcome.evidence())
+
+
+@check("RETRY-105", target="client", creates=True)
+async def no_retry_of_client_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
+    codes = ctx.pack.facts.retry.non_retryable_statuses
+    runs = await asyncio.gather(*(_always(ctx, code) for code in codes))
+    evidence = [item for code, outcome in zip(codes, runs, strict=True) for item in outcome.evidence(f"always {code}")]
+    problems = []
+    for code, outcome in zip(codes, runs, strict=True):
+        if len(outcome.posts) > 1:
+            problems.append(f"{code} was retried ({len(outcome.posts)} requests)")
+        elif outcome.process.exit_code == 0:
+            problems.append(f"after {code} the client exited 0 as if it had succeeded")
+    if problems:
+        return Outcome.failed("; ".join(problems), evidence)
+    return Outcome.passed(f"each non-retryable status ({', '.join(map(str, codes))}) got exactly one request and a non-zero exit", evidence)
+
+
+@check("RETRY-108", target="client", creates=True)
+async def gives_up_on_persistent_failure(ctx: ProbeContext, rule: Rule) -> Outcome:
+    limit = int(rule.param("max_attempts", ctx.pack.facts.retry.max_attempts))
+    code = ctx.pack.facts.retry.retryable_statuses[0]
+    outcome = await _always(ctx, code)
+    count = len(outcome.posts)
+    if outcome.process.timed_out:
+        return Outcome.failed(f"still retrying when client.timeout ran out ({count} requests so far)", outcome.evidence())
+    if count > limit:
+        return Outcome.failed(f"{count} attempts on a persistent {code}; at most {limit}", outcome.evidence())
+    if outcome.process.exit_code == 0:
+        return Outcome.failed(f"the client gave up after {count} attempts but exited 0 as if it had succeeded", outcome.evidence())
+    return Outcome.passed(f"gave up after {count} attempts (at most {limit}) and {_exit(outcome.process)}", outcome.evidence())
+
+
+# ---------------------------------------------------------------- rate limits
+
+RETRY_AFTER_S = 2.0
+TIMING_TOLERANCE_S = 0.05  # scheduling noise on a loaded machine
+
+
+@check("RATE-101", target="client", creates=True)
+async def waits_retry_after(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import Scenario, status
+
+    outcome = await run(ctx, Scenario((status(429, "rate_limited", retry_after=RETRY_AFTER_S),)))
+    posts = outcome.posts
+    if len(posts) < 2:
+        return Outcome.failed(
+            f"after 429 with Retry-After: {RETRY_AFTER_S:g} the client did not retry (it {_exit(outcome.process)})", outcome.evidence()
+        )
+    answered = posts[0].answered_at if posts[0].answered_at is not None else posts[0].t
+    waited = posts[1].t - answered
+    if waited < RETRY_AFTER_S - TIMING_TOLERANCE_S:
+        return Outcome.failed(f"retried {waited:.2f} s after a 429 with Retry-After: {RETRY_AFTER_S:g}", outcome.evidence())
+    return Outcome.passed(f"waited {waited:.2f} s after a 429 with Retry-After: {RETRY_AFTER_S:g}", outcome.evidence())
+
+
+# ---------------------------------------------------------------- error handling
+
+FIELD_MESSAGE = "is not a valid E.164 number (golive probe)"
+
+
+@check("ERR-101", target="client", creates=True)
+async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
+    outcome = await _always(ctx, 400)
+    code = ERROR_CODES[400]
+    if outcome.process.exit_code == 0:
+        return Outcome.failed("after a 400 the client exited 0 as if it had succeeded", outcome.evidence())
+    if code not in outcome.process.output:
+        return Outcome.failed(
+            f"after a 400 the client's output does not name the error code {code!r} from the envelope", outcome.evidence()
+        )
+    return Outcome.passed(f"after a 400 the client printed the error code {code!r} and {_exit(outcome.process)}", outcome.evidence())
+
+
+@check("ERR-102", target="client", creates=True)
+async def surfaces_field_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import Scenario, status
+
+    field = "to"
+    outcome = await run(ctx, Scenario(then=status(422, "validation_failed", field_errors=((field, FIELD_MESSAGE),))))
+    if FIELD_MESSAGE not in outcome.process.output:
+        return Outcome.failed(f"after a 422 the client's output lacks the field error ({field}: {FIELD_MESSAGE})", outcome.evidence())
+    return Outcome.passed("after a 422 the client printed the field-level error from context.errors", outcome.evidence())
+
+
+@check("ERR-103", target="client", creates=True)
+async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
+    outcome = await _always(ctx, 402)
+    if len(outcome.posts) > 1:
+        return Outcome.failed(f"402 insufficient_balance was retried ({len(outcome.posts)} requests)", outcome.evidence())
+    if "insufficient_balance" not in outcome.process.output and "balance" not in outcome.process.output.lower():
+        return Outcome.failed(
+            "after 402 insufficient_balance the client raised no alert (its output does not mention the balance)", outcome.evidence()
+        )
+    if outcome.process.exit_code == 0:
+        return Outcome.failed("after 402 the client exited 0 as if it had succeeded", outcome.evidence())
+    return Outcome.passed("402 was not retried and the client surfaced the balance alert", outcome.evidence())
