@@ -13,11 +13,11 @@ from tests.conftest import ROOT, TEST_KEYS, run_rules
 CLIENT = ROOT / "tests" / "clients" / "faxclient.py"
 
 
-def mintfax_config(flaw: str | None = None, url: str = "builtin", timeout: float = 30) -> object:
+def mintfax_config(flaw: str | None = None, url: str = "builtin", timeout: float = 30, base: float = 0.05) -> object:
     flag = f" --flaw {flaw}" if flaw else ""
     return parse_config(
         f"provider: mintfax\nsandbox: {{url: '{url}', api_key: {TEST_KEYS['mintfax']}}}\n"
-        f"client:\n  command: {sys.executable} {CLIENT} --to {{to}} --file {{file}} --ref {{ref}} --base 0.05{flag}\n"
+        f"client:\n  command: {sys.executable} {CLIENT} --to {{to}} --file {{file}} --ref {{ref}} --base {base}{flag}\n"
         f"  env: {{MINTFAX_BASE_URL: '{{base_url}}', MINTFAX_API_KEY: '{{api_key}}'}}\n  timeout: {timeout}\n",
         environ={},
     )
@@ -104,3 +104,35 @@ def test_each_fault_rule_fails_on_its_flaw(sandbox, rule_id, flaw, says):
     assert result.status is Status.FAIL, result.message
     assert says in result.message
     assert any(e.get("kind") == "process" for e in result.evidence)
+
+
+# the documented schedule is 1 s, 2 s, 4 s, 8 s: these runs take the real time (~16 s each, run side by side)
+BACKOFF_RULES = ("RETRY-106", "RETRY-107")
+
+
+def test_real_backoff_passes_and_names_its_schedule(sandbox):
+    results = run_rules(mintfax_config(url=sandbox("mintfax").url, base=1.0, timeout=60), *BACKOFF_RULES)
+    assert results["RETRY-106"].status is Status.PASS, results["RETRY-106"].message
+    assert "fit the documented schedule (base 1 s, cap 30 s)" in results["RETRY-106"].message
+    assert results["RETRY-107"].status is Status.PASS, results["RETRY-107"].message
+
+
+@pytest.mark.parametrize(
+    ("flaw", "rule_id", "says"),
+    [
+        ("fixed-delay", "RETRY-106", "are fixed, not exponential"),
+        ("no-jitter", "RETRY-107", "no jitter"),
+    ],
+)
+def test_backoff_flaws_fail(sandbox, flaw, rule_id, says):
+    result = run_rules(mintfax_config(flaw, url=sandbox("mintfax").url, base=1.0, timeout=60), rule_id)[rule_id]
+    assert result.status is Status.FAIL, result.message
+    assert says in result.message
+
+
+def test_recovers_from_the_transient_magic_number(sandbox):
+    good = run_rules(mintfax_config(url=sandbox("mintfax").url), "RETRY-101")["RETRY-101"]
+    assert good.status is Status.PASS and "recovered from +15005550004" in good.message
+    assert good.evidence[0]["status"] == 503 and good.evidence[0]["proxy"] == "forwarded"  # the sandbox's own 503, not injected
+    flawed = run_rules(mintfax_config("no-retry", url=sandbox("mintfax").url), "RETRY-101")["RETRY-101"]
+    assert flawed.status is Status.FAIL and "did not retry" in flawed.message

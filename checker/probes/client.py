@@ -190,10 +190,17 @@ def _once_then_forward(ctx: ProbeContext, code: int) -> Any:
     return ctx.shared(f"first-{code}", lambda: run(ctx, Scenario((status(code, ERROR_CODES.get(code, "error")),))))
 
 
-def _always(ctx: ProbeContext, code: int) -> Any:
+def _always(ctx: ProbeContext, code: int, repeat: int = 1) -> Any:
     from checker.harness.proxy import Scenario, status
 
-    return ctx.shared(f"always-{code}", lambda: run(ctx, Scenario(then=status(code, ERROR_CODES.get(code, "error")))))
+    return ctx.shared(f"always-{code}:{repeat}", lambda: run(ctx, Scenario(then=status(code, ERROR_CODES.get(code, "error")))))
+
+
+def _delays(outcome: ClientRun) -> list[float]:
+    from checker.backoff import delays_of
+
+    posts = outcome.posts
+    return delays_of([a.answered_at for a in posts], [a.t for a in posts])
 
 
 @check("RETRY-102", target="client", creates=True)
@@ -326,3 +333,54 @@ async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
     if outcome.process.exit_code == 0:
         return Outcome.failed("after 402 the client exited 0 as if it had succeeded", outcome.evidence())
     return Outcome.passed("402 was not retried and the client surfaced the balance alert", outcome.evidence())
+
+
+# ---------------------------------------------------------------- backoff
+
+
+@check("RETRY-106", target="client", creates=True)
+async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.backoff import judge_backoff
+
+    retry = ctx.pack.facts.retry
+    outcome = await _always(ctx, retry.retryable_statuses[0])
+    verdict = judge_backoff(_delays(outcome), base=retry.base_s, cap=retry.max_delay_s, jitter=retry.jitter_s)
+    if verdict.schedule == "none" and len(outcome.posts) < 3:
+        raise ProbeError(f"the client made {len(outcome.posts)} attempts on a persistent failure: too few to judge (see RETRY-108)")
+    return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, outcome.evidence())
+
+
+@check("RETRY-107", target="client", creates=True)
+async def delays_carry_jitter(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.backoff import judge_jitter
+
+    code = ctx.pack.facts.retry.retryable_statuses[0]
+    first, second = await asyncio.gather(_always(ctx, code), _always(ctx, code, repeat=2))
+    if len(first.posts) < 2 or len(second.posts) < 2:
+        raise ProbeError("the client did not retry a persistent failure, so jitter cannot be judged (see RETRY-102)")
+    verdict = judge_jitter(_delays(first), _delays(second))
+    evidence = [*first.evidence("first run"), *second.evidence("second run")]
+    return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, evidence)
+
+
+@check("RETRY-101", target="client", creates=True)
+async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import Scenario
+
+    magic = ctx.pack.facts.magic.get("transient")
+    if magic is None:
+        return Outcome.skipped(f"the {ctx.pack.name} pack names no transient-failure magic recipient for {{to}}")
+    outcome = await run(ctx, Scenario(), to=magic)
+    posts = outcome.posts
+    if not posts:
+        raise _no_request(outcome)
+    if posts[0].status is not None and posts[0].status < 500:
+        raise ProbeError(f"the sandbox answered the magic number {magic} with {posts[0].status}, not a transient failure")
+    if len(posts) < 2:
+        return Outcome.failed(
+            f"the sandbox failed the first attempt for {magic} and the client did not retry (it {_exit(outcome.process)})",
+            outcome.evidence(),
+        )
+    if outcome.process.exit_code != 0:
+        return Outcome.failed(f"the client retried {magic} but {_exit(outcome.process)}", outcome.evidence())
+    return Outcome.passed(f"recovered from {magic}: {len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'}, exit 0", outcome.evidence())

@@ -30,6 +30,8 @@ FLAWS = (
     "ignore-retry-after",
     "silent-errors",
     "crash",
+    "fixed-delay",
+    "no-jitter",
 )
 
 
@@ -41,7 +43,8 @@ def main() -> int:
     parser.add_argument("--flaw", choices=FLAWS)
     parser.add_argument("--base", type=float, default=1.0, help="backoff base in seconds")
     args = parser.parse_args()
-    flaw = args.flaw
+    global FLAW
+    flaw = FLAW = args.flaw or ""
     if flaw == "crash":
         raise SystemExit("faxclient: configuration error: MINTFAX_REGION is not set")
     with open(args.file, "rb") as handle:
@@ -82,7 +85,14 @@ def main() -> int:
     return 1
 
 
+FLAW = ""
+
+
 def delay(base: float, attempt: int) -> float:
+    if FLAW == "fixed-delay":
+        return base
+    if FLAW == "no-jitter":
+        return min(base * 2**attempt, 30 * base)
     return min(base * 2**attempt + random.uniform(0, base), 30 * base)
 
 
