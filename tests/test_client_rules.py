@@ -136,3 +136,64 @@ def test_recovers_from_the_transient_magic_number(sandbox):
     assert good.evidence[0]["status"] == 503 and good.evidence[0]["proxy"] == "forwarded"  # the sandbox's own 503, not injected
     flawed = run_rules(mintfax_config("no-retry", url=sandbox("mintfax").url), "RETRY-101")["RETRY-101"]
     assert flawed.status is Status.FAIL and "did not retry" in flawed.message
+
+
+def test_file_rules_pass_when_the_client_checks_documents(sandbox):
+    results = run_rules(mintfax_config(url=sandbox("mintfax").url), "FILE-101", "FILE-102")
+    assert results["FILE-101"].status is Status.PASS and "refused the executable" in results["FILE-101"].message
+    assert results["FILE-102"].status is Status.PASS and "refused the 11 MB file before uploading" in results["FILE-102"].message
+
+
+def test_file_rules_without_the_client_checks(sandbox):
+    results = run_rules(mintfax_config("no-file-check", url=sandbox("mintfax").url), "FILE-101", "FILE-102")
+    # the sandbox refuses the executable with 422 and the client does not retry it: that is a clean failure
+    assert results["FILE-101"].status is Status.PASS and "got 422 and failed cleanly" in results["FILE-101"].message
+    assert results["FILE-102"].status is Status.FAIL and "uploaded a 11 MB file" in results["FILE-102"].message
+
+
+def test_file_101_fails_when_the_refused_file_is_retried(sandbox):
+    config = mintfax_config("retry-4xx", url=sandbox("mintfax").url)
+    config = type(config)(
+        **{
+            **{f: getattr(config, f) for f in config.__slots__},
+            "file": config.file.model_copy(
+                update={
+                    "client": config.file.client.model_copy(
+                        update={"command": config.file.client.command.replace("--flaw retry-4xx", "--flaw retry-4xx --flaw no-file-check")}
+                    )
+                }
+            ),
+        }
+    )
+    result = run_rules(config, "FILE-101")["FILE-101"]
+    assert result.status is Status.FAIL, result.message
+
+
+def hang_pack(tmp_path) -> str:
+    pack = tmp_path / "fastfax.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: fastfax\nextends: mintfax\nfacts: {}\n"
+        "rules:\n  RETRY-104: {source: 000_aa85249851aa0a9c.txt, params: {request_timeout_s: 3}}\n"
+    )
+    return str(pack)
+
+
+@pytest.mark.parametrize(
+    ("flaw", "status", "says"),
+    [
+        (None, Status.PASS, "gave up on the hung request after"),
+        ("no-timeout", Status.FAIL, "it has no request timeout"),
+    ],
+)
+def test_hung_request(sandbox, tmp_path, flaw, status, says):
+    config = mintfax_config(flaw, url=sandbox("mintfax").url)
+    client = config.file.client.model_copy(update={"command": config.file.client.command + " --timeout 1"})
+    config = type(config)(
+        **{
+            **{f: getattr(config, f) for f in config.__slots__},
+            "file": config.file.model_copy(update={"client": client, "provider": hang_pack(tmp_path)}),
+        }
+    )
+    result = run_rules(config, "RETRY-104")["RETRY-104"]
+    assert result.status is status, result.message
+    assert says in result.message

@@ -40,8 +40,19 @@ def _recipient(ctx: ProbeContext) -> str:
     return ctx.pack.facts.magic.get("delivered", "+15005550000")
 
 
-async def run(ctx: ProbeContext, scenario: Scenario, *, ref: str | None = None, to: str | None = None) -> ClientRun:
-    """One client run through a fresh proxy that plays `scenario` in front of the upstream sandbox."""
+async def run(
+    ctx: ProbeContext,
+    scenario: Scenario,
+    *,
+    ref: str | None = None,
+    to: str | None = None,
+    upload: tuple[str, bytes] | None = None,
+    may_refuse: bool = False,
+) -> ClientRun:
+    """One client run through a fresh proxy that plays `scenario` in front of the upstream sandbox.
+
+    A client that exits non-zero before any request is an `error` (it crashed), unless `may_refuse`:
+    refusing a bad document before sending it is what FILE-101/102 hope for."""
     from checker.harness.process import run_client
     from checker.harness.proxy import RecordingProxy
 
@@ -50,10 +61,11 @@ async def run(ctx: ProbeContext, scenario: Scenario, *, ref: str | None = None, 
         raise ProbeError("the client target is not configured")
     ctx.refuse_live_key()
     facts = ctx.pack.facts
-    name, content, _ = document(facts.create.file.kind if facts.create.file else "pdf")
-    folder = ctx.workdir
-    if folder is None:
+    name, content = upload or document(facts.create.file.kind if facts.create.file else "pdf")[:2]
+    if ctx.workdir is None:
         raise ProbeError("no working folder for sample documents")
+    folder = ctx.workdir / ("upload-" + secrets.token_hex(4) if upload else "")
+    folder.mkdir(exist_ok=True)
     path = folder / name
     if not path.exists():
         path.write_bytes(content)
@@ -69,7 +81,7 @@ async def run(ctx: ProbeContext, scenario: Scenario, *, ref: str | None = None, 
         }
         result = await run_client(client.command, values, env=client.env, cwd=ctx.config.resolve(client.cwd), timeout_s=client.timeout)
     outcome = ClientRun(list(proxy.attempts), result)
-    if not outcome.attempts and result.exit_code not in (0, None):
+    if not outcome.attempts and result.exit_code not in (0, None) and not may_refuse:
         tail = (result.stderr or result.stdout).strip()[-400:]
         raise ProbeError(f"the client exited {result.exit_code} before sending any request: {tail or '(no output)'}")
     return outcome
@@ -384,3 +396,69 @@ async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) ->
     if outcome.process.exit_code != 0:
         return Outcome.failed(f"the client retried {magic} but {_exit(outcome.process)}", outcome.evidence())
     return Outcome.passed(f"recovered from {magic}: {len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'}, exit 0", outcome.evidence())
+
+
+# ---------------------------------------------------------------- hung requests
+
+
+@check("RETRY-104", target="client", creates=True)
+async def gives_up_on_hung_request(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import Scenario, hang
+
+    bound = float(rule.param("request_timeout_s", ctx.pack.facts.retry.request_timeout_s or 30))
+    outcome = await run(ctx, Scenario((hang(bound + 5),)))
+    posts = outcome.posts
+    if len(posts) < 2:
+        what = "was killed at client.timeout" if outcome.process.timed_out else f"{_exit(outcome.process)} without retrying"
+        return Outcome.failed(f"the first request got no answer and the client {what}", outcome.evidence())
+    waited = posts[1].t - posts[0].t
+    if waited > bound + 1:
+        return Outcome.failed(
+            f"the client waited {waited:.1f} s on a request that never answered (bound {bound:g} s): it has no request timeout",
+            outcome.evidence(),
+        )
+    return Outcome.passed(f"gave up on the hung request after {waited:.1f} s (bound {bound:g} s) and retried", outcome.evidence())
+
+
+# ---------------------------------------------------------------- files
+
+
+@check("FILE-101", target="client", creates=True)
+async def refuses_unsupported_file(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import Scenario
+    from checker.samples import ELF_EXECUTABLE
+
+    if ctx.pack.facts.files is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
+    outcome = await run(ctx, Scenario(), upload=("invoice.pdf", ELF_EXECUTABLE), may_refuse=True)
+    posts = outcome.posts
+    if outcome.process.exit_code == 0:
+        return Outcome.failed("given an executable named invoice.pdf the client exited 0", outcome.evidence())
+    if not posts:
+        return Outcome.passed("the client refused the executable named invoice.pdf before sending it", outcome.evidence())
+    if len(posts) > 1:
+        return Outcome.failed(f"the client retried the refused file ({len(posts)} requests)", outcome.evidence())
+    return Outcome.passed(f"the client sent the file once, got {posts[0].status} and failed cleanly", outcome.evidence())
+
+
+@check("FILE-102", target="client", creates=True)
+async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import Scenario
+    from checker.samples import MINIMAL_PDF
+
+    files = ctx.pack.facts.files
+    if files is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
+    oversized = MINIMAL_PDF + b"%" + b"0" * (files.max_bytes + 1024 * 1024 - len(MINIMAL_PDF))
+    outcome = await run(ctx, Scenario(), upload=("scan.pdf", oversized), may_refuse=True)
+    uploaded = [a for a in outcome.posts if a.body_bytes > files.max_bytes]
+    mb = len(oversized) / (1024 * 1024)
+    if uploaded:
+        return Outcome.failed(
+            f"the client uploaded a {mb:.0f} MB file ({len(uploaded)} time{'s' * (len(uploaded) > 1)}); "
+            f"the limit is {files.max_bytes / (1024 * 1024):g} MB",
+            outcome.evidence(),
+        )
+    if outcome.process.exit_code == 0:
+        return Outcome.failed(f"given a {mb:.0f} MB file the client exited 0 without sending it", outcome.evidence())
+    return Outcome.passed(f"the client refused the {mb:.0f} MB file before uploading it", outcome.evidence())

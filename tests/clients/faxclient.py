@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 
+import filetype
 import httpx
 
 RETRYABLE = {500, 503}
@@ -32,7 +33,11 @@ FLAWS = (
     "crash",
     "fixed-delay",
     "no-jitter",
+    "no-timeout",
+    "no-file-check",
 )
+ACCEPTED = {"pdf", "docx", "xlsx", "jpg", "png", "tif", "html", "txt"}
+MAX_BYTES = 10 * 1024 * 1024
 
 
 def main() -> int:
@@ -40,29 +45,41 @@ def main() -> int:
     parser.add_argument("--to", required=True)
     parser.add_argument("--file", required=True)
     parser.add_argument("--ref", required=True)
-    parser.add_argument("--flaw", choices=FLAWS)
+    parser.add_argument("--flaw", choices=FLAWS, action="append", default=[])
     parser.add_argument("--base", type=float, default=1.0, help="backoff base in seconds")
+    parser.add_argument("--timeout", type=float, default=10.0, help="request timeout in seconds")
     args = parser.parse_args()
-    global FLAW
-    flaw = FLAW = args.flaw or ""
-    if flaw == "crash":
+    global FLAWS_ON
+    flaws = FLAWS_ON = set(args.flaw)
+    if "crash" in flaws:
         raise SystemExit("faxclient: configuration error: MINTFAX_REGION is not set")
     with open(args.file, "rb") as handle:
         content = handle.read()
+    if "no-file-check" not in flaws:
+        kind = filetype.guess(content)
+        if len(content) > MAX_BYTES:
+            print(f"faxclient: {args.file} is {len(content)} bytes; mintfax accepts at most 10 MB", file=sys.stderr)
+            return 2
+        if kind is not None and kind.extension not in ACCEPTED:
+            print(f"faxclient: {args.file} is {kind.extension}, which mintfax cannot fax", file=sys.stderr)
+            return 2
     digest = hashlib.sha256(f"{args.ref}|{args.to}|".encode() + hashlib.sha256(content).digest()).hexdigest()
-    key = {"random-key": uuid.uuid4().hex, "constant-key": "fax-key", "long-key": digest * 5}.get(flaw or "", digest)
+    variants = {"random-key": uuid.uuid4().hex, "constant-key": "fax-key", "long-key": digest * 5}
+    key = next((variants[f] for f in flaws if f in variants), digest)
     client = httpx.Client(
-        base_url=os.environ["MINTFAX_BASE_URL"], timeout=10, headers={"Authorization": f"Bearer {os.environ['MINTFAX_API_KEY']}"}
+        base_url=os.environ["MINTFAX_BASE_URL"],
+        timeout=None if "no-timeout" in flaws else args.timeout,
+        headers={"Authorization": f"Bearer {os.environ['MINTFAX_API_KEY']}"},
     )
-    max_attempts = 50 if flaw == "retry-forever" else 5
+    max_attempts = 50 if "retry-forever" in flaws else 5
     for attempt in range(max_attempts):
-        if flaw == "new-key-per-retry":
+        if "new-key-per-retry" in flaws:
             key = uuid.uuid4().hex
-        headers = {} if flaw == "no-key" else {"Idempotency-Key": key}
+        headers = {} if "no-key" in flaws else {"Idempotency-Key": key}
         try:
             response = client.post("/v1/fax", data={"to": args.to}, files={"file": (os.path.basename(args.file), content)}, headers=headers)
         except httpx.TransportError as exc:
-            if flaw in ("no-reset-retry", "no-retry"):
+            if flaws & {"no-reset-retry", "no-retry"}:
                 print(f"faxclient: network error: {exc}", file=sys.stderr)
                 return 1
             print(f"faxclient: network error ({type(exc).__name__}), retrying", file=sys.stderr)
@@ -71,27 +88,27 @@ def main() -> int:
         if response.status_code in (200, 201):
             print(f"sent {response.json()['id']}")
             return 0
-        if response.status_code == 429 and flaw != "no-retry":
-            wait = 0.0 if flaw == "ignore-retry-after" else float(response.headers.get("retry-after", "1"))
-            time.sleep(max(wait, delay(args.base, attempt) if flaw == "ignore-retry-after" else wait))
+        if response.status_code == 429 and "no-retry" not in flaws:
+            wait = 0.0 if "ignore-retry-after" in flaws else float(response.headers.get("retry-after", "1"))
+            time.sleep(max(wait, delay(args.base, attempt) if "ignore-retry-after" in flaws else wait))
             continue
-        retry = response.status_code in RETRYABLE or (flaw == "retry-4xx" and response.status_code < 500)
-        if retry and flaw != "no-retry" and attempt < max_attempts - 1:
+        retry = response.status_code in RETRYABLE or ("retry-4xx" in flaws and response.status_code < 500)
+        if retry and "no-retry" not in flaws and attempt < max_attempts - 1:
             time.sleep(delay(args.base, attempt))
             continue
-        report(response, silent=flaw == "silent-errors")
+        report(response, silent="silent-errors" in flaws)
         return 1
     print("faxclient: giving up", file=sys.stderr)
     return 1
 
 
-FLAW = ""
+FLAWS_ON: set[str] = set()
 
 
 def delay(base: float, attempt: int) -> float:
-    if FLAW == "fixed-delay":
+    if "fixed-delay" in FLAWS_ON:
         return base
-    if FLAW == "no-jitter":
+    if "no-jitter" in FLAWS_ON:
         return min(base * 2**attempt, 30 * base)
     return min(base * 2**attempt + random.uniform(0, base), 30 * base)
 
