@@ -106,11 +106,7 @@ def check(
     from checker.config import load_config, minimal_config
     from checker.engine import RunOptions
 
-    unavailable = [f for f in formats if f not in AVAILABLE_FORMATS]
-    if unavailable:
-        raise click.UsageError(
-            f"--format {', '.join(unavailable)}: not available in golive {__version__} (available: {', '.join(AVAILABLE_FORMATS)})"
-        )
+    _refuse_unavailable(formats)
     path = config_path or Path("golive.yaml")
     if config_path is None and not path.exists():
         if provider is None:
@@ -129,6 +125,14 @@ def check(
         jobs=jobs,
     )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
+
+
+def _refuse_unavailable(formats: list[str]) -> None:
+    unavailable = [f for f in formats if f not in AVAILABLE_FORMATS]
+    if unavailable:
+        raise click.UsageError(
+            f"--format {', '.join(unavailable)}: not available in golive {__version__} (available: {', '.join(AVAILABLE_FORMATS)})"
+        )
 
 
 def _run_and_report(
@@ -162,6 +166,31 @@ def _run_and_report(
 def _sandbox_label(config: Any) -> str:
     url = config.file.sandbox.url
     return "embedded" if url == "builtin" else url
+
+
+# ---------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option("--flawed", is_flag=True, help="Run the flawed example integration instead of the good one.")
+@click.option("--provider", type=click.Choice(PROVIDERS), default="mintfax", show_default=True)
+@click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True, help="Outputs, comma-separated.")
+@click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each rule's evidence and fix.")
+@click.option("--no-color", "no_colour", is_flag=True, help="Plain output (also with NO_COLOR set).")
+def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool) -> int:
+    """Check the bundled example integration against the embedded sandbox: zero set-up."""
+    from checker.config import load_config
+    from checker.engine import RunOptions
+    from checker.packs import data_dir
+
+    _refuse_unavailable(formats)
+    path = data_dir("examples") / provider / ("flawed" if flawed else "good") / "golive.yaml"
+    if not path.exists():
+        raise click.UsageError(f"no {'flawed' if flawed else 'good'} example for {provider} in this version")
+    config = load_config(path, environ={})
+    return _run_and_report(config, provider, RunOptions(), formats, output, quiet, verbose, no_colour)
 
 
 # ---------------------------------------------------------------- rules and explain

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,7 @@ async def run(
             "ref": ref or f"golive-{secrets.token_hex(6)}",
             "base_url": proxy.url,
             "api_key": ctx.api_key,
+            "python": sys.executable,
         }
         result = await run_client(client.command, values, env=client.env, cwd=ctx.config.resolve(client.cwd), timeout_s=client.timeout)
     outcome = ClientRun(list(proxy.attempts), result)
@@ -394,7 +396,8 @@ async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) ->
             outcome.evidence(),
         )
     if outcome.process.exit_code != 0:
-        return Outcome.failed(f"the client retried {magic} but {_exit(outcome.process)}", outcome.evidence())
+        why = " (each attempt carried a new key, so the sandbox failed each as a first attempt)" if len({a.key for a in posts}) > 1 else ""
+        return Outcome.failed(f"the client retried {magic} but {_exit(outcome.process)}{why}", outcome.evidence())
     return Outcome.passed(f"recovered from {magic}: {len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'}, exit 0", outcome.evidence())
 
 

@@ -73,7 +73,8 @@ async def keys_come_from_the_environment(ctx: ProbeContext, rule: Rule) -> Outco
         places = ", ".join(f"{name} ({_where(ctx, *name.split('.'))})" for name in literals)
         evidence = [_config_evidence(ctx, *name.split(".")) for name in literals]
         return Outcome.failed(f"literal secrets in the config file: {places}; write them as ${{VAR}}", evidence)
-    return Outcome.passed(f"{' and '.join(present)} come from the environment (${{VAR}})")
+    verb = "come" if len(present) > 1 else "comes"
+    return Outcome.passed(f"{' and '.join(present)} {verb} from the environment (${{VAR}})")
 
 
 # ---------------------------------------------------------------- KEY-002 / KEY-003
@@ -154,6 +155,10 @@ def _documents_or_skip(ctx: ProbeContext) -> list[Path] | Outcome:
     return _documents(ctx)
 
 
+def _size(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
 def _name(ctx: ProbeContext, path: Path) -> str:
     try:
         return str(path.relative_to(ctx.config.base_dir))
@@ -208,5 +213,5 @@ async def documents_under_size_limit(ctx: ProbeContext, rule: Rule) -> Outcome:
     if over:
         listed = ", ".join(f"{e['file']} ({int(e['bytes']) / (1024 * 1024):.1f} MB)" for e in over)  # type: ignore[call-overload]
         return Outcome.failed(f"over the {mb:g} MB limit: {listed}", evidence)
-    largest = max(int(e["bytes"]) for e in evidence) / (1024 * 1024)  # type: ignore[call-overload]
-    return Outcome.passed(f"{len(evidence)} document{'s' * (len(evidence) != 1)} under {mb:g} MB (largest {largest:.2f} MB)", evidence)
+    largest = max(int(e["bytes"]) for e in evidence)  # type: ignore[call-overload]
+    return Outcome.passed(f"{len(evidence)} document{'s' * (len(evidence) != 1)} under {mb:g} MB (largest {_size(largest)})", evidence)
