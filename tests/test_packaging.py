@@ -31,6 +31,8 @@ def test_the_wheel_ships_rules_and_reports_and_runs_from_them(tmp_path):
         "checker/examples/mintfax/good/golive.yaml",
         "checker/examples/mintfax/good/send_fax.py",
         "checker/examples/mintfax/flawed/send_fax.py",
+        "checker/examples/idunox/good/submit.py",
+        "checker/examples/flexforward/good/create_label.py",
     ):
         assert expected in names, f"{expected} is not in the wheel"
     assert not any(n.startswith(("tests/", "bench/", "rules/")) for n in names)

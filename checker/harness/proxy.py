@@ -113,6 +113,7 @@ class RecordingProxy:
         self._client = httpx.AsyncClient(base_url=self.upstream, timeout=httpx.Timeout(30.0), follow_redirects=False, trust_env=False)
         self._started = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = asyncio.Event()
         self.port = 0
 
     @property
@@ -131,9 +132,11 @@ class RecordingProxy:
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._closing.set()  # ends every hang; connection handlers then finish on their own
+        if self._tasks:
+            _, pending = await asyncio.wait(list(self._tasks), timeout=2)
+            for task in pending:
+                task.cancel()
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
@@ -160,7 +163,8 @@ class RecordingProxy:
                     _reset(writer)
                     return
                 if action.kind == "hang":
-                    await asyncio.sleep(action.hang_s)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), action.hang_s)
                     _reset(writer)
                     return
                 code, headers, payload = await self._answer(action, request, body, size)
@@ -173,6 +177,8 @@ class RecordingProxy:
                 conn.start_next_cycle()
         except (h11.RemoteProtocolError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:  # the proxy is shutting down; asyncio's stream callback must not report it
+            return
         finally:
             with contextlib.suppress(Exception):
                 writer.close()

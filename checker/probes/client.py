@@ -465,3 +465,20 @@ async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     if outcome.process.exit_code == 0:
         return Outcome.failed(f"given a {mb:.0f} MB file the client exited 0 without sending it", outcome.evidence())
     return Outcome.passed(f"the client refused the {mb:.0f} MB file before uploading it", outcome.evidence())
+
+
+# ---------------------------------------------------------------- observability
+
+
+@check("OBS-101", target="client", creates=True)
+async def correlation_id_on_every_request(ctx: ProbeContext, rule: Rule) -> Outcome:
+    header = ctx.pack.facts.correlation_header
+    if header is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no correlation header")
+    outcome = await _once_then_forward(ctx, ctx.pack.facts.retry.retryable_statuses[0])
+    if not outcome.attempts:
+        raise _no_request(outcome)
+    missing = [a.n for a in outcome.attempts if not a.correlation_id]
+    if missing:
+        return Outcome.failed(f"{len(missing)} of {len(outcome.attempts)} requests carry no {header}", outcome.evidence())
+    return Outcome.passed(f"every request carries {header} ({len(outcome.attempts)} requests, retries included)", outcome.evidence())
