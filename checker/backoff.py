@@ -51,8 +51,14 @@ def judge_backoff(delays: Sequence[float], *, base: float, cap: float, jitter: f
     return Verdict(False, "none", f"delays {shown} fit no exponential schedule (documented: {expected} s)")
 
 
-def judge_jitter(first: Sequence[float], second: Sequence[float], *, resolution: float = 0.02) -> Verdict:
-    """Two runs of the same persistent failure: identical delays mean no jitter."""
+JITTER_RESOLUTION_S = 0.05  # differences below this are scheduling noise (a loaded machine), not jitter
+
+
+def judge_jitter(first: Sequence[float], second: Sequence[float], *, resolution: float = JITTER_RESOLUTION_S) -> Verdict:
+    """Two runs of the same persistent failure: delays that agree within the resolution mean no jitter.
+
+    Real jitter (say U(0, 1 s)) differs by less than 0.05 s on all of four retries with a
+    probability of about 1e-4, so a jittered client is not mistaken for one without."""
     pairs = list(zip(first, second, strict=False))
     if not pairs:
         return Verdict(False, "none", "no retries to compare")

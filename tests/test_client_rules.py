@@ -197,3 +197,11 @@ def test_hung_request(sandbox, tmp_path, flaw, status, says):
     result = run_rules(config, "RETRY-104")["RETRY-104"]
     assert result.status is status, result.message
     assert says in result.message
+
+
+def test_busiest_second_counts_a_sliding_window():
+    from checker.probes.client import busiest_second
+
+    assert busiest_second([0.0, 0.1, 0.2, 1.05, 1.1]) == 3
+    assert busiest_second([0.0, 0.5, 0.99, 1.0, 1.5]) == 3  # windows are [t, t + 1)
+    assert busiest_second([]) == 0

@@ -49,6 +49,7 @@ async def run(
     to: str | None = None,
     upload: tuple[str, bytes] | None = None,
     may_refuse: bool = False,
+    command: str | None = None,
 ) -> ClientRun:
     """One client run through a fresh proxy that plays `scenario` in front of the upstream sandbox.
 
@@ -81,7 +82,9 @@ async def run(
             "api_key": ctx.api_key,
             "python": sys.executable,
         }
-        result = await run_client(client.command, values, env=client.env, cwd=ctx.config.resolve(client.cwd), timeout_s=client.timeout)
+        result = await run_client(
+            command or client.command, values, env=client.env, cwd=ctx.config.resolve(client.cwd), timeout_s=client.timeout
+        )
     outcome = ClientRun(list(proxy.attempts), result)
     if not outcome.attempts and result.exit_code not in (0, None) and not may_refuse:
         tail = (result.stderr or result.stdout).strip()[-400:]
@@ -482,3 +485,39 @@ async def correlation_id_on_every_request(ctx: ProbeContext, rule: Rule) -> Outc
     if missing:
         return Outcome.failed(f"{len(missing)} of {len(outcome.attempts)} requests carry no {header}", outcome.evidence())
     return Outcome.passed(f"every request carries {header} ({len(outcome.attempts)} requests, retries included)", outcome.evidence())
+
+
+# ---------------------------------------------------------------- bulk sends
+
+
+def busiest_second(times: list[float]) -> int:
+    """The most requests that started within any one-second window."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+@check("RATE-102", target="client", creates=True)
+async def bulk_send_throttled(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.harness.proxy import Scenario
+
+    limit = ctx.pack.facts.rate_limit
+    batch = ctx.config.file.client.batch_command if ctx.config.file.client else None
+    if limit is None:
+        return Outcome.skipped(f"{ctx.pack.name} documents no rate limit")
+    if not batch:
+        return Outcome.skipped("no bulk command configured (client.batch_command in golive.yaml)")
+    outcome = await run(ctx, Scenario(), command=batch)
+    if not outcome.attempts:
+        raise _no_request(outcome)
+    peak = busiest_second([a.t for a in outcome.attempts])
+    limited = sum(1 for a in outcome.attempts if a.status == 429)
+    summary = f"{len(outcome.attempts)} requests, at most {peak} in one second (limit {limit.requests_per_s:g}/s)"
+    if peak > limit.requests_per_s:
+        extra = f"; the sandbox answered {limited} of them with 429" if limited else ""
+        return Outcome.failed(f"the bulk send bursts: {summary}{extra}", outcome.evidence())
+    return Outcome.passed(f"the bulk send stays under the rate limit: {summary}", outcome.evidence())

@@ -36,24 +36,27 @@ def main() -> int:
     parser.add_argument("--file", required=True, help="the document")
     parser.add_argument("--ref", required=True, help="your reference for this fax (an order id)")
     args = parser.parse_args()
-
     with open(args.file, "rb") as handle:
         content = handle.read()
-    problem = check_document(args.file, content)
+    with httpx.Client(
+        base_url=os.environ.get("MINTFAX_BASE_URL", "https://api.mintfax.com"),
+        headers={"Authorization": f"Bearer {os.environ['MINTFAX_API_KEY']}"},
+        timeout=httpx.Timeout(10.0, connect=5.0),
+    ) as client:
+        return send(client, args.to, os.path.basename(args.file), content, args.ref)
+
+
+def send(client: httpx.Client, to: str, name: str, content: bytes, ref: str) -> int:
+    """Send one fax; 0 when mintfax accepted it (or had already), 1 or 2 otherwise."""
+    problem = check_document(name, content)
     if problem:
         print(f"send_fax: not sending: {problem}", file=sys.stderr)
         return 2
-
-    key = hashlib.sha256(f"{args.ref}|{args.to}|".encode() + hashlib.sha256(content).digest()).hexdigest()
-    client = httpx.Client(
-        base_url=os.environ.get("MINTFAX_BASE_URL", "https://api.mintfax.com"),
-        headers={"Authorization": f"Bearer {os.environ['MINTFAX_API_KEY']}", "Idempotency-Key": key},
-        timeout=httpx.Timeout(10.0, connect=5.0),
-    )
+    key = hashlib.sha256(f"{ref}|{to}|".encode() + hashlib.sha256(content).digest()).hexdigest()
     for attempt in range(MAX_ATTEMPTS):
         last = attempt == MAX_ATTEMPTS - 1
         try:
-            response = client.post("/v1/fax", data={"to": args.to}, files={"file": (os.path.basename(args.file), content)})
+            response = client.post("/v1/fax", data={"to": to}, files={"file": (name, content)}, headers={"Idempotency-Key": key})
         except httpx.TransportError as exc:  # reset, timeout, DNS: the fax may or may not have been accepted
             print(f"send_fax: attempt {attempt + 1}: {type(exc).__name__}", file=sys.stderr)
             if last:
