@@ -128,6 +128,16 @@ def _evidence_line(item: dict[str, object] | object) -> str:
         if item.get("note"):
             parts.append(f"({item['note']})")
         return "  ".join(str(p) for p in parts if p)
+    if item.get("kind") == "attempt":
+        run = f"[{item['run']}] " if item.get("run") else ""
+        answered = item.get("status") if item.get("status") is not None else "-"
+        key = f"  key={item['idempotency_key']}" if item.get("idempotency_key") else "  (no key)"
+        return f"{run}#{item.get('n')} t={item.get('t')}s {item.get('method')} {item.get('path')} -> {answered}  ({item.get('proxy')}){key}"
+    if item.get("kind") == "process":
+        run = f"[{item['run']}] " if item.get("run") else ""
+        ended = "killed at the timeout" if item.get("timed_out") else f"exit {item.get('exit_code')}"
+        tail = str(item.get("stderr_tail") or item.get("stdout_tail") or "").strip().splitlines()
+        return f"{run}client {ended} after {item.get('duration_s')} s" + (f"; last output: {tail[-1][:160]}" if tail else "")
     return ", ".join(f"{k}={v}" for k, v in item.items())
 
 
