@@ -15,7 +15,6 @@ import click
 from checker import __version__
 
 FORMATS = ("text", "json", "html", "md", "junit", "sarif")
-AVAILABLE_FORMATS = ("text", "json", "sarif")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 
 
@@ -106,7 +105,6 @@ def check(
     from checker.config import load_config, minimal_config
     from checker.engine import RunOptions
 
-    _refuse_unavailable(formats)
     path = config_path or Path("golive.yaml")
     if config_path is None and not path.exists():
         if provider is None:
@@ -125,14 +123,6 @@ def check(
         jobs=jobs,
     )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
-
-
-def _refuse_unavailable(formats: list[str]) -> None:
-    unavailable = [f for f in formats if f not in AVAILABLE_FORMATS]
-    if unavailable:
-        raise click.UsageError(
-            f"--format {', '.join(unavailable)}: not available in golive {__version__} (available: {', '.join(AVAILABLE_FORMATS)})"
-        )
 
 
 def _run_and_report(
@@ -160,7 +150,22 @@ def _run_and_report(
     for written in write_reports(run, formats, output):
         if not quiet:
             click.echo(f"Report: {written}")
+    _step_summary(run)
     return 0 if run.verdict == "ready" else 1
+
+
+def _step_summary(run: Any) -> None:
+    """On GitHub Actions, append the Markdown report to the job's summary page."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    from checker.report import render_markdown
+
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(render_markdown(run) + "\n")
+    except OSError as exc:
+        click.echo(f"golive: could not append to GITHUB_STEP_SUMMARY ({target}): {exc.strerror}", err=True)
 
 
 def _sandbox_label(config: Any) -> str:
@@ -181,16 +186,93 @@ def _sandbox_label(config: Any) -> str:
 @click.option("--no-color", "no_colour", is_flag=True, help="Plain output (also with NO_COLOR set).")
 def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool) -> int:
     """Check the bundled example integration against the embedded sandbox: zero set-up."""
+    import secrets
+
     from checker.config import load_config
     from checker.engine import RunOptions
     from checker.packs import data_dir
 
-    _refuse_unavailable(formats)
     path = data_dir("examples") / provider / ("flawed" if flawed else "good") / "golive.yaml"
     if not path.exists():
         raise click.UsageError(f"no {'flawed' if flawed else 'good'} example for {provider} in this version")
-    config = load_config(path, environ={})
+    # the demo reads nothing from the caller's environment (a live key there must not matter); its
+    # receiver gets a fresh secret
+    config = load_config(path, environ={"MINTFAX_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(24)})
     return _run_and_report(config, provider, RunOptions(), formats, output, quiet, verbose, no_colour)
+
+
+# ---------------------------------------------------------------- report merge / diff / render
+
+
+@cli.group()
+def report() -> None:
+    """Work with saved reports: merge runs, compare two, render one in other formats."""
+
+
+def _load_run(path: Path) -> Any:
+    from checker.report import load_report
+
+    return load_report(path)
+
+
+def _write_and_say(run: Any, formats: list[str], output: Path) -> None:
+    from checker.report import write_reports
+
+    for written in write_reports(run, [f for f in formats if f != "text"], output):
+        click.echo(f"Report: {written}")
+
+
+@report.command()
+@click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
+@click.option("--format", "formats", type=CsvChoice(FORMATS), default="json", show_default=True, help="Outputs, comma-separated.")
+@click.option("--fail-on", type=click.Choice(["blocker", "warning"]), help="Recompute the verdict with this threshold.")
+def merge(reports: tuple[Path, ...], output: Path, formats: list[str], fail_on: str | None) -> int:
+    """Merge report.json files from parallel CI jobs into one report; exits with the merged verdict."""
+    from checker.report import merge_runs
+
+    merged = merge_runs([_load_run(p) for p in reports], fail_on=fail_on)
+    _write_and_say(merged, formats, output)
+    summary = merged.summary()
+    click.echo(f"Verdict: {merged.verdict.upper()}  " + " · ".join(f"{n} {s}" for s, n in summary.items() if n))
+    return 0 if merged.verdict == "ready" else 1
+
+
+@report.command()
+@click.argument("old", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--fail-on-new", is_flag=True, help="Exit 1 when NEW has a failure or error that OLD did not.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "md"]), default="text", show_default=True)
+def diff(old: Path, new: Path, fail_on_new: bool, fmt: str) -> int:
+    """What changed between two reports: new failures, fixes and other status changes."""
+    import json
+
+    from checker.report import diff_runs, render_diff
+
+    changes = diff_runs(_load_run(old), _load_run(new))
+    if fmt == "json":
+        click.echo(json.dumps(changes, indent=2))
+    else:
+        click.echo(render_diff(changes, markdown=fmt == "md"))
+    return 1 if fail_on_new and changes["new_failures"] else 0
+
+
+@report.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "formats", type=CsvChoice(FORMATS), default="html", show_default=True, help="Outputs, comma-separated.")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
+def render(source: Path, formats: list[str], output: Path) -> int:
+    """Render a saved report.json again, in other formats (html, md, junit, sarif, text)."""
+    run = _load_run(source)
+    if "text" in formats:
+        from checker.packs import load_catalog
+        from checker.terminal import Checklist, colour_enabled
+
+        colour = colour_enabled(False, sys.stdout, dict(os.environ))
+        sections = tuple(load_catalog()[0].sections)
+        Checklist(sys.stdout, colour=colour).render(run, sections, f"golive {run.tool_version} · {run.provider} · {run.environment}")
+    _write_and_say(run, formats, output)
+    return 0
 
 
 # ---------------------------------------------------------------- rules and explain

@@ -34,9 +34,12 @@ class ClientSection(Strict):
 
 
 class WebhookSection(Strict):
-    url: str | None = None
+    url: str | None = None  # may hold {port}: golive then picks a free port for the receiver it starts
     secret: str | None = None
     start: str | None = None
+    env: dict[str, str] = {}  # for `start` and `processed_count`; placeholders {port} {url} {secret} {workdir} {python}
+    cwd: str = "."
+    start_timeout: float = pydantic.Field(20, gt=0, le=600)  # seconds to wait for the receiver's port
     events: list[str] = []
     processed_count: str | None = None
 

@@ -23,7 +23,7 @@ from checker.redact import Redactor
 from checker.registry import Check, registered
 from checker.yamlfile import dotted
 
-DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0}
+DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0, "config": 30.0}
 BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}
 
 Progress = Callable[[str, Rule, "Result | None"], None]
@@ -94,6 +94,9 @@ class Targets:
     api_key: str | None = None
     sandbox_note: str = ""
     workdir: Path | None = None
+    webhook_url: str | None = None
+    webhook_error: str | None = None  # the receiver could not be started: every webhook probe is an error
+    webhook_values: dict[str, str] = field(default_factory=dict)  # placeholders for webhook.env / processed_count
 
 
 @contextlib.asynccontextmanager
@@ -101,20 +104,66 @@ async def prepared_targets(config: Config, pack: Pack, needed: set[str]) -> Asyn
     with tempfile.TemporaryDirectory(prefix="golive-run-") as workdir:
         async with _targets(config, pack, needed) as targets:
             targets.workdir = Path(workdir)
-            yield targets
+            async with _receiver(config, targets, "webhook" in needed):
+                yield targets
+
+
+@contextlib.asynccontextmanager
+async def _receiver(config: Config, targets: Targets, needed: bool) -> AsyncIterator[None]:
+    """Fill in the receiver's URL ({port}: a free one) and, with webhook.start, run the receiver."""
+    webhook = config.file.webhook
+    if not needed or webhook is None or not webhook.url:
+        yield
+        return
+    import sys
+    from urllib.parse import urlsplit
+
+    from checker.harness.process import fill
+    from checker.harness.receiver import free_port, running_receiver
+
+    values = {"python": sys.executable, "workdir": str(targets.workdir), "secret": webhook.secret or ""}
+    if "{port}" in webhook.url:
+        values["port"] = str(free_port())
+    url = fill(webhook.url, values)
+    values["url"] = url
+    targets.webhook_url, targets.webhook_values = url, values
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        targets.webhook_error = f"webhook.url {url!r} is not an http(s) URL"
+        yield
+        return
+    if not webhook.start:
+        yield
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            await stack.enter_async_context(
+                running_receiver(
+                    webhook.start,
+                    values,
+                    env=webhook.env,
+                    cwd=config.resolve(webhook.cwd),
+                    host=parts.hostname,
+                    port=parts.port or (443 if parts.scheme == "https" else 80),
+                    start_timeout_s=webhook.start_timeout,
+                )
+            )
+        except ProbeError as exc:
+            targets.webhook_error = str(exc)
+        yield
 
 
 @contextlib.asynccontextmanager
 async def _targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterator[Targets]:
     targets = Targets(api_key=config.file.sandbox.api_key)
-    if "sandbox" not in needed and "client" not in needed:
-        yield targets
-        return
     url = config.file.sandbox.url
-    if url != "builtin":
+    if url != "builtin":  # a real sandbox: nothing to start (HOOK-212 also reads its endpoints)
         targets.sandbox_url = url.rstrip("/")
         if not targets.api_key:
             targets.sandbox_note = "sandbox.api_key is not set"
+        yield targets
+        return
+    if "sandbox" not in needed and "client" not in needed:
         yield targets
         return
     provider = pack.name if pack.name in BUILTIN_PACKS else None
@@ -160,8 +209,10 @@ def _pre_decided(rule: Rule, config: Config, checks: dict[str, Check], targets: 
         return Outcome.skipped("no client configured (client.command in golive.yaml)")
     if target == "repo" and config.path == "(built-in)":
         return Outcome.skipped("no golive.yaml: the repo checks read the project that a config file names")
-    if target == "webhook" and config.file.webhook is None:
+    if target == "webhook" and (config.file.webhook is None or not config.file.webhook.url):
         return Outcome.skipped("no webhook receiver configured (webhook.url in golive.yaml)")
+    if target == "config" and config.path == "(built-in)":
+        return Outcome.skipped("no golive.yaml: this rule reads the integration's settings")
     return None
 
 
@@ -191,22 +242,36 @@ def _severity(rule: Rule, config: Config, environment: str) -> Severity:
     return rule.severity
 
 
-def _apply_waiver(rule: Rule, outcome: Outcome, config: Config, today: dt.date) -> Outcome:
-    if outcome.status is not Status.FAIL:
-        return outcome
+def _waiver_of(rule: Rule, config: Config, today: dt.date) -> dict[str, object] | None:
     for waiver in config.file.waivers:
-        if waiver.rule != rule.id:
-            continue
-        if waiver.expires < today:
-            return Outcome(
-                Status.FAIL, f"{outcome.message} (the waiver by {waiver.by} expired on {waiver.expires.isoformat()})", outcome.evidence
-            )
-        return Outcome(
-            Status.WAIVED,
-            f"{outcome.message} — waived by {waiver.by} until {waiver.expires.isoformat()}: {waiver.reason}",
-            outcome.evidence,
+        if waiver.rule == rule.id:
+            expires = waiver.expires.isoformat()
+            return {"rule": rule.id, "reason": waiver.reason, "by": waiver.by, "expires": expires, "expired": waiver.expires < today}
+    return None
+
+
+def _apply_waiver(outcome: Outcome, waiver: dict[str, object] | None) -> Outcome:
+    """A failure under an unexpired waiver becomes `waived`; an expired waiver covers nothing and says so."""
+    if outcome.status is not Status.FAIL or waiver is None:
+        return outcome
+    if waiver["expired"]:
+        return Outcome(Status.FAIL, f"{outcome.message} (the waiver by {waiver['by']} expired on {waiver['expires']})", outcome.evidence)
+    return Outcome(
+        Status.WAIVED, f"{outcome.message} — waived by {waiver['by']} until {waiver['expires']}: {waiver['reason']}", outcome.evidence
+    )
+
+
+def _waiver_states(results: Iterable[Result], config: Config, today: dt.date) -> tuple[dict[str, object], ...]:
+    """Every waiver in the config and what became of it: applied, unused (its rule did not fail), expired."""
+    by_rule = {r.rule.id: r for r in results}
+    states: list[dict[str, object]] = []
+    for waiver in config.file.waivers:
+        result = by_rule.get(waiver.rule)
+        state = "expired" if waiver.expires < today else "applied" if result and result.status is Status.WAIVED else "unused"
+        states.append(
+            {"rule": waiver.rule, "reason": waiver.reason, "by": waiver.by, "expires": waiver.expires.isoformat(), "state": state}
         )
-    return outcome
+    return tuple(states)
 
 
 def verdict_of(results: Iterable[Result], fail_on: str) -> str:
@@ -236,6 +301,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
             sandbox_url=targets.sandbox_url,
             api_key=targets.api_key,
             workdir=targets.workdir,
+            webhook_url=targets.webhook_url,
+            webhook_error=targets.webhook_error,
+            webhook_values=targets.webhook_values,
         )
         runnable = []
         for rule in rules:
@@ -267,6 +335,8 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         await asyncio.gather(*(guarded(rule) for rule in runnable))
     results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor) for rule in rules)
     return RunResult(
+        fail_on=options.fail_on,
+        waivers=tuple(redactor.deep(w) for w in _waiver_states(results, config, options.today)),
         provider=pack.name,
         environment=environment,
         started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -282,7 +352,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
 def _result(
     rule: Rule, outcome: Outcome, duration: float, config: Config, environment: str, options: RunOptions, redactor: Redactor
 ) -> Result:
-    outcome = _apply_waiver(rule, outcome, config, options.today)
+    waiver = _waiver_of(rule, config, options.today)
+    outcome = _apply_waiver(outcome, waiver)
+    attestation = config.file.attestations.get(rule.id) if outcome.status is Status.ATTESTED else None
     return Result(
         rule=rule,
         status=outcome.status,
@@ -290,4 +362,10 @@ def _result(
         message=redactor.text(outcome.message),
         duration_s=duration,
         evidence=tuple(redactor.deep(dict(e)) for e in outcome.evidence),
+        waiver=redactor.deep(waiver) if waiver else None,
+        attestation=(
+            redactor.deep({"by": attestation.by, "date": attestation.date.isoformat(), "evidence": attestation.evidence})
+            if attestation
+            else None
+        ),
     )

@@ -96,7 +96,9 @@ def translated(what: str) -> Iterator[None]:
         raise ProbeError(f"request to {what} failed: {type(exc).__name__}: {exc}") from exc
 
 
-async def send(client: httpx.AsyncClient, method: str, url: str, *, started: float, key: str | None = None, **kwargs: Any) -> Exchange:
+async def send(
+    client: httpx.AsyncClient, method: str, url: str, *, started: float, key: str | None = None, max_body: int = MAX_BODY, **kwargs: Any
+) -> Exchange:
     t0 = time.monotonic()
     with translated(str(client.base_url or url)):
         request = client.build_request(method, url, **kwargs)
@@ -105,9 +107,9 @@ async def send(client: httpx.AsyncClient, method: str, url: str, *, started: flo
             chunks, size, truncated = [], 0, False
             async for chunk in response.aiter_raw():
                 size += len(chunk)
-                if size > MAX_BODY:
+                if size > max_body:
                     truncated = True
-                    chunks.append(chunk[: MAX_BODY - (size - len(chunk))])
+                    chunks.append(chunk[: max_body - (size - len(chunk))])
                     break
                 chunks.append(chunk)
         finally:

@@ -80,8 +80,15 @@ class Result:
     message: str
     duration_s: float = 0.0
     evidence: tuple[Evidence, ...] = ()
+    waiver: Mapping[str, Any] | None = None  # {rule, reason, by, expires, expired}: a waiver naming this rule
+    attestation: Mapping[str, Any] | None = None  # {by, date, evidence}: who vouched for a manual item
 
     def to_json(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.waiver is not None:
+            extra["waiver"] = dict(self.waiver)
+        if self.attestation is not None:
+            extra["attestation"] = dict(self.attestation)
         return {
             "id": self.rule.id,
             "title": self.rule.title,
@@ -94,6 +101,7 @@ class Result:
             "evidence": [dict(e) for e in self.evidence],
             "fix": self.rule.fix,
             "source": self.rule.source,
+            **extra,
         }
 
 
@@ -107,7 +115,9 @@ class RunResult:
     interrupted: bool
     results: tuple[Result, ...]
     tool_version: str
-    config_file: str | None = None  # relative to the project, for locations in SARIF; not part of report.json
+    config_file: str | None = None  # the config's file name, for locations in SARIF
+    fail_on: str = "blocker"
+    waivers: tuple[Mapping[str, Any], ...] = ()  # every waiver in the config, with its state: applied | unused | expired
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -125,6 +135,9 @@ class RunResult:
             "duration_s": round(self.duration_s, 3),
             "verdict": self.verdict,
             "interrupted": self.interrupted,
+            "fail_on": self.fail_on,
+            "config_file": self.config_file,
             "summary": self.summary(),
+            "waivers": [dict(w) for w in self.waivers],
             "results": [r.to_json() for r in self.results],
         }

@@ -16,6 +16,7 @@ import pydantic
 from checker.errors import ConfigError
 from checker.model import Rule, Severity
 from checker.schema import Strict, validate
+from checker.signing import SigningScheme
 from checker.yamlfile import YamlDocument, load_yaml
 
 RULE_ID = re.compile(r"^[A-Z]{2,8}-\d{3}$")
@@ -123,9 +124,17 @@ class FileFacts(Strict):
 class WebhookFacts(Strict):
     scheme: Literal["mintfax", "standard", "github"]
     signature_header: str
+    timestamp_header: str | None = None  # standard: webhook-timestamp
+    id_header: str | None = None  # standard: webhook-id
     tolerance_s: float = 300
     deadline_s: float = 5
     required_events: list[str] = []
+    balance_event: str | None = None  # the event that warns of a low balance (BAL-001)
+    endpoints_path: str | None = None  # where a real sandbox lists the registered endpoints (HOOK-212)
+    event_data: dict[str, Any] = {}  # a realistic `data` object for the deliveries golive sends
+
+    def signing(self) -> SigningScheme:
+        return SigningScheme(self.scheme, self.signature_header, self.timestamp_header, self.id_header)
 
 
 class Facts(Strict):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from checker.model import RunResult, Severity, Status
+from checker.model import Result, RunResult, Severity, Status
 
 FILES = {"json": "report.json", "html": "report.html", "md": "report.md", "junit": "junit.xml", "sarif": "report.sarif"}
 
@@ -98,13 +100,255 @@ def render_sarif(run: RunResult) -> str:
     return json.dumps(sarif, indent=2, ensure_ascii=False) + "\n"
 
 
-RENDERERS: dict[str, Callable[[RunResult], str]] = {"json": render_json, "sarif": render_sarif}
+# ---------------------------------------------------------------- HTML, Markdown, JUnit (Jinja2 templates in reports/)
+
+STATUS_ORDER = ("fail", "error", "manual", "waived", "pass", "attested", "skip")
+ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️", "skip": "➖", "waived": "🟪", "manual": "✋", "attested": "☑️"}
+CUT = 300  # characters of any one value from a target shown in HTML
+MAX_ITEMS = 60  # evidence items shown per rule in HTML (all are in report.json)
+COLUMNS = {
+    "attempt": ("run", "n", "t", "answered_t", "method", "path", "idempotency_key", "status", "proxy", "correlation_id"),
+    "request": ("n", "t", "method", "path", "idempotency_key", "status", "headers", "body", "body_excerpt", "note"),
+    "delivery": ("label", "event_id", "t", "status", "latency_s", "error", "answer", "location"),
+    "process": ("run", "exit_code", "timed_out", "duration_s", "stdout_tail", "stderr_tail"),
+    "note": ("text",),
+}
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#!])")
+
+
+@cache
+def _templates() -> Any:
+    import jinja2
+
+    from checker.packs import data_dir
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("reports"))),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml"), default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["md"] = md_text
+    env.filters["xml"] = lambda value: _XML_INVALID.sub("?", str(value))
+    return env
+
+
+def md_text(value: object) -> str:
+    """Text from anywhere, safe in a Markdown table cell: one line, markup characters escaped."""
+    text = " ".join(str(value).split())
+    text = _MD_SPECIAL.sub(lambda m: "&lt;" if m.group(1) == "<" else "&gt;" if m.group(1) == ">" else "\\" + m.group(1), text)
+    return text[:500] + ("…" if len(text) > 500 else "")
+
+
+def _counts(data: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(status, data["summary"].get(status, 0)) for status in STATUS_ORDER if data["summary"].get(status, 0)]
+
+
+def _sections(results: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        sections.setdefault(result["section"], []).append(result)
+    return list(sections.items())
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= CUT else f"{text[:CUT]}… ({len(text)} characters; all in report.json)"
+
+
+def _tables(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evidence as one table per kind, in order of first appearance; columns that are empty throughout are left out."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in evidence:
+        if item.get("kind") != "backoff_windows":
+            groups.setdefault(str(item.get("kind", "item")), []).append(item)
+    tables = []
+    for kind, items in groups.items():
+        known = COLUMNS.get(kind)
+        columns = [c for c in known if any(i.get(c) not in (None, "", [], {}) for i in items)] if known else []
+        for item in items:
+            columns += [k for k in item if k != "kind" and k not in columns and not known]
+        tables.append({"kind": kind, "columns": columns, "rows": [[_cell(i.get(c)) for c in columns] for i in items]})
+    return tables
+
+
+def timeline_svg(evidence: list[dict[str, Any]]) -> str | None:
+    """The attempts as marks on a time axis, one row per run, with the expected backoff windows shaded."""
+    from markupsafe import Markup, escape
+
+    attempts = [e for e in evidence if e.get("kind") == "attempt" and isinstance(e.get("t"), (int, float))]
+    if not attempts:
+        return None
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for attempt in attempts:
+        runs.setdefault(str(attempt.get("run", "")), []).append(attempt)
+    windows = next((e.get("windows") for e in evidence if e.get("kind") == "backoff_windows"), None) or []
+    ends = [float(a.get("answered_t") or a["t"]) for a in attempts]
+    span = max([*ends, 1.0])
+    posts = [a for a in next(iter(runs.values())) if a.get("method") == "POST"]
+    for n, window in enumerate(windows[: max(0, len(posts) - 1)]):
+        span = max(span, float(posts[n].get("answered_t") or posts[n]["t"]) + float(window[1]))
+    left, width, row_h = 90, 640, 34
+    height = 26 + row_h * len(runs)
+
+    def x(t: float) -> float:
+        return round(left + width * t / span, 1)
+
+    parts = [f'<svg class="timeline" viewBox="0 0 {left + width + 20} {height}" role="img" aria-label="attempt timeline">']
+    step = next(s for s in (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600) if span / s <= 10)
+    tick = 0.0
+    while tick <= span + 1e-9:
+        parts.append(f'<line x1="{x(tick)}" y1="14" x2="{x(tick)}" y2="{height - 4}" stroke="#d0d7de" stroke-width="0.5"/>')
+        parts.append(f'<text x="{x(tick)}" y="10" font-size="9" text-anchor="middle" fill="#57606a">{tick:g} s</text>')
+        tick += step
+    for row, (label, items) in enumerate(runs.items()):
+        y = 26 + row * row_h + row_h / 2 - 6
+        parts.append(f'<text x="4" y="{y + 4}" font-size="10" fill="#1f2328">{escape(label or "attempts")}</text>')
+        row_posts = [a for a in items if a.get("method") == "POST"]
+        for n, window in enumerate(windows[: max(0, len(row_posts) - 1)]):
+            start = float(row_posts[n].get("answered_t") or row_posts[n]["t"])
+            lo, hi = start + float(window[0]), start + float(window[1])
+            parts.append(
+                f'<rect x="{x(lo)}" y="{y - 9}" width="{max(1.5, x(hi) - x(lo))}" height="18" fill="#0969da" fill-opacity="0.15">'
+                f"<title>expected window for retry {n + 1}: {lo:.2f}–{hi:.2f} s</title></rect>"
+            )
+        for item in items:
+            status = item.get("status")
+            colour = "#6e7781" if status is None else "#1a7f37" if 200 <= int(status) < 300 else "#cf222e"
+            t = float(item["t"])
+            tip = escape(f"#{item.get('n')} t={t:.2f} s {item.get('method')} → {status if status is not None else item.get('proxy')}")
+            parts.append(f'<circle cx="{x(t)}" cy="{y}" r="5" fill="{colour}"><title>{tip}</title></circle>')
+            parts.append(
+                f'<text x="{x(t)}" y="{y + 17}" font-size="8" text-anchor="middle" fill="#57606a">{escape(str(status or "–"))}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _view(result: dict[str, Any]) -> dict[str, Any]:
+    evidence = result.get("evidence") or []
+    shown = evidence[:MAX_ITEMS]
+    return {
+        "waiver": None,
+        "attestation": None,
+        **result,
+        "tables": _tables(shown),
+        "svg": timeline_svg(shown),
+        "evidence_count": len(evidence),
+        "hidden_items": max(0, len(evidence) - MAX_ITEMS),
+    }
+
+
+def render_html(run: RunResult) -> str:
+    import base64
+    import hashlib
+
+    from checker.packs import data_dir
+
+    data = run.to_json()
+    folder = data_dir("reports")
+    script = (folder / "report.js").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    attestations = [{"id": r["id"], **r["attestation"]} for r in data["results"] if r.get("attestation")]
+    return str(
+        _templates()
+        .get_template("report.html")
+        .render(
+            run=_Obj(data, tool_version=run.tool_version),
+            verdict_word="READY" if data["verdict"] == "ready" else "NOT READY",
+            counts=_counts(data),
+            sections=[(name, [_Obj(_view(r)) for r in results]) for name, results in _sections(data["results"])],
+            waivers=[_Obj(w) for w in data.get("waivers", [])],
+            attestations=[_Obj(a) for a in attestations],
+            css=_safe((folder / "report.css").read_text(encoding="utf-8")),
+            script=_safe(script),
+            script_hash=f"sha256-{digest}",
+            cut=CUT,
+        )
+    )
+
+
+def render_markdown(run: RunResult) -> str:
+    data = run.to_json()
+    results = [_Obj(r) for r in data["results"]]
+    attention = [r for r in results if r["status"] in ("fail", "error", "waived", "manual")]
+    attention.sort(key=lambda r: STATUS_ORDER.index(r["status"]))
+    expired = [_Obj(w) for w in data.get("waivers", []) if w["state"] == "expired"]
+    template = _templates().get_template("report.md")
+    return str(
+        template.render(
+            run=_Obj({**data, "results": results}, tool_version=run.tool_version),
+            counts=_counts(data),
+            attention=attention,
+            expired=expired,
+            icons=ICONS,
+        )
+    )
+
+
+def render_junit(run: RunResult) -> str:
+    data = run.to_json()
+    blocking = {"fail", "error"} | ({"manual"} if data["environment"] == "live" else set())
+    suites = []
+    totals = {"failures": 0, "errors": 0, "skipped": 0}
+    for name, results in _sections(data["results"]):
+        counts = {"failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
+        items = []
+        for result in results:
+            status = result["status"]
+            kind = (
+                "error" if status == "error" else "failure" if status in blocking else "skipped" if status in ("skip", "manual") else "pass"
+            )
+            key = {"failure": "failures", "error": "errors", "skipped": "skipped"}.get(kind)
+            if key:
+                counts[key] += 1
+                totals[key] += 1
+            counts["time"] += result["duration_s"]
+            items.append(_Obj({**result, "kind": kind}))
+        suites.append((name, items, _Obj(counts)))
+    template = _templates().get_template("junit.xml")
+    return str(template.render(run=_Obj(data, tool_version=run.tool_version), suites=suites, totals=_Obj(totals)))
+
+
+class _Obj(dict):  # type: ignore[type-arg]
+    """A dict whose keys templates can also read as attributes."""
+
+    def __init__(self, data: dict[str, Any], **extra: Any) -> None:
+        super().__init__(data, **extra)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _safe(text: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup(text)  # golive's own CSS/JS, never a target's text
+
+
+RENDERERS: dict[str, Callable[[RunResult], str]] = {
+    "json": render_json,
+    "sarif": render_sarif,
+    "html": render_html,
+    "md": render_markdown,
+    "junit": render_junit,
+}
 
 
 def write_atomically(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # readable like any file the user writes (mkstemp makes it 0600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -124,3 +368,205 @@ def write_reports(run: RunResult, formats: list[str], out_dir: Path) -> list[Pat
         write_atomically(path, RENDERERS[fmt](run))
         written.append(path)
     return written
+
+
+# ---------------------------------------------------------------- reading reports back: render, merge, diff
+
+
+def load_report(path: Path) -> RunResult:
+    """A saved report.json as a RunResult (rule texts from the catalog); a clear ConfigError otherwise."""
+    import pydantic
+
+    from checker.errors import ConfigError, Problem
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError.single(str(path), f"cannot read the report: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigError([Problem(str(path), line, "", f"not JSON: {getattr(exc, 'msg', exc)}")]) from None
+    try:
+        report = _models()[2].model_validate(data)
+    except pydantic.ValidationError as exc:
+        problems = [
+            Problem(str(path), None, ".".join(str(p) for p in error["loc"]), error["msg"], "is this a golive report.json?")
+            for error in exc.errors()[:10]
+        ]
+        raise ConfigError(problems) from None
+    return _run_of(report)
+
+
+def _run_of(report: Any) -> RunResult:
+    from checker.model import Result, Rule
+    from checker.packs import load_catalog
+
+    catalog = {r.id: r for r in load_catalog()[0].rules}
+    results = []
+    for entry in report.results:
+        known = catalog.get(entry.id)
+        rule = Rule(
+            id=entry.id,
+            title=entry.title,
+            section=entry.section,
+            target=entry.target,
+            severity=entry.severity,
+            checks=known.checks if known else entry.title,
+            why=known.why if known else "",
+            probe=known.probe if known else "",
+            fix=entry.fix,
+            source=entry.source,
+        )
+        results.append(
+            Result(
+                rule=rule,
+                status=entry.status,
+                severity=entry.severity,
+                message=entry.message,
+                duration_s=entry.duration_s,
+                evidence=tuple(entry.evidence),
+                waiver=entry.waiver,
+                attestation=entry.attestation,
+            )
+        )
+    return RunResult(
+        provider=report.provider,
+        environment=report.environment,
+        started_at=report.started_at,
+        duration_s=report.duration_s,
+        verdict=report.verdict,
+        interrupted=report.interrupted,
+        results=tuple(results),
+        tool_version=report.tool.version,
+        fail_on=report.fail_on,
+        waivers=tuple(report.waivers),
+        config_file=report.config_file,
+    )
+
+
+@cache
+def _models() -> tuple[Any, Any, Any]:
+    """The report.json models, built on first use (pydantic loads only when a report is read back)."""
+    import pydantic
+
+    class Lenient(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
+
+    class Tool(Lenient):
+        name: str = "golive"
+        version: str
+
+    class Entry(Lenient):
+        id: str
+        title: str
+        section: str
+        target: str
+        severity: Severity
+        status: Status
+        duration_s: float = 0.0
+        message: str
+        evidence: list[dict[str, Any]] = []
+        fix: str = ""
+        source: str | None = None
+        waiver: dict[str, Any] | None = None
+        attestation: dict[str, Any] | None = None
+
+    class ReportFile(Lenient):
+        schema_: str = pydantic.Field(alias="schema", pattern=r"^golive-report/1$")
+        tool: Tool
+        provider: str
+        environment: str
+        started_at: str
+        duration_s: float
+        verdict: str
+        interrupted: bool = False
+        fail_on: str = "blocker"
+        config_file: str | None = None
+        waivers: list[dict[str, Any]] = []
+        results: list[Entry]
+
+    return Tool, Entry, ReportFile
+
+
+# how bad a status is, when two runs judged the same rule
+SEVERITY_OF_STATUS = {"fail": 6, "error": 5, "manual": 4, "waived": 3, "pass": 2, "attested": 2, "skip": 1}
+
+
+def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
+    """One report from the reports of parallel jobs: every rule once, the worst verdict on a rule two jobs ran."""
+    from checker.engine import verdict_of
+    from checker.errors import ConfigError, Problem
+
+    providers = {(r.provider, r.environment) for r in runs}
+    if len(providers) > 1:
+        found = ", ".join(f"{p} ({e})" for p, e in sorted(providers))
+        raise ConfigError([Problem("report merge", None, "provider", f"the reports are of different runs: {found}")])
+    chosen: dict[str, Result] = {}
+    order: list[str] = []
+    for run in runs:
+        for result in run.results:
+            current = chosen.get(result.rule.id)
+            if current is None:
+                order.append(result.rule.id)
+                chosen[result.rule.id] = result
+            elif SEVERITY_OF_STATUS[result.status.value] > SEVERITY_OF_STATUS[current.status.value]:
+                chosen[result.rule.id] = result
+    results = tuple(chosen[i] for i in order)
+    threshold = fail_on or ("warning" if any(r.fail_on == "warning" for r in runs) else "blocker")
+    waivers = {json.dumps(dict(w), sort_keys=True): w for run in runs for w in run.waivers}
+    return RunResult(
+        provider=runs[0].provider,
+        environment=runs[0].environment,
+        started_at=min(r.started_at for r in runs),
+        duration_s=max(r.duration_s for r in runs),
+        verdict=verdict_of(results, threshold) if not any(r.verdict != "ready" and r.interrupted for r in runs) else "not ready",
+        interrupted=any(r.interrupted for r in runs),
+        results=results,
+        tool_version=runs[0].tool_version,
+        fail_on=threshold,
+        waivers=tuple(waivers.values()),
+        config_file=runs[0].config_file,
+    )
+
+
+BAD = {"fail", "error"}
+
+
+def diff_runs(old: RunResult, new: RunResult) -> dict[str, Any]:
+    before = {r.rule.id: r for r in old.results}
+    after = {r.rule.id: r for r in new.results}
+    new_failures, fixed, changed = [], [], []
+    for rule_id, result in after.items():
+        was = before.get(rule_id)
+        was_status = was.status.value if was else None
+        now = result.status.value
+        entry = {"id": rule_id, "title": result.rule.title, "severity": result.severity.value, "old": was_status, "new": now}
+        if now in BAD and was_status not in BAD:
+            new_failures.append({**entry, "message": result.message})
+        elif was_status in BAD and now not in BAD:
+            fixed.append(entry)
+        elif was_status != now:
+            changed.append(entry)
+    gone = [{"id": i, "title": r.rule.title, "old": r.status.value, "new": None} for i, r in before.items() if i not in after]
+    return {
+        "old": {"verdict": old.verdict, "started_at": old.started_at},
+        "new": {"verdict": new.verdict, "started_at": new.started_at},
+        "new_failures": new_failures,
+        "fixed": fixed,
+        "changed": changed + gone,
+    }
+
+
+def render_diff(changes: dict[str, Any], *, markdown: bool = False) -> str:
+    lines = [f"verdict: {changes['old']['verdict']} -> {changes['new']['verdict']}"]
+    for title, key in (("New failures", "new_failures"), ("Fixed", "fixed"), ("Changed", "changed")):
+        items = changes[key]
+        lines.append(f"\n{'### ' if markdown else ''}{title} ({len(items)})")
+        for item in items:
+            text = f"{item['id']} {item['title']}: {item['old'] or 'absent'} -> {item['new'] or 'absent'}"
+            if item.get("message"):
+                text += f" — {item['message']}"
+            lines.append(f"- {md_text(text)}" if markdown else f"  {text}")
+    return "\n".join(lines)

@@ -138,6 +138,16 @@ def _evidence_line(item: dict[str, object] | object) -> str:
         ended = "killed at the timeout" if item.get("timed_out") else f"exit {item.get('exit_code')}"
         tail = str(item.get("stderr_tail") or item.get("stdout_tail") or "").strip().splitlines()
         return f"{run}client {ended} after {item.get('duration_s')} s" + (f"; last output: {tail[-1][:160]}" if tail else "")
+    if item.get("kind") == "delivery":
+        answered = item.get("status") if item.get("status") is not None else item.get("error", "no answer")
+        line = f"t={item.get('t')}s {item.get('label')}  {item.get('event_id')} -> {answered} in {item.get('latency_s')} s"
+        if item.get("location"):
+            line += f"  Location: {item['location']}"
+        if item.get("answer"):
+            line += f"  answer: {str(item['answer'])[:120]}"
+        return line
+    if item.get("kind") == "note":
+        return str(item.get("text", ""))
     return ", ".join(f"{k}={v}" for k, v in item.items())
 
 

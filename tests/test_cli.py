@@ -80,7 +80,9 @@ def test_init_writes_a_config_that_checks(tmp_path):
 
 @pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
 def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
-    (tmp_path / "golive.yaml").write_text(f"provider: {provider}\nsandbox: {{url: builtin, api_key: {TEST_KEYS[provider]}}}\n")
+    # mintfax's checklist also asks for the webhook subscriptions (HOOK-212, a blocker)
+    events = "webhook: {events: [fax.delivered, fax.failed, balance.low]}\n" if provider == "mintfax" else ""
+    (tmp_path / "golive.yaml").write_text(f"provider: {provider}\nsandbox: {{url: builtin, api_key: {TEST_KEYS[provider]}}}\n{events}")
     done = golive("check", "--output", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -93,7 +95,10 @@ def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
         "duration_s",
         "verdict",
         "interrupted",
+        "fail_on",
+        "config_file",
         "summary",
+        "waivers",
         "results",
     }
     assert (report["schema"], report["provider"], report["verdict"], report["interrupted"]) == ("golive-report/1", provider, "ready", False)
@@ -144,9 +149,17 @@ def test_malformed_config_exits_2_with_file_and_line(tmp_path):
     assert "golive.yaml:4: sandbox.api_kye: unknown key (did you mean 'api_key'?)" in done.stderr
 
 
-def test_unavailable_format_is_a_usage_error(tmp_path):
-    done = golive("check", "--provider", "mintfax", "--format", "text,html", cwd=tmp_path)
-    assert done.returncode == 2 and "--format html: not available" in done.stderr
+def test_unknown_format_is_a_usage_error(tmp_path):
+    done = golive("check", "--provider", "mintfax", "--format", "text,pdf", cwd=tmp_path)
+    assert done.returncode == 2 and "pdf is not one of text, json, html, md, junit, sarif" in done.stderr
+
+
+def test_every_format_is_written_at_once(tmp_path):
+    done = golive(
+        "check", "--provider", "mintfax", "--select", "IDEM-001", "--format", "text,json,html,md,junit,sarif", "--output", "r", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == ["junit.xml", "report.html", "report.json", "report.md", "report.sarif"]
 
 
 def test_not_ready_exits_1_and_quiet_prints_only_the_verdict(tmp_path):

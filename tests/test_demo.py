@@ -9,12 +9,19 @@ import pytest
 from tests.conftest import golive
 
 PASSES = {
-    "mintfax": ("IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-106", "RATE-101", "RATE-102", "ERR-101", "FILE-101"),
+    "mintfax": (
+        *("IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-106", "RATE-101", "RATE-102", "ERR-101", "FILE-101"),
+        # the example receiver, started by the demo on a free port
+        *("HOOK-201", "HOOK-202", "HOOK-204", "HOOK-207", "HOOK-208", "HOOK-209", "HOOK-211", "HOOK-212", "HOOK-213", "BAL-001"),
+    ),
     "idunox": ("IDEM-101", "IDEM-102", "OBS-101", "RETRY-102", "RETRY-105", "RETRY-106"),
     "flexforward": ("IDEM-101", "IDEM-102", "RETRY-103", "RETRY-104", "RETRY-106", "RETRY-108"),
 }
 FAILS = {  # what the flawed examples get wrong, and golive must say so
-    "mintfax": ("IDEM-102", "RETRY-103", "RETRY-105", "RETRY-106", "RETRY-107", "RATE-101", "RATE-102", "ERR-101", "FILE-102"),
+    "mintfax": (
+        *("IDEM-102", "RETRY-103", "RETRY-105", "RETRY-106", "RETRY-107", "RATE-101", "RATE-102", "ERR-101", "FILE-102"),
+        *("HOOK-204", "HOOK-207", "HOOK-209", "HOOK-210", "HOOK-211", "HOOK-212", "HOOK-213", "BAL-001"),
+    ),
     "idunox": ("IDEM-102", "IDEM-105", "OBS-101", "RETRY-103", "RETRY-105", "RETRY-106"),
     "flexforward": ("IDEM-102", "IDEM-105", "RETRY-103", "RETRY-104", "RETRY-105", "RETRY-106"),
 }

@@ -118,7 +118,7 @@ def test_every_registered_check_has_a_rule_and_tests_both_ways():
     tests = "\n".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py"))
     for rule_id, check in registered().items():
         assert rule_id in catalog_ids
-        assert check.target in ("sandbox", "client", "webhook", "repo")
+        assert check.target in ("sandbox", "client", "webhook", "repo", "config")
         # the rule's pass and fail tests name it (tests/test_contract_rules.py: APPLIES and FLAW_FOR)
         assert tests.count(f'"{rule_id}"') >= 2, f"{rule_id} has no pass/fail tests"
 

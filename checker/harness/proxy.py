@@ -94,6 +94,8 @@ class Attempt:
             "status": self.status,
             "proxy": self.action,
         }
+        if self.answered_at is not None:
+            item["answered_t"] = round(self.answered_at, 3)
         if self.correlation_id is not None:
             item["correlation_id"] = self.correlation_id
         return item

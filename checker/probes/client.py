@@ -357,14 +357,21 @@ async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 @check("RETRY-106", target="client", creates=True)
 async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
-    from checker.backoff import judge_backoff
+    from checker.backoff import judge_backoff, windows
 
     retry = ctx.pack.facts.retry
     outcome = await _always(ctx, retry.retryable_statuses[0])
-    verdict = judge_backoff(_delays(outcome), base=retry.base_s, cap=retry.max_delay_s, jitter=retry.jitter_s)
+    delays = _delays(outcome)
+    verdict = judge_backoff(delays, base=retry.base_s, cap=retry.max_delay_s, jitter=retry.jitter_s)
     if verdict.schedule == "none" and len(outcome.posts) < 3:
         raise ProbeError(f"the client made {len(outcome.posts)} attempts on a persistent failure: too few to judge (see RETRY-108)")
-    return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, outcome.evidence())
+    model = verdict.schedule if verdict.ok else "documented"
+    expected = {
+        "kind": "backoff_windows",
+        "model": model,
+        "windows": [list(windows(model, n, retry.base_s, retry.max_delay_s, retry.jitter_s)) for n in range(len(delays))],
+    }
+    return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, [*outcome.evidence(), expected])
 
 
 @check("RETRY-107", target="client", creates=True)

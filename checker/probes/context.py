@@ -35,6 +35,9 @@ class ProbeContext:
     # check observes (a balance, a count) is not disturbed by another check's requests
     account_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     workdir: Path | None = None  # a temporary folder for this run (sample documents)
+    webhook_url: str | None = None
+    webhook_error: str | None = None
+    webhook_values: dict[str, str] = field(default_factory=dict)
     _shared: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
 
     async def shared(self, name: str, make: Callable[[], Awaitable[T]]) -> T:

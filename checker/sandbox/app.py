@@ -32,6 +32,7 @@ class SandboxOptions:
     replay_style: str = "000"  # mintfax: "000" (Idempotency-Replayed) or "001" (X-Idempotency-Key always)
     processing_delay_s: float = 0.0  # hold each create this long (tests use it to widen the in-flight window)
     opening_balance: int = 10_000_000  # cents
+    webhook_timeout_s: float = 5.0  # a slower answer from an endpoint counts as a failure and is redelivered
 
 
 @dataclass
@@ -217,7 +218,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
     async def events(request: Request) -> Response:
         account = authenticate(request)
         sandbox.settle(account)
-        return JSONResponse({"data": sandbox.store.events(account)})
+        return JSONResponse({"data": sandbox.store.events(account), "deliveries": sandbox.store.deliveries(account)})
 
     return [
         Route("/_sandbox/stats", stats, methods=["GET"]),
@@ -247,9 +248,19 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker: asyncio.Task[None] | None = None
+        scheme = getattr(module, "WEBHOOK_SCHEME", None)
+        if scheme is not None:
+            from checker.sandbox.webhooks import DeliveryWorker
+
+            worker = asyncio.ensure_future(DeliveryWorker(sandbox, scheme, options.webhook_timeout_s).run())
         try:
             yield
         finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             sandbox.store.close()
             if tmp is not None:
                 tmp.cleanup()

@@ -30,9 +30,11 @@ from checker.sandbox.app import (
 )
 from checker.sandbox.forms import Form, FormError, Upload, read_form
 from checker.sandbox.store import IdempotencyRecord
+from checker.signing import SigningScheme
 from checker.sniff import sniff
 
 DEFAULT_RATE_LIMIT = 10.0
+WEBHOOK_SCHEME = SigningScheme("mintfax", "X-Mintfax-Signature")  # events are delivered signed (see sandbox.webhooks)
 TEST_PREFIXES = ("fx_test_", "mfx_test_")
 LIVE_PREFIXES = ("fx_live_", "mfx_live_")
 ACCEPTED_TYPES = ("pdf", "docx", "xlsx", "jpg", "png", "tiff", "html", "txt")

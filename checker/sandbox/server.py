@@ -73,6 +73,13 @@ class EmbeddedSandbox(ServedApp):
 
 def serve(provider: str, *, host: str, port: int, db: str | None, options: SandboxOptions) -> None:
     """`golive sandbox`: serve in the foreground until Ctrl-C, with an access log."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))  # aligned like uvicorn's lines
+    sandbox_log = logging.getLogger("golive.sandbox")
+    sandbox_log.addHandler(handler)
+    sandbox_log.setLevel(logging.INFO)
     app = build_app(provider, db=db, options=options)
     sock = bind(host, port)
     config = uvicorn.Config(app, log_level="info", access_log=True, lifespan="on", timeout_graceful_shutdown=2)

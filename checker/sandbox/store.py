@@ -37,7 +37,34 @@ CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, account TEXT NOT NULL,
     events TEXT NOT NULL, secret TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, account TEXT NOT NULL, type TEXT NOT NULL,
     payload TEXT NOT NULL, created_at REAL NOT NULL);
+-- one row per event and subscribed endpoint: pending until a 2xx, redelivered with backoff
+CREATE TABLE IF NOT EXISTS deliveries (event_id TEXT NOT NULL, webhook_id TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, next_at REAL NOT NULL,
+    last_status INTEGER, PRIMARY KEY (event_id, webhook_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at) WHERE state = 'pending';
 """
+
+PLAN_DELIVERIES = """
+INSERT OR IGNORE INTO deliveries (event_id, webhook_id, next_at)
+SELECT e.id, w.id, e.created_at FROM webhooks w JOIN events e ON e.account = w.account
+WHERE e.created_at >= w.created_at AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = e.type)
+"""
+DUE_DELIVERIES = """
+SELECT d.event_id, d.webhook_id, d.attempts, e.type, e.payload, w.url, w.secret
+FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
+WHERE d.state = 'pending' AND d.next_at <= ? ORDER BY e.created_at LIMIT ?
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    event_id: str
+    webhook_id: str
+    attempts: int
+    type: str
+    payload: str
+    url: str
+    secret: str
 
 
 INSERT_EVENT = "INSERT OR IGNORE INTO events (id, account, type, payload, created_at) VALUES (?, ?, ?, ?, ?)"
@@ -212,6 +239,30 @@ class Store:
     def add_event(self, db: sqlite3.Connection, eid: str, account: str, type_: str, payload: str, now: float) -> None:
         """`payload` is the event's JSON text, as it will be delivered; an event id already stored is kept."""
         db.execute(INSERT_EVENT, (eid, account, type_, payload, now))
+
+    def accounts_with_webhooks(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT account FROM webhooks")]
+
+    def due_deliveries(self, now: float, limit: int) -> list[DueDelivery]:
+        """Plan a delivery for each event an endpoint subscribed to since it was registered; those due now."""
+        if not self.db.execute("SELECT 1 FROM webhooks LIMIT 1").fetchone():
+            return []
+        self.db.execute(PLAN_DELIVERIES)
+        return [DueDelivery(*row) for row in self.db.execute(DUE_DELIVERIES, (now, limit))]
+
+    def delivery_attempted(self, event_id: str, webhook_id: str, status: int | None, state: str, next_at: float) -> None:
+        self.db.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_status = ?, state = ?, next_at = ? WHERE event_id = ? AND webhook_id = ?",
+            (status, state, next_at, event_id, webhook_id),
+        )
+
+    def deliveries(self, account: str) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT d.event_id, d.webhook_id, d.state, d.attempts, d.last_status FROM deliveries d "
+            "JOIN webhooks w ON w.id = d.webhook_id WHERE w.account = ? ORDER BY d.event_id",
+            (account,),
+        )
+        return [{"event_id": r[0], "webhook_id": r[1], "state": r[2], "attempts": r[3], "last_status": r[4]} for r in rows]
 
     def events(self, account: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT payload FROM events WHERE account = ? ORDER BY created_at", (account,)).fetchall()

@@ -1,0 +1,566 @@
+"""Webhook checks: golive signs crafted deliveries, sends them to the team's receiver, and judges the
+status codes and latencies. HOOK-212 and BAL-001 read the integration's settings (and, against a
+real sandbox, its registered endpoints).
+
+Every delivery is bounded (connect, answer and body), follows no redirect, and keeps at most
+`MAX_ANSWER` bytes of what the receiver says. A rejection is only judged once the same receiver
+has accepted a valid delivery: a receiver that answers 400 to everything rejects nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from checker.errors import ProbeError
+from checker.model import Outcome, Rule
+from checker.packs import WebhookFacts
+from checker.probes.context import ProbeContext
+from checker.registry import check
+from checker.signing import SecretError, SigningScheme
+
+MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer that golive reads
+SHOWN = 300  # characters of it kept in the evidence
+BURST = 20
+COUNT_WAIT_S = 10.0
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """A target's text, safe to print: control characters (terminal escapes, bidi overrides) shown as '?'."""
+    return _UNPRINTABLE.sub("?", text)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One delivery golive sent and what the receiver made of it."""
+
+    label: str
+    event_id: str
+    t: float  # seconds since the probe began
+    status: int | None  # None: no answer (see `error`)
+    latency_s: float
+    error: str | None = None
+    answer: str = ""
+    location: str | None = None
+    unreachable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def rejected(self) -> bool:
+        return self.status is not None and 400 <= self.status < 500
+
+    def describe(self) -> str:
+        if self.status is None:
+            return self.error or "no answer"
+        if 300 <= self.status < 400:
+            return f"{self.status} redirect to {self.location or '?'} (golive follows no redirect)"
+        return f"{self.status} in {self.latency_s:.2f} s"
+
+    def evidence(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "kind": "delivery",
+            "label": self.label,
+            "event_id": self.event_id,
+            "t": round(self.t, 3),
+            "status": self.status,
+            "latency_s": round(self.latency_s, 3),
+        }
+        if self.error:
+            item["error"] = self.error
+        if self.location:
+            item["location"] = self.location
+        if self.answer:
+            item["answer"] = self.answer
+        return item
+
+
+class Sender:
+    """Signs and sends deliveries to the configured receiver."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        facts = ctx.pack.facts.webhooks
+        webhook = ctx.config.file.webhook
+        if ctx.webhook_error:
+            raise ProbeError(ctx.webhook_error)
+        if facts is None:
+            raise ProbeError(f"the {ctx.pack.name} pack declares no webhook facts (facts.webhooks: scheme, signature_header)")
+        if webhook is None or not ctx.webhook_url:
+            raise ProbeError("no webhook receiver configured (webhook.url)")
+        if not webhook.secret:
+            raise ProbeError("webhook.secret is not set: golive signs its deliveries with the receiver's secret")
+        self.facts: WebhookFacts = facts
+        self.scheme: SigningScheme = facts.signing()
+        self.url = ctx.webhook_url
+        self.secret = webhook.secret
+        self.timeout_s = max(10.0, 2 * facts.deadline_s)
+        self.started = time.monotonic()
+        try:
+            self.scheme.sign([self.secret], b"", timestamp=0, msg_id="x")
+        except SecretError as exc:
+            raise ProbeError(f"webhook.secret: {exc}") from None
+        from checker.http import new_client
+
+        self.client = new_client(self.url, {"User-Agent": "golive-webhook-probe"})
+
+    async def __aenter__(self) -> Sender:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.client.aclose()
+
+    # ---------------------------------------------------------------- what is sent
+
+    def event(self, type_: str | None = None) -> dict[str, Any]:
+        """A realistic event envelope with a fresh event_id."""
+        events = self.facts.required_events or ["test.event"]
+        return {
+            "event_id": "evt_golive_" + secrets.token_hex(10),
+            "type": type_ or events[0],
+            "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "data": dict(self.facts.event_data) or {"id": "obj_golive", "status": "delivered"},
+        }
+
+    @staticmethod
+    def body(event: dict[str, Any]) -> bytes:
+        return json.dumps(event).encode()
+
+    def other_secret(self) -> str:
+        if self.scheme.name == "standard":
+            return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+        return "whsec_" + secrets.token_hex(24)
+
+    def headers(self, body: bytes, event_id: str, *, keys: list[str] | None = None, timestamp: int | None = None) -> dict[str, str]:
+        ts = int(time.time()) if timestamp is None else timestamp
+        signed = self.scheme.sign(keys or [self.secret], body, timestamp=ts, msg_id=event_id)
+        return {"Content-Type": "application/json", **signed}
+
+    # ---------------------------------------------------------------- sending
+
+    async def post(self, label: str, event_id: str, body: bytes, headers: dict[str, str]) -> Delivery:
+        from checker.errors import TargetUnreachable
+        from checker.http import send
+
+        t0 = time.monotonic()
+        t = t0 - self.started
+        try:
+            exchange = await asyncio.wait_for(
+                send(self.client, "POST", self.url, started=self.started, content=body, headers=headers, max_body=MAX_ANSWER),
+                self.timeout_s,
+            )
+        except TimeoutError:
+            return Delivery(label, event_id, t, None, time.monotonic() - t0, f"no complete answer within {self.timeout_s:g} s")
+        except TargetUnreachable as exc:
+            return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc), unreachable=True)
+        except ProbeError as exc:
+            return Delivery(label, event_id, t, None, time.monotonic() - t0, _transport_error(exc))
+        answer = printable(exchange.body[:SHOWN].decode("utf-8", "replace"))
+        if exchange.truncated or len(exchange.body) > SHOWN:
+            answer += f" … (cut; golive reads at most {MAX_ANSWER // 1024} KB)" if exchange.truncated else " …"
+        location = exchange.headers.get("location")
+        location = printable(location[:SHOWN]) if location is not None else None
+        return Delivery(label, event_id, t, exchange.status, exchange.elapsed_s, None, answer, location)
+
+    async def valid(self, label: str, event: dict[str, Any] | None = None) -> Delivery:
+        event = event or self.event()
+        body = self.body(event)
+        return await self.post(label, event["event_id"], body, self.headers(body, event["event_id"]))
+
+
+def _transport_error(exc: ProbeError) -> str:
+    import httpx
+
+    cause = exc.__cause__
+    if isinstance(cause, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
+        return f"the connection was closed without a complete answer ({type(cause).__name__})"
+    if isinstance(cause, httpx.TimeoutException):
+        return f"no answer in time ({type(cause).__name__})"
+    return str(exc)
+
+
+# ---------------------------------------------------------------- shared deliveries
+
+
+async def _valid(ctx: ProbeContext) -> Delivery:
+    """One valid delivery per run: HOOK-201's probe and the control for every rejection."""
+
+    async def make() -> Delivery:
+        async with Sender(ctx) as sender:
+            return await sender.valid("valid")
+
+    return await ctx.shared("hook:valid", make)
+
+
+def _require_reachable(delivery: Delivery, url: str | None) -> None:
+    if delivery.unreachable:
+        raise ProbeError(f"the webhook receiver at {url} is not reachable: {delivery.error}")
+
+
+async def _control(ctx: ProbeContext) -> Delivery:
+    valid = await _valid(ctx)
+    _require_reachable(valid, ctx.webhook_url)
+    if not valid.ok:
+        raise ProbeError(
+            f"cannot judge a rejection: the receiver does not accept a valid delivery either ({valid.describe()}; see HOOK-201)"
+        )
+    return valid
+
+
+def _evidence(*deliveries: Delivery) -> list[dict[str, Any]]:
+    return [d.evidence() for d in deliveries]
+
+
+def _judge_rejections(control: Delivery, bad: list[Delivery], what: str) -> Outcome:
+    """Pass when every `bad` delivery got a 4xx (and the control a 2xx)."""
+    evidence = _evidence(control, *bad)
+    for delivery in bad:
+        if delivery.ok:
+            return Outcome.failed(f"accepted a delivery with {delivery.label} ({delivery.status}): {what} must be rejected", evidence)
+    for delivery in bad:
+        if delivery.status is None:
+            return Outcome.failed(f"no answer to a delivery with {delivery.label}: {delivery.error}", evidence)
+        if delivery.status >= 500:
+            return Outcome.failed(
+                f"answered {delivery.status} to a delivery with {delivery.label}: an error, not a rejection "
+                "(a 5xx also asks the provider to deliver it again)",
+                evidence,
+            )
+        if not delivery.rejected:
+            return Outcome.failed(f"answered {delivery.describe()} to a delivery with {delivery.label}; expected a 4xx", evidence)
+    codes = ", ".join(str(d.status) for d in bad)
+    return Outcome.passed(f"rejected {what} ({codes}); a valid delivery got {control.status}", evidence)
+
+
+# ---------------------------------------------------------------- signature checks
+
+
+@check("HOOK-201", target="webhook")
+async def accepts_valid(ctx: ProbeContext, rule: Rule) -> Outcome:
+    valid = await _valid(ctx)
+    _require_reachable(valid, ctx.webhook_url)
+    if valid.ok:
+        return Outcome.passed(f"a correctly signed delivery was accepted ({valid.describe()})", _evidence(valid))
+    return Outcome.failed(f"a correctly signed delivery got {valid.describe()}; expected a 2xx", _evidence(valid))
+
+
+@check("HOOK-202", target="webhook")
+async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
+    control = await _control(ctx)
+    async with Sender(ctx) as sender:
+        event = sender.event()
+        body = sender.body(event)
+        good = sender.headers(body, event["event_id"])
+        wrong = sender.headers(body, event["event_id"], keys=[sender.other_secret()])
+        variants = [*sender.scheme.malformed(good)]
+        # the right format with a wrong value: the other secret's signature over this body
+        variants.append(("a wrong signature value", wrong))
+        bad = await asyncio.gather(*(sender.post(label, event["event_id"], body, headers) for label, headers in variants))
+    return _judge_rejections(control, list(bad), "malformed and wrong signatures")
+
+
+@check("HOOK-203", target="webhook")
+async def rejects_missing_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
+    control = await _control(ctx)
+    async with Sender(ctx) as sender:
+        event = sender.event()
+        body = sender.body(event)
+        headers = sender.headers(body, event["event_id"])
+        headers.pop(sender.scheme.signature_header)
+        bad = await sender.post(f"no {sender.scheme.signature_header} header", event["event_id"], body, headers)
+    return _judge_rejections(control, [bad], "a delivery without a signature")
+
+
+def _skew(facts: WebhookFacts) -> int:
+    """How far outside the tolerance the stale and future timestamps are (10 minutes for 300 s)."""
+    return int(max(2 * facts.tolerance_s, facts.tolerance_s + 300))
+
+
+@check("HOOK-204", target="webhook")
+async def rejects_stale(ctx: ProbeContext, rule: Rule) -> Outcome:
+    facts = ctx.pack.facts.webhooks
+    if facts is not None and not facts.signing().has_timestamp:
+        return Outcome.skipped(f"the {facts.scheme} signature scheme signs no timestamp")
+    control = await _control(ctx)
+    async with Sender(ctx) as sender:
+        skew = _skew(sender.facts)
+        event = sender.event()
+        body = sender.body(event)
+        headers = sender.headers(body, event["event_id"], timestamp=int(time.time()) - skew)
+        bad = await sender.post(f"a valid signature {skew} s old", event["event_id"], body, headers)
+    return _judge_rejections(control, [bad], f"a delivery older than the {sender.facts.tolerance_s:g} s tolerance")
+
+
+@check("HOOK-210", target="webhook")
+async def rejects_future(ctx: ProbeContext, rule: Rule) -> Outcome:
+    facts = ctx.pack.facts.webhooks
+    if facts is not None and not facts.signing().has_timestamp:
+        return Outcome.skipped(f"the {facts.scheme} signature scheme signs no timestamp")
+    control = await _control(ctx)
+    async with Sender(ctx) as sender:
+        skew = _skew(sender.facts)
+        event = sender.event()
+        body = sender.body(event)
+        headers = sender.headers(body, event["event_id"], timestamp=int(time.time()) + skew)
+        bad = await sender.post(f"a valid signature {skew} s in the future", event["event_id"], body, headers)
+    return _judge_rejections(control, [bad], f"a timestamp beyond the {sender.facts.tolerance_s:g} s tolerance in the future")
+
+
+@check("HOOK-205", target="webhook")
+async def rejects_tampered(ctx: ProbeContext, rule: Rule) -> Outcome:
+    control = await _control(ctx)
+    async with Sender(ctx) as sender:
+        event = sender.event()
+        body = sender.body(event)
+        headers = sender.headers(body, event["event_id"])
+        changed = {**event, "data": {**event["data"], "status": "failed" if event["data"].get("status") != "failed" else "delivered"}}
+        bad = await sender.post("a body changed after signing", event["event_id"], sender.body(changed), headers)
+    return _judge_rejections(control, [bad], "a body changed after signing")
+
+
+@check("HOOK-206", target="webhook")
+async def rejects_other_secret(ctx: ProbeContext, rule: Rule) -> Outcome:
+    control = await _control(ctx)
+    async with Sender(ctx) as sender:
+        event = sender.event()
+        body = sender.body(event)
+        headers = sender.headers(body, event["event_id"], keys=[sender.other_secret()])
+        bad = await sender.post("a signature made with another secret", event["event_id"], body, headers)
+    return _judge_rejections(control, [bad], "a signature made with another secret")
+
+
+@check("HOOK-211", target="webhook")
+async def accepts_rotation(ctx: ProbeContext, rule: Rule) -> Outcome:
+    facts = ctx.pack.facts.webhooks
+    if facts is not None and not facts.signing().carries_several_signatures:
+        return Outcome.skipped(f"the {facts.scheme} signature scheme carries one signature; there is no rotation to check")
+    await _control(ctx)
+    async with Sender(ctx) as sender:
+        old = sender.other_secret()
+        runs = []
+        for label, keys in (
+            ("old and new signatures (valid one second)", [old, sender.secret]),
+            ("new and old signatures (valid one first)", [sender.secret, old]),
+        ):
+            event = sender.event()
+            body = sender.body(event)
+            runs.append(sender.post(label, event["event_id"], body, sender.headers(body, event["event_id"], keys=keys)))
+        second, first = await asyncio.gather(*runs)
+    evidence = _evidence(second, first)
+    if not second.ok and first.ok:
+        return Outcome.failed(
+            f"rejected a delivery whose valid signature came second ({second.describe()}): it checks only the first signature", evidence
+        )
+    for delivery in (second, first):
+        if not delivery.ok:
+            return Outcome.failed(f"rejected a delivery with {delivery.label} ({delivery.describe()})", evidence)
+    return Outcome.passed("accepted deliveries carrying two signatures in either order", evidence)
+
+
+@check("HOOK-213", target="webhook")
+async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
+    await _control(ctx)
+    async with Sender(ctx) as sender:
+        event = sender.event()
+        body = unusual_json(event)
+        delivery = await sender.post("unusual JSON formatting", event["event_id"], body, sender.headers(body, event["event_id"]))
+    evidence = [*_evidence(delivery), {"kind": "note", "text": "body sent: " + body.decode()[:SHOWN]}]
+    if delivery.ok:
+        return Outcome.passed(f"accepted a valid delivery with unusual JSON formatting ({delivery.describe()})", evidence)
+    return Outcome.failed(
+        f"rejected a validly signed delivery whose JSON is formatted unusually ({delivery.describe()}): "
+        "it verifies re-serialised JSON, not the raw body",
+        evidence,
+    )
+
+
+def unusual_json(event: dict[str, Any]) -> bytes:
+    """The same event as valid JSON in a form no serialiser writes by default: keys reordered, odd
+    whitespace, CRLF, escaped non-ASCII and an escaped slash. Re-serialising it changes the bytes."""
+    data = {**event["data"], "note": "caf\u00e9 / \u2713"}
+    inner = json.dumps(data, indent="\t", ensure_ascii=True).replace("/", "\\/")
+    text = (
+        "{\r\n"
+        f'  "type" :   {json.dumps(event["type"])},\n'
+        f'\t"created_at":{json.dumps(event["created_at"])} ,  "event_id" : {json.dumps(event["event_id"])},\n'
+        f'  "data" : {inner}\n'
+        "}\n"
+    )
+    return text.encode()
+
+
+# ---------------------------------------------------------------- duplicates and latency
+
+
+async def _duplicate(ctx: ProbeContext) -> tuple[Delivery, Delivery]:
+    """The same event delivered twice (the second with a fresh timestamp, as a redelivery has)."""
+
+    async def make() -> tuple[Delivery, Delivery]:
+        async with Sender(ctx) as sender:
+            event = sender.event()
+            first = await sender.valid("first delivery", event)
+            second = await sender.valid("the same event again", event)
+            return first, second
+
+    return await ctx.shared("hook:duplicate", make)
+
+
+@check("HOOK-207", target="webhook")
+async def acknowledges_duplicate(ctx: ProbeContext, rule: Rule) -> Outcome:
+    first, second = await _duplicate(ctx)
+    _require_reachable(first, ctx.webhook_url)
+    evidence = _evidence(first, second)
+    if not first.ok:
+        raise ProbeError(f"the first delivery was not accepted ({first.describe()}; see HOOK-201), so no duplicate could be sent")
+    if second.ok:
+        return Outcome.passed(f"a second delivery of {first.event_id} was acknowledged ({second.describe()})", evidence)
+    return Outcome.failed(
+        f"a second delivery of the same event got {second.describe()}; a duplicate must be acknowledged with a 2xx "
+        "or the provider keeps redelivering it",
+        evidence,
+    )
+
+
+@check("HOOK-208", target="webhook")
+async def processes_duplicate_once(ctx: ProbeContext, rule: Rule) -> Outcome:
+    webhook = ctx.config.file.webhook
+    if webhook is None or not webhook.processed_count:
+        return Outcome.skipped("webhook.processed_count is not set: golive cannot see how often an event was handled")
+    first, second = await _duplicate(ctx)
+    _require_reachable(first, ctx.webhook_url)
+    if not first.ok:
+        raise ProbeError(f"the first delivery was not accepted ({first.describe()}; see HOOK-201)")
+    evidence = _evidence(first, second)
+    deadline = time.monotonic() + COUNT_WAIT_S
+    count = await _processed_count(ctx, first.event_id, evidence)
+    while count < 1 and time.monotonic() < deadline:
+        await asyncio.sleep(0.3)
+        count = await _processed_count(ctx, first.event_id, evidence)
+    if count >= 1:  # let a slow second processing show up before judging
+        await asyncio.sleep(1.0)
+        count = await _processed_count(ctx, first.event_id, evidence)
+    if count == 1:
+        return Outcome.passed(f"{first.event_id} was delivered twice and processed once", evidence)
+    if count == 0:
+        return Outcome.failed(
+            f"{first.event_id} was accepted but never processed within {COUNT_WAIT_S:g} s (processed_count printed 0)", evidence
+        )
+    return Outcome.failed(f"{first.event_id} was delivered twice and processed {count} times: deduplicate on event_id", evidence)
+
+
+async def _processed_count(ctx: ProbeContext, event_id: str, evidence: list[dict[str, Any]]) -> int:
+    from checker.harness.process import run_client
+
+    webhook = ctx.config.file.webhook
+    assert webhook is not None and webhook.processed_count
+    values = {**ctx.webhook_values, "event_id": event_id}
+    result = await run_client(webhook.processed_count, values, env=webhook.env, cwd=ctx.config.resolve(webhook.cwd), timeout_s=15)
+    if result.exit_code != 0:
+        tail = printable((result.stderr or result.stdout).strip()[-300:])
+        raise ProbeError(f"webhook.processed_count {'timed out' if result.timed_out else f'exited {result.exit_code}'}: {tail}")
+    words = result.stdout.split()
+    if not words or not words[-1].isdigit():
+        raise ProbeError(f"webhook.processed_count printed {printable(result.stdout.strip()[-80:])!r}, not a number")
+    count = int(words[-1])
+    evidence.append({"kind": "note", "text": f"processed_count {event_id} → {count}"})
+    return count
+
+
+@check("HOOK-209", target="webhook")
+async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
+    single = await _valid(ctx)
+    _require_reachable(single, ctx.webhook_url)
+    async with Sender(ctx) as sender:
+        deadline = sender.facts.deadline_s
+        burst = await asyncio.gather(*(sender.valid(f"burst {n}") for n in range(1, BURST + 1)))
+    everything = [single, *burst]
+    evidence = _evidence(*everything)
+    late = [d for d in everything if d.status is None or d.latency_s > deadline]
+    if late:
+        worst = max(late, key=lambda d: d.latency_s)
+        return Outcome.failed(
+            f"{len(late)} of {len(everything)} deliveries were not answered within {deadline:g} s "
+            f"(slowest: {worst.label}, {worst.describe()}); the provider redelivers those",
+            evidence,
+        )
+    refused = [d for d in burst if not d.ok]
+    if refused:
+        return Outcome.failed(f"{len(refused)} of {BURST} deliveries in a burst were not accepted (e.g. {refused[0].describe()})", evidence)
+    slowest = max(d.latency_s for d in everything)
+    return Outcome.passed(f"every delivery answered within {deadline:g} s, also a burst of {BURST} (slowest {slowest:.2f} s)", evidence)
+
+
+# ---------------------------------------------------------------- subscriptions (settings, registered endpoints)
+
+
+async def _registered(ctx: ProbeContext) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
+    """The endpoints a real sandbox has registered (None against the embedded one), and the evidence."""
+    facts = ctx.pack.facts.webhooks
+    if ctx.config.file.sandbox.url == "builtin" or facts is None or not facts.endpoints_path or not ctx.sandbox_url or not ctx.api_key:
+        return None, []
+
+    async def make() -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
+        assert facts is not None and facts.endpoints_path
+        async with ctx.sandbox_api() as api:
+            exchange = await api.get(facts.endpoints_path, note="registered webhook endpoints")
+            data = exchange.json()
+            if exchange.status != 200 or not isinstance(data, dict) or not isinstance(data.get("data"), list):
+                raise ProbeError(f"could not list the webhook endpoints: {exchange.status} from {facts.endpoints_path}")
+            return [e for e in data["data"] if isinstance(e, dict)], api.evidence()
+
+    return await ctx.shared("hook:registered", make)
+
+
+def _subscribed(ctx: ProbeContext) -> set[str]:
+    webhook = ctx.config.file.webhook
+    return set(webhook.events) if webhook else set()
+
+
+@check("HOOK-212", target="config")
+async def subscribes_required(ctx: ProbeContext, rule: Rule) -> Outcome:
+    facts = ctx.pack.facts.webhooks
+    if facts is None or not facts.required_events:
+        return Outcome.skipped(f"the {ctx.pack.name} pack names no required events")
+    required = facts.required_events
+    missing = [e for e in required if e not in _subscribed(ctx)]
+    evidence: list[dict[str, Any]] = [{"kind": "note", "text": f"webhook.events: {sorted(_subscribed(ctx)) or 'not set'}"}]
+    if missing:
+        return Outcome.failed(f"webhook.events does not include {', '.join(missing)} (required: {', '.join(required)})", evidence)
+    endpoints, exchanges = await _registered(ctx)
+    if endpoints is None:
+        return Outcome.passed(f"subscribes to {', '.join(required)}", evidence)
+    evidence.extend(exchanges)
+    if not endpoints:
+        return Outcome.failed(f"no webhook endpoint is registered on the sandbox account ({facts.endpoints_path})", evidence)
+    registered = {e for endpoint in endpoints for e in endpoint.get("events", []) if isinstance(e, str)}
+    missing = [e for e in required if e not in registered]
+    if missing:
+        return Outcome.failed(f"the registered endpoints are not subscribed to {', '.join(missing)}", evidence)
+    return Outcome.passed(f"subscribes to {', '.join(required)}; {len(endpoints)} endpoint(s) registered on the sandbox", evidence)
+
+
+@check("BAL-001", target="config")
+async def balance_monitored(ctx: ProbeContext, rule: Rule) -> Outcome:
+    facts = ctx.pack.facts.webhooks
+    event = facts.balance_event if facts else None
+    if ctx.config.file.balance.poll:
+        return Outcome.passed("the integration polls the balance (balance.poll: true)")
+    if event and event in _subscribed(ctx):
+        endpoints, exchanges = await _registered(ctx)
+        if endpoints is None:
+            return Outcome.passed(f"{event} is subscribed (webhook.events)")
+        if any(event in endpoint.get("events", []) for endpoint in endpoints):
+            return Outcome.passed(f"{event} is subscribed by a registered endpoint", exchanges)
+        return Outcome.failed(f"webhook.events names {event}, but no endpoint registered on the sandbox subscribes to it", exchanges)
+    watch = f"subscribe to {event} or " if event else ""
+    return Outcome.failed(f"nothing watches the balance: {watch}set balance.poll: true and poll the balance on a schedule")

@@ -1,0 +1,102 @@
+"""The embedded sandbox delivers its events to the registered endpoints, as the provider does:
+signed, at least once, and again with backoff when an endpoint answers slower than the deadline
+(5 s for mintfax) or with anything but a 2xx (seed 002: "Slow responses (over 5 seconds) trigger
+redelivery"). Each attempt is logged on the `golive.sandbox` logger, which `golive sandbox` prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import httpx
+
+from checker.sandbox.app import Sandbox
+from checker.sandbox.store import DueDelivery
+from checker.signing import SigningScheme
+
+log = logging.getLogger("golive.sandbox")
+log.addHandler(logging.NullHandler())  # silent inside `golive check`; `golive sandbox` adds a console handler
+
+TICK_S = 0.2
+BATCH = 50
+CONCURRENCY = 16
+BACKOFF_S = (1, 2, 4, 8, 16, 32, 60)  # after attempt 1, 2, …; then 60 s
+MAX_ATTEMPTS = 8
+
+
+class DeliveryWorker:
+    def __init__(self, sandbox: Sandbox, scheme: SigningScheme, timeout_s: float) -> None:
+        self.sandbox = sandbox
+        self.scheme = scheme
+        self.timeout_s = timeout_s
+        self.in_flight: set[tuple[str, str]] = set()
+        self.limit = asyncio.Semaphore(CONCURRENCY)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False, headers={"User-Agent": "golive-sandbox-webhooks"}
+        )
+
+    async def run(self) -> None:
+        try:
+            while True:
+                self.tick()
+                await asyncio.sleep(TICK_S)
+        finally:
+            for task in self.tasks:
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self.tasks, return_exceptions=True)
+            await self.client.aclose()
+
+    def tick(self) -> None:
+        store = self.sandbox.store
+        for account in store.accounts_with_webhooks():
+            self.sandbox.settle(account)  # move faxes along on the sandbox clock, so their events exist
+        for due in store.due_deliveries(self.sandbox.clock.now(), BATCH):
+            key = (due.event_id, due.webhook_id)
+            if key in self.in_flight:
+                continue
+            self.in_flight.add(key)
+            task = asyncio.ensure_future(self.deliver(due))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def deliver(self, due: DueDelivery) -> None:
+        try:
+            async with self.limit:
+                status, problem, elapsed = await self._post(due)
+            attempt = due.attempts + 1
+            store, now = self.sandbox.store, self.sandbox.clock.now()
+            where = f"{due.event_id} {due.type} -> {due.url}"
+            if status is not None and 200 <= status < 300:
+                store.delivery_attempted(due.event_id, due.webhook_id, status, "delivered", now)
+                log.info("webhook %s: %d in %.0f ms (attempt %d)", where, status, elapsed * 1000, attempt)
+            elif attempt >= MAX_ATTEMPTS:
+                store.delivery_attempted(due.event_id, due.webhook_id, status, "abandoned", now)
+                log.warning("webhook %s: %s (attempt %d); giving up", where, problem, attempt)
+            else:
+                wait = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
+                store.delivery_attempted(due.event_id, due.webhook_id, status, "pending", now + wait)
+                log.warning("webhook %s: %s (attempt %d); redelivering in %d s", where, problem, attempt, wait)
+        finally:
+            self.in_flight.discard((due.event_id, due.webhook_id))
+
+    async def _post(self, due: DueDelivery) -> tuple[int | None, str, float]:
+        body = due.payload.encode()
+        headers = {
+            "Content-Type": "application/json",
+            **self.scheme.sign([due.secret], body, timestamp=int(time.time()), msg_id=due.event_id),
+        }
+        started = time.monotonic()
+        try:
+            async with self.client.stream("POST", due.url, content=body, headers=headers) as response:
+                status = response.status_code  # the body is not read: only the status matters
+        except httpx.TimeoutException:
+            return None, f"no answer within {self.timeout_s:g} s", time.monotonic() - started
+        except httpx.HTTPError as exc:
+            return None, f"{type(exc).__name__} {exc}".strip(), time.monotonic() - started
+        elapsed = time.monotonic() - started
+        return status, f"answered {status}", elapsed

@@ -1,0 +1,192 @@
+"""A webhook receiver for the HOOK tests, with switchable flaws (repeat --flaw) and optional verification
+by a mainstream library. It is a real program on a real socket: golive starts it with webhook.start.
+
+    receiver.py --port P [--scheme mintfax|standard|github] [--flaw NAME ...] [--verifier own|stripe|standardwebhooks]
+    receiver.py count EVENT_ID      prints how often EVENT_ID was processed
+
+The secret comes from RECEIVER_SECRET; processed events are counted in the SQLite file RECEIVER_DB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import queue
+import sqlite3
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+TOLERANCE_S = 300
+FLAWS = {
+    "trust-all": "accepts every delivery without verifying anything",
+    "no-header-ok": "skips verification when the signature header is missing",
+    "no-timestamp": "verifies the signature but never looks at how old or new the timestamp is",
+    "past-only": "rejects old timestamps but not future ones",
+    "first-signature": "compares only the first signature in the header",
+    "reserialize": "verifies json.dumps(json.loads(body)) instead of the raw body",
+    "dup-500": "answers 500 to an event_id it has seen",
+    "double-process": "acknowledges duplicates but processes them again",
+    "slow": "processes synchronously for 6 s before answering",
+    "reject-all": "answers 400 to everything",
+    "crash-malformed": "answers 500 when the signature header cannot be parsed",
+}
+
+
+class Rejected(Exception):
+    pass
+
+
+def db() -> sqlite3.Connection:
+    conn = sqlite3.connect(os.environ["RECEIVER_DB"], timeout=10, isolation_level=None)
+    conn.execute("CREATE TABLE IF NOT EXISTS seen (event_id TEXT PRIMARY KEY)")
+    conn.execute("CREATE TABLE IF NOT EXISTS processed (event_id TEXT, at REAL)")
+    return conn
+
+
+def verify_own(scheme: str, secret: str, body: bytes, headers: dict[str, str], flaws: set[str]) -> None:
+    signed = body
+    if "reserialize" in flaws:
+        signed = json.dumps(json.loads(body)).encode()
+    if scheme == "github":
+        given = headers.get("x-hub-signature-256", "")
+        expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(given, expected):
+            raise Rejected("bad signature")
+        return
+    if scheme == "standard":
+        msg_id, ts, header = headers.get("webhook-id"), headers.get("webhook-timestamp", ""), headers.get("webhook-signature", "")
+        if not (msg_id and ts.isdigit() and header):
+            raise Rejected("missing headers")
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+        expected = base64.b64encode(hmac.new(key, f"{msg_id}.{ts}.".encode() + signed, hashlib.sha256).digest()).decode()
+        given = [part.split(",", 1)[1] for part in header.split(" ") if part.startswith("v1,")]
+        timestamp = int(ts)
+    else:
+        header = headers.get("x-mintfax-signature", "")
+        parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
+        if "crash-malformed" in flaws:
+            timestamp = int(dict(parts)["t"])  # KeyError / ValueError on garbage: an unhandled 500
+        else:
+            t_values = [v for k, v in parts if k == "t"]
+            if not t_values or not t_values[0].isdigit():
+                raise Rejected("no timestamp")
+            timestamp = int(t_values[0])
+        given = [v for k, v in parts if k == "v1"]
+        expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + signed, hashlib.sha256).hexdigest()
+    if not given:
+        raise Rejected("no signature")
+    candidates = given[:1] if "first-signature" in flaws else given
+    if not any(hmac.compare_digest(expected, g) for g in candidates):
+        raise Rejected("bad signature")
+    if "no-timestamp" not in flaws:
+        age = time.time() - timestamp
+        if age > TOLERANCE_S or ("past-only" not in flaws and -age > TOLERANCE_S):
+            raise Rejected("timestamp outside the tolerance")
+
+
+def verify_library(verifier: str, secret: str, body: bytes, headers: dict[str, str]) -> None:
+    if verifier == "stripe":
+        import stripe
+
+        try:
+            stripe.WebhookSignature.verify_header(body.decode(), headers.get("x-mintfax-signature"), secret, tolerance=TOLERANCE_S)
+        except stripe.SignatureVerificationError as exc:
+            raise Rejected(str(exc)) from None
+    else:
+        import standardwebhooks
+
+        try:  # as the library's README shows it: only its own exception is caught
+            standardwebhooks.Webhook(secret).verify(body, headers)
+        except standardwebhooks.WebhookVerificationError as exc:
+            raise Rejected(str(exc)) from None
+
+
+def serve(args: argparse.Namespace) -> None:
+    secret = os.environ["RECEIVER_SECRET"]
+    flaws = set(args.flaw)
+    unknown = flaws - set(FLAWS)
+    if unknown:
+        sys.exit(f"unknown flaw(s): {', '.join(sorted(unknown))}")
+    work: queue.Queue[str] = queue.Queue()
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = db()
+        while True:
+            event_id = work.get()
+            conn.execute("INSERT INTO processed VALUES (?, ?)", (event_id, time.time()))
+
+    threading.Thread(target=worker, daemon=True).start()
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def answer(self, status: int, text: str) -> None:
+            data = json.dumps({"status": text}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                self.handle_delivery(body, headers)
+            except Rejected as exc:
+                self.answer(400, str(exc))
+            except Exception as exc:  # as a web framework would: an unhandled error is a 500
+                self.answer(500, f"{type(exc).__name__}")
+
+        def handle_delivery(self, body: bytes, headers: dict[str, str]) -> None:
+            if "reject-all" in flaws:
+                raise Rejected("rejecting everything")
+            signature_header = {"mintfax": "x-mintfax-signature", "standard": "webhook-signature", "github": "x-hub-signature-256"}
+            skip = "trust-all" in flaws or ("no-header-ok" in flaws and signature_header[args.scheme] not in headers)
+            if not skip:
+                if args.verifier == "own":
+                    verify_own(args.scheme, secret, body, headers, flaws)
+                else:
+                    verify_library(args.verifier, secret, body, headers)
+            event_id = json.loads(body)["event_id"]
+            with lock:
+                conn = db()
+                fresh = conn.execute("INSERT OR IGNORE INTO seen VALUES (?)", (event_id,)).rowcount == 1
+                conn.close()
+            if not fresh and "dup-500" in flaws:
+                raise RuntimeError("duplicate event")
+            if fresh or "double-process" in flaws:
+                if "slow" in flaws:
+                    time.sleep(6)
+                work.put(event_id)
+            self.answer(200, "ok")
+
+    ThreadingHTTPServer.request_queue_size = 128  # the default backlog of 5 drops connections in a burst
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "count":
+        conn = db()
+        print(conn.execute("SELECT COUNT(*) FROM processed WHERE event_id = ?", (sys.argv[2],)).fetchone()[0])
+        return
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--scheme", choices=["mintfax", "standard", "github"], default="mintfax")
+    parser.add_argument("--flaw", action="append", default=[])
+    parser.add_argument("--verifier", choices=["own", "stripe", "standardwebhooks"], default="own")
+    serve(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

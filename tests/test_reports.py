@@ -1,0 +1,229 @@
+"""Reports from real runs: HTML, Markdown, JUnit and SARIF from one result model; waivers, expired
+waivers and attestations in them; `golive report render / merge / diff`; the step summary."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+import junitparser
+import pytest
+from markdown_it import MarkdownIt
+
+from checker import engine
+from checker.config import load_config
+from checker.model import RunResult, Status
+from checker.packs import load_pack
+from checker.report import diff_runs, load_report, merge_runs, render_html, render_junit, render_markdown, timeline_svg, write_reports
+from tests.conftest import TEST_KEYS, golive
+
+CLIENTS = Path(__file__).parent / "clients"
+SECRET = "whsec_0f5a9c2d7e1b8a4c6d3e9f0a1b2c3d4e"
+TODAY = dt.date.today()
+
+
+def hostile_project(folder: Path) -> Path:
+    """A project whose receiver answers every delivery with markup and terminal escapes, with a
+    waiver (HOOK-201), an expired waiver (KEY-004) and an attestation (LIVE-004)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    later, earlier = TODAY + dt.timedelta(days=30), TODAY - dt.timedelta(days=1)
+    (folder / "golive.yaml").write_text(
+        "provider: mintfax\n"
+        f"sandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        "webhook:\n"
+        "  url: http://127.0.0.1:{port}/hooks\n"
+        f"  secret: {SECRET}\n"
+        f'  start: "{{python}} {CLIENTS / "hostile.py"} --port {{port}} --mode markup"\n'
+        "  events: [fax.delivered, fax.failed, balance.low]\n"
+        "waivers:\n"
+        f"  - {{rule: HOOK-201, reason: 'receiver <b>rewrite</b> lands next sprint', by: ops@example.com, expires: {later}}}\n"
+        f"  - {{rule: KEY-004, reason: 'moving secrets to vault', by: sec@example.com, expires: {earlier}}}\n"
+        "attestations:\n"
+        "  LIVE-004: {by: sec@example.com, date: 2026-11-20, evidence: 'https://wiki.example.com/rotation'}\n"
+    )
+    return folder / "golive.yaml"
+
+
+def run_of(config_path: Path, *select: str, environment: str | None = None) -> RunResult:
+    config = load_config(config_path, environ={})
+    options = engine.RunOptions(select=select, environment=environment)
+    return asyncio.run(engine.run(config, load_pack("mintfax"), options))
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    path = hostile_project(tmp_path_factory.mktemp("hostile"))
+    return run_of(path, "IDEM-001", "HOOK-201", "HOOK-203", "KEY-004", "LIVE")
+
+
+def test_waivers_and_attestations_reach_the_report(hostile_run: RunResult) -> None:
+    results = {r.rule.id: r for r in hostile_run.results}
+    assert results["HOOK-201"].status is Status.WAIVED
+    assert results["HOOK-201"].waiver == {
+        "rule": "HOOK-201",
+        "reason": "receiver <b>rewrite</b> lands next sprint",
+        "by": "ops@example.com",
+        "expires": str(TODAY + dt.timedelta(days=30)),
+        "expired": False,
+    }
+    assert results["KEY-004"].status is Status.FAIL and results["KEY-004"].waiver["expired"] is True  # type: ignore[index]
+    assert "expired on" in results["KEY-004"].message
+    assert results["LIVE-004"].status is Status.ATTESTED
+    assert results["LIVE-004"].attestation == {
+        "by": "sec@example.com",
+        "date": "2026-11-20",
+        "evidence": "https://wiki.example.com/rotation",
+    }
+    states = {w["rule"]: w["state"] for w in hostile_run.waivers}
+    assert states == {"HOOK-201": "applied", "KEY-004": "expired"}
+    data = hostile_run.to_json()
+    assert data["waivers"][1]["state"] == "expired" and data["results"][0]["id"] == "IDEM-001"
+
+
+def test_live_mode_blocks_on_unattested_items_and_not_on_attested_ones(tmp_path: Path) -> None:
+    path = tmp_path / "golive.yaml"
+    path.write_text(
+        "provider: mintfax\nattestations:\n" + "".join(f"  LIVE-00{n}: {{by: a@example.com, date: 2026-11-20}}\n" for n in range(1, 7))
+    )
+    sandbox_mode = run_of(path, "LIVE")
+    live_mode = run_of(path, "LIVE", environment="live")
+    assert sandbox_mode.verdict == "ready"
+    assert live_mode.verdict == "not ready"
+    blocking = [r.rule.id for r in live_mode.results if r.status is Status.MANUAL]
+    assert blocking == ["LIVE-007"]
+    path.write_text(path.read_text() + "  LIVE-007: {by: a@example.com, date: 2026-11-21, evidence: top-up alert}\n")
+    assert run_of(path, "LIVE", environment="live").verdict == "ready"
+    junit = junitparser.JUnitXml.fromstring(render_junit(live_mode).encode())
+    failures = [case.name for suite in junit for case in suite if case.result and isinstance(case.result[0], junitparser.Failure)]
+    assert failures == ["LIVE-007 Alert or automatic top-up on low balance"]
+
+
+def test_junit_has_one_testcase_per_rule_as_junit_expects(hostile_run: RunResult) -> None:
+    xml = junitparser.JUnitXml.fromstring(render_junit(hostile_run).encode())
+    cases = {case.name.split()[0]: case for suite in xml for case in suite}
+    assert set(cases) == {r.rule.id for r in hostile_run.results}
+    kinds = {rid: type(case.result[0]).__name__ if case.result else "pass" for rid, case in cases.items()}
+    assert kinds["IDEM-001"] == "pass"
+    assert kinds["KEY-004"] == "Failure"
+    assert kinds["HOOK-203"] == "Error"  # cannot judge: the receiver rejects valid deliveries too
+    assert kinds["HOOK-201"] == "pass"  # waived
+    assert kinds["LIVE-001"] == "Skipped" and kinds["LIVE-004"] == "pass"
+    assert xml.failures == 1 and xml.errors == 1 and xml.skipped == 6
+    assert "\x1b" not in render_junit(hostile_run)
+
+
+def test_markdown_renders_and_escapes_what_targets_said(hostile_run: RunResult) -> None:
+    text = render_markdown(hostile_run)
+    assert text.startswith("## golive: ❌ NOT READY · mintfax (sandbox)")
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    assert html.count("<table>") == 2
+    assert "<script" not in html and "<b>" not in html and "<img" not in html
+    assert "KEY-004" in html and "Expired waivers" in text
+    first_table = html.split("</table>")[0]
+    assert first_table.count("<tr>") == 1 + sum(r.status.value in ("fail", "error", "waived", "manual") for r in hostile_run.results)
+
+
+def test_html_is_self_contained_escaped_and_small(hostile_run: RunResult) -> None:
+    html = render_html(hostile_run)
+    assert "<script>document.title" not in html and "&lt;script&gt;document.title" in html
+    assert "\x1b" not in html and "<b>rewrite</b>" not in html and "&lt;b&gt;rewrite&lt;/b&gt;" in html
+    for remote in ("http://", "https://", "//cdn", "@import", "url("):
+        outside = [line for line in html.splitlines() if remote in line and "wiki.example.com" not in line and "127.0.0.1" not in line]
+        assert not [line for line in outside if "src=" in line or "href=" in line or "@import" in line], remote
+    assert "script-src 'sha256-" in html  # only golive's own script may run
+    assert len(html.encode()) < 80_000
+
+
+def test_timeline_draws_attempts_and_the_expected_windows() -> None:
+    evidence = [
+        {"kind": "attempt", "n": 1, "t": 0.1, "answered_t": 0.12, "method": "POST", "status": 503},
+        {"kind": "attempt", "n": 2, "t": 1.5, "answered_t": 1.52, "method": "POST", "status": 201},
+        {"kind": "backoff_windows", "model": "documented", "windows": [[1.0, 2.0]]},
+    ]
+    svg = str(timeline_svg(evidence))
+    assert svg.count("<circle") == 2 and svg.count("<rect") == 1
+    assert "#cf222e" in svg and "#1a7f37" in svg  # the 503 red, the 201 green
+    assert "expected window for retry 1: 1.12–2.12 s" in svg
+    assert timeline_svg([{"kind": "note", "text": "x"}]) is None
+
+
+def test_render_from_json_gives_the_same_reports(hostile_run: RunResult, tmp_path: Path) -> None:
+    write_reports(hostile_run, ["json", "html", "md", "junit", "sarif"], tmp_path / "a")
+    done = golive(
+        "report", "render", str(tmp_path / "a" / "report.json"), "--format", "html,md,junit,sarif,json", "-o", str(tmp_path / "b")
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("report.html", "report.md", "junit.xml", "report.sarif", "report.json"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text(), name
+    assert oct((tmp_path / "b" / "report.html").stat().st_mode & 0o777) in ("0o644", "0o664")
+
+
+def test_bad_report_files_are_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text('{"schema": "golive-report/1",\n "results": [}')
+    (tmp_path / "other.json").write_text('{"schema": "something-else/2", "results": []}')
+    broken = golive("report", "render", "broken.json", cwd=tmp_path)
+    assert broken.returncode == 2 and "broken.json:2: not JSON" in broken.stderr
+    other = golive("report", "render", "other.json", cwd=tmp_path)
+    assert other.returncode == 2 and "other.json" in other.stderr and "schema" in other.stderr
+    missing = golive("report", "diff", "nope.json", "other.json", cwd=tmp_path)
+    assert missing.returncode == 2 and "cannot read the report" in missing.stderr
+    assert "Traceback" not in broken.stderr + other.stderr + missing.stderr
+
+
+def _webhook_project(folder: Path, *flaws: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    flags = " ".join(f"--flaw {f}" for f in flaws)
+    (folder / "golive.yaml").write_text(
+        "provider: mintfax\n"
+        f"sandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        "webhook:\n  url: http://127.0.0.1:{port}/hooks\n"
+        f"  secret: {SECRET}\n"
+        f'  start: "{{python}} {CLIENTS / "receiver.py"} --port {{port}} {flags}"\n'
+        '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/r.db"}\n'
+        "  events: [fax.delivered, fax.failed, balance.low]\n"
+    )
+    return folder / "golive.yaml"
+
+
+def test_merge_of_parallel_jobs_and_diff_between_runs(tmp_path: Path) -> None:
+    good = _webhook_project(tmp_path / "good")
+    flawed = _webhook_project(tmp_path / "flawed", "no-timestamp")
+    # two parallel jobs of one check, each a part of the rules
+    job_a = golive("check", "--select", "HOOK-20", "--format", "json", "--output", "a", cwd=good.parent)
+    job_b = golive("check", "--select", "HOOK-21,IDEM-001", "--format", "json", "--output", "b", cwd=good.parent)
+    assert job_a.returncode == 0 and job_b.returncode == 0, job_a.stdout + job_b.stdout
+    merged = golive("report", "merge", "a/report.json", "b/report.json", "-o", "merged", "--format", "json,md", cwd=good.parent)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    report = json.loads((good.parent / "merged" / "report.json").read_text())
+    ids = [r["id"] for r in report["results"]]
+    assert len(ids) == len(set(ids)) == 9 + 4 + 1
+    assert (
+        report["verdict"] == "ready" and report["summary"]["pass"] == 13 and report["summary"]["skip"] == 1
+    )  # HOOK-208: no processed_count
+    # the flawed receiver's run against the good one: new failures, and the gate
+    bad = golive("check", "--select", "HOOK-20,HOOK-21", "--format", "json", "--output", "c", cwd=flawed.parent)
+    assert bad.returncode == 1
+    old, new = good.parent / "merged" / "report.json", flawed.parent / "c" / "report.json"
+    changes = diff_runs(load_report(old), load_report(new))
+    assert sorted(c["id"] for c in changes["new_failures"]) == ["HOOK-204", "HOOK-210"]
+    assert [c["id"] for c in changes["changed"]] == ["IDEM-001"]  # absent from the new run
+    gate = golive("report", "diff", str(old), str(new), "--fail-on-new")
+    assert gate.returncode == 1 and "New failures (2)" in gate.stdout and "HOOK-204" in gate.stdout
+    back = golive("report", "diff", str(new), str(old), "--fail-on-new")
+    assert back.returncode == 0 and "Fixed (2)" in back.stdout
+    with pytest.raises(Exception, match="different runs"):
+        other = load_report(old)
+        merge_runs([other, RunResult(**{**{f: getattr(other, f) for f in other.__dataclass_fields__}, "provider": "idunox"})])
+
+
+def test_step_summary_is_appended_on_github_actions(tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    summary.write_text("earlier step\n")
+    (tmp_path / "golive.yaml").write_text(f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n")
+    done = golive("check", "--select", "IDEM-001", cwd=tmp_path, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert done.returncode == 0, done.stdout + done.stderr
+    text = summary.read_text()
+    assert text.startswith("earlier step\n## golive: ✅ READY · mintfax (sandbox)")
+    assert TEST_KEYS["mintfax"] not in text

@@ -1,0 +1,347 @@
+"""The HOOK rules and BAL-001 against real receivers: real processes on real sockets, started by golive
+through webhook.start, each either correct or with exactly one flaw."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from checker.config import Config, parse_config
+from checker.model import Status
+from tests.conftest import TEST_KEYS, client_for, run_rules
+
+CLIENTS = Path(__file__).parent / "clients"
+RECEIVER = CLIENTS / "receiver.py"
+HOSTILE = CLIENTS / "hostile.py"
+SECRET = "whsec_0f5a9c2d7e1b8a4c6d3e9f0a1b2c3d4e"
+STANDARD_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+PROBED = [f"HOOK-2{n:02d}" for n in range(1, 14) if n != 12]
+
+
+def hook_config(
+    tmp_path: Path,
+    *args: str,
+    pack: str = "mintfax",
+    secret: str = SECRET,
+    start: str | None = None,
+    processed: bool = True,
+    events: str = "[fax.delivered, fax.failed, balance.low]",
+    extra: str = "",
+) -> Config:
+    command = start or f"{{python}} {RECEIVER} --port {{port}} {' '.join(args)}"
+    count = f'  processed_count: "{{python}} {RECEIVER} count {{event_id}}"\n' if processed else ""
+    text = (
+        f"provider: {pack}\n"
+        f"sandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        "webhook:\n"
+        "  url: http://127.0.0.1:{port}/hooks\n"
+        f"  secret: {secret}\n"
+        f'  start: "{command}"\n'
+        '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/receiver.db"}\n'
+        "  start_timeout: 10\n"
+        f"  events: {events}\n"
+        f"{count}{extra}"
+    )
+    path = tmp_path / "golive.yaml"
+    path.write_text(text)
+    from checker.config import load_config
+
+    return load_config(path, environ={})
+
+
+def statuses(results: dict) -> dict[str, str]:
+    return {rule_id: result.status.value for rule_id, result in results.items()}
+
+
+# ---------------------------------------------------------------- a correct receiver, and one flaw at a time
+
+
+def test_a_correct_receiver_passes_every_webhook_rule(tmp_path: Path) -> None:
+    results = run_rules(hook_config(tmp_path), "HOOK", "BAL")
+    assert statuses(results) == {rule: "pass" for rule in [*PROBED, "HOOK-212", "BAL-001"]}, {
+        k: r.message for k, r in results.items() if r.status is not Status.PASS
+    }
+    burst = [e for e in results["HOOK-209"].evidence if e["label"].startswith("burst")]
+    assert len(burst) == 20 and all(e["status"] == 200 for e in burst)
+    assert "processed once" in results["HOOK-208"].message
+
+
+FLAWS = {
+    # flaw: the rules it must fail (every other probed rule passes)
+    "trust-all": {"HOOK-202", "HOOK-203", "HOOK-204", "HOOK-205", "HOOK-206", "HOOK-210"},
+    "no-header-ok": {"HOOK-203"},
+    "no-timestamp": {"HOOK-204", "HOOK-210"},
+    "past-only": {"HOOK-210"},
+    "first-signature": {"HOOK-211"},
+    "reserialize": {"HOOK-213"},
+    "dup-500": {"HOOK-207"},
+    "double-process": {"HOOK-208"},
+    "crash-malformed": {"HOOK-202", "HOOK-203"},  # no header cannot be parsed either
+}
+
+
+@pytest.mark.parametrize("flaw", sorted(FLAWS))
+def test_each_flaw_fails_exactly_its_rules(tmp_path: Path, flaw: str) -> None:
+    results = run_rules(hook_config(tmp_path, "--flaw", flaw), *PROBED)
+    expected = {rule: ("fail" if rule in FLAWS[flaw] else "pass") for rule in PROBED}
+    assert statuses(results) == expected, {k: r.message for k, r in results.items()}
+
+
+def test_messages_name_the_flaw(tmp_path: Path) -> None:
+    config = hook_config(tmp_path, "--flaw", "first-signature", "--flaw", "crash-malformed", "--flaw", "dup-500")
+    results = run_rules(config, "HOOK-211", "HOOK-202", "HOOK-207")
+    assert "checks only the first signature" in results["HOOK-211"].message
+    assert "answered 500" in results["HOOK-202"].message and "not a rejection" in results["HOOK-202"].message
+    assert "keeps redelivering" in results["HOOK-207"].message
+
+
+def test_a_receiver_that_processes_synchronously_for_6_s_is_too_slow(tmp_path: Path) -> None:
+    results = run_rules(hook_config(tmp_path, "--flaw", "slow"), "HOOK-201", "HOOK-209")
+    assert results["HOOK-201"].status is Status.PASS
+    assert results["HOOK-209"].status is Status.FAIL
+    assert "not answered within 5 s" in results["HOOK-209"].message
+    assert all(e["latency_s"] >= 5.5 for e in results["HOOK-209"].evidence if e.get("status") == 200)
+
+
+def test_a_receiver_that_rejects_everything_fails_201_and_its_rejections_are_not_credited(tmp_path: Path) -> None:
+    results = run_rules(hook_config(tmp_path, "--flaw", "reject-all"), "HOOK-201", "HOOK-202", "HOOK-204", "HOOK-211", "HOOK-213")
+    assert results["HOOK-201"].status is Status.FAIL
+    for rule in ("HOOK-202", "HOOK-204", "HOOK-211", "HOOK-213"):
+        assert results[rule].status is Status.ERROR, rule
+        assert "does not accept a valid delivery either" in results[rule].message
+
+
+def test_hook_208_without_processed_count_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    results = run_rules(hook_config(tmp_path, processed=False), "HOOK-208")
+    assert results["HOOK-208"].status is Status.SKIP
+    assert "webhook.processed_count" in results["HOOK-208"].message
+
+
+# ---------------------------------------------------------------- receivers built on webhook libraries
+
+
+def test_stripe_style_verifier_accepts_future_timestamps(tmp_path: Path) -> None:
+    """mintfax's scheme is Stripe's; stripe's verify_header only rejects *old* timestamps."""
+    results = run_rules(hook_config(tmp_path, "--verifier", "stripe"), *PROBED)
+    assert {k for k, s in statuses(results).items() if s != "pass"} == {"HOOK-210"}, {k: r.message for k, r in results.items()}
+
+
+def _standard_pack(tmp_path: Path) -> str:
+    pack = tmp_path / "standard-pack.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: mintfax-standard\nextends: mintfax\n"
+        "facts:\n  webhooks:\n    scheme: standard\n    signature_header: webhook-signature\n"
+        "    timestamp_header: webhook-timestamp\n    id_header: webhook-id\n"
+    )
+    return str(pack)
+
+
+def test_standard_webhooks_receiver_passes(tmp_path: Path) -> None:
+    config = hook_config(tmp_path, "--scheme", "standard", pack=_standard_pack(tmp_path), secret=STANDARD_SECRET)
+    results = run_rules(config, *PROBED)
+    assert set(statuses(results).values()) == {"pass"}, {k: r.message for k, r in results.items()}
+
+
+def test_the_standardwebhooks_library_as_its_readme_uses_it_crashes_on_malformed_signatures(tmp_path: Path) -> None:
+    """standardwebhooks checks both timestamp directions and every signature, but a header without
+    a comma raises ValueError, not WebhookVerificationError: catching only the latter answers 500."""
+    config = hook_config(
+        tmp_path, "--scheme", "standard", "--verifier", "standardwebhooks", pack=_standard_pack(tmp_path), secret=STANDARD_SECRET
+    )
+    results = run_rules(config, *PROBED)
+    assert {k for k, s in statuses(results).items() if s != "pass"} == {"HOOK-202"}, {k: r.message for k, r in results.items()}
+    assert "answered 500" in results["HOOK-202"].message
+
+
+def test_github_style_scheme_skips_what_it_cannot_carry(tmp_path: Path) -> None:
+    pack = tmp_path / "github-pack.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: mintfax-github\nextends: mintfax\n"
+        "facts:\n  webhooks:\n    scheme: github\n    signature_header: X-Hub-Signature-256\n"
+    )
+    results = run_rules(hook_config(tmp_path, "--scheme", "github", pack=str(pack)), *PROBED)
+    skipped = {k for k, s in statuses(results).items() if s == "skip"}
+    assert skipped == {"HOOK-204", "HOOK-210", "HOOK-211"}
+    assert all(results[k].status is Status.PASS for k in PROBED if k not in skipped)
+    flawed = run_rules(hook_config(tmp_path, "--scheme", "github", "--flaw", "trust-all", pack=str(pack)), "HOOK-205", "HOOK-206")
+    assert set(statuses(flawed).values()) == {"fail"}
+
+
+# ---------------------------------------------------------------- starting the receiver
+
+
+def test_a_receiver_that_cannot_start_makes_every_webhook_probe_an_error(tmp_path: Path) -> None:
+    config = hook_config(tmp_path, start="{python} -c 'import sys; sys.exit(\\\"missing dependency: flask\\\")'")
+    results = run_rules(config, "HOOK-201", "HOOK-205")
+    for result in results.values():
+        assert result.status is Status.ERROR
+        assert "exited 1 before opening port" in result.message and "missing dependency: flask" in result.message
+
+
+def test_a_receiver_that_never_opens_its_port_is_an_error_after_start_timeout(tmp_path: Path) -> None:
+    config = hook_config(tmp_path, start="{python} -c 'import time; time.sleep(60)'", extra="")
+    text = config.path
+    Path(text).write_text(Path(text).read_text().replace("start_timeout: 10", "start_timeout: 1"))
+    from checker.config import load_config
+
+    started = time.monotonic()
+    results = run_rules(load_config(Path(text), environ={}), "HOOK-201")
+    assert results["HOOK-201"].status is Status.ERROR
+    assert "did not open" in results["HOOK-201"].message
+    assert time.monotonic() - started < 20
+
+
+def test_the_receiver_is_stopped_after_the_check(tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    launcher = tmp_path / "launch.py"
+    launcher.write_text(
+        "import os, sys\n"
+        f"open({str(marker)!r}, 'w').write(str(os.getpid()))\n"
+        f"os.execv(sys.executable, [sys.executable, {str(RECEIVER)!r}, *sys.argv[1:]])\n"
+    )
+    run_rules(hook_config(tmp_path, start=f"{{python}} {launcher} --port {{port}}"), "HOOK-201")
+    pid = int(marker.read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail("the receiver is still running after the check")
+
+
+def test_unreachable_receiver_is_an_error_not_a_fail(tmp_path: Path) -> None:
+    from checker.harness.receiver import free_port
+
+    port = free_port()
+    config = parse_config(f"provider: mintfax\nwebhook: {{url: 'http://127.0.0.1:{port}/hooks', secret: {SECRET}}}\n", environ={})
+    results = run_rules(config, "HOOK-201", "HOOK-203")
+    assert results["HOOK-201"].status is Status.ERROR and "not reachable" in results["HOOK-201"].message
+    assert results["HOOK-203"].status is Status.ERROR
+
+
+def test_no_webhook_section_skips_the_probes_and_fails_the_subscription_rules(tmp_path: Path) -> None:
+    config = parse_config(f"provider: mintfax\nsandbox: {{api_key: '{TEST_KEYS['mintfax']}'}}\n", environ={})
+    results = run_rules(config, "HOOK", "BAL")
+    assert results["HOOK-201"].status is Status.SKIP and "webhook.url" in results["HOOK-201"].message
+    assert results["HOOK-212"].status is Status.FAIL
+    assert results["BAL-001"].status is Status.FAIL
+    polled = parse_config("provider: mintfax\nbalance: {poll: true}\n", environ={})
+    assert run_rules(polled, "BAL-001")["BAL-001"].status is Status.PASS
+
+
+def test_hook_212_names_the_missing_events(tmp_path: Path) -> None:
+    config = parse_config("provider: mintfax\nwebhook: {events: [fax.delivered]}\n", environ={})
+    results = run_rules(config, "HOOK-212", "BAL-001")
+    assert results["HOOK-212"].status is Status.FAIL
+    assert "fax.failed, balance.low" in results["HOOK-212"].message
+    assert results["BAL-001"].status is Status.FAIL
+
+
+def test_hook_212_and_bal_001_read_the_registered_endpoints_of_a_real_sandbox(sandbox) -> None:  # type: ignore[no-untyped-def]
+    served = sandbox("mintfax")
+    extra = "webhook: {events: [fax.delivered, fax.failed, balance.low]}\n"
+    config = parse_config(f"provider: mintfax\nsandbox: {{url: '{served.url}', api_key: '{TEST_KEYS['mintfax']}'}}\n{extra}", environ={})
+    results = run_rules(config, "HOOK-212", "BAL-001")
+    assert results["HOOK-212"].status is Status.FAIL and "no webhook endpoint is registered" in results["HOOK-212"].message
+    api = client_for(served.url, "mintfax")
+    api.post("/v1/account/webhooks", json={"url": "https://example.test/hooks", "events": ["fax.delivered", "fax.failed"]})
+    results = run_rules(config, "HOOK-212", "BAL-001")
+    assert results["HOOK-212"].status is Status.FAIL and "balance.low" in results["HOOK-212"].message
+    assert results["BAL-001"].status is Status.FAIL
+    api.post("/v1/account/webhooks", json={"url": "https://example.test/hooks2", "events": ["balance.low"]})
+    results = run_rules(config, "HOOK-212", "BAL-001")
+    assert results["HOOK-212"].status is Status.PASS and "2 endpoint(s)" in results["HOOK-212"].message
+    assert results["BAL-001"].status is Status.PASS
+
+
+# ---------------------------------------------------------------- hostile receivers
+
+
+class _Witness:
+    """A server on another port that counts requests: where a followed redirect would land."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        witness = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                witness.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/stolen"
+
+
+@pytest.fixture
+def witness() -> Iterator[_Witness]:
+    made = _Witness()
+    yield made
+    made.server.shutdown()
+    made.server.server_close()
+
+
+@pytest.mark.parametrize("mode", ["hang", "trickle", "huge", "redirect", "reset", "markup"])
+def test_a_hostile_receiver_ends_in_bounded_time_with_fail_or_error(tmp_path: Path, mode: str, witness: _Witness) -> None:
+    start = f"{{python}} {HOSTILE} --port {{port}} --mode {mode} --location {witness.url}"
+    started = time.monotonic()
+    results = run_rules(hook_config(tmp_path, start=start), *PROBED)
+    elapsed = time.monotonic() - started
+    assert elapsed < 90, elapsed  # every delivery is bounded (10 s); the probes run at once
+    assert witness.hits == 0, "a redirect was followed"
+    # a 20 MB answer still carries a 200: only the rejections can fail there
+    judged = ["HOOK-202", "HOOK-203", "HOOK-204", "HOOK-205", "HOOK-206", "HOOK-210"] if mode == "huge" else PROBED
+    for rule in judged:
+        assert results[rule].status in (Status.FAIL, Status.ERROR), (rule, results[rule].status, results[rule].message)
+    assert not any("internal error" in r.message for r in results.values())
+    valid = results["HOOK-201"]
+    assert valid.status is (Status.PASS if mode == "huge" else Status.FAIL)
+    if mode == "redirect":
+        assert "307 redirect" in valid.message and "follows no redirect" in valid.message
+    if mode == "huge":
+        assert any("cut" in e.get("answer", "") for e in results["HOOK-202"].evidence)
+        assert all(len(e.get("answer", "")) < 1000 for r in results.values() for e in r.evidence)
+    if mode == "markup":
+        answers = [e["answer"] for e in results["HOOK-201"].evidence if "answer" in e]
+        assert answers and "\x1b" not in answers[0] and "\u202e" not in answers[0]
+
+
+def test_markup_from_a_receiver_never_reaches_the_terminal_raw(tmp_path: Path) -> None:
+    from tests.conftest import golive
+
+    start = f"{{python}} {HOSTILE} --port {{port}} --mode markup"
+    hook_config(tmp_path, start=start)
+    result = golive("check", "--select", "HOOK-201", "-v", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "\x1b" not in result.stdout and "\x1b" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------- the receiver's own python
+
+
+def test_examples_receivers_are_plain_python() -> None:
+    """The bundled receivers need only the standard library (a user copies them as they are)."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent / "examples" / "mintfax"
+    for path in root.glob("*/receiver.py"):
+        tree = ast.parse(path.read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert imported <= set(sys.stdlib_module_names) | {"__future__"}, (path, imported - set(sys.stdlib_module_names))
