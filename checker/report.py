@@ -104,8 +104,8 @@ def render_sarif(run: RunResult) -> str:
 
 STATUS_ORDER = ("fail", "error", "manual", "waived", "pass", "attested", "skip")
 ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️", "skip": "➖", "waived": "🟪", "manual": "✋", "attested": "☑️"}
-CUT = 300  # characters of any one value from a target shown in HTML
-MAX_ITEMS = 60  # evidence items shown per rule in HTML (all are in report.json)
+CUT = 120  # characters of any one value shown in an HTML table cell
+MAX_ITEMS = 12  # evidence rows shown per rule in HTML (the timeline draws all; report.json has all)
 COLUMNS = {
     "attempt": ("run", "n", "t", "answered_t", "method", "path", "idempotency_key", "status", "proxy", "correlation_id"),
     "request": ("n", "t", "method", "path", "idempotency_key", "status", "headers", "body", "body_excerpt", "note"),
@@ -153,10 +153,18 @@ def _sections(results: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, A
     return list(sections.items())
 
 
-def _cell(value: object) -> str:
+SHORTENED = {"idempotency_key", "event_id", "correlation_id"}  # long ids: the ends tell them apart; report.json has them whole
+
+
+def _cell(value: object, column: str = "") -> str:
     if value is None:
         return ""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if column in SHORTENED and isinstance(value, str) and len(value) > 20:
+        return f"{value[:8]}…{value[-6:]}"
+    if isinstance(value, dict):
+        text = " ".join(f"{k}={v}" for k, v in value.items())
+    else:
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= CUT else f"{text[:CUT]}… ({len(text)} characters; all in report.json)"
 
 
@@ -172,7 +180,7 @@ def _tables(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
         columns = [c for c in known if any(i.get(c) not in (None, "", [], {}) for i in items)] if known else []
         for item in items:
             columns += [k for k in item if k != "kind" and k not in columns and not known]
-        tables.append({"kind": kind, "columns": columns, "rows": [[_cell(i.get(c)) for c in columns] for i in items]})
+        tables.append({"kind": kind, "columns": columns, "rows": [[_cell(i.get(c), c) for c in columns] for i in items]})
     return tables
 
 
@@ -195,35 +203,35 @@ def timeline_svg(evidence: list[dict[str, Any]]) -> str | None:
     left, width, row_h = 90, 640, 34
     height = 26 + row_h * len(runs)
 
-    def x(t: float) -> float:
-        return round(left + width * t / span, 1)
+    def x(t: float) -> int:
+        return round(left + width * t / span)
 
+    # presentation lives in report.css (svg.timeline .g, .k, .w, .ok, .bad, .none): the marks stay short
     parts = [f'<svg class="timeline" viewBox="0 0 {left + width + 20} {height}" role="img" aria-label="attempt timeline">']
     step = next(s for s in (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600) if span / s <= 10)
     tick = 0.0
     while tick <= span + 1e-9:
-        parts.append(f'<line x1="{x(tick)}" y1="14" x2="{x(tick)}" y2="{height - 4}" stroke="#d0d7de" stroke-width="0.5"/>')
-        parts.append(f'<text x="{x(tick)}" y="10" font-size="9" text-anchor="middle" fill="#57606a">{tick:g} s</text>')
+        parts.append(f'<path class="g" d="M{x(tick)} 14V{height - 4}"/><text class="k" x="{x(tick)}" y="10">{tick:g} s</text>')
         tick += step
     for row, (label, items) in enumerate(runs.items()):
-        y = 26 + row * row_h + row_h / 2 - 6
-        parts.append(f'<text x="4" y="{y + 4}" font-size="10" fill="#1f2328">{escape(label or "attempts")}</text>')
+        y = 26 + row * row_h + row_h // 2 - 6
+        parts.append(f'<text x="4" y="{y + 4}">{escape(label or "attempts")}</text>')
         row_posts = [a for a in items if a.get("method") == "POST"]
         for n, window in enumerate(windows[: max(0, len(row_posts) - 1)]):
             start = float(row_posts[n].get("answered_t") or row_posts[n]["t"])
             lo, hi = start + float(window[0]), start + float(window[1])
             parts.append(
-                f'<rect x="{x(lo)}" y="{y - 9}" width="{max(1.5, x(hi) - x(lo))}" height="18" fill="#0969da" fill-opacity="0.15">'
+                f'<rect class="w" x="{x(lo)}" y="{y - 9}" width="{max(2, x(hi) - x(lo))}" height="18">'
                 f"<title>expected window for retry {n + 1}: {lo:.2f}–{hi:.2f} s</title></rect>"
             )
         for item in items:
             status = item.get("status")
-            colour = "#6e7781" if status is None else "#1a7f37" if 200 <= int(status) < 300 else "#cf222e"
+            kind = "none" if status is None else "ok" if 200 <= int(status) < 300 else "bad"
             t = float(item["t"])
             tip = escape(f"#{item.get('n')} t={t:.2f} s {item.get('method')} → {status if status is not None else item.get('proxy')}")
-            parts.append(f'<circle cx="{x(t)}" cy="{y}" r="5" fill="{colour}"><title>{tip}</title></circle>')
             parts.append(
-                f'<text x="{x(t)}" y="{y + 17}" font-size="8" text-anchor="middle" fill="#57606a">{escape(str(status or "–"))}</text>'
+                f'<circle class="{kind}" cx="{x(t)}" cy="{y}" r="5"><title>{tip}</title></circle>'
+                f'<text class="k" x="{x(t)}" y="{y + 17}">{escape(str(status or "–"))}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -237,7 +245,7 @@ def _view(result: dict[str, Any]) -> dict[str, Any]:
         "attestation": None,
         **result,
         "tables": _tables(shown),
-        "svg": timeline_svg(shown),
+        "svg": timeline_svg(evidence),
         "evidence_count": len(evidence),
         "hidden_items": max(0, len(evidence) - MAX_ITEMS),
     }

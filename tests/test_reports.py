@@ -144,7 +144,7 @@ def test_timeline_draws_attempts_and_the_expected_windows() -> None:
     ]
     svg = str(timeline_svg(evidence))
     assert svg.count("<circle") == 2 and svg.count("<rect") == 1
-    assert "#cf222e" in svg and "#1a7f37" in svg  # the 503 red, the 201 green
+    assert 'class="bad"' in svg and 'class="ok"' in svg  # the 503 red, the 201 green (report.css)
     assert "expected window for retry 1: 1.12–2.12 s" in svg
     assert timeline_svg([{"kind": "note", "text": "x"}]) is None
 
