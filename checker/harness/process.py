@@ -67,21 +67,27 @@ async def _tail(stream: asyncio.StreamReader | None) -> bytes:
     return bytes(kept)
 
 
-async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, timeout_s: float) -> ProcessResult:
+async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, what: str) -> asyncio.subprocess.Process:
+    """Start a configured command: placeholders filled, output piped, in its own process group
+    (so a timeout or Ctrl-C kills everything it started)."""
     argv = command_line(template, values)
-    started = time.monotonic()
     try:
-        process = await asyncio.create_subprocess_exec(
+        return await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
             env={**os.environ, **{k: fill(v, values) for k, v in env.items()}},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own process group: a timeout or Ctrl-C kills everything it started
+            start_new_session=True,
         )
     except (OSError, ValueError) as exc:
-        raise ProbeError(f"cannot start the client ({argv[0] if argv else 'empty command'}): {exc}") from None
+        raise ProbeError(f"cannot start {what} ({argv[0] if argv else 'empty command'}): {exc}") from None
+
+
+async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, timeout_s: float) -> ProcessResult:
+    started = time.monotonic()
+    process = await spawn(template, values, env=env, cwd=cwd, what="the client")
     outputs = asyncio.gather(_tail(process.stdout), _tail(process.stderr))
     timed_out = False
     try:

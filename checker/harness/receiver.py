@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from checker.errors import ProbeError
-from checker.harness.process import KILL_GRACE_S, _kill_group, _tail, command_line, fill
+from checker.harness.process import KILL_GRACE_S, _kill_group, _tail, spawn
 
 POLL_S = 0.05
 
@@ -40,19 +39,7 @@ async def running_receiver(
 ) -> AsyncIterator[None]:
     """Run `template` until the block ends. A receiver that exits, or does not open `port` within
     `start_timeout_s`, raises ProbeError with the tail of what it printed."""
-    argv = command_line(template, values)
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            cwd=cwd,
-            env={**os.environ, **{k: fill(v, values) for k, v in env.items()}},
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-        )
-    except (OSError, ValueError) as exc:
-        raise ProbeError(f"cannot start the webhook receiver ({argv[0] if argv else 'empty command'}): {exc}") from None
+    process = await spawn(template, values, env=env, cwd=cwd, what="the webhook receiver")
     outputs = asyncio.ensure_future(asyncio.gather(_tail(process.stdout), _tail(process.stderr)))
 
     async def stop() -> str:

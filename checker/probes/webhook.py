@@ -286,8 +286,8 @@ def _skew(facts: WebhookFacts) -> int:
     return int(max(2 * facts.tolerance_s, facts.tolerance_s + 300))
 
 
-@check("HOOK-204", target="webhook")
-async def rejects_stale(ctx: ProbeContext, rule: Rule) -> Outcome:
+async def _outside_tolerance(ctx: ProbeContext, direction: int) -> Outcome:
+    """A validly signed delivery whose timestamp lies beyond the tolerance: in the past (-1) or the future (+1)."""
     facts = ctx.pack.facts.webhooks
     if facts is not None and not facts.signing().has_timestamp:
         return Outcome.skipped(f"the {facts.scheme} signature scheme signs no timestamp")
@@ -296,24 +296,22 @@ async def rejects_stale(ctx: ProbeContext, rule: Rule) -> Outcome:
         skew = _skew(sender.facts)
         event = sender.event()
         body = sender.body(event)
-        headers = sender.headers(body, event["event_id"], timestamp=int(time.time()) - skew)
-        bad = await sender.post(f"a valid signature {skew} s old", event["event_id"], body, headers)
-    return _judge_rejections(control, [bad], f"a delivery older than the {sender.facts.tolerance_s:g} s tolerance")
+        headers = sender.headers(body, event["event_id"], timestamp=int(time.time()) + direction * skew)
+        label = f"a valid signature {skew} s {'old' if direction < 0 else 'in the future'}"
+        bad = await sender.post(label, event["event_id"], body, headers)
+    tolerance = f"{sender.facts.tolerance_s:g} s tolerance"
+    what = f"a delivery older than the {tolerance}" if direction < 0 else f"a timestamp beyond the {tolerance} in the future"
+    return _judge_rejections(control, [bad], what)
+
+
+@check("HOOK-204", target="webhook")
+async def rejects_stale(ctx: ProbeContext, rule: Rule) -> Outcome:
+    return await _outside_tolerance(ctx, -1)
 
 
 @check("HOOK-210", target="webhook")
 async def rejects_future(ctx: ProbeContext, rule: Rule) -> Outcome:
-    facts = ctx.pack.facts.webhooks
-    if facts is not None and not facts.signing().has_timestamp:
-        return Outcome.skipped(f"the {facts.scheme} signature scheme signs no timestamp")
-    control = await _control(ctx)
-    async with Sender(ctx) as sender:
-        skew = _skew(sender.facts)
-        event = sender.event()
-        body = sender.body(event)
-        headers = sender.headers(body, event["event_id"], timestamp=int(time.time()) + skew)
-        bad = await sender.post(f"a valid signature {skew} s in the future", event["event_id"], body, headers)
-    return _judge_rejections(control, [bad], f"a timestamp beyond the {sender.facts.tolerance_s:g} s tolerance in the future")
+    return await _outside_tolerance(ctx, +1)
 
 
 @check("HOOK-205", target="webhook")
