@@ -92,6 +92,8 @@ def translated(what: str) -> Iterator[None]:
         raise TargetUnreachable(f"cannot connect to {what}: {exc}") from exc
     except httpx.TimeoutException as exc:
         raise ProbeError(f"{what} did not answer in time ({type(exc).__name__})") from exc
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
+        raise ProbeError(f"{what} closed the connection without a complete answer ({type(exc).__name__})") from exc
     except httpx.HTTPError as exc:
         raise ProbeError(f"request to {what} failed: {type(exc).__name__}: {exc}") from exc
 

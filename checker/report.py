@@ -397,7 +397,7 @@ def load_report(path: Path) -> RunResult:
         line = getattr(exc, "lineno", None)
         raise ConfigError([Problem(str(path), line, "", f"not JSON: {getattr(exc, 'msg', exc)}")]) from None
     try:
-        report = _models()[2].model_validate(data)
+        report = _report_model().model_validate(data)
     except pydantic.ValidationError as exc:
         problems = [
             Problem(str(path), None, ".".join(str(p) for p in error["loc"]), error["msg"], "is this a golive report.json?")
@@ -455,8 +455,8 @@ def _run_of(report: Any) -> RunResult:
 
 
 @cache
-def _models() -> tuple[Any, Any, Any]:
-    """The report.json models, built on first use (pydantic loads only when a report is read back)."""
+def _report_model() -> Any:
+    """The report.json model, built on first use (pydantic loads only when a report is read back)."""
     import pydantic
 
     class Lenient(pydantic.BaseModel):
@@ -495,7 +495,7 @@ def _models() -> tuple[Any, Any, Any]:
         waivers: list[dict[str, Any]] = []
         results: list[Entry]
 
-    return Tool, Entry, ReportFile
+    return ReportFile
 
 
 # how bad a status is, when two runs judged the same rule

@@ -164,7 +164,7 @@ class Sender:
         except TargetUnreachable as exc:
             return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc), unreachable=True)
         except ProbeError as exc:
-            return Delivery(label, event_id, t, None, time.monotonic() - t0, _transport_error(exc))
+            return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc))
         answer = printable(exchange.body[:SHOWN].decode("utf-8", "replace"))
         if exchange.truncated or len(exchange.body) > SHOWN:
             answer += f" … (cut; golive reads at most {MAX_ANSWER // 1024} KB)" if exchange.truncated else " …"
@@ -172,21 +172,16 @@ class Sender:
         location = printable(location[:SHOWN]) if location is not None else None
         return Delivery(label, event_id, t, exchange.status, exchange.elapsed_s, None, answer, location)
 
+    def signed(self, *, keys: list[str] | None = None, timestamp: int | None = None) -> tuple[dict[str, Any], bytes, dict[str, str]]:
+        """A fresh event, its body, and headers signing it (with `keys`, at `timestamp`, when given)."""
+        event = self.event()
+        body = self.body(event)
+        return event, body, self.headers(body, event["event_id"], keys=keys, timestamp=timestamp)
+
     async def valid(self, label: str, event: dict[str, Any] | None = None) -> Delivery:
         event = event or self.event()
         body = self.body(event)
         return await self.post(label, event["event_id"], body, self.headers(body, event["event_id"]))
-
-
-def _transport_error(exc: ProbeError) -> str:
-    import httpx
-
-    cause = exc.__cause__
-    if isinstance(cause, (httpx.ReadError, httpx.RemoteProtocolError, httpx.WriteError)):
-        return f"the connection was closed without a complete answer ({type(cause).__name__})"
-    if isinstance(cause, httpx.TimeoutException):
-        return f"no answer in time ({type(cause).__name__})"
-    return str(exc)
 
 
 # ---------------------------------------------------------------- shared deliveries
@@ -258,9 +253,7 @@ async def accepts_valid(ctx: ProbeContext, rule: Rule) -> Outcome:
 async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
-        event = sender.event()
-        body = sender.body(event)
-        good = sender.headers(body, event["event_id"])
+        event, body, good = sender.signed()
         wrong = sender.headers(body, event["event_id"], keys=[sender.other_secret()])
         variants = [*sender.scheme.malformed(good)]
         # the right format with a wrong value: the other secret's signature over this body
@@ -273,9 +266,7 @@ async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
 async def rejects_missing_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
-        event = sender.event()
-        body = sender.body(event)
-        headers = sender.headers(body, event["event_id"])
+        event, body, headers = sender.signed()
         headers.pop(sender.scheme.signature_header)
         bad = await sender.post(f"no {sender.scheme.signature_header} header", event["event_id"], body, headers)
     return _judge_rejections(control, [bad], "a delivery without a signature")
@@ -294,9 +285,7 @@ async def _outside_tolerance(ctx: ProbeContext, direction: int) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
         skew = _skew(sender.facts)
-        event = sender.event()
-        body = sender.body(event)
-        headers = sender.headers(body, event["event_id"], timestamp=int(time.time()) + direction * skew)
+        event, body, headers = sender.signed(timestamp=int(time.time()) + direction * skew)
         label = f"a valid signature {skew} s {'old' if direction < 0 else 'in the future'}"
         bad = await sender.post(label, event["event_id"], body, headers)
     tolerance = f"{sender.facts.tolerance_s:g} s tolerance"
@@ -318,9 +307,7 @@ async def rejects_future(ctx: ProbeContext, rule: Rule) -> Outcome:
 async def rejects_tampered(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
-        event = sender.event()
-        body = sender.body(event)
-        headers = sender.headers(body, event["event_id"])
+        event, _, headers = sender.signed()  # the signature of the original body
         changed = {**event, "data": {**event["data"], "status": "failed" if event["data"].get("status") != "failed" else "delivered"}}
         bad = await sender.post("a body changed after signing", event["event_id"], sender.body(changed), headers)
     return _judge_rejections(control, [bad], "a body changed after signing")
@@ -330,9 +317,7 @@ async def rejects_tampered(ctx: ProbeContext, rule: Rule) -> Outcome:
 async def rejects_other_secret(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
-        event = sender.event()
-        body = sender.body(event)
-        headers = sender.headers(body, event["event_id"], keys=[sender.other_secret()])
+        event, body, headers = sender.signed(keys=[sender.other_secret()])
         bad = await sender.post("a signature made with another secret", event["event_id"], body, headers)
     return _judge_rejections(control, [bad], "a signature made with another secret")
 
@@ -350,9 +335,8 @@ async def accepts_rotation(ctx: ProbeContext, rule: Rule) -> Outcome:
             ("old and new signatures (valid one second)", [old, sender.secret]),
             ("new and old signatures (valid one first)", [sender.secret, old]),
         ):
-            event = sender.event()
-            body = sender.body(event)
-            runs.append(sender.post(label, event["event_id"], body, sender.headers(body, event["event_id"], keys=keys)))
+            event, body, headers = sender.signed(keys=keys)
+            runs.append(sender.post(label, event["event_id"], body, headers))
         second, first = await asyncio.gather(*runs)
     evidence = _evidence(second, first)
     if not second.ok and first.ok:
