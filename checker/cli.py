@@ -7,13 +7,15 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from checker import __version__
 
+T = TypeVar("T")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 
@@ -128,8 +130,6 @@ def check(
 def _run_and_report(
     config: Any, provider: str, options: Any, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool
 ) -> int:
-    import asyncio
-
     from checker import engine
     from checker.packs import load_pack
     from checker.report import write_reports
@@ -139,7 +139,7 @@ def _run_and_report(
     rules = engine.select_rules(pack, config, options)
     progress = ProgressLine(len(rules))
     try:
-        run = asyncio.run(engine.run(config, pack, options, progress))
+        run, signum = run_interruptibly(engine.run(config, pack, options, progress), on_first=progress.stop)
     finally:
         progress.clear()
     colour = colour_enabled(no_colour, sys.stdout, dict(os.environ))
@@ -151,7 +151,46 @@ def _run_and_report(
         if not quiet:
             click.echo(f"Report: {written}")
     _step_summary(run)
+    if signum is not None:
+        return 128 + signum  # the shell's convention for "ended by a signal": 130 after Ctrl-C, 143 after SIGTERM
     return 0 if run.verdict == "ready" else 1
+
+
+def run_interruptibly(coro: Coroutine[Any, Any, T], on_first: Callable[[], None] = lambda: None) -> tuple[T, int | None]:
+    """Run `coro` to its end, but on the first Ctrl-C or SIGTERM cancel it (it cleans up and returns what it
+    gathered); on a second one, kill every process group golive started and exit at once."""
+    import asyncio
+    import signal
+
+    from checker.harness.process import kill_every_group
+
+    received: list[int] = []
+
+    async def main() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_signal(signum: int) -> None:
+            if received:
+                kill_every_group()
+                os.write(2, b"golive: interrupted again: exiting now\n")
+                os._exit(128 + received[0])
+            received.append(signum)
+            on_first()
+            os.write(2, b"golive: interrupted: stopping the probes and writing the report (again to exit at once)\n")
+            task.cancel()
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            return await coro
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    result = asyncio.run(main())
+    return result, (received[0] if received else None)
 
 
 def _step_summary(run: Any) -> None:

@@ -282,9 +282,64 @@ def verdict_of(results: Iterable[Result], fail_on: str) -> str:
     return "ready"
 
 
-async def run(config: Config, pack: Pack, options: RunOptions, progress: Progress | None = None) -> RunResult:
+async def _run_checks(
+    rules: list[Rule],
+    checks: dict[str, Check],
+    targets: Targets,
+    config: Config,
+    pack: Pack,
+    environment: str,
+    options: RunOptions,
+    progress: Progress | None,
+    redactor: Redactor,
+    outcomes: dict[str, tuple[Outcome, float]],
+) -> None:
+    """Decide what needs no probe, run the rest concurrently (at most `options.jobs` at once); fills `outcomes`
+    as each finishes, so an interruption keeps everything finished so far."""
     from checker.probes.context import ProbeContext
 
+    ctx = ProbeContext(
+        config=config,
+        pack=pack,
+        environment=environment,
+        sandbox_url=targets.sandbox_url,
+        api_key=targets.api_key,
+        workdir=targets.workdir,
+        webhook_url=targets.webhook_url,
+        webhook_error=targets.webhook_error,
+        webhook_values=targets.webhook_values,
+    )
+    runnable = []
+    for rule in rules:
+        decided = _pre_decided(rule, config, checks, targets)
+        if decided is not None:
+            outcomes[rule.id] = (decided, 0.0)
+            if progress:
+                progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
+        else:
+            runnable.append(rule)
+    limit = asyncio.Semaphore(max(1, options.jobs))
+
+    async def guarded(rule: Rule) -> None:
+        check = checks[rule.id]
+        if check.creates:
+            try:
+                ctx.refuse_live_key()
+            except ProbeError as exc:
+                outcomes[rule.id] = (Outcome(Status.ERROR, str(exc)), 0.0)
+                return
+        async with limit:
+            if progress:
+                progress("start", rule, None)
+            timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
+            outcomes[rule.id] = await _run_one(check, rule, ctx, timeout)
+            if progress:
+                progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor))
+
+    await asyncio.gather(*(guarded(rule) for rule in runnable))
+
+
+async def run(config: Config, pack: Pack, options: RunOptions, progress: Progress | None = None) -> RunResult:
     started_at = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     environment = options.environment or config.file.environment
@@ -292,47 +347,22 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     checks = registered()
     needed = {checks[r.id].target for r in rules if r.id in checks and not r.skip}
     outcomes: dict[str, tuple[Outcome, float]] = {}
-    async with prepared_targets(config, pack, needed) as targets:
-        redactor = Redactor((*config.secrets, *(s for s in [targets.api_key] if s)))
-        ctx = ProbeContext(
-            config=config,
-            pack=pack,
-            environment=environment,
-            sandbox_url=targets.sandbox_url,
-            api_key=targets.api_key,
-            workdir=targets.workdir,
-            webhook_url=targets.webhook_url,
-            webhook_error=targets.webhook_error,
-            webhook_values=targets.webhook_values,
-        )
-        runnable = []
-        for rule in rules:
-            decided = _pre_decided(rule, config, checks, targets)
-            if decided is not None:
-                outcomes[rule.id] = (decided, 0.0)
-                if progress:
-                    progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
-            else:
-                runnable.append(rule)
-        limit = asyncio.Semaphore(max(1, options.jobs))
-
-        async def guarded(rule: Rule) -> None:
-            check = checks[rule.id]
-            if check.creates:
-                try:
-                    ctx.refuse_live_key()
-                except ProbeError as exc:
-                    outcomes[rule.id] = (Outcome(Status.ERROR, str(exc)), 0.0)
-                    return
-            async with limit:
-                if progress:
-                    progress("start", rule, None)
-                timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
-                outcomes[rule.id] = await _run_one(check, rule, ctx, timeout)
-                if progress:
-                    progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor))
-
-        await asyncio.gather(*(guarded(rule) for rule in runnable))
+    redactor = Redactor(config.secrets)
+    interrupted = False
+    try:
+        async with prepared_targets(config, pack, needed) as targets:
+            redactor = Redactor((*config.secrets, *(s for s in [targets.api_key] if s)))
+            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes)
+    except asyncio.CancelledError:
+        # Ctrl-C or SIGTERM (cli.run_interruptibly cancels this task): every probe has been cancelled and
+        # has run its clean-up (process groups killed, proxies closed), the receiver and the sandbox are
+        # stopped; keep what was gathered and mark the rest
+        task = asyncio.current_task()
+        if task is None or task.uncancel() > 0:
+            raise
+        interrupted = True
+    for rule in rules:
+        outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
     results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor) for rule in rules)
     return RunResult(
         fail_on=options.fail_on,
@@ -341,8 +371,8 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         environment=environment,
         started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=time.monotonic() - t0,
-        verdict=verdict_of(results, options.fail_on),
-        interrupted=False,
+        verdict="not ready" if interrupted else verdict_of(results, options.fail_on),
+        interrupted=interrupted,
         results=results,
         tool_version=__version__,
         config_file=None if config.path == "(built-in)" else Path(config.path).name,

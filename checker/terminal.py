@@ -176,6 +176,11 @@ class ProgressLine:
             self.stream.write("\r\x1b[2K")
             self.stream.flush()
 
+    def stop(self) -> None:
+        """Clear the line for good (the run is being interrupted: nothing more to show here)."""
+        self.clear()
+        self.enabled = False
+
 
 def colour_enabled(no_colour: bool, stream: TextIO, environ: dict[str, str]) -> bool:
     if no_colour or environ.get("NO_COLOR") or environ.get("TERM") == "dumb":

@@ -16,6 +16,8 @@ from checker.errors import ProbeError
 
 OUTPUT_LIMIT = 64 * 1024  # bytes kept of stdout and of stderr (the tail)
 KILL_GRACE_S = 2.0
+# the process groups started and not yet killed: a second Ctrl-C kills them all before exiting at once
+LIVE_GROUPS: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,14 @@ def command_line(template: str, values: Mapping[str, str]) -> list[str]:
     return [fill(word, values) for word in words]
 
 
+def gather_output(process: asyncio.subprocess.Process) -> asyncio.Future[tuple[bytes, bytes]]:
+    """The tails of stdout and stderr, read until the pipes close. When the run is cancelled before they are
+    read, the readers are cancelled at shutdown: the callback retrieves that, so nothing is logged."""
+    outputs = asyncio.gather(_tail(process.stdout), _tail(process.stderr))
+    outputs.add_done_callback(lambda f: f.cancelled() or f.exception())
+    return outputs
+
+
 async def _tail(stream: asyncio.StreamReader | None) -> bytes:
     kept = bytearray()
     if stream is None:
@@ -72,7 +82,7 @@ async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, s
     (so a timeout or Ctrl-C kills everything it started)."""
     argv = command_line(template, values)
     try:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             *argv,
             cwd=cwd,
             env={**os.environ, **{k: fill(v, values) for k, v in env.items()}},
@@ -83,12 +93,14 @@ async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, s
         )
     except (OSError, ValueError) as exc:
         raise ProbeError(f"cannot start {what} ({argv[0] if argv else 'empty command'}): {exc}") from None
+    LIVE_GROUPS.add(process.pid)
+    return process
 
 
 async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, timeout_s: float) -> ProcessResult:
     started = time.monotonic()
     process = await spawn(template, values, env=env, cwd=cwd, what="the client")
-    outputs = asyncio.gather(_tail(process.stdout), _tail(process.stderr))
+    outputs = gather_output(process)
     timed_out = False
     try:
         await asyncio.wait_for(process.wait(), timeout_s)
@@ -112,5 +124,12 @@ async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[s
 
 
 def _kill_group(pid: int) -> None:
+    LIVE_GROUPS.discard(pid)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def kill_every_group() -> None:
+    """Kill every process group still running (synchronous: safe from a signal handler just before exiting)."""
+    for pid in list(LIVE_GROUPS):
+        _kill_group(pid)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 from checker.errors import ProbeError
-from checker.harness.process import KILL_GRACE_S, _kill_group, _tail, spawn
+from checker.harness.process import KILL_GRACE_S, _kill_group, gather_output, spawn
 
 POLL_S = 0.05
 
@@ -40,7 +40,7 @@ async def running_receiver(
     """Run `template` until the block ends. A receiver that exits, or does not open `port` within
     `start_timeout_s`, raises ProbeError with the tail of what it printed."""
     process = await spawn(template, values, env=env, cwd=cwd, what="the webhook receiver")
-    outputs = asyncio.ensure_future(asyncio.gather(_tail(process.stdout), _tail(process.stderr)))
+    outputs = gather_output(process)
 
     async def stop() -> str:
         _kill_group(process.pid)
