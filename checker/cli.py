@@ -456,23 +456,28 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except Exception as exc:
         from checker.errors import ConfigError, GoliveError
+        from checker.redact import known
 
         if isinstance(exc, ConfigError):
             click.echo("golive: configuration error:", err=True)
             for problem in exc.problems:
-                click.echo(f"  {problem}", err=True)
+                click.echo(f"  {known().text(str(problem))}", err=True)
             sys.exit(exc.exit_code)
         if isinstance(exc, GoliveError) and exc.exit_code != 3:
-            click.echo(f"golive: {exc}", err=True)
+            click.echo(f"golive: {known().text(str(exc))}", err=True)
             sys.exit(exc.exit_code)
         sys.exit(_internal_error(exc))
     sys.exit(from_click if isinstance(from_click, int) else 0)
 
 
 def _internal_error(exc: BaseException) -> int:
+    from checker.redact import known
+
+    redactor = known()  # the crash file is a log like any other: no secret in it
     fd, path = tempfile.mkstemp(prefix="golive-crash-", suffix=".txt")
     with os.fdopen(fd, "w") as handle:
-        handle.write(f"golive {__version__}\nargv: {sys.argv!r}\n\n")
-        handle.write("".join(traceback.format_exception(exc)))
-    click.echo(f"golive: internal error ({type(exc).__name__}: {exc}). This is a bug; details were written to {path}", err=True)
+        handle.write(redactor.text(f"golive {__version__}\nargv: {sys.argv!r}\n\n"))
+        handle.write(redactor.text("".join(traceback.format_exception(exc))))
+    message = redactor.text(f"{type(exc).__name__}: {exc}")
+    click.echo(f"golive: internal error ({message}). This is a bug; details were written to {path}", err=True)
     return 3

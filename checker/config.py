@@ -14,6 +14,7 @@ import pydantic
 
 from checker.errors import ConfigError, Problem
 from checker.model import Severity
+from checker.redact import remember
 from checker.schema import Strict, validate
 from checker.yamlfile import Path_, YamlDocument, dotted, load_yaml, parse_yaml
 
@@ -121,6 +122,7 @@ def parse_config(text: str, name: str = "golive.yaml", environ: Mapping[str, str
 def minimal_config(provider: str, api_key: str, *, base_dir: Path | None = None) -> Config:
     """A config made in code (for `golive demo` and `check --provider` without a file)."""
     file = ConfigFile(provider=provider, sandbox=SandboxSection(url="builtin", api_key=api_key))
+    remember([api_key])
     return Config(file, "(built-in)", base_dir or Path.cwd(), (api_key,), {}, {})
 
 
@@ -135,6 +137,7 @@ def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
     secrets = tuple(value for value in (model.sandbox.api_key, model.webhook.secret if model.webhook else None) if value)
+    remember(secrets)
     return Config(
         file=model,
         path=str(path),

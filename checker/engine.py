@@ -19,7 +19,7 @@ from checker.config import Config
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
 from checker.model import Outcome, Result, Rule, RunResult, Severity, Status
 from checker.packs import BUILTIN_PACKS, Pack
-from checker.redact import Redactor
+from checker.redact import Redactor, remember
 from checker.registry import Check, registered
 from checker.yamlfile import dotted
 
@@ -351,6 +351,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     interrupted = False
     try:
         async with prepared_targets(config, pack, needed) as targets:
+            remember([targets.api_key or ""])
             redactor = Redactor((*config.secrets, *(s for s in [targets.api_key] if s)))
             await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes)
     except asyncio.CancelledError:

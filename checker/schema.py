@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from checker.errors import ConfigError, Problem
+from checker.redact import mask
 from checker.yamlfile import Path_, YamlDocument
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -28,6 +29,9 @@ def validate(model: type[M], data: Any, doc: YamlDocument, base: Path_ = ()) -> 
         raise ConfigError([_problem(model, err, doc, base) for err in exc.errors()]) from None
 
 
+SECRET_NAMES = {"api_key", "secret"}
+
+
 def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base: Path_) -> Problem:
     loc: Path_ = tuple(part for part in err["loc"] if not _is_union_tag(part))
     path = (*base, *loc)
@@ -40,7 +44,12 @@ def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base:
     if kind == "missing":
         return doc.problem(path, "required key is missing")
     value = err.get("input")
-    shown = "" if isinstance(value, (dict, list)) else f" (got {value!r})"
+    if isinstance(value, (dict, list)):
+        shown = ""
+    elif path and path[-1] in SECRET_NAMES:  # a problem with a key or a secret never prints its value
+        shown = f" (got {mask(str(value))!r})"
+    else:
+        shown = f" (got {value!r})"
     message = err["msg"][0].lower() + err["msg"][1:]
     return doc.problem(path, f"{message}{shown}")
 

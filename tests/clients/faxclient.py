@@ -35,6 +35,7 @@ FLAWS = (
     "no-jitter",
     "no-timeout",
     "no-file-check",
+    "leak-secrets",
 )
 ACCEPTED = {"pdf", "docx", "xlsx", "jpg", "png", "tif", "html", "txt"}
 MAX_BYTES = 10 * 1024 * 1024
@@ -51,6 +52,13 @@ def main() -> int:
     args = parser.parse_args()
     global FLAWS_ON
     flaws = FLAWS_ON = set(args.flaw)
+    if "leak-secrets" in flaws:  # prints its key every way a careless client might: golive must mask each
+        api_key = os.environ["MINTFAX_API_KEY"]
+        print(f"faxclient: using {api_key} at {os.environ['MINTFAX_BASE_URL']}")
+        print(f"Authorization: Bearer {api_key}", file=sys.stderr)
+        print(json.dumps({"api_key": api_key, "env": dict(os.environ)}), file=sys.stderr)
+        print(api_key * 40)  # whatever the output tail's cut, it falls inside a key
+        print(api_key * 40, file=sys.stderr)
     if "crash" in flaws:
         raise SystemExit("faxclient: configuration error: MINTFAX_REGION is not set")
     with open(args.file, "rb") as handle:

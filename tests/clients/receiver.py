@@ -35,6 +35,7 @@ FLAWS = {
     "slow": "processes synchronously for 6 s before answering",
     "reject-all": "answers 400 to everything",
     "crash-malformed": "answers 500 when the signature header cannot be parsed",
+    "leak-secrets": "prints its secret at start and puts it, with the signature it got, in every rejection",
 }
 
 
@@ -113,6 +114,8 @@ def serve(args: argparse.Namespace) -> None:
     unknown = flaws - set(FLAWS)
     if unknown:
         sys.exit(f"unknown flaw(s): {', '.join(sorted(unknown))}")
+    if "leak-secrets" in flaws:
+        print(f"receiver: verifying with {secret}", file=sys.stderr, flush=True)
     work: queue.Queue[str] = queue.Queue()
     lock = threading.Lock()
 
@@ -142,7 +145,8 @@ def serve(args: argparse.Namespace) -> None:
             try:
                 self.handle_delivery(body, headers)
             except Rejected as exc:
-                self.answer(400, str(exc))
+                leak = f" (expected with {secret}, got {headers})" if "leak-secrets" in flaws else ""
+                self.answer(400, f"{exc}{leak}")
             except Exception as exc:  # as a web framework would: an unhandled error is a 500
                 self.answer(500, f"{type(exc).__name__}")
 

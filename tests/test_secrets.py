@@ -1,0 +1,153 @@
+"""The secrets audit: a full check with known API keys and webhook secrets, against a client and a receiver
+that print and echo them every careless way, with keys committed in the repo. None of the secrets, nor any
+12-character piece of one, may appear in stdout, stderr, any report format, the step summary or a log."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.conftest import ROOT, golive
+from tests.test_interruption import wait_for
+
+CLIENTS = ROOT / "tests" / "clients"
+API_KEY = "fx_test_9d2e4b7a1c6f3e8d0b5a2c7e"
+WEBHOOK_SECRET = "whsec_7c1e9a3d5b2f8e0c4a6d1b9e3f7a5c2d"
+LIVE_KEY = "fx_live_3b8e1d6a9c2f5e7b0d4a8c1f"  # committed in a tracked file: KEY-002
+COMMITTED_SANDBOX_KEY = "fx_test_5e0a7c2d9b4f1e6a3c8d0b7f"  # in a production path: KEY-003
+SECRETS = (API_KEY, WEBHOOK_SECRET, LIVE_KEY, COMMITTED_SANDBOX_KEY)
+FRAGMENT = 12
+
+
+def fragments(secret: str) -> set[str]:
+    """Every 12-character piece of the secret's random part (its prefix alone is no secret)."""
+    body = re.sub(r"^(fx_(test|live)_|whsec_)", "", secret)
+    return {body[i : i + FRAGMENT] for i in range(len(body) - FRAGMENT + 1)}
+
+
+def leaks(text: str) -> list[str]:
+    return [secret for secret in SECRETS if secret in text or any(f in text for f in fragments(secret))]
+
+
+def leaky_project(folder: Path) -> Path:
+    folder.mkdir()
+    shutil.copytree(ROOT / "examples" / "mintfax" / "good" / "documents", folder / "documents")
+    (folder / "deploy" / "prod").mkdir(parents=True)
+    (folder / "deploy" / "prod" / "app.env").write_text(f"MINTFAX_API_KEY={COMMITTED_SANDBOX_KEY}\n")
+    (folder / "config").mkdir()
+    (folder / "config" / "settings.py").write_text(f'LIVE = "{LIVE_KEY}"  # TODO move to the secret manager\n')
+    (folder / "golive.yaml").write_text(
+        "provider: mintfax\n"
+        "sandbox: {url: builtin, api_key: '${MINTFAX_API_KEY}'}\n"
+        "client:\n"
+        f'  command: "{{python}} {CLIENTS / "faxclient.py"} --to {{to}} --file {{file}} --ref {{ref}} --flaw leak-secrets --base 0.1"\n'
+        '  env: {MINTFAX_BASE_URL: "{base_url}", MINTFAX_API_KEY: "{api_key}"}\n'
+        "  timeout: 30\n"
+        "webhook:\n"
+        "  url: http://127.0.0.1:{port}/hooks\n"
+        "  secret: ${MINTFAX_WEBHOOK_SECRET}\n"
+        f'  start: "{{python}} {CLIENTS / "receiver.py"} --port {{port}} --flaw leak-secrets"\n'
+        '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/receiver.db"}\n'
+        f'  processed_count: "{{python}} {CLIENTS / "receiver.py"} count {{event_id}}"\n'
+        "  events: [fax.delivered, fax.failed, balance.low]\n"
+        "repo: {paths: ['.'], production_paths: ['deploy/prod/**']}\n"
+        "documents: ['documents/*']\n"
+    )
+    for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x"]):
+        subprocess.run(["git", *command], cwd=folder, check=True)
+    return folder
+
+
+def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
+    project = leaky_project(tmp_path / "project")
+    summary = tmp_path / "step-summary.md"
+    done = golive(
+        *("check", "-c", "golive.yaml", "-v", "--format", "text,json,html,md,junit,sarif", "--output", "out"),
+        cwd=project,
+        env={"MINTFAX_API_KEY": API_KEY, "MINTFAX_WEBHOOK_SECRET": WEBHOOK_SECRET, "GITHUB_STEP_SUMMARY": str(summary)},
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr  # KEY-002/003 fail: the committed keys
+    outputs = {"stdout": done.stdout, "stderr": done.stderr, "step summary": summary.read_text()}
+    outputs |= {path.name: path.read_text() for path in (project / "out").iterdir()}
+    assert set(outputs) >= {"report.json", "report.html", "report.md", "junit.xml", "report.sarif"}
+    for name, text in outputs.items():
+        assert not leaks(text), f"{name} leaks {leaks(text)}"
+    # the audit is not vacuous: the leaked values reached the report, masked
+    report = outputs["report.json"]
+    assert "fx_test_…" in report and "whsec_…" in report and "fx_live_…" in report
+    assert '"stderr_tail": "…' in report  # a tail cut inside a key: the piece left is masked too
+
+
+def test_no_secret_in_a_crash_file(tmp_path: Path) -> None:
+    """An internal error's crash file and message are redacted like everything else."""
+    (tmp_path / "golive.yaml").write_text("provider: mintfax\nsandbox: {url: builtin, api_key: '${MINTFAX_API_KEY}'}\n")
+    crash = (
+        "import sys\nfrom checker import cli, engine\n"
+        "async def boom(config, *args, **kwargs):\n"
+        "    raise RuntimeError(f'bug while holding {config.file.sandbox.api_key}')\n"
+        "engine.run = boom\nsys.argv = ['golive', 'check']\ncli.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", crash],
+        cwd=tmp_path,
+        env={**os.environ, "MINTFAX_API_KEY": API_KEY, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 3, done.stderr
+    crash_files = list(tmp_path.glob("golive-crash-*.txt"))
+    assert crash_files and "RuntimeError" in crash_files[0].read_text()
+    for text in (done.stdout, done.stderr, crash_files[0].read_text()):
+        assert not leaks(text)
+    assert "fx_test_…" in done.stderr
+
+
+def test_the_sandbox_log_holds_no_secret(tmp_path: Path) -> None:
+    """`golive sandbox` logs every request and webhook delivery: never the key or an endpoint's secret."""
+    port = wait_for(lambda: __import__("checker.harness.receiver", fromlist=["free_port"]).free_port(), 1, "a port")
+    log = (tmp_path / "sandbox.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "checker", "sandbox", "--port", str(port), "--db", str(tmp_path / "s.db")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(url), 20, "the sandbox")
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+            endpoint = client.post("/v1/account/webhooks", json={"url": f"{url}/nowhere", "events": ["fax.delivered"]}).json()
+            pdf = (ROOT / "examples" / "mintfax" / "good" / "documents" / "invoice.pdf").read_bytes()
+            sent = client.post("/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", pdf)}, headers={"Idempotency-Key": "k1"})
+            assert sent.status_code == 201
+            client.post("/v1/fax", data={"to": "+15005550003"}, files={"file": ("a.pdf", pdf)}, headers={"Idempotency-Key": "k2"})
+            client.get("/v1/account/balance", headers={"Authorization": f"Bearer {LIVE_KEY}"})  # refused: a live key
+            time.sleep(1.5)  # a delivery attempt or two to the endpoint
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=15)
+        log.close()
+    text = (tmp_path / "sandbox.log").read_text()
+    assert "POST /v1/fax" in text  # the log is there
+    endpoint_secret = endpoint["secret"]
+    assert endpoint_secret.startswith("whsec_") and endpoint_secret not in text
+    assert not leaks(text), leaks(text)
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url + "/v1/account/balance", timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True
