@@ -24,6 +24,7 @@ ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 class SandboxSection(Strict):
     url: str = "builtin"
     api_key: str | None = None
+    timeout: float = pydantic.Field(default=30, gt=0, le=600)  # seconds for one whole answer of the sandbox (body included)
 
 
 class ClientSection(Strict):

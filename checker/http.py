@@ -6,6 +6,7 @@ Every request golive makes goes through `send`: it never follows redirects, read
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import time
@@ -19,6 +20,9 @@ from checker.errors import ProbeError, TargetUnreachable
 
 MAX_BODY = 1024 * 1024
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+# the whole exchange, answer body included: a target that trickles a byte now and then never trips the
+# per-read timeout, so every request also has this deadline
+REQUEST_DEADLINE_S = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,7 @@ class Exchange:
     def json(self) -> Any:
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: a body of 100,000 '['
             return None
 
     def field(self, name: str | None) -> Any:
@@ -99,23 +103,37 @@ def translated(what: str) -> Iterator[None]:
 
 
 async def send(
-    client: httpx.AsyncClient, method: str, url: str, *, started: float, key: str | None = None, max_body: int = MAX_BODY, **kwargs: Any
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    started: float,
+    key: str | None = None,
+    max_body: int = MAX_BODY,
+    deadline_s: float = REQUEST_DEADLINE_S,
+    **kwargs: Any,
 ) -> Exchange:
+    """One request, never a redirect followed, at most `max_body` bytes of the answer read, all within `deadline_s`."""
     t0 = time.monotonic()
-    with translated(str(client.base_url or url)):
+    what = str(client.base_url or url)
+    with translated(what):
         request = client.build_request(method, url, **kwargs)
-        response = await client.send(request, stream=True, follow_redirects=False)
         try:
-            chunks, size, truncated = [], 0, False
-            async for chunk in response.aiter_raw():
-                size += len(chunk)
-                if size > max_body:
-                    truncated = True
-                    chunks.append(chunk[: max_body - (size - len(chunk))])
-                    break
-                chunks.append(chunk)
-        finally:
-            await response.aclose()
+            async with asyncio.timeout(deadline_s):
+                response = await client.send(request, stream=True, follow_redirects=False)
+                try:
+                    chunks, size, truncated = [], 0, False
+                    async for chunk in response.aiter_raw():
+                        size += len(chunk)
+                        if size > max_body:
+                            truncated = True
+                            chunks.append(chunk[: max_body - (size - len(chunk))])
+                            break
+                        chunks.append(chunk)
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise ProbeError(f"{what} did not complete its answer within {deadline_s:g} s") from None
     body = b"".join(chunks)
     encoding = response.headers.get("content-encoding")
     if encoding and not truncated:
@@ -133,11 +151,12 @@ async def send(
     )
 
 
-def new_client(base_url: str, headers: dict[str, str] | None = None, timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+def new_client(base_url: str, headers: dict[str, str] | None = None, timeout_s: float | None = None) -> httpx.AsyncClient:
+    """A client for one target; `timeout_s` bounds each phase (connect, each read) below the default."""
     return httpx.AsyncClient(
         base_url=base_url,
         headers=headers or {},
-        timeout=timeout,
+        timeout=DEFAULT_TIMEOUT if timeout_s is None else httpx.Timeout(min(10.0, timeout_s), connect=min(5.0, timeout_s)),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
         trust_env=False,

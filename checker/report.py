@@ -393,7 +393,7 @@ def load_report(path: Path) -> RunResult:
         raise ConfigError.single(str(path), f"cannot read the report: {exc.strerror}") from None
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", None)
         raise ConfigError([Problem(str(path), line, "", f"not JSON: {getattr(exc, 'msg', exc)}")]) from None
     try:

@@ -70,6 +70,8 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         raise ConfigError.single(name, f"invalid YAML: {message}", line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError.single(name, f"invalid YAML: {exc}") from None
+    except RecursionError:
+        raise ConfigError.single(name, "invalid YAML: nested too deeply", line=1) from None
     finally:
         loader.dispose()
     if not isinstance(data, dict):

@@ -6,7 +6,9 @@ import asyncio
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -97,3 +99,35 @@ def golive(
         timeout=timeout,
         stdin=subprocess.DEVNULL,
     )
+
+
+class Witness:
+    """A server on another port that counts requests: where a followed redirect would land."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+        witness = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                witness.hits += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}/stolen"
+
+
+@pytest.fixture
+def witness() -> Iterator[Witness]:
+    made = Witness()
+    yield made
+    made.server.shutdown()
+    made.server.server_close()

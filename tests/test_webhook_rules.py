@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from checker.config import Config, parse_config
 from checker.model import Status
-from tests.conftest import TEST_KEYS, client_for, run_rules
+from tests.conftest import TEST_KEYS, Witness, client_for, run_rules
 
 CLIENTS = Path(__file__).parent / "clients"
 RECEIVER = CLIENTS / "receiver.py"
@@ -266,38 +263,8 @@ def test_hook_212_and_bal_001_read_the_registered_endpoints_of_a_real_sandbox(sa
 # ---------------------------------------------------------------- hostile receivers
 
 
-class _Witness:
-    """A server on another port that counts requests: where a followed redirect would land."""
-
-    def __init__(self) -> None:
-        self.hits = 0
-        witness = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                witness.hits += 1
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}/stolen"
-
-
-@pytest.fixture
-def witness() -> Iterator[_Witness]:
-    made = _Witness()
-    yield made
-    made.server.shutdown()
-    made.server.server_close()
-
-
 @pytest.mark.parametrize("mode", ["hang", "trickle", "huge", "redirect", "reset", "markup"])
-def test_a_hostile_receiver_ends_in_bounded_time_with_fail_or_error(tmp_path: Path, mode: str, witness: _Witness) -> None:
+def test_a_hostile_receiver_ends_in_bounded_time_with_fail_or_error(tmp_path: Path, mode: str, witness: Witness) -> None:
     start = f"{{python}} {HOSTILE} --port {{port}} --mode {mode} --location {witness.url}"
     started = time.monotonic()
     results = run_rules(hook_config(tmp_path, start=start), *PROBED)

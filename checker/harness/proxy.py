@@ -3,7 +3,7 @@
 Each incoming request gets the scenario's next action — inject a status in the provider's error
 envelope, answer 429 with Retry-After, reset the connection after reading the request, hang
 (bounded), or forward to the upstream sandbox — and is recorded with a monotonic timestamp.
-HTTP parsing is h11's; forwarding is httpx's; the socket is ours, so a reset is a real RST.
+HTTP parsing is h11's; forwarding goes through checker.http (bounded, no redirects); the socket is ours, so a reset is a real RST.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import h11
-import httpx
 
+from checker import http
+from checker.errors import ProbeError
 from checker.redact import mask
 
 MAX_HEAD_WAIT_S = 30.0
@@ -108,11 +109,12 @@ class RecordingProxy:
     key_in: str = "header"  # header | body
     key_name: str = "Idempotency-Key"
     correlation_header: str | None = None
+    upstream_timeout_s: float = 30.0  # the whole upstream answer (sandbox.timeout)
     attempts: list[Attempt] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._server: asyncio.base_events.Server | None = None
-        self._client = httpx.AsyncClient(base_url=self.upstream, timeout=httpx.Timeout(30.0), follow_redirects=False, trust_env=False)
+        self._client = http.new_client(self.upstream, timeout_s=self.upstream_timeout_s)
         self._started = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
@@ -215,7 +217,7 @@ class RecordingProxy:
         if self.key_in == "header":
             key = headers.get(self.key_name.lower())
         else:
-            with contextlib.suppress(ValueError, AttributeError):
+            with contextlib.suppress(ValueError, AttributeError, RecursionError):
                 value = json.loads(body).get(self.key_name)
                 key = value if isinstance(value, str) else None
         shown = {k: (mask(v.split(" ", 1)[-1]) if k in SECRET_HEADERS else v) for k, v in headers.items()}
@@ -248,16 +250,23 @@ class RecordingProxy:
             return action.status, headers, json.dumps(envelope).encode()
         forwarded = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers if k.decode("latin-1").lower() not in HOP}
         try:
-            response = await self._client.request(
-                request.method.decode(), request.target.decode("latin-1"), headers=forwarded, content=body
+            response = await http.send(
+                self._client,
+                request.method.decode(),
+                request.target.decode("latin-1"),
+                started=self._started,
+                deadline_s=self.upstream_timeout_s,
+                headers=forwarded,
+                content=body,
             )
-        except httpx.HTTPError as exc:
-            payload = json.dumps(
-                {"error": "upstream_unavailable", "message": f"golive's proxy could not reach the sandbox: {exc}", "action": ""}
-            ).encode()
-            return 502, [("content-type", "application/json")], payload
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP and k.lower() != "content-encoding"]
-        return response.status_code, headers, response.content
+            if response.truncated:
+                raise ProbeError(f"the sandbox's answer is over {http.MAX_BODY // 1024} KB")
+        except ProbeError as exc:
+            message = f"golive's proxy could not use the sandbox: {exc}"
+            payload = json.dumps({"error": "upstream_unavailable", "message": message, "action": ""})
+            return 502, [("content-type", "application/json")], payload.encode()
+        headers = [(k, v) for k, v in response.headers.items() if k not in HOP and k != "content-encoding"]
+        return response.status, headers, response.body
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

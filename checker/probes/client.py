@@ -72,7 +72,12 @@ async def run(
     if not path.exists():
         path.write_bytes(content)
     async with RecordingProxy(
-        ctx.sandbox_url, scenario, facts.idempotency.key_in, facts.idempotency.name, facts.correlation_header
+        ctx.sandbox_url,
+        scenario,
+        facts.idempotency.key_in,
+        facts.idempotency.name,
+        facts.correlation_header,
+        upstream_timeout_s=ctx.config.file.sandbox.timeout,
     ) as proxy:
         values = {
             "to": to or _recipient(ctx),

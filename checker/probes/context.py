@@ -60,4 +60,5 @@ class ProbeContext:
         self.refuse_live_key()
         from checker.probes.sandbox_api import SandboxAPI
 
-        return SandboxAPI(self.sandbox_url, self.api_key, self.pack.facts, started=time.monotonic())
+        timeout_s = self.config.file.sandbox.timeout
+        return SandboxAPI(self.sandbox_url, self.api_key, self.pack.facts, started=time.monotonic(), timeout_s=timeout_s)

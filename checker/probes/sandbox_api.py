@@ -32,10 +32,11 @@ def _fill(template: Any, ref: str) -> Any:
 class SandboxAPI:
     """Sends the pack's create request in its variants and keeps every exchange as evidence."""
 
-    def __init__(self, base_url: str, api_key: str, facts: Facts, *, started: float) -> None:
+    def __init__(self, base_url: str, api_key: str, facts: Facts, *, started: float, timeout_s: float) -> None:
         self.facts = facts
         self.started = started
-        self.client = new_client(base_url, {"Authorization": f"Bearer {api_key}"})
+        self.timeout_s = timeout_s
+        self.client = new_client(base_url, {"Authorization": f"Bearer {api_key}"}, timeout_s)
         self.exchanges: list[Exchange] = []
 
     async def __aenter__(self) -> SandboxAPI:
@@ -82,6 +83,11 @@ class SandboxAPI:
             kwargs["json"] = body
         for _ in range(MAX_RATE_LIMIT_WAITS):
             exchange = await self._send(create.method, create.path, key=key, headers=headers, note=note, **kwargs)
+            if exchange.ok and self.resource_id(exchange) is None:  # every judgement below compares resource ids
+                raise ProbeError(
+                    f"the sandbox answered {exchange.status} to a create without '{create.id_field}' in a JSON body: "
+                    "golive cannot tell which resource it made"
+                )
             if exchange.status != 429:
                 return exchange
             await asyncio.sleep(self._retry_after(exchange))
@@ -117,7 +123,7 @@ class SandboxAPI:
     # ---------------------------------------------------------------- internals
 
     async def _send(self, method: str, path: str, *, key: str | None = None, note: str = "", **kwargs: Any) -> Exchange:
-        exchange = await send(self.client, method, path, started=self.started, key=key, **kwargs)
+        exchange = await send(self.client, method, path, started=self.started, key=key, deadline_s=self.timeout_s, **kwargs)
         if note:
             exchange = dataclasses.replace(exchange, note=note)
         self.exchanges.append(exchange)

@@ -155,12 +155,16 @@ class Sender:
         t0 = time.monotonic()
         t = t0 - self.started
         try:
-            exchange = await asyncio.wait_for(
-                send(self.client, "POST", self.url, started=self.started, content=body, headers=headers, max_body=MAX_ANSWER),
-                self.timeout_s,
+            exchange = await send(
+                self.client,
+                "POST",
+                self.url,
+                started=self.started,
+                content=body,
+                headers=headers,
+                max_body=MAX_ANSWER,
+                deadline_s=self.timeout_s,
             )
-        except TimeoutError:
-            return Delivery(label, event_id, t, None, time.monotonic() - t0, f"no complete answer within {self.timeout_s:g} s")
         except TargetUnreachable as exc:
             return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc), unreachable=True)
         except ProbeError as exc:

@@ -1,8 +1,9 @@
-"""A hostile webhook receiver: every delivery gets the same misbehaviour, chosen with --mode.
+"""A hostile HTTP server (a webhook receiver, or a sandbox): every request gets the same misbehaviour, chosen with --mode.
 
 hang      reads the request, never answers
 trickle   answers 200 and then sends its body one byte a second, forever
 huge      answers 200 with a 20 MB body
+endless   answers 200 with a chunked body that never ends, as fast as it is read
 redirect  answers 307 to --location (another host); a client that follows would post there
 reset     reads the request, then resets the connection (RST)
 markup    answers 400 with markup and terminal escapes in its body and headers
@@ -30,7 +31,7 @@ async def read_request(reader: asyncio.StreamReader) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--mode", required=True, choices=["hang", "trickle", "huge", "redirect", "reset", "markup"])
+    parser.add_argument("--mode", required=True, choices=["hang", "trickle", "huge", "endless", "redirect", "reset", "markup"])
     parser.add_argument("--location", default="http://192.0.2.1/steal")
     args = parser.parse_args()
 
@@ -50,6 +51,12 @@ def main() -> None:
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
                 chunk = b"A" * 65536
                 for _ in range(size // len(chunk)):
+                    writer.write(chunk)
+                    await writer.drain()
+            elif args.mode == "endless":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+                chunk = b"10000\r\n" + b"[" * 65536 + b"\r\n"
+                while True:
                     writer.write(chunk)
                     await writer.drain()
             elif args.mode == "redirect":
