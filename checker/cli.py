@@ -135,7 +135,9 @@ def _run_and_report(
     from checker.report import write_reports
     from checker.terminal import Checklist, ProgressLine, colour_enabled
 
-    pack = load_pack(provider, relative_to=config.base_dir)
+    from_file = provider == config.file.provider and config.path != "(built-in)"
+    named_in = (config.path, config.line_of("provider")) if from_file else None
+    pack = load_pack(provider, relative_to=config.base_dir, named_in=named_in)
     rules = engine.select_rules(pack, config, options)
     progress = ProgressLine(len(rules))
     try:

@@ -104,7 +104,10 @@ class Config:
         return YamlDocument(self.path, {}, dict(self.lines)).line_of(tuple(path))
 
     def resolve(self, relative: str) -> Path:
-        path = Path(relative).expanduser()
+        try:
+            path = Path(relative).expanduser()
+        except RuntimeError:  # "~someone" with no such user: taken literally
+            path = Path(relative)
         return path if path.is_absolute() else self.base_dir / path
 
 

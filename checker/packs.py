@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pydantic
 
-from checker.errors import ConfigError
+from checker.errors import ConfigError, Problem
 from checker.model import Rule, Severity
 from checker.schema import Strict, validate
 from checker.signing import SigningScheme
@@ -218,21 +218,34 @@ def load_catalog() -> tuple[Catalog, YamlDocument]:
     return catalog, doc
 
 
-def resolve_pack_path(name_or_path: str, relative_to: Path | None = None) -> Path:
+def resolve_pack_path(name_or_path: str, relative_to: Path | None = None, named_in: tuple[str, int | None] | None = None) -> Path:
+    """The pack file a provider name stands for. `named_in` (file, line) is where the name was written, so
+    that an unknown provider is reported there (golive.yaml:2: provider: …)."""
+
+    def problem(message: str, hint: str = "") -> ConfigError:
+        if named_in is None:
+            return ConfigError.single(name_or_path, message, hint=hint)
+        return ConfigError([Problem(named_in[0], named_in[1], "provider", f"{message}: {name_or_path!r}", hint)])
+
     if name_or_path in BUILTIN_PACKS:
         return data_dir("rules") / f"{name_or_path}.yaml"
-    path = Path(name_or_path).expanduser()
+    try:
+        path = Path(name_or_path).expanduser()
+    except RuntimeError:  # "~someone" with no such user
+        path = Path(name_or_path)
     if not path.is_absolute() and relative_to is not None:
         path = relative_to / path
     if path.suffix not in (".yaml", ".yml") and not path.exists():
         close = difflib.get_close_matches(name_or_path, BUILTIN_PACKS, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(BUILTIN_PACKS)}; or give a path to a pack YAML"
-        raise ConfigError.single(name_or_path, "unknown provider", hint=hint)
+        raise problem("unknown provider", hint)
+    if named_in is not None and not path.is_file():
+        raise problem("no such pack file", f"looked for {path}")
     return path
 
 
-def load_pack(name_or_path: str, relative_to: Path | None = None) -> Pack:
-    return _load_pack(resolve_pack_path(name_or_path, relative_to).resolve())
+def load_pack(name_or_path: str, relative_to: Path | None = None, named_in: tuple[str, int | None] | None = None) -> Pack:
+    return _load_pack(resolve_pack_path(name_or_path, relative_to, named_in).resolve())
 
 
 @cache

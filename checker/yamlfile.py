@@ -52,7 +52,10 @@ def load_yaml(path: Path, *, what: str = "file") -> YamlDocument:
 
 
 def parse_yaml(text: str, name: str) -> YamlDocument:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # reads ahead: a forbidden character near the start is found here
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(text, name, exc) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -68,6 +71,8 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         line = mark.line + 1 if mark else None
         message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
         raise ConfigError.single(name, f"invalid YAML: {message}", line=line) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(text, name, exc) from None
     except yaml.YAMLError as exc:
         raise ConfigError.single(name, f"invalid YAML: {exc}") from None
     except RecursionError:
@@ -77,6 +82,13 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
     if not isinstance(data, dict):
         raise ConfigError.single(name, f"expected a mapping of keys at the top, found {type(data).__name__}", line=1)
     return YamlDocument(name, data, lines)
+
+
+def _reader_error(text: str, name: str, exc: yaml.reader.ReaderError) -> ConfigError:
+    """A character YAML does not allow (a control character, a lone surrogate), at its line."""
+    line = text[: exc.position].count("\n") + 1
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    return ConfigError.single(name, f"invalid YAML: character U+{code:04X} is not allowed in YAML", line=line)
 
 
 def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[Problem], name: str) -> None:
