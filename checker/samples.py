@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
 MINIMAL_PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
@@ -38,3 +39,15 @@ def document(kind: str) -> tuple[str, bytes, str]:
     if kind == "html":
         return "golive-probe.html", b"<!doctype html><html><body>golive probe</body></html>", "text/html"
     raise ValueError(f"no sample document of kind {kind!r}")
+
+
+def write_padded_pdf(path: Path, size: int) -> None:
+    """A valid PDF padded with a comment to `size` bytes, written a megabyte at a time (an 11 MB probe
+    file never sits in golive's memory whole)."""
+    chunk = b"0" * (1024 * 1024)
+    with path.open("wb") as out:
+        out.write(MINIMAL_PDF + b"%")
+        left = size - len(MINIMAL_PDF) - 1
+        while left > 0:
+            out.write(chunk[: min(left, len(chunk))])
+            left -= len(chunk)

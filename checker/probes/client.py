@@ -19,6 +19,9 @@ from checker.registry import check
 from checker.samples import document
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from checker.harness.process import ProcessResult
     from checker.harness.proxy import Attempt, Scenario
 
@@ -47,7 +50,7 @@ async def run(
     *,
     ref: str | None = None,
     to: str | None = None,
-    upload: tuple[str, bytes] | None = None,
+    upload: tuple[str, bytes | Callable[[Path], None]] | None = None,  # content, or what writes it
     may_refuse: bool = False,
     command: str | None = None,
 ) -> ClientRun:
@@ -70,7 +73,10 @@ async def run(
     folder.mkdir(exist_ok=True)
     path = folder / name
     if not path.exists():
-        path.write_bytes(content)
+        if callable(content):
+            content(path)
+        else:
+            path.write_bytes(content)
     async with RecordingProxy(
         ctx.sandbox_url,
         scenario,
@@ -462,15 +468,15 @@ async def refuses_unsupported_file(ctx: ProbeContext, rule: Rule) -> Outcome:
 @check("FILE-102", target="client", creates=True)
 async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.harness.proxy import Scenario
-    from checker.samples import MINIMAL_PDF
+    from checker.samples import write_padded_pdf
 
     files = ctx.pack.facts.files
     if files is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
-    oversized = MINIMAL_PDF + b"%" + b"0" * (files.max_bytes + 1024 * 1024 - len(MINIMAL_PDF))
-    outcome = await run(ctx, Scenario(), upload=("scan.pdf", oversized), may_refuse=True)
+    size = files.max_bytes + 1024 * 1024
+    outcome = await run(ctx, Scenario(), upload=("scan.pdf", lambda path: write_padded_pdf(path, size)), may_refuse=True)
     uploaded = [a for a in outcome.posts if a.body_bytes > files.max_bytes]
-    mb = len(oversized) / (1024 * 1024)
+    mb = size / (1024 * 1024)
     if uploaded:
         return Outcome.failed(
             f"the client uploaded a {mb:.0f} MB file ({len(uploaded)} time{'s' * (len(uploaded) > 1)}); "
