@@ -24,6 +24,9 @@ from checker.registry import Check, registered
 from checker.yamlfile import dotted
 
 DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0, "config": 30.0}
+# which probes take a --jobs slot first: the client's wait out real backoff sleeps (the longest, ~18 s for
+# mintfax), so a run that starts them first ends with them instead of queueing them behind quick ones
+START_ORDER = {"client": 0, "webhook": 1, "sandbox": 2, "config": 3, "repo": 4}
 BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}
 
 Progress = Callable[[str, Rule, "Result | None"], None]
@@ -318,6 +321,7 @@ async def _run_checks(
                 progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
         else:
             runnable.append(rule)
+    runnable.sort(key=lambda rule: START_ORDER.get(checks[rule.id].target, len(START_ORDER)))
     limit = asyncio.Semaphore(max(1, options.jobs))
 
     async def guarded(rule: Rule) -> None:
