@@ -342,3 +342,62 @@ def test_bad_config_files_exit_2_naming_file_and_line(tmp_path: Path, content: b
     assert done.returncode == 2, done.stdout + done.stderr
     assert expected in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- what a client sends the recording proxy
+
+tokens = st.sampled_from([b"POST", b"GET", b"PUT", b"P\x00ST", b""])
+targets = st.sampled_from([b"/v1/fax", b"/", b"*", b"http://elsewhere.example/x", b"/%00", b"/\xff"]) | st.binary(max_size=20)
+header_lines = st.lists(
+    st.tuples(
+        st.sampled_from([b"Idempotency-Key", b"Content-Length", b"Transfer-Encoding", b"Authorization", b"X-Y"]) | st.binary(max_size=10),
+        st.binary(max_size=40) | st.sampled_from([b"5", b"-1", b"chunked", b"Bearer fx_test_abcdefabcdefabcdef", b"99999999999"]),
+    ),
+    max_size=5,
+)
+raw_requests = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda method, target, headers, body: (
+            method + b" " + target + b" HTTP/1.1\r\nHost: x\r\n" + b"".join(k + b": " + v + b"\r\n" for k, v in headers) + b"\r\n" + body
+        ),
+        tokens,
+        targets,
+        header_lines,
+        st.binary(max_size=60),
+    ),
+)
+
+
+@given(st.lists(raw_requests, min_size=1, max_size=3))
+def test_the_proxy_records_whatever_a_client_sends_and_keeps_serving(requests: list[bytes]) -> None:
+    """Malformed request lines, headers and bodies: each connection ends in bounded time, the recording
+    stays well-formed, and the proxy still serves a proper request afterwards."""
+    import asyncio
+
+    from checker.harness.proxy import RecordingProxy, Scenario, status
+
+    async def exchange(port: int, raw: bytes) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(raw)
+        await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+        try:
+            return await asyncio.wait_for(reader.read(), 5)
+        finally:
+            writer.close()
+
+    async def scenario() -> None:
+        # every request is answered by an injected 503: no upstream is needed
+        async with RecordingProxy("http://127.0.0.1:9", Scenario(then=status(503, "service_unavailable"))) as proxy:
+            for raw in requests:
+                await exchange(proxy.port, raw)
+            answer = await exchange(proxy.port, b"POST /v1/fax HTTP/1.1\r\nHost: x\r\nIdempotency-Key: k\r\nContent-Length: 2\r\n\r\nhi")
+            assert answer.startswith(b"HTTP/1.1 503"), answer[:80]
+            attempts = [a.evidence() for a in proxy.attempts]
+            assert [a["n"] for a in attempts] == list(range(1, len(attempts) + 1))
+            json.dumps(attempts)  # the recording is data a report can hold
+            assert attempts[-1]["idempotency_key"] == "k"
+
+    asyncio.run(scenario())
