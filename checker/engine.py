@@ -95,6 +95,7 @@ def select_rules(pack: Pack, config: Config, options: RunOptions) -> list[Rule]:
 class Targets:
     sandbox_url: str | None = None
     api_key: str | None = None
+    contract_key: str | None = None  # the account the contract checks probe (ProbeContext.contract_key)
     sandbox_note: str = ""
     workdir: Path | None = None
     webhook_url: str | None = None
@@ -174,9 +175,10 @@ async def _targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterato
         targets.sandbox_note = f"there is no embedded sandbox for {pack.name}; set sandbox.url to the provider's sandbox"
         yield targets
         return
+    prefix = (pack.facts.keys.test_prefixes or ["test_"])[0]
     if not targets.api_key:
-        prefix = (pack.facts.keys.test_prefixes or ["test_"])[0]
         targets.api_key = f"{prefix}golive{secrets.token_hex(10)}"
+    targets.contract_key = f"{prefix}golivecontract{secrets.token_hex(10)}"
     from checker.sandbox.server import EmbeddedSandbox
 
     sandbox = EmbeddedSandbox(provider)
@@ -307,6 +309,7 @@ async def _run_checks(
         environment=environment,
         sandbox_url=targets.sandbox_url,
         api_key=targets.api_key,
+        contract_key=targets.contract_key,
         workdir=targets.workdir,
         webhook_url=targets.webhook_url,
         webhook_error=targets.webhook_error,
@@ -355,8 +358,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     interrupted = False
     try:
         async with prepared_targets(config, pack, needed) as targets:
-            remember([targets.api_key or ""])
-            redactor = Redactor((*config.secrets, *(s for s in [targets.api_key] if s)))
+            generated = [key for key in (targets.api_key, targets.contract_key) if key]
+            remember(generated)
+            redactor = Redactor((*config.secrets, *generated))
             await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes)
     except asyncio.CancelledError:
         # Ctrl-C or SIGTERM (cli.run_interruptibly cancels this task): every probe has been cancelled and

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 
 import pytest
 
+from checker import engine
 from checker.config import parse_config
 from checker.model import Status
-from tests.conftest import ROOT, TEST_KEYS, run_rules
+from checker.packs import load_pack
+from tests.conftest import ROOT, TEST_KEYS, client_for, run_rules
 
 CLIENT = ROOT / "tests" / "clients" / "faxclient.py"
 
@@ -205,3 +208,82 @@ def test_busiest_second_counts_a_sliding_window():
     assert busiest_second([0.0, 0.1, 0.2, 1.05, 1.1]) == 3
     assert busiest_second([0.0, 0.5, 0.99, 1.0, 1.5]) == 3  # windows are [t, t + 1)
     assert busiest_second([]) == 0
+
+
+# ---------------------------------------------------------------- one sandbox account, many probes
+
+
+def test_account_guard_lets_clients_share_and_a_watching_check_hold_it_alone():
+    from checker.probes.context import AccountGuard
+
+    async def scenario() -> list[str]:
+        guard, log = AccountGuard(), []
+
+        async def client(name: str, delay: float) -> None:
+            async with guard.shared():
+                log.append(f"{name} in")
+                await asyncio.sleep(delay)
+                log.append(f"{name} out")
+
+        async def watcher() -> None:
+            await asyncio.sleep(0.01)  # both clients are in
+            async with guard.exclusive():
+                log.append("watch in")
+                await asyncio.sleep(0.02)
+                log.append("watch out")
+
+        async def late_client() -> None:
+            await asyncio.sleep(0.02)  # the watcher is waiting: this client must let it go first
+            await client("late", 0)
+
+        await asyncio.gather(client("a", 0.05), client("b", 0.05), watcher(), late_client())
+        return log
+
+    log = asyncio.run(scenario())
+    assert log[:2] == ["a in", "b in"]  # shared: both at once
+    assert log.index("watch in") > max(log.index("a out"), log.index("b out"))  # exclusive: after every share
+    assert log.index("late in") > log.index("watch out")  # a waiting watcher is not starved
+
+
+def test_a_client_run_waits_while_a_contract_check_watches_the_same_account(sandbox):
+    """Against a real sandbox URL the contract checks and the clients share one account: while a check holds it
+    (IDEM-001 watching the balance), a client run may not create anything on it."""
+    from checker.harness.proxy import Scenario
+    from checker.packs import load_pack
+    from checker.probes import client
+    from checker.probes.context import ProbeContext
+
+    url = sandbox("mintfax").url
+    stats = client_for(url, "mintfax")
+
+    async def scenario(workdir) -> tuple[int, int]:
+        config = mintfax_config(url=url)
+        ctx = ProbeContext(config, load_pack("mintfax"), "sandbox", sandbox_url=url, api_key=TEST_KEYS["mintfax"], workdir=workdir)
+        async with ctx.account.exclusive():
+            run = asyncio.ensure_future(client.run(ctx, Scenario()))
+            await asyncio.sleep(1.5)  # time enough for a client to start and send, were it let through
+            during = (await asyncio.to_thread(stats.get, "/_sandbox/stats")).json()["resources"].get("fax", 0)
+        await run
+        after = (await asyncio.to_thread(stats.get, "/_sandbox/stats")).json()["resources"].get("fax", 0)
+        return during, after
+
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        during, after = asyncio.run(scenario(Path(folder)))
+    assert (during, after) == (0, 1)
+
+
+def test_with_the_embedded_sandbox_the_contract_checks_have_an_account_of_their_own():
+    """So the clients' faxes never move the balance IDEM-001 watches, and they need not wait for each other."""
+    config = mintfax_config()
+
+    async def keys() -> tuple[str | None, str | None]:
+        pack = load_pack("mintfax")
+        async with engine.prepared_targets(config, pack, {"sandbox", "client"}) as targets:
+            return targets.api_key, targets.contract_key
+
+    api_key, contract_key = asyncio.run(keys())
+    assert api_key == TEST_KEYS["mintfax"]
+    assert contract_key and contract_key != api_key and contract_key.startswith("fx_test_")

@@ -77,14 +77,15 @@ async def run(
             content(path)
         else:
             path.write_bytes(content)
-    async with RecordingProxy(
+    proxy = RecordingProxy(
         ctx.sandbox_url,
         scenario,
         facts.idempotency.key_in,
         facts.idempotency.name,
         facts.correlation_header,
         upstream_timeout_s=ctx.config.file.sandbox.timeout,
-    ) as proxy:
+    )
+    async with ctx.client_account(), proxy:
         values = {
             "to": to or _recipient(ctx),
             "file": str(path),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,16 +25,57 @@ def fresh_key(prefix: str = "golive") -> str:
     return f"{prefix}-{secrets.token_hex(12)}"
 
 
+class AccountGuard:
+    """One sandbox account probed by several checks at once. A check that compares the account's state
+    before and after (a balance, a count) holds it alone (`exclusive`); client runs, which only add to it,
+    share it with each other (`shared`). A waiting exclusive holder goes first, so clients cannot starve it."""
+
+    def __init__(self) -> None:
+        self._changed = asyncio.Condition()
+        self._sharing = 0
+        self._exclusive = False
+        self._waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        async with self._changed:
+            self._waiting += 1
+            try:
+                await self._changed.wait_for(lambda: not self._exclusive and self._sharing == 0)
+            finally:
+                self._waiting -= 1
+            self._exclusive = True
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._exclusive = False
+                self._changed.notify_all()
+
+    @contextlib.asynccontextmanager
+    async def shared(self) -> AsyncIterator[None]:
+        async with self._changed:
+            await self._changed.wait_for(lambda: not self._exclusive and self._waiting == 0)
+            self._sharing += 1
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._sharing -= 1
+                self._changed.notify_all()
+
+
 @dataclass
 class ProbeContext:
     config: Config
     pack: Pack
     environment: str
     sandbox_url: str | None = None
-    api_key: str | None = None
-    # checks that create resources on the one sandbox account take this, so that what one
-    # check observes (a balance, a count) is not disturbed by another check's requests
-    account_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    api_key: str | None = None  # the team's sandbox key: what the client is given
+    # the account the sandbox-contract checks probe: with the embedded sandbox one of its own, so that the
+    # clients' requests never move the balance a contract check is watching; with a real sandbox, api_key's
+    contract_key: str | None = None
+    account: AccountGuard = field(default_factory=AccountGuard)
     workdir: Path | None = None  # a temporary folder for this run (sample documents)
     webhook_url: str | None = None
     webhook_error: str | None = None
@@ -61,4 +103,10 @@ class ProbeContext:
         from checker.probes.sandbox_api import SandboxAPI
 
         timeout_s = self.config.file.sandbox.timeout
-        return SandboxAPI(self.sandbox_url, self.api_key, self.pack.facts, started=time.monotonic(), timeout_s=timeout_s)
+        key = self.contract_key or self.api_key
+        return SandboxAPI(self.sandbox_url, key, self.pack.facts, started=time.monotonic(), timeout_s=timeout_s)
+
+    def client_account(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """What a client run holds: a share of the account when the contract checks probe the same one."""
+        shares = self.contract_key in (None, self.api_key)
+        return self.account.shared() if shares else contextlib.nullcontext()

@@ -73,7 +73,7 @@ def judge_replay_resource(api: SandboxAPI, first: Exchange, replay: Exchange, ba
 
 @check("IDEM-001", target="sandbox", creates=True)
 async def replay_returns_original(ctx: ProbeContext, rule: Rule) -> Outcome:
-    async with ctx.sandbox_api() as api, ctx.account_lock:
+    async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key, first = await _first_create(api, "IDEM-001")
         before = await api.balance()
         replay = await api.create(key, note="replay, same key and body")
@@ -127,7 +127,7 @@ def _documented_signal(facts: Facts) -> str:
 
 @check("IDEM-002", target="sandbox", creates=True)
 async def replay_is_signalled(ctx: ProbeContext, rule: Rule) -> Outcome:
-    async with ctx.sandbox_api() as api, ctx.account_lock:
+    async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key, first = await _first_create(api, "IDEM-002")
         replay = await api.create(key, note="replay")
         problems = judge_replay_signal(api.facts, first, replay, key)
@@ -163,7 +163,7 @@ async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
     behaviour = ctx.pack.facts.idempotency.on_body_mismatch
     if behaviour == "undocumented":
         return Outcome.skipped(f"{ctx.pack.name} documents nothing about a reused key with a different body")
-    async with ctx.sandbox_api() as api, ctx.account_lock:
+    async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key, first = await _first_create(api, "IDEM-003")
         second = await api.create(key, "alternate", note="same key, different body")
         problem = judge_body_mismatch(api.facts, first, second)
@@ -197,7 +197,7 @@ def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange
 @check("IDEM-004", target="sandbox", creates=True)
 async def concurrent_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     burst_size = int(rule.param("burst", 10))
-    async with ctx.sandbox_api() as api, ctx.account_lock:
+    async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key = fresh_key()
         burst = await asyncio.gather(*(api.create(key, note="parallel burst") for _ in range(burst_size)))
         follow_up = await api.create(key, note="replay after the burst")
@@ -212,7 +212,7 @@ async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     limit = ctx.pack.facts.idempotency.max_length
     if limit is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no maximum key length")
-    async with ctx.sandbox_api() as api, ctx.account_lock:
+    async with ctx.sandbox_api() as api, ctx.account.exclusive():
         stem = fresh_key()
         at_limit = (stem + "x" * limit)[:limit]
         over = (stem + "y" * (limit + 1))[: limit + 1]
@@ -242,7 +242,7 @@ async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 @check("IDEM-006", target="sandbox", creates=True)
 async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
-    async with ctx.sandbox_api() as api, ctx.account_lock:
+    async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key = fresh_key()
         rejected = await api.create(key, "invalid", note="an invalid request")
         if rejected.status not in (400, 422):
@@ -266,7 +266,7 @@ async def unsupported_file_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     facts = ctx.pack.facts
     if facts.files is None or facts.create.file is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
-    async with ctx.sandbox_api() as api, ctx.account_lock:
+    async with ctx.sandbox_api() as api, ctx.account.exclusive():
         answer = await api.create(
             fresh_key(), upload=("invoice.pdf", ELF_EXECUTABLE, "application/pdf"), note="an ELF executable named invoice.pdf"
         )
