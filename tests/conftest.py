@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
 
 from checker import engine
 from checker.config import Config, parse_config
+from checker.harness.receiver import free_port
 from checker.model import Result, RunResult
 from checker.packs import load_pack
 from checker.sandbox.app import SandboxOptions
@@ -131,3 +135,48 @@ def witness() -> Iterator[Witness]:
     yield made
     made.server.shutdown()
     made.server.server_close()
+
+
+class SandboxProcess:
+    """`golive sandbox` as a user runs it: its own process, a state file, rate limit off."""
+
+    def __init__(self, provider: str, db: Path, output: IO[str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "checker",
+                "sandbox",
+                "--provider",
+                provider,
+                "--port",
+                str(self.port),
+                "--db",
+                str(db),
+                "--rate-limit",
+                "0",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=output or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(self.url + "/_sandbox/stats", timeout=1)
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise AssertionError("golive sandbox did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()

@@ -9,8 +9,6 @@ import itertools
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -18,9 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from checker.harness.receiver import free_port
 from checker.samples import MINIMAL_PDF
-from tests.conftest import TEST_KEYS
+from tests.conftest import TEST_KEYS, SandboxProcess
 
 LOAD_S = float(os.environ.get("GOLIVE_LOAD_S", "30"))
 CONNECTIONS = 16
@@ -37,51 +34,6 @@ def create(client: httpx.AsyncClient, provider: str, key: str) -> Awaitable[http
     if provider == "idunox":
         return client.post("/v1/submissions", json={"reference": key}, headers={"Idempotency-Key": key})
     return client.post("/labels", json={"idempotencyKey": key, "courier": "dhl"})
-
-
-class SandboxProcess:
-    """`golive sandbox` as a user runs it: its own process, a state file, rate limit off."""
-
-    def __init__(self, provider: str, db: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "checker",
-                "sandbox",
-                "--provider",
-                provider,
-                "--port",
-                str(self.port),
-                "--db",
-                str(db),
-                "--rate-limit",
-                "0",
-            ],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(self.url + "/_sandbox/stats", timeout=1)
-                return
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise AssertionError("golive sandbox did not start") from None
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -15,8 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ROOT, golive
-from tests.test_interruption import wait_for
+from tests.conftest import ROOT, SandboxProcess, golive
 
 CLIENTS = ROOT / "tests" / "clients"
 API_KEY = "fx_test_9d2e4b7a1c6f3e8d0b5a2c7e"
@@ -114,17 +112,10 @@ def test_no_secret_in_a_crash_file(tmp_path: Path) -> None:
 
 def test_the_sandbox_log_holds_no_secret(tmp_path: Path) -> None:
     """`golive sandbox` logs every request and webhook delivery: never the key or an endpoint's secret."""
-    port = wait_for(lambda: __import__("checker.harness.receiver", fromlist=["free_port"]).free_port(), 1, "a port")
     log = (tmp_path / "sandbox.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "checker", "sandbox", "--port", str(port), "--db", str(tmp_path / "s.db")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
+    server = SandboxProcess("mintfax", tmp_path / "s.db", output=log)
     try:
-        url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(url), 20, "the sandbox")
+        url = server.url
         headers = {"Authorization": f"Bearer {API_KEY}"}
         with httpx.Client(base_url=url, headers=headers, timeout=10) as client:
             endpoint = client.post("/v1/account/webhooks", json={"url": f"{url}/nowhere", "events": ["fax.delivered"]}).json()
@@ -135,19 +126,10 @@ def test_the_sandbox_log_holds_no_secret(tmp_path: Path) -> None:
             client.get("/v1/account/balance", headers={"Authorization": f"Bearer {LIVE_KEY}"})  # refused: a live key
             time.sleep(1.5)  # a delivery attempt or two to the endpoint
     finally:
-        server.send_signal(signal.SIGINT)
-        server.wait(timeout=15)
+        server.stop()
         log.close()
     text = (tmp_path / "sandbox.log").read_text()
     assert "POST /v1/fax" in text  # the log is there
     endpoint_secret = endpoint["secret"]
     assert endpoint_secret.startswith("whsec_") and endpoint_secret not in text
     assert not leaks(text), leaks(text)
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(url + "/v1/account/balance", timeout=1)
-    except httpx.HTTPError:
-        return False
-    return True
