@@ -14,6 +14,7 @@ import json
 import socket
 import struct
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from checker.errors import ProbeError
 from checker.redact import mask
 
 MAX_HEAD_WAIT_S = 30.0
+KEY_BODY_LIMIT = 1024 * 1024  # a body key is looked for in bodies up to this size (JSON requests are small)
 MAX_BODY = 64 * 1024 * 1024  # a request larger than this is cut off (the probe's uploads are at most 11 MB)
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer", "proxy-connection"}
 SECRET_HEADERS = {"authorization", "x-api-key", "cookie"}
@@ -199,26 +201,29 @@ class RecordingProxy:
             if not data:
                 return None
 
-    async def _body(self, conn: h11.Connection, reader: asyncio.StreamReader) -> tuple[bytes, int]:
-        """The whole body (it may be forwarded), bounded by MAX_BODY."""
-        body = bytearray()
+    async def _body(self, conn: h11.Connection, reader: asyncio.StreamReader) -> tuple[list[bytes], int]:
+        """The whole body (it may be forwarded) as the chunks it came in, bounded by MAX_BODY. Kept as
+        chunks, an 11 MB upload is held once, not copied into one buffer and again into bytes."""
+        chunks: list[bytes] = []
+        size = 0
         while True:
             event = await self._next(conn, reader)
             if isinstance(event, h11.Data):
-                body += event.data
-                if len(body) > MAX_BODY:
+                chunks.append(bytes(event.data))
+                size += len(event.data)
+                if size > MAX_BODY:
                     raise ConnectionError("request body over the proxy's bound")
             elif isinstance(event, h11.EndOfMessage) or event is None:
-                return bytes(body), len(body)
+                return chunks, size
 
-    def _record(self, request: h11.Request, body: bytes, size: int, t: float) -> Attempt:
+    def _record(self, request: h11.Request, body: list[bytes], size: int, t: float) -> Attempt:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in request.headers}
         key: str | None = None
         if self.key_in == "header":
             key = headers.get(self.key_name.lower())
         else:
             with contextlib.suppress(ValueError, AttributeError, RecursionError):
-                value = json.loads(body).get(self.key_name)
+                value = json.loads(b"".join(body)).get(self.key_name) if size <= KEY_BODY_LIMIT else None
                 key = value if isinstance(value, str) else None
         shown = {k: (mask(v.split(" ", 1)[-1]) if k in SECRET_HEADERS else v) for k, v in headers.items()}
         attempt = Attempt(
@@ -235,7 +240,7 @@ class RecordingProxy:
         self.attempts.append(attempt)
         return attempt
 
-    async def _answer(self, action: Action, request: h11.Request, body: bytes, size: int) -> tuple[int, list[tuple[str, str]], bytes]:
+    async def _answer(self, action: Action, request: h11.Request, body: list[bytes], size: int) -> tuple[int, list[tuple[str, str]], bytes]:
         if action.kind == "status":
             envelope: dict[str, Any] = {
                 "error": action.error,
@@ -249,6 +254,12 @@ class RecordingProxy:
                 headers.append(("retry-after", f"{action.retry_after:g}"))
             return action.status, headers, json.dumps(envelope).encode()
         forwarded = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers if k.decode("latin-1").lower() not in HOP}
+        forwarded["content-length"] = str(size)  # the chunks go on as they came, under their total length
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for chunk in body:
+                yield chunk
+
         try:
             response = await http.send(
                 self._client,
@@ -257,7 +268,7 @@ class RecordingProxy:
                 started=self._started,
                 deadline_s=self.upstream_timeout_s,
                 headers=forwarded,
-                content=body,
+                content=chunks(),
             )
             if response.truncated:
                 raise ProbeError(f"the sandbox's answer is over {http.MAX_BODY // 1024} KB")
