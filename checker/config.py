@@ -135,7 +135,7 @@ def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
     literal: dict[str, bool] = {}
     data = _expand(doc.data, (), doc, environ, problems, literal)
     try:
-        model = validate(ConfigFile, data, doc)
+        model = validate(ConfigFile, data, doc, secrets=SECRET_KEYS)
     except ConfigError as exc:
         problems.extend(exc.problems)
     if problems:

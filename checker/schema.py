@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 import pydantic
@@ -22,17 +23,15 @@ class Strict(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-def validate(model: type[M], data: Any, doc: YamlDocument, base: Path_ = ()) -> M:
+def validate(model: type[M], data: Any, doc: YamlDocument, base: Path_ = (), secrets: Collection[Path_] = ()) -> M:
+    """`data` as `model`, or every problem with file and line; a value at one of the `secrets` paths is shown masked."""
     try:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise ConfigError([_problem(model, err, doc, base) for err in exc.errors()]) from None
+        raise ConfigError([_problem(model, err, doc, base, secrets) for err in exc.errors()]) from None
 
 
-SECRET_NAMES = {"api_key", "secret"}
-
-
-def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base: Path_) -> Problem:
+def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base: Path_, secrets: Collection[Path_]) -> Problem:
     loc: Path_ = tuple(part for part in err["loc"] if not _is_union_tag(part))
     path = (*base, *loc)
     kind = err["type"]
@@ -46,7 +45,7 @@ def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base:
     value = err.get("input")
     if isinstance(value, (dict, list)):
         shown = ""
-    elif path and path[-1] in SECRET_NAMES:  # a problem with a key or a secret never prints its value
+    elif path in secrets:  # a problem with a key or a secret never prints its value
         shown = f" (got {mask(str(value))!r})"
     else:
         shown = f" (got {value!r})"

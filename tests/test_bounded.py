@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from checker.harness.receiver import free_port
-from tests.conftest import ROOT, TEST_KEYS, Witness, golive
-from tests.test_interruption import wait_for
+from tests.conftest import ROOT, TEST_KEYS, Witness, golive, wait_for
 
 CLIENTS = ROOT / "tests" / "clients"
 SANDBOX_RULES = ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "FILE-003")

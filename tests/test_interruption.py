@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_for
 
 FORMATS = {"json": "report.json", "html": "report.html", "md": "report.md", "junit": "junit.xml", "sarif": "report.sarif"}
 
@@ -36,16 +36,6 @@ def processes_under(folder: Path) -> dict[int, str]:
         if (str(folder) in cmdline or cwd.startswith(str(folder))) and state != "Z" and int(entry.name) != os.getpid():
             found[int(entry.name)] = cmdline
     return found
-
-
-def wait_for(predicate, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def port_is_free(port: int) -> bool:
