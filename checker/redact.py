@@ -1,13 +1,52 @@
-"""Secrets never leave golive unmasked: `fx_test_abcdef123456` becomes `fx_test_…3456`."""
+"""Secrets never leave golive unmasked: `fx_test_abcdef123456` becomes `fx_test_…3456`.
+
+What is masked, wherever it stands in a text (README, "Security" lists the same):
+- a whole secret (shown as its prefix and last four characters);
+- any run of at least `FRAGMENT` characters of a secret's random part, in any letter case: a piece
+  left by a truncated output tail, a key split across lines, an upper-cased key;
+- the JSON-escaped secret (`\\/`, `\\"`, `\\uXXXX` escapes), the URL-encoded secret (`%2B`, `+`), and the
+  secret inside base64 or hex (an `Authorization: Basic` header is base64 of `user:key`);
+- every `Bearer` and `Basic` credential, known or not.
+A piece shorter than `FRAGMENT` characters, or a secret transformed any other way (encrypted, hashed,
+reversed), is not recognised.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import unquote_plus
 
 _PREFIX = re.compile(r"^([A-Za-z]+_(?:test|live)_|whsec_|sk_|pk_)")
 _BEARER = re.compile(r"(?i)(bearer\s+)([^\s\"',;]+)")
+_BASIC = re.compile(r"(?i)(basic\s+)([A-Za-z0-9+/=_-]{4,})")
+_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # length-preserving, unlike str.lower
+
+FRAGMENT = 8  # a run of this many characters of a secret is masked wherever it stands
+PIECE = "…"
+
+# encoded runs that are decoded and searched for a secret; a run that holds one is masked whole
+_U_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
+_PERCENT = re.compile(r"[A-Za-z0-9._~+-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~+-]*)+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
+_HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
+
+
+_KEY_LIKE = re.compile(r"(?:[A-Za-z]+_(?:test|live)_|whsec_|sk_|pk_|rk_)[A-Za-z0-9+/=_-]{8,}")
+
+
+def mask_key_like(text: str) -> str:
+    """Every value shaped like a key or a webhook secret, masked (for logs, which know no particular key)."""
+    return _KEY_LIKE.sub(lambda m: mask(m.group()), text)
+
+
+def looks_like_secret(value: str) -> bool:
+    """A value shaped like an API key or a webhook secret (for messages that echo a config value)."""
+    return _KEY_LIKE.search(value) is not None
 
 
 def mask(secret: str) -> str:
@@ -16,8 +55,6 @@ def mask(secret: str) -> str:
     tail = secret[-4:] if len(secret) - len(prefix) >= 12 else ""
     return f"{prefix}…{tail}"
 
-
-FRAGMENT = 8  # a piece of a secret this long, cut off at either end of a text (an output tail, an excerpt), is masked too
 
 # every secret this process has read (config files, generated sandbox keys): for messages made outside a run,
 # such as a crash file
@@ -32,17 +69,44 @@ def known() -> Redactor:
     return Redactor(_KNOWN)
 
 
+def _random_part(secret: str) -> str:
+    match = _PREFIX.match(secret)
+    return secret[match.end() :] if match else secret
+
+
+def _forms(secret: str) -> set[str]:
+    """The random part of a secret as it appears written plainly and JSON-escaped."""
+    body = _random_part(secret)
+    escaped = json.dumps(body)[1:-1]
+    return {body, escaped, escaped.replace("/", "\\/")}
+
+
+def _telling(gram: str) -> bool:
+    """A window worth matching: a digit or mixed case in it (an English word such as '-sandbox' is not)."""
+    return any(c.isdigit() for c in gram) or (any(c.isupper() for c in gram) and any(c.islower() for c in gram))
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str]) -> None:
         # longest first, so a secret that contains another is masked whole
         self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._grams = {
+            form[i : i + FRAGMENT].translate(_LOWER)
+            for secret in self.secrets
+            for form in _forms(secret)
+            for i in range(len(form) - FRAGMENT + 1)
+            if _telling(form[i : i + FRAGMENT])
+        }
 
     def text(self, value: str) -> str:
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, mask(secret))
-            value = _cut_ends(value, secret)
-        return _BEARER.sub(lambda m: m.group(1) + (m.group(2) if "…" in m.group(2) else mask(m.group(2))), value)
+        if self._grams:
+            value = self._mask_pieces(value)
+            value = self._mask_encoded(value)
+        value = _BEARER.sub(lambda m: m.group(1) + (m.group(2) if "…" in m.group(2) else mask(m.group(2))), value)
+        return _BASIC.sub(lambda m: m.group(1) + PIECE, value)
 
     def deep(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -53,17 +117,53 @@ class Redactor:
             return [self.deep(v) for v in value]
         return value
 
+    def _spans(self, value: str) -> list[tuple[int, int]]:
+        """Where runs of a secret's pieces stand: the union of every matching window, merged."""
+        lowered = value.translate(_LOWER)
+        grams = self._grams
+        spans: list[tuple[int, int]] = []
+        for i in range(len(lowered) - FRAGMENT + 1):
+            if lowered[i : i + FRAGMENT] in grams:
+                if spans and i <= spans[-1][1]:
+                    spans[-1] = (spans[-1][0], i + FRAGMENT)
+                else:
+                    spans.append((i, i + FRAGMENT))
+        return spans
 
-def _cut_ends(value: str, secret: str) -> str:
-    """Mask the end of a secret that a truncation left at the start of `value`, and its start left at the end."""
-    if len(secret) <= FRAGMENT:
+    def _mask_pieces(self, value: str) -> str:
+        spans = self._spans(value)
+        for start, end in reversed(spans):
+            value = value[:start] + PIECE + value[end:]
         return value
-    for size in range(len(secret) - 1, FRAGMENT - 1, -1):
-        if value.startswith(secret[-size:]):
-            value = "…" + value[size:]
-            break
-    for size in range(len(secret) - 1, FRAGMENT - 1, -1):
-        if value.endswith(secret[:size]):
-            value = value[: len(value) - size] + mask(secret)
-            break
-    return value
+
+    def _holds_secret(self, decoded: str) -> bool:
+        return bool(self._spans(decoded))
+
+    def _mask_encoded(self, value: str) -> str:
+        for pattern, decode in ((_U_ESCAPES, _unescape), (_PERCENT, unquote_plus), (_BASE64, _unbase64), (_HEX, _unhex)):
+            value = pattern.sub(lambda m, decode=decode: PIECE if self._holds_secret(decode(m.group())) else m.group(), value)  # type: ignore[misc]
+        return value
+
+
+def _unescape(run: str) -> str:
+    return "".join(chr(int(run[i + 2 : i + 6], 16)) for i in range(0, len(run), 6))
+
+
+def _unbase64(run: str) -> str:
+    """The run decoded as base64 (standard and URL-safe), also from its 2nd, 3rd and 4th character: a run
+    glued to a word before it still decodes at the right alignment."""
+    decoded = []
+    for skip in range(4):
+        data = run[skip:].rstrip("=")
+        data = data[: len(data) - len(data) % 4] if len(data) % 4 == 1 else data
+        padded = data + "=" * (-len(data) % 4)
+        for altchars in (b"+/", b"-_"):
+            try:
+                decoded.append(base64.b64decode(padded, altchars=altchars).decode("latin-1"))
+            except (binascii.Error, ValueError):
+                continue
+    return "\n".join(decoded)
+
+
+def _unhex(run: str) -> str:
+    return bytes.fromhex(run).decode("latin-1")

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from checker.model import Result, RunResult, Severity, Status
+from checker.printable import printable
 
 FILES = {"json": "report.json", "html": "report.html", "md": "report.md", "junit": "junit.xml", "sarif": "report.sarif"}
 
@@ -118,26 +120,41 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#!])")
 
 
 @cache
-def _templates() -> Any:
+def _templates(kind: str) -> Any:
+    """The Jinja2 environment for one kind of template. Every `{{ value }}` passes through `finalize` for
+    that kind, so no field of any template (a pack's name, a section, a target's message) can carry markup
+    or characters its format cannot hold, whoever wrote the template: HTML and XML are autoescaped, XML
+    also loses what XML 1.0 forbids, Markdown is escaped and kept on one line, and control characters are
+    shown as escapes everywhere."""
     import jinja2
+    from markupsafe import Markup
 
     from checker.packs import data_dir
 
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Markup):  # golive's own CSS, script and SVG
+            return value
+        if kind == "md":
+            return md_text(value)
+        if not isinstance(value, str):
+            return value
+        text = printable(value)
+        return _XML_INVALID.sub("?", text) if kind == "xml" else text
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(data_dir("reports"))),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "xml"), default_for_string=True),
+        autoescape=kind in ("html", "xml"),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,
     )
-    env.filters["md"] = md_text
-    env.filters["xml"] = lambda value: _XML_INVALID.sub("?", str(value))
     return env
 
 
 def md_text(value: object) -> str:
     """Text from anywhere, safe in a Markdown table cell: one line, markup characters escaped."""
-    text = " ".join(str(value).split())
+    text = re.sub(r"\s+", " ", printable(str(value)))  # one line; a template's own " · " keeps its spaces
     text = _MD_SPECIAL.sub(lambda m: "&lt;" if m.group(1) == "<" else "&gt;" if m.group(1) == ">" else "\\" + m.group(1), text)
     return text[:500] + ("…" if len(text) > 500 else "")
 
@@ -208,7 +225,7 @@ def timeline_svg(evidence: list[dict[str, Any]]) -> str | None:
 
     # presentation lives in report.css (svg.timeline .g, .k, .w, .ok, .bad, .none): the marks stay short
     parts = [f'<svg class="timeline" viewBox="0 0 {left + width + 20} {height}" role="img" aria-label="attempt timeline">']
-    step = next(s for s in (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600) if span / s <= 10)
+    step = _tick_step(span)
     tick = 0.0
     while tick <= span + 1e-9:
         parts.append(f'<path class="g" d="M{x(tick)} 14V{height - 4}"/><text class="k" x="{x(tick)}" y="10">{tick:g} s</text>')
@@ -237,6 +254,16 @@ def timeline_svg(evidence: list[dict[str, Any]]) -> str | None:
     return Markup("".join(parts))
 
 
+def _tick_step(span: float) -> float:
+    """A round step that puts at most ten ticks on an axis `span` seconds long, however long (a pack may
+    declare a backoff base of hours)."""
+    for step in (0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600):
+        if span / step <= 10:
+            return step
+    magnitude = 10.0 ** math.floor(math.log10(span / 10))
+    return next(m * magnitude for m in (1, 2, 5, 10) if span / (m * magnitude) <= 10)
+
+
 def _view(result: dict[str, Any]) -> dict[str, Any]:
     evidence = result.get("evidence") or []
     shown = evidence[:MAX_ITEMS]
@@ -263,7 +290,7 @@ def render_html(run: RunResult) -> str:
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     attestations = [{"id": r["id"], **r["attestation"]} for r in data["results"] if r.get("attestation")]
     return str(
-        _templates()
+        _templates("html")
         .get_template("report.html")
         .render(
             run=_Obj(data, tool_version=run.tool_version),
@@ -286,7 +313,7 @@ def render_markdown(run: RunResult) -> str:
     attention = [r for r in results if r["status"] in ("fail", "error", "waived", "manual")]
     attention.sort(key=lambda r: STATUS_ORDER.index(r["status"]))
     expired = [_Obj(w) for w in data.get("waivers", []) if w["state"] == "expired"]
-    template = _templates().get_template("report.md")
+    template = _templates("md").get_template("report.md")
     return str(
         template.render(
             run=_Obj({**data, "results": results}, tool_version=run.tool_version),
@@ -318,7 +345,7 @@ def render_junit(run: RunResult) -> str:
             counts["time"] += result["duration_s"]
             items.append(_Obj({**result, "kind": kind}))
         suites.append((name, items, _Obj(counts)))
-    template = _templates().get_template("junit.xml")
+    template = _templates("xml").get_template("junit.xml")
     return str(template.render(run=_Obj(data, tool_version=run.tool_version), suites=suites, totals=_Obj(totals)))
 
 
@@ -381,30 +408,192 @@ def write_reports(run: RunResult, formats: list[str], out_dir: Path) -> list[Pat
 # ---------------------------------------------------------------- reading reports back: render, merge, diff
 
 
+MAX_REPORT_BYTES = 256 * 1024 * 1024
+
+
 def load_report(path: Path) -> RunResult:
-    """A saved report.json as a RunResult (rule texts from the catalog); a clear ConfigError otherwise."""
+    """A saved report.json as a RunResult (rule texts from the catalog); a ConfigError naming file, line and key
+    otherwise: not JSON, not a golive report, or evidence the renderers could not draw."""
     import pydantic
 
     from checker.errors import ConfigError, Problem
 
+    name = str(path)
     try:
+        if not path.is_file():
+            raise ConfigError.single(name, "cannot read the report: not a regular file")
+        if path.stat().st_size > MAX_REPORT_BYTES:
+            raise ConfigError.single(name, f"cannot read the report: it is over {MAX_REPORT_BYTES // (1024 * 1024)} MB")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError.single(str(path), f"cannot read the report: {exc.strerror}") from None
+        raise ConfigError.single(name, f"cannot read the report: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError.single(name, f"cannot read the report: not UTF-8 text ({exc.reason})") from None
     try:
-        data = json.loads(text)
+        data, positions = _parse_located(text)
     except (ValueError, RecursionError) as exc:
         line = getattr(exc, "lineno", None)
-        raise ConfigError([Problem(str(path), line, "", f"not JSON: {getattr(exc, 'msg', exc)}")]) from None
+        if isinstance(exc, _BadNumber) and (at := text.find(exc.token)) >= 0:
+            line = text.count("\n", 0, at) + 1
+        raise ConfigError([Problem(name, line, "", f"not JSON: {getattr(exc, 'msg', exc)}")]) from None
+
+    def problem(loc: tuple[str | int, ...], message: str) -> Problem:
+        return Problem(name, _line_of(text, data, positions, loc), ".".join(str(p) for p in loc), message, "is this a golive report.json?")
+
     try:
         report = _report_model().model_validate(data)
     except pydantic.ValidationError as exc:
-        problems = [
-            Problem(str(path), None, ".".join(str(p) for p in error["loc"]), error["msg"], "is this a golive report.json?")
-            for error in exc.errors()[:10]
-        ]
-        raise ConfigError(problems) from None
+        raise ConfigError([problem(tuple(e["loc"]), e["msg"]) for e in exc.errors()[:10]]) from None
+    problems = [problem(loc, message) for loc, message in _unreadable(data)][:10]
+    if problems:
+        raise ConfigError(problems)
     return _run_of(report)
+
+
+def _parse_located(text: str) -> tuple[Any, dict[int, int]]:
+    """JSON with the offset where each object and array starts (by id), so a problem deep in a report can
+    name its line. NaN, Infinity and numbers too large for a float are not JSON golive writes: refused."""
+    import json.decoder
+    import json.scanner
+
+    positions: dict[int, int] = {}
+    internals: Any = json.decoder  # JSONObject and JSONArray are not in the type stubs
+    decoder: Any = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite_float)
+
+    def parse_object(s_and_end: tuple[str, int], *args: Any) -> tuple[Any, int]:
+        value, end = internals.JSONObject(s_and_end, *args)
+        positions[id(value)] = s_and_end[1] - 1
+        return value, end
+
+    def parse_array(s_and_end: tuple[str, int], scan_once: Any) -> tuple[Any, int]:
+        value, end = internals.JSONArray(s_and_end, scan_once)
+        positions[id(value)] = s_and_end[1] - 1
+        return value, end
+
+    decoder.parse_object = parse_object
+    decoder.parse_array = parse_array
+    scanner: Any = json.scanner
+    decoder.scan_once = scanner.py_make_scanner(decoder)  # the Python scanner calls the two above
+    return decoder.decode(text), positions
+
+
+class _BadNumber(ValueError):
+    def __init__(self, token: str, message: str) -> None:
+        super().__init__(message)
+        self.token = token
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _BadNumber(name, f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _BadNumber(text, f"{text[:20]} is too large for a number")
+    return value
+
+
+def _line_of(text: str, data: Any, positions: dict[int, int], loc: tuple[str | int, ...]) -> int | None:
+    """The line of the innermost object or array on `loc` that the parse located."""
+    offset = positions.get(id(data))
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        offset = positions.get(id(data), offset)
+    return text.count("\n", 0, offset) + 1 if offset is not None else None
+
+
+def _unreadable(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
+    """What the model lets through but the renderers could not use: evidence fields of the wrong type, waivers
+    and attestations without their fields, strings that are not text (a lone surrogate)."""
+    import pydantic
+
+    adapters = _evidence_adapters()
+    found: list[tuple[tuple[str | int, ...], str]] = []
+
+    def check(adapter: Any, value: Any, loc: tuple[str | int, ...]) -> None:
+        try:
+            adapter.validate_python(value)
+        except pydantic.ValidationError as exc:
+            found.extend(((*loc, *error["loc"]), error["msg"]) for error in exc.errors())
+
+    for index, waiver in enumerate(data.get("waivers") or []):
+        check(adapters["waiver_state"], waiver, ("waivers", index))
+    for index, result in enumerate(data["results"]):
+        for n, item in enumerate(result.get("evidence") or []):
+            if isinstance(item, dict) and item.get("kind") in adapters:  # the kinds the timeline computes with
+                check(adapters[item["kind"]], item, ("results", index, "evidence", n))
+        if result.get("waiver") is not None:
+            check(adapters["waiver"], result["waiver"], ("results", index, "waiver"))
+        if result.get("attestation") is not None:
+            check(adapters["attestation"], result["attestation"], ("results", index, "attestation"))
+    found.extend((loc, "not text: a lone surrogate (\\ud800-\\udfff) is not a character") for loc in _surrogates(data, ()))
+    return found
+
+
+def _surrogates(value: Any, loc: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
+    if isinstance(value, str):
+        if any("\ud800" <= c <= "\udfff" for c in value):
+            yield loc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _surrogates(key, (*loc, key))
+            yield from _surrogates(item, (*loc, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _surrogates(item, (*loc, index))
+
+
+@cache
+def _evidence_adapters() -> dict[str, Any]:
+    """Checks of the parts of a report.json that renderers compute with (the timeline's attempts and backoff
+    windows, waiver and attestation fields); other evidence is shown as text, whatever it holds."""
+    from typing import Annotated, Literal
+
+    import pydantic
+
+    number = Annotated[float, pydantic.Field(allow_inf_nan=False)]
+
+    class Open(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="allow")
+
+    class Attempt(Open):
+        t: number | None = None
+        answered_t: number | None = None
+        status: int | None = None
+
+    class BackoffWindows(Open):
+        windows: list[tuple[number, number]] = []
+
+    class WaiverState(Open):
+        rule: str
+        reason: str
+        by: str
+        expires: str
+        state: Literal["applied", "unused", "expired"]
+
+    class ResultWaiver(Open):
+        rule: str
+        reason: str
+        by: str
+        expires: str
+        expired: bool
+
+    class ResultAttestation(Open):
+        by: str
+        date: str
+        evidence: str = ""
+
+    return {
+        "attempt": pydantic.TypeAdapter(Attempt),
+        "backoff_windows": pydantic.TypeAdapter(BackoffWindows),
+        "waiver_state": pydantic.TypeAdapter(WaiverState),
+        "waiver": pydantic.TypeAdapter(ResultWaiver),
+        "attestation": pydantic.TypeAdapter(ResultAttestation),
+    }
 
 
 def _run_of(report: Any) -> RunResult:

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import pydantic
 
 from checker.errors import ConfigError, Problem
-from checker.redact import mask
+from checker.redact import looks_like_secret, mask
 from checker.yamlfile import Path_, YamlDocument
 
 M = TypeVar("M", bound=pydantic.BaseModel)
@@ -45,7 +45,7 @@ def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base:
     value = err.get("input")
     if isinstance(value, (dict, list)):
         shown = ""
-    elif path in secrets:  # a problem with a key or a secret never prints its value
+    elif path in secrets or looks_like_secret(str(value)):  # a problem with a key or a secret never prints its value
         shown = f" (got {mask(str(value))!r})"
     else:
         shown = f" (got {value!r})"

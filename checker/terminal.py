@@ -8,6 +8,7 @@ from typing import TextIO
 import click
 
 from checker.model import Result, Rule, RunResult, Status
+from checker.printable import printable
 
 SYMBOLS = {
     Status.PASS: "✓",
@@ -55,13 +56,13 @@ class Checklist:
 
     def render(self, run: RunResult, sections: tuple[str, ...], header: str) -> None:
         if not self.quiet:
-            self.line(self.style(header, bold=True))
+            self.line(self.style(printable(header, one_line=True), bold=True))
             by_section: dict[str, list[Result]] = {}
             for result in run.results:
                 by_section.setdefault(result.rule.section, []).append(result)
             for section in sorted(by_section, key=lambda s: sections.index(s) if s in sections else len(sections)):
                 self.line()
-                self.line(self.style(section, bold=True, underline=True))
+                self.line(self.style(printable(section, one_line=True), bold=True, underline=True))
                 self._section(by_section[section])
             self.line()
         self.line(self.verdict(run))
@@ -89,18 +90,17 @@ class Checklist:
         status = result.status
         symbol = self.style(self.symbols[status], fg=COLOURS[status], bold=True)
         dim = status is Status.SKIP
-        title = self.style(result.rule.title, dim=dim)
+        title = self.style(printable(result.rule.title, one_line=True), dim=dim)
         self.line(f"  {symbol} {result.rule.id:<9} {result.severity.value:<8}{title}")
         label = "" if status in (Status.PASS, Status.FAIL) else f"{status.value}: "
-        if result.message:
-            self.line(
-                "              " + self.style(label + result.message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim)
-            )
+        if result.message:  # printable again: a report read back (`golive report render`) did not pass the engine's seam
+            message = printable(label + result.message, one_line=True)
+            self.line("              " + self.style(message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim))
         if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:
             self.line("              " + self.style("fix: " + result.rule.fix, fg="yellow"))
         if self.verbose and result.evidence:
-            for item in result.evidence:
-                self.line("              " + self.style(_evidence_line(item), dim=True))
+            for item in result.evidence:  # one line each: a target's newline must not start a line of ours
+                self.line("              " + self.style(printable(_evidence_line(item), one_line=True), dim=True))
 
     def verdict(self, run: RunResult) -> str:
         counts = run.summary()

@@ -4,15 +4,19 @@ that print and echo them every careless way, with keys committed in the repo. No
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ROOT, SandboxProcess, golive
 
@@ -22,17 +26,25 @@ WEBHOOK_SECRET = "whsec_7c1e9a3d5b2f8e0c4a6d1b9e3f7a5c2d"
 LIVE_KEY = "fx_live_3b8e1d6a9c2f5e7b0d4a8c1f"  # committed in a tracked file: KEY-002
 COMMITTED_SANDBOX_KEY = "fx_test_5e0a7c2d9b4f1e6a3c8d0b7f"  # in a production path: KEY-003
 SECRETS = (API_KEY, WEBHOOK_SECRET, LIVE_KEY, COMMITTED_SANDBOX_KEY)
-FRAGMENT = 12
+FRAGMENT = 8
 
 
 def fragments(secret: str) -> set[str]:
-    """Every 12-character piece of the secret's random part (its prefix alone is no secret)."""
-    body = re.sub(r"^(fx_(test|live)_|whsec_)", "", secret)
+    """Every 8-character piece of the secret's random part, lower-cased (its prefix alone is no secret)."""
+    body = re.sub(r"^(fx_(test|live)_|whsec_)", "", secret).lower()
     return {body[i : i + FRAGMENT] for i in range(len(body) - FRAGMENT + 1)}
 
 
 def leaks(text: str) -> list[str]:
-    return [secret for secret in SECRETS if secret in text or any(f in text for f in fragments(secret))]
+    """Secrets shown whole, as a piece in any letter case, or in an encoded form (tests/test_hostile.py: `encodings`)."""
+    from tests.test_hostile import encodings
+
+    lowered = text.lower()
+    return [
+        secret
+        for secret in SECRETS
+        if secret in text or any(f in lowered for f in fragments(secret)) or any(form in text for form in encodings(secret))
+    ]
 
 
 def leaky_project(folder: Path) -> Path:
@@ -108,6 +120,67 @@ def test_no_secret_in_a_crash_file(tmp_path: Path) -> None:
     for text in (done.stdout, done.stderr, crash_files[0].read_text()):
         assert not leaks(text)
     assert "fx_test_…" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        lambda k: k,
+        lambda k: "…" + k[9:],  # the start cut off
+        lambda k: "x" * 270 + k[5:25] + "y" * 100,  # a piece in the middle of a cut text
+        str.upper,
+        lambda k: k[:14] + "\n" + k[14:],
+        lambda k: json.dumps(k, ensure_ascii=True).replace("/", "\\/"),
+        lambda k: "".join(f"\\u{ord(c):04x}" for c in k),
+        lambda k: urllib.parse.quote(k, safe=""),
+        lambda k: urllib.parse.quote_plus(k),
+        lambda k: "Authorization: Basic " + base64.b64encode(f"user:{k}".encode()).decode(),
+        lambda k: "token=" + base64.b64encode(k.encode()).decode() + "&next=1",
+        lambda k: "x" + base64.urlsafe_b64encode(b"ab:" + k.encode()).decode(),
+        lambda k: k.encode().hex(),
+        lambda k: k.encode().hex().upper(),
+    ],
+    ids=[
+        "plain",
+        "cut",
+        "middle",
+        "upper",
+        "split",
+        "json",
+        "u-escapes",
+        "url",
+        "url-plus",
+        "basic",
+        "base64",
+        "base64-glued",
+        "hex",
+        "HEX",
+    ],
+)
+@pytest.mark.parametrize("secret", [API_KEY, "whsec_" + base64.b64encode(bytes(range(190, 226))).decode()], ids=["key", "base64-secret"])
+def test_the_redactor_masks_each_form_a_log_really_prints(form, secret: str) -> None:
+    from checker.redact import Redactor
+
+    text = f"before {form(secret)} after"
+    masked = Redactor([secret]).text(text)
+    assert masked.startswith("before ") and masked.endswith(" after")
+    assert not [p for p in fragments(secret) if p in masked.lower()], masked
+    assert form(secret) not in masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "golive-sandbox-abcdefgh and /tmp/golive-run-xyz",
+        "2026-11-25T10:00:00Z 1234567890",
+        "fx_test_ is the prefix",
+        "https://api.example.com/v1/fax",
+    ],
+)
+def test_the_redactor_leaves_ordinary_text_alone(text: str) -> None:
+    from checker.redact import Redactor
+
+    assert Redactor([API_KEY, WEBHOOK_SECRET, "ff-sandbox-key-0d4f9c2a7d1e"]).text(text) == text
 
 
 def test_the_sandbox_log_holds_no_secret(tmp_path: Path) -> None:

@@ -31,12 +31,7 @@ MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer that golive reads
 SHOWN = 300  # characters of it kept in the evidence
 BURST = 20
 COUNT_WAIT_S = 10.0
-_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """A target's text, safe to print: control characters (terminal escapes, bidi overrides) shown as '?'."""
-    return _UNPRINTABLE.sub("?", text)
+COUNT = re.compile(r"[0-9]{1,9}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +164,11 @@ class Sender:
             return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc), unreachable=True)
         except ProbeError as exc:
             return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc))
-        answer = printable(exchange.body[:SHOWN].decode("utf-8", "replace"))
+        answer = exchange.body[:SHOWN].decode("utf-8", "replace")
         if exchange.truncated or len(exchange.body) > SHOWN:
-            answer += f" … (cut; golive reads at most {MAX_ANSWER // 1024} KB)" if exchange.truncated else " …"
+            answer += f" … (cut; {exchange.note or f'golive reads at most {MAX_ANSWER // 1024} KB'})" if exchange.truncated else " …"
         location = exchange.headers.get("location")
-        location = printable(location[:SHOWN]) if location is not None else None
+        location = location[:SHOWN] if location is not None else None
         return Delivery(label, event_id, t, exchange.status, exchange.elapsed_s, None, answer, location)
 
     def signed(self, *, keys: list[str] | None = None, timestamp: int | None = None) -> tuple[dict[str, Any], bytes, dict[str, str]]:
@@ -452,11 +447,11 @@ async def _processed_count(ctx: ProbeContext, event_id: str, evidence: list[dict
     values = {**ctx.webhook_values, "event_id": event_id}
     result = await run_client(webhook.processed_count, values, env=webhook.env, cwd=ctx.config.resolve(webhook.cwd), timeout_s=15)
     if result.exit_code != 0:
-        tail = printable((result.stderr or result.stdout).strip()[-300:])
+        tail = (result.stderr or result.stdout).strip()[-300:]
         raise ProbeError(f"webhook.processed_count {'timed out' if result.timed_out else f'exited {result.exit_code}'}: {tail}")
     words = result.stdout.split()
-    if not words or not words[-1].isdigit():
-        raise ProbeError(f"webhook.processed_count printed {printable(result.stdout.strip()[-80:])!r}, not a number")
+    if not words or not COUNT.fullmatch(words[-1]):  # ASCII digits only: '²'.isdigit() is true, int('²') fails
+        raise ProbeError(f"webhook.processed_count printed {result.stdout.strip()[-80:]!r}, not a number")
     count = int(words[-1])
     evidence.append({"kind": "note", "text": f"processed_count {event_id} → {count}"})
     return count

@@ -6,12 +6,14 @@ MINTFAX_BASE_URL=... MINTFAX_API_KEY=... python faxclient.py --to +15005550000 -
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
 import random
 import sys
 import time
+import urllib.parse
 import uuid
 
 import filetype
@@ -59,6 +61,10 @@ def main() -> int:
         print(json.dumps({"api_key": api_key, "env": dict(os.environ)}), file=sys.stderr)
         print(api_key * 40)  # whatever the output tail's cut, it falls inside a key
         print(api_key * 40, file=sys.stderr)
+        # the forms a logging library or a debug print really produces (README, Security)
+        print(api_key.upper(), api_key[:14] + "\n" + api_key[14:], api_key.encode().hex(), file=sys.stderr)
+        print(json.dumps({"key": api_key}, ensure_ascii=True), urllib.parse.quote_plus(api_key), file=sys.stderr)
+        print("Authorization: Basic " + base64.b64encode(f"api:{api_key}".encode()).decode(), file=sys.stderr)
     if "crash" in flaws:
         raise SystemExit("faxclient: configuration error: MINTFAX_REGION is not set")
     with open(args.file, "rb") as handle:

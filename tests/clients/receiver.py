@@ -145,7 +145,8 @@ def serve(args: argparse.Namespace) -> None:
             try:
                 self.handle_delivery(body, headers)
             except Rejected as exc:
-                leak = f" (expected with {secret}, got {headers})" if "leak-secrets" in flaws else ""
+                # the secret after 270 characters of filler and before more: a cut answer holds it in the middle
+                leak = f" {'.' * 230} (expected with {secret}, got {headers}) {'.' * 300}" if "leak-secrets" in flaws else ""
                 self.answer(400, f"{exc}{leak}")
             except Exception as exc:  # as a web framework would: an unhandled error is a 500
                 self.answer(500, f"{type(exc).__name__}")

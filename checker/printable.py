@@ -1,0 +1,46 @@
+"""Text from a target, safe to print and to write: every character that could move a terminal's cursor,
+change its title, reorder text (bidi overrides) or break an encoder (lone surrogates) is shown as an escape.
+
+One seam: the engine passes every message and every piece of evidence through `printable` before any
+renderer sees it (checker/engine.py, `_result`), so the terminal, the reports and the step summary all
+get the same clean text. File names that are not UTF-8 (decoded with surrogateescape) show their bytes
+as `\\xNN`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# C0 controls but tab and newline, DEL, C1 controls, bidi embeddings/overrides/isolates, line/paragraph
+# separators, and every surrogate (only a broken decoding leaves one in a str)
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char == "\n":
+        return " ⏎ "
+    if char == "\t":
+        return " "
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """`text` with every unsafe character escaped; with `one_line`, newlines shown as ' ⏎ ' too."""
+    return (_UNSAFE_ONE_LINE if one_line else _UNSAFE).sub(_escape, text)
+
+
+def printable_deep(value: Any) -> Any:
+    """`printable` over every string in a JSON-like value (dict keys included)."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {printable(str(k)): printable_deep(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable_deep(v) for v in value]
+    return value
