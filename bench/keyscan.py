@@ -91,7 +91,7 @@ def main() -> None:
 
     scanner_only()
     scanner_s = statistics.median(scanner_only() for _ in range(args.runs))
-    print(f"golive's scanner alone          {scanner_s * 1000:8.0f} ms  (in-process: git ls-files + scan; no start-up)")
+    print(f"golive's scanner alone          {scanner_s * 1000:8.0f} ms  (in-process: git's index + scan; no start-up)")
 
     rg = shutil.which("rg")
     if rg:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -11,12 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
+import yaml
 
 from checker.errors import ConfigError, Problem
 from checker.model import Severity
 from checker.redact import remember
 from checker.schema import Strict, validate
-from checker.yamlfile import Path_, YamlDocument, dotted, load_yaml, parse_yaml
+from checker.yamlfile import Path_, YamlDocument, dotted, load_yaml, parse_yaml, top_level_keys
 
 ENV_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -115,12 +117,12 @@ SECRET_KEYS: tuple[Path_, ...] = (("sandbox", "api_key"), ("webhook", "secret"))
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
-    doc = load_yaml(path, what="config file")
+    doc = load_yaml(path, what="config file", expect=_looks_like_config)
     return _build(doc, path, os.environ if environ is None else environ)
 
 
 def parse_config(text: str, name: str = "golive.yaml", environ: Mapping[str, str] | None = None) -> Config:
-    return _build(parse_yaml(text, name), Path(name), os.environ if environ is None else environ)
+    return _build(parse_yaml(text, name, expect=_looks_like_config), Path(name), os.environ if environ is None else environ)
 
 
 def minimal_config(provider: str, api_key: str, *, base_dir: Path | None = None) -> Config:
@@ -130,12 +132,25 @@ def minimal_config(provider: str, api_key: str, *, base_dir: Path | None = None)
     return Config(file, "(built-in)", base_dir or Path.cwd(), (api_key,), {}, {})
 
 
+def _looks_like_config(node: yaml.MappingNode) -> str | None:
+    """A file none of whose keys is (nor is close to) a golive setting is some other file: say so without
+    listing its keys, which could be anything (a password file named by mistake)."""
+    known = list(ConfigFile.model_fields)
+    keys = [str(k) for k in top_level_keys(node)]
+    if not keys or any(k in known or difflib.get_close_matches(k, known, n=1) for k in keys):
+        return None
+    return f"not a golive.yaml: none of its top-level keys is a golive setting ({', '.join(known[:4])}, …)"
+
+
 def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
     problems: list[Problem] = []
     literal: dict[str, bool] = {}
     data = _expand(doc.data, (), doc, environ, problems, literal)
+    # a problem with any value that came from the environment shows it masked: a secret exported for one
+    # key and written into another (`sandbox: ${MINTFAX_API_KEY}`) must not be printed in full
+    from_environment = {path for path in doc.lines if dotted(path) in literal and _refers(doc.data, path)}
     try:
-        model = validate(ConfigFile, data, doc, secrets=SECRET_KEYS)
+        model = validate(ConfigFile, data, doc, secrets={*SECRET_KEYS, *from_environment})
     except ConfigError as exc:
         problems.extend(exc.problems)
     if problems:
@@ -152,6 +167,16 @@ def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
     )
 
 
+def _refers(data: Any, path: Path_) -> bool:
+    """Whether the raw value at `path` refers to an environment variable."""
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return isinstance(data, str) and any(m.group(0) != "$$" for m in ENV_REF.finditer(data))
+
+
 def _expand(
     value: Any, path: Path_, doc: YamlDocument, environ: Mapping[str, str], problems: list[Problem], literal: dict[str, bool]
 ) -> Any:
@@ -161,7 +186,10 @@ def _expand(
         return [_expand(v, (*path, i), doc, environ, problems, literal) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
-    literal[dotted(path)] = ENV_REF.search(value) is None
+    # from the environment only when the value is one ${VAR} (or ${VAR:-}): a default, a `$$` or any other
+    # text around it is written in the file itself (KEY-004)
+    whole = ENV_REF.fullmatch(value)
+    literal[dotted(path)] = whole is None or whole.group(0) == "$$" or bool(whole.group(2))
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(0) == "$$":

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -134,10 +135,7 @@ async def send(
                     await response.aclose()
         except TimeoutError:
             raise ProbeError(f"{what} did not complete its answer within {deadline_s:g} s") from None
-    body = b"".join(chunks)
-    encoding = response.headers.get("content-encoding")
-    if encoding and not truncated:
-        body = httpx.Response(200, headers={"content-encoding": encoding}, content=body).read()
+    body, truncated, note = decoded(b"".join(chunks), response.headers.get("content-encoding", ""), max_body, truncated)
     return Exchange(
         method=method,
         path=request.url.raw_path.decode("ascii", "replace"),
@@ -148,14 +146,46 @@ async def send(
         elapsed_s=time.monotonic() - t0,
         idempotency_key=key,
         truncated=truncated,
+        note=note,
     )
+
+
+def decoded(body: bytes, encoding: str, max_body: int, truncated: bool) -> tuple[bytes, bool, str]:
+    """The body with its Content-Encoding undone, layer by layer, each layer's output cut at `max_body`:
+    a few KB of nested gzip that would expand to gigabytes stops at the cap (the caps count decoded bytes).
+    An encoding golive does not decode is kept as it came, with a note."""
+    layers = [e.strip().lower() for e in encoding.split(",") if e.strip() and e.strip().lower() != "identity"]
+    for layer in reversed(layers):  # the last encoding applied is undone first
+        wbits = {"gzip": 31, "x-gzip": 31, "deflate": 15}.get(layer)
+        if wbits is None:
+            return body, truncated, f"the answer's content-encoding {encoding!r} is not decoded"
+        body, cut = _inflate(body, wbits, max_body)
+        if cut:
+            return body, True, f"the answer decompresses to over {max_body // 1024} KB; golive read that much of it"
+    return body, truncated, ""
+
+
+def _inflate(data: bytes, wbits: int, limit: int) -> tuple[bytes, bool]:
+    """At most `limit` bytes of `data` decompressed, and whether there was more."""
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error:
+        if wbits != 15:
+            return data, False
+        try:  # "deflate" is often sent raw, without the zlib header
+            out = zlib.decompressobj(-15).decompress(data, limit + 1)
+        except zlib.error:
+            return data, False
+    return (out[:limit], True) if len(out) > limit else (out, False)
 
 
 def new_client(base_url: str, headers: dict[str, str] | None = None, timeout_s: float | None = None) -> httpx.AsyncClient:
     """A client for one target; `timeout_s` bounds each phase (connect, each read) below the default."""
     return httpx.AsyncClient(
         base_url=base_url,
-        headers=headers or {},
+        # only what golive decodes itself, under its caps (see `decoded`)
+        headers={"Accept-Encoding": "gzip, deflate", **(headers or {})},
         timeout=DEFAULT_TIMEOUT if timeout_s is None else httpx.Timeout(min(10.0, timeout_s), connect=min(5.0, timeout_s)),
         follow_redirects=False,
         limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),

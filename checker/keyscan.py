@@ -1,6 +1,11 @@
-"""Find API keys in a project's git-tracked files, fast: a literal search first, a regex only on hits.
+"""Find API keys in what a project keeps in git, fast: a literal search first, a regex only on hits.
 
-Pure apart from reading files and asking git for its list; the repo checks judge what it returns.
+What is scanned is what is or will be committed: every file in git's index, as the index holds it, plus
+uncommitted edits of those files in the working tree. A tracked file deleted or edited in the working tree
+is still read from git (`git cat-file`), so deleting a key locally does not hide it. Untracked and ignored
+files are not scanned; a key removed in an earlier commit stays in the history, which is not scanned.
+
+Pure apart from reading files and asking git; the repo checks judge what it returns.
 """
 
 from __future__ import annotations
@@ -8,7 +13,8 @@ from __future__ import annotations
 import fnmatch
 import re
 import subprocess
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +23,11 @@ from checker.redact import mask
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 BINARY_SNIFF = 8192
+GIT_TIMEOUT_S = 60
 # words that mark an example value, not a key someone leaked
 PLACEHOLDER_WORDS = ("xxxx", "your", "example", "placeholder", "changeme", "dummy", "redacted", "sample", "insert", "replace")
 MIN_DISTINCT = 6  # a real key's random part uses many characters; "fx_live_aaaaaaaa" is not one
+SKIPPED_MODES = ("120000", "160000")  # symbolic links and submodules: no content of this repository's own
 
 
 class NotARepository(ProbeError):
@@ -31,9 +39,23 @@ class Finding:
     file: str
     line: int
     masked: str
+    version: str = ""  # "" when git and the working tree agree; else which copy holds the key
 
     def evidence(self) -> dict[str, object]:
-        return {"kind": "finding", "file": self.file, "line": self.line, "match": self.masked}
+        item: dict[str, object] = {"kind": "finding", "file": self.file, "line": self.line, "match": self.masked}
+        if self.version:
+            item["version"] = self.version
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """A file in git's index: its blob, and how the working tree's copy stands."""
+
+    name: str
+    oid: str
+    mode: str
+    state: str = "clean"  # clean | modified | deleted (in the working tree)
 
 
 @dataclass
@@ -43,6 +65,7 @@ class Scan:
     skipped_binary: int = 0
     skipped_large: int = 0
     unreadable: int = 0
+    from_git: int = 0  # files read from git because the working tree's copy is gone or differs
 
     def summary(self) -> str:
         skipped = [
@@ -50,24 +73,91 @@ class Scan:
             for n, what in ((self.skipped_binary, "binary"), (self.skipped_large, "over 10 MB"), (self.unreadable, "unreadable"))
             if n
         ]
-        return f"{self.scanned} tracked files scanned" + (f" ({', '.join(skipped)} skipped)" if skipped else "")
+        text = f"{self.scanned} tracked files scanned"
+        if self.from_git:
+            text += f", {self.from_git} of them also as git holds them (deleted or edited in the working tree)"
+        return text + (f" ({', '.join(skipped)} skipped)" if skipped else "")
 
 
-def tracked_files(root: Path, paths: Iterable[str]) -> list[str]:
-    """git's own list of tracked files under `paths` (relative to `root`); untracked and ignored files are not in it."""
+def _git(root: Path, *args: str) -> bytes:
     try:
-        done = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--", *paths], capture_output=True, timeout=60)
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, timeout=GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise ProbeError("git is not installed; the key scan reads git's list of tracked files") from None
     except subprocess.TimeoutExpired:
-        raise ProbeError("git ls-files did not answer within 60 s") from None
+        raise ProbeError(f"git {args[0]} did not answer within {GIT_TIMEOUT_S} s") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         first = message[0] if message else "git failed"
         if "not a git repository" in first:
             raise NotARepository(f"{root} is not in a git repository: nothing is committed, so there are no tracked files to scan")
         raise ProbeError(f"cannot list tracked files in {root}: {first}")
-    return [name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name]
+    return done.stdout
+
+
+def _names(output: bytes) -> list[str]:
+    return [name for name in output.decode("utf-8", "surrogateescape").split("\0") if name]
+
+
+def tracked_files(root: Path, paths: Iterable[str]) -> list[Tracked]:
+    """git's index under `paths` (relative to `root`), each file with the state of its working-tree copy;
+    untracked and ignored files are not in it."""
+    paths = list(paths)
+    staged = _git(root, "ls-files", "-s", "-z", "--", *paths)
+    changed = set(_names(_git(root, "ls-files", "-m", "-z", "--", *paths)))
+    deleted = set(_names(_git(root, "ls-files", "-d", "-z", "--", *paths)))
+    files: dict[str, Tracked] = {}
+    for entry in _names(staged):
+        info, _, name = entry.partition("\t")
+        mode, oid, _stage = info.split(" ")
+        if name not in files:  # an unmerged file has several stages: one is enough
+            state = "deleted" if name in deleted else "modified" if name in changed else "clean"
+            files[name] = Tracked(name, oid, mode, state)
+    return list(files.values())
+
+
+def read_blobs(root: Path, oids: Iterable[str], max_bytes: int = MAX_FILE_BYTES) -> Iterator[tuple[str, bytes | None, bool]]:
+    """(oid, content, too_large) for each blob, streamed from one `git cat-file --batch`; content None when git
+    cannot read it, and not read when it is over `max_bytes`."""
+    wanted = list(dict.fromkeys(oids))
+    if not wanted:
+        return
+    process = subprocess.Popen(
+        ["git", "-C", str(root), "cat-file", "--batch"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert process.stdin is not None and process.stdout is not None
+    stdin, stdout = process.stdin, process.stdout
+
+    def feed() -> None:
+        try:
+            stdin.write("".join(f"{oid}\n" for oid in wanted).encode())
+            stdin.close()
+        except OSError:
+            pass
+
+    timer = threading.Timer(GIT_TIMEOUT_S, process.kill)
+    threading.Thread(target=feed, daemon=True).start()
+    timer.start()
+    try:
+        for oid in wanted:
+            header = stdout.readline().split()
+            if len(header) != 3:  # "<oid> missing", or git was killed
+                yield oid, None, False
+                continue
+            size = int(header[2])
+            if size > max_bytes:
+                left = size + 1  # the content and its newline, read past without keeping it
+                while left > 0 and (chunk := stdout.read(min(65536, left))):
+                    left -= len(chunk)
+                yield oid, None, True
+                continue
+            data = stdout.read(size)
+            stdout.read(1)  # the newline after each object
+            yield oid, data, False
+    finally:
+        timer.cancel()
+        process.kill()
+        process.wait()
 
 
 def key_pattern(prefixes: Iterable[str]) -> re.Pattern[bytes]:
@@ -80,15 +170,41 @@ def is_placeholder(key: str, prefix_length: int) -> bool:
     return any(word in secret for word in PLACEHOLDER_WORDS) or len(set(secret)) < MIN_DISTINCT
 
 
-def scan(root: Path, files: Iterable[str], prefixes: Iterable[str], *, max_file_bytes: int = MAX_FILE_BYTES) -> Scan:
+def scan(root: Path, files: Iterable[Tracked], prefixes: Iterable[str], *, max_file_bytes: int = MAX_FILE_BYTES) -> Scan:
     prefixes = [p for p in prefixes if p]
     result = Scan()
     if not prefixes:
         return result
     literals = [p.encode() for p in prefixes]
     pattern = key_pattern(prefixes)
-    for name in files:
-        path = root / name
+    seen: set[tuple[str, int, str]] = set()
+
+    def search(name: str, data: bytes, version: str) -> None:
+        if b"\0" in data[:BINARY_SNIFF]:
+            result.skipped_binary += 1
+            return
+        if not any(literal in data for literal in literals):
+            return
+        for match in pattern.finditer(data):
+            key = match.group().decode("ascii")
+            prefix = next(p for p in sorted(prefixes, key=len, reverse=True) if key.startswith(p))
+            if is_placeholder(key, len(prefix)):
+                continue
+            line = data.count(b"\n", 0, match.start()) + 1
+            if (name, line, key) not in seen:  # the same key in git's copy and the working tree's: once
+                seen.add((name, line, key))
+                result.findings.append(Finding(name, line, mask(key), version))
+
+    from_git: dict[str, list[Tracked]] = {}
+    for tracked in files:
+        if tracked.mode in SKIPPED_MODES:
+            continue
+        result.scanned += 1
+        if tracked.state != "clean":  # git's copy differs from (or replaces) the working tree's: read it too
+            from_git.setdefault(tracked.oid, []).append(tracked)
+        if tracked.state == "deleted":
+            continue
+        path = root / tracked.name
         try:
             if path.is_symlink() or not path.is_file():
                 continue
@@ -99,23 +215,21 @@ def scan(root: Path, files: Iterable[str], prefixes: Iterable[str], *, max_file_
         except OSError:
             result.unreadable += 1
             continue
-        if b"\0" in data[:BINARY_SNIFF]:
-            result.skipped_binary += 1
-            continue
-        result.scanned += 1
-        if not any(literal in data for literal in literals):
-            continue
-        for match in pattern.finditer(data):
-            key = match.group().decode("ascii")
-            prefix = next(p for p in sorted(prefixes, key=len, reverse=True) if key.startswith(p))
-            if is_placeholder(key, len(prefix)):
-                continue
-            line = data.count(b"\n", 0, match.start()) + 1
-            result.findings.append(Finding(name, line, mask(key)))
+        search(tracked.name, data, "uncommitted edit in the working tree" if tracked.state == "modified" else "")
+    result.from_git = sum(len(group) for group in from_git.values())
+    for oid, blob, too_large in read_blobs(root, from_git, max_file_bytes):
+        for tracked in from_git[oid]:
+            if too_large:
+                result.skipped_large += 1
+            elif blob is None:
+                result.unreadable += 1
+            else:
+                label = "deleted from the working tree, still in git" if tracked.state == "deleted" else "in git (the working tree differs)"
+                search(tracked.name, blob, label)
     return result
 
 
-def matching(files: Iterable[str], patterns: Iterable[str]) -> list[str]:
+def matching(files: Iterable[Tracked], patterns: Iterable[str]) -> list[Tracked]:
     """Files matching any glob; `*` crosses folders (so `deploy/prod/**` and `config/production*` both work)."""
     patterns = list(patterns)
-    return [name for name in files if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)]
+    return [f for f in files if any(fnmatch.fnmatchcase(f.name, pattern) for pattern in patterns)]

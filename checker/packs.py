@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pydantic
+import yaml
 
 from checker.errors import ConfigError, Problem
 from checker.model import Rule, Severity
 from checker.schema import Strict, validate
 from checker.signing import SigningScheme
-from checker.yamlfile import YamlDocument, load_yaml
+from checker.yamlfile import Expect, YamlDocument, load_yaml, top_level_keys
 
 RULE_ID = re.compile(r"^[A-Z]{2,8}-\d{3}$")
 BUILTIN_PACKS = ("mintfax", "idunox", "flexforward")
@@ -166,8 +167,9 @@ class RuleOverride(Strict):
 
 class PackFile(Strict):
     schema_: Literal["golive-pack/1"] = pydantic.Field(alias="schema")
-    name: str
-    title: str = ""
+    # the name is printed in every report's heading and used in file and class names: a plain word
+    name: str = pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    title: str = pydantic.Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
     extends: str | None = None
     facts: Facts
     rules: dict[str, RuleOverride] = {}
@@ -200,7 +202,7 @@ class Pack:
 
 @cache
 def load_catalog() -> tuple[Catalog, YamlDocument]:
-    doc = load_yaml(data_dir("rules") / "catalog.yaml", what="rule catalog")
+    doc = load_yaml(data_dir("rules") / "catalog.yaml", what="rule catalog", expect=_schema_is("golive-catalog/", "golive's rule catalog"))
     catalog = validate(Catalog, doc.data, doc)
     problems = []
     seen: set[str] = set()
@@ -216,6 +218,19 @@ def load_catalog() -> tuple[Catalog, YamlDocument]:
     if problems:
         raise ConfigError(problems)
     return catalog, doc
+
+
+def _schema_is(prefix: str, kind: str) -> Expect:
+    """A check that the file says what it is (`schema: golive-pack/1`) before anything in it is reported:
+    a file named as a pack by mistake is refused without echoing its lines."""
+
+    def expect(node: yaml.MappingNode) -> str | None:
+        schema = top_level_keys(node).get("schema")
+        if isinstance(schema, yaml.ScalarNode) and str(schema.value).startswith(prefix):
+            return None
+        return f"not {kind}: its top level has no 'schema: {prefix}1'"
+
+    return expect
 
 
 def resolve_pack_path(name_or_path: str, relative_to: Path | None = None, named_in: tuple[str, int | None] | None = None) -> Path:
@@ -235,7 +250,9 @@ def resolve_pack_path(name_or_path: str, relative_to: Path | None = None, named_
         path = Path(name_or_path)
     if not path.is_absolute() and relative_to is not None:
         path = relative_to / path
-    if path.suffix not in (".yaml", ".yml") and not path.exists():
+    if path.suffix not in (".yaml", ".yml"):
+        if path.exists():  # never read (and echo) a file that does not even claim to be a pack
+            raise problem("a rule pack is a YAML file ending in .yaml or .yml", "see README, 'Writing a rule pack'")
         close = difflib.get_close_matches(name_or_path, BUILTIN_PACKS, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(BUILTIN_PACKS)}; or give a path to a pack YAML"
         raise problem("unknown provider", hint)
@@ -251,13 +268,13 @@ def load_pack(name_or_path: str, relative_to: Path | None = None, named_in: tupl
 @cache
 def _load_pack(path: Path) -> Pack:
     catalog, _ = load_catalog()
-    doc = load_yaml(path, what="rule pack")
+    doc = load_yaml(path, what="rule pack", expect=_schema_is("golive-pack/", "a golive rule pack"))
     data = doc.data
     extends = data.get("extends")
     if extends is not None:
         if extends not in BUILTIN_PACKS:
             raise doc_error(doc, ("extends",), f"can only extend a built-in pack ({', '.join(BUILTIN_PACKS)})")
-        base = load_yaml(data_dir("rules") / f"{extends}.yaml").data
+        base = load_yaml(data_dir("rules") / f"{extends}.yaml", expect=_schema_is("golive-pack/", "a golive rule pack")).data
         own_rules = data.get("rules") or {}
         data = _deep_merge(base, data)
         if isinstance(own_rules, Mapping):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,18 +43,47 @@ def dotted(path: Path_) -> str:
     return out
 
 
-def load_yaml(path: Path, *, what: str = "file") -> YamlDocument:
+MAX_FILE_BYTES = 1024 * 1024  # a golive.yaml or a pack is a few KB; anything larger is not one
+# nodes a document may expand to, aliases counted each time they are used: far above any real config or
+# pack, far below what a nested-alias "billion laughs" file expands to
+MAX_NODES = 50_000
+
+# a check of the top-level mapping before any problem inside the file is reported (and its content
+# echoed): the file's kind, or None when it is of the expected kind
+Expect = Callable[[yaml.MappingNode], "str | None"]
+
+
+def load_yaml(path: Path, *, what: str = "file", expect: Expect | None = None) -> YamlDocument:
+    """A YAML file of at most MAX_FILE_BYTES, read only when it is a regular file (not a FIFO, a device
+    or a folder, which could block or never end)."""
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.stat(path)
     except FileNotFoundError:
         raise ConfigError.single(name, f"{what} not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError.single(name, f"cannot read {what}: {exc}") from None
-    return parse_yaml(text, name)
+    except OSError as exc:
+        raise ConfigError.single(name, f"cannot read {what}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError.single(name, f"cannot read {what}: not a regular file (a folder, a device or a pipe)")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ConfigError.single(name, f"cannot read {what}: it is {info.st_size:,} bytes; a golive file is at most {MAX_FILE_BYTES:,}")
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError.single(name, f"cannot read {what}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_FILE_BYTES:  # it grew after the stat
+        raise ConfigError.single(name, f"cannot read {what}: it is over {MAX_FILE_BYTES:,} bytes; a golive file is not")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        byte = raw[exc.start : exc.start + 1].hex()
+        raise ConfigError.single(name, f"cannot read {what}: not UTF-8 text (byte 0x{byte})", line=line) from None
+    return parse_yaml(text, name, expect=expect)
 
 
-def parse_yaml(text: str, name: str) -> YamlDocument:
+def parse_yaml(text: str, name: str, *, expect: Expect | None = None) -> YamlDocument:
     try:
         loader = yaml.SafeLoader(text)  # reads ahead: a forbidden character near the start is found here
     except yaml.reader.ReaderError as exc:
@@ -60,6 +92,9 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
         node = loader.get_single_node()
         if node is None:
             raise ConfigError.single(name, "the file is empty; expected a mapping of keys", line=1)
+        if expect is not None and isinstance(node, yaml.MappingNode) and (wrong := expect(node)):
+            raise ConfigError.single(name, wrong, line=1)
+        _bounded(node, name)
         problems: list[Problem] = []
         lines: dict[Path_, int] = {(): node.start_mark.line + 1}
         _walk(node, (), lines, problems, name)
@@ -82,6 +117,47 @@ def parse_yaml(text: str, name: str) -> YamlDocument:
     if not isinstance(data, dict):
         raise ConfigError.single(name, f"expected a mapping of keys at the top, found {type(data).__name__}", line=1)
     return YamlDocument(name, data, lines)
+
+
+def top_level_keys(node: yaml.MappingNode) -> dict[str, yaml.Node]:
+    """The scalar keys of a mapping node and their values (for an `Expect` check)."""
+    return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _bounded(root: yaml.Node, name: str) -> None:
+    """Refuse a document whose aliases expand it past MAX_NODES, or that contains itself. Each node's
+    expanded size is computed once (an alias is the same node object), so this costs the file's own size."""
+    sizes: dict[int, int] = {}
+    path: set[int] = set()  # the nodes entered and not finished: the ancestors of the one on top
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_NODES:
+                raise ConfigError.single(
+                    name,
+                    f"invalid YAML: its aliases expand it to over {MAX_NODES:,} values (nested anchors and aliases: not a golive file)",
+                    line=node.start_mark.line + 1,
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in path:
+            raise ConfigError.single(name, "invalid YAML: an alias refers to a node that contains it", line=node.start_mark.line + 1)
+        path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
 
 
 def _reader_error(text: str, name: str, exc: yaml.reader.ReaderError) -> ConfigError:

@@ -57,7 +57,8 @@ def test_the_design_example_loads():
     assert config.file.waivers[0].expires == dt.date(2027, 1, 31)
     assert config.file.attestations["LIVE-004"].by == "sec@example.com"
     assert config.secrets == ("fx_test_0123456789abcdef", "whsec_default_for_tests")
-    assert config.literal_secrets == {"sandbox.api_key": False, "webhook.secret": False}
+    # ${VAR:-default} with a literal default is a secret written in the file (KEY-004), even when VAR is set
+    assert config.literal_secrets == {"sandbox.api_key": False, "webhook.secret": True}
 
 
 def test_literal_keys_are_recorded_for_key_004():

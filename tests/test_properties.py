@@ -328,7 +328,7 @@ def test_hostile_report_files_are_clear_errors(tmp_path: Path, text: str) -> Non
         (b"provider: mintfax\nsandbox: " + b"[" * 20000, "golive.yaml:1: invalid YAML: nested too deeply"),
         (b"provider: ~0\n", "golive.yaml:1: provider: unknown provider: '~0'"),
         (b"provider: acme.yaml\n", "golive.yaml:1: provider: no such pack file: 'acme.yaml'"),
-        (b"\xff\xfe not utf-8", "golive.yaml: cannot read config file"),
+        (b"\xff\xfe not utf-8", "golive.yaml:1: cannot read config file: not UTF-8 text (byte 0xff)"),
         (b"", "golive.yaml:1: the file is empty"),
         (b"- a list\n", "golive.yaml:1: expected a mapping of keys at the top"),
         (b"provider: mintfax\nsandbox: {api_key: 12345678901234567890123, timeout: -1}\n", "golive.yaml:2: sandbox.timeout:"),

@@ -73,11 +73,9 @@ def project(tmp_path):
     return root
 
 
-def write_config(
-    root, body: str = "", key: str = "${MINTFAX_API_KEY:-fx_test_Cfg0123456789ab}", environ: dict[str, str] | None = None
-) -> object:
+def write_config(root, body: str = "", key: str = "${MINTFAX_API_KEY}", environ: dict[str, str] | None = None) -> object:
     (root / "golive.yaml").write_text(f"provider: mintfax\nsandbox:\n  url: builtin\n  api_key: {key}\n{body}")
-    return load_config(root / "golive.yaml", environ=environ or {})
+    return load_config(root / "golive.yaml", environ=environ or {"MINTFAX_API_KEY": "fx_test_Cfg0123456789ab"})
 
 
 def test_key_002_finds_live_keys_in_tracked_files_only(project):
@@ -97,7 +95,7 @@ def test_key_002_finds_live_keys_in_tracked_files_only(project):
 
 def test_key_002_passes_on_a_clean_repo_and_skips_outside_git(project, tmp_path):
     for name in LIVE_KEYS:
-        git(project, "rm", "-q", name)
+        git(project, "rm", "-q", name)  # staged: the next commit no longer holds them
     assert run_rules(write_config(project), "KEY-002")["KEY-002"].status is Status.PASS
     plain = tmp_path / "not-a-repo"
     plain.mkdir()

@@ -28,6 +28,7 @@ MAX_HEAD_WAIT_S = 30.0
 KEY_BODY_LIMIT = 1024 * 1024  # a body key is looked for in bodies up to this size (JSON requests are small)
 MAX_BODY = 64 * 1024 * 1024  # a request larger than this is cut off (the probe's uploads are at most 11 MB)
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer", "proxy-connection"}
+FORWARD_DROPPED = HOP | {"accept-encoding"}
 SECRET_HEADERS = {"authorization", "x-api-key", "cookie"}
 
 
@@ -253,8 +254,17 @@ class RecordingProxy:
             if action.retry_after is not None:
                 headers.append(("retry-after", f"{action.retry_after:g}"))
             return action.status, headers, json.dumps(envelope).encode()
-        forwarded = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers if k.decode("latin-1").lower() not in HOP}
+        target = request.target.decode("latin-1")
+        if not target.startswith("/") or target.startswith("//"):
+            # absolute-form (`GET http://other-host/x`) or `*`: the proxy forwards to the configured sandbox only,
+            # never where a request names (the client's Authorization would go with it)
+            message = f"golive's proxy forwards only to the sandbox; it refused the request target {target[:80]!r}"
+            return 400, [("content-type", "application/json")], json.dumps({"error": "invalid_request", "message": message}).encode()
+        forwarded = {
+            k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers if k.decode("latin-1").lower() not in FORWARD_DROPPED
+        }
         forwarded["content-length"] = str(size)  # the chunks go on as they came, under their total length
+        forwarded["accept-encoding"] = "gzip, deflate"  # what checker.http decodes (under its cap) before answering the client
 
         async def chunks() -> AsyncIterator[bytes]:
             for chunk in body:
@@ -264,7 +274,7 @@ class RecordingProxy:
             response = await http.send(
                 self._client,
                 request.method.decode(),
-                request.target.decode("latin-1"),
+                target,
                 started=self._started,
                 deadline_s=self.upstream_timeout_s,
                 headers=forwarded,

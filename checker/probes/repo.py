@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import glob
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from checker.errors import ProbeError
 from checker.keyscan import Finding, NotARepository, Scan, matching, scan, tracked_files
@@ -13,9 +15,11 @@ from checker.probes.context import ProbeContext
 from checker.redact import mask
 from checker.registry import check
 from checker.sniff import EXTENSIONS, sniff
+from checker.walk import WalkError, bounded_glob
 from checker.yamlfile import dotted
 
 SECRET_PATHS = (("sandbox", "api_key"), ("webhook", "secret"))
+T = TypeVar("T")
 
 
 def _config_location(ctx: ProbeContext, *path: str) -> tuple[str, int | None]:
@@ -72,7 +76,11 @@ async def keys_come_from_the_environment(ctx: ProbeContext, rule: Rule) -> Outco
     if literals:
         places = ", ".join(f"{name} ({_where(ctx, *name.split('.'))})" for name in literals)
         evidence = [_config_evidence(ctx, *name.split(".")) for name in literals]
-        return Outcome.failed(f"literal secrets in the config file: {places}; write them as ${{VAR}}", evidence)
+        return Outcome.failed(
+            f"literal secrets in the config file: {places}; write each as a single ${{VAR}} "
+            "(a literal default in ${VAR:-…} or text around the reference is in the file too)",
+            evidence,
+        )
     verb = "come" if len(present) > 1 else "comes"
     return Outcome.passed(f"{' and '.join(present)} {verb} from the environment (${{VAR}})")
 
@@ -93,7 +101,7 @@ async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None =
 
 
 def _list(findings: list[Finding], limit: int = 5) -> str:
-    shown = ", ".join(f"{f.file}:{f.line} ({f.masked})" for f in findings[:limit])
+    shown = ", ".join(f"{f.file}:{f.line} ({f.masked}{'; ' + f.version if f.version else ''})" for f in findings[:limit])
     return shown + (f" and {len(findings) - limit} more" if len(findings) > limit else "")
 
 
@@ -132,13 +140,14 @@ async def no_sandbox_key_in_production(ctx: ProbeContext, rule: Rule) -> Outcome
 # ---------------------------------------------------------------- FILE-001 / FILE-002
 
 
-def _documents(ctx: ProbeContext) -> list[Path]:
-    patterns = ctx.config.file.documents
+def _expand_documents(ctx: ProbeContext, stop: threading.Event) -> list[Path]:
     found: list[Path] = []
     missing = []
-    for pattern in patterns:
-        matches = sorted(glob.glob(str(ctx.config.resolve(pattern)), recursive=True))
-        files = [Path(m) for m in matches if Path(m).is_file()]
+    for pattern in ctx.config.file.documents:
+        try:
+            files = bounded_glob(str(ctx.config.resolve(pattern)), stop=stop)
+        except WalkError as exc:
+            raise ProbeError(f"documents: {exc}") from None
         if not files:
             missing.append(pattern)
         found.extend(files)
@@ -147,12 +156,30 @@ def _documents(ctx: ProbeContext) -> list[Path]:
     return found
 
 
-def _documents_or_skip(ctx: ProbeContext) -> list[Path] | Outcome:
+async def off_the_loop(work: Callable[[threading.Event], T]) -> T:
+    """File-system work in a thread, so that the event loop (signals, timeouts, other probes) never waits
+    on a slow disk or a huge tree; when the check is cancelled the work is told to stop."""
+    stop = threading.Event()
+    try:
+        return await asyncio.to_thread(work, stop)
+    finally:
+        stop.set()
+
+
+async def _documents_or_skip(ctx: ProbeContext) -> list[Path] | Outcome:
     if ctx.pack.facts.files is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
     if not ctx.config.file.documents:
         return Outcome.skipped("no documents configured (documents: in golive.yaml)")
-    return _documents(ctx)
+    return await ctx.shared("documents", lambda: off_the_loop(lambda stop: _expand_documents(ctx, stop)))
+
+
+def _sniff(path: Path) -> str:
+    try:
+        with path.open("rb") as stream:
+            return sniff(stream)
+    except OSError as exc:
+        raise ProbeError(f"cannot read the document {path.name}: {exc.strerror or exc}") from None
 
 
 def _size(n: int) -> str:
@@ -168,14 +195,13 @@ def _name(ctx: ProbeContext, path: Path) -> str:
 
 @check("FILE-001", target="repo")
 async def documents_are_accepted_types(ctx: ProbeContext, rule: Rule) -> Outcome:
-    documents = _documents_or_skip(ctx)
+    documents = await _documents_or_skip(ctx)
     if isinstance(documents, Outcome):
         return documents
     accepted_types = ctx.pack.facts.files.types if ctx.pack.facts.files else []
     problems, evidence = [], []
-    for path in documents:
-        with path.open("rb") as stream:
-            kind = sniff(stream)
+    kinds = await off_the_loop(lambda stop: [_sniff(path) for path in documents if not stop.is_set()])
+    for path, kind in zip(documents, kinds, strict=True):
         name = _name(ctx, path)
         accepted = kind in accepted_types
         extension_ok = accepted and path.suffix.lower() in EXTENSIONS.get(kind, set())
@@ -203,11 +229,12 @@ async def documents_are_accepted_types(ctx: ProbeContext, rule: Rule) -> Outcome
 
 @check("FILE-002", target="repo")
 async def documents_under_size_limit(ctx: ProbeContext, rule: Rule) -> Outcome:
-    documents = _documents_or_skip(ctx)
+    documents = await _documents_or_skip(ctx)
     if isinstance(documents, Outcome):
         return documents
     limit = int(rule.param("max_bytes", ctx.pack.facts.files.max_bytes if ctx.pack.facts.files else 0))
-    evidence = [{"kind": "document", "file": _name(ctx, p), "bytes": p.stat().st_size} for p in documents]
+    sizes = await off_the_loop(lambda stop: [p.stat().st_size for p in documents])
+    evidence = [{"kind": "document", "file": _name(ctx, p), "bytes": size} for p, size in zip(documents, sizes, strict=True)]
     over = [e for e in evidence if int(e["bytes"]) > limit]  # type: ignore[call-overload]
     mb = limit / (1024 * 1024)
     if over:

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from checker.errors import ProbeError
-from checker.http import Exchange, new_client, send
+from checker.http import MAX_BODY, Exchange, new_client, send
 from checker.packs import Facts
 from checker.probes.context import fresh_key
 from checker.samples import document
@@ -125,8 +125,10 @@ class SandboxAPI:
     async def _send(self, method: str, path: str, *, key: str | None = None, note: str = "", **kwargs: Any) -> Exchange:
         exchange = await send(self.client, method, path, started=self.started, key=key, deadline_s=self.timeout_s, **kwargs)
         if note:
-            exchange = dataclasses.replace(exchange, note=note)
+            exchange = dataclasses.replace(exchange, note="; ".join(filter(None, [note, exchange.note])))
         self.exchanges.append(exchange)
+        if exchange.truncated:  # an answer golive could not read whole cannot be judged (a huge body, a compression bomb)
+            raise ProbeError(f"the sandbox's answer to {method} {path} is over {MAX_BODY // 1024} KB once decoded; golive reads no more")
         if exchange.status in (401, 403) and method == "POST":
             raise ProbeError(f"the sandbox refused the API key: {exchange.status} {exchange.error_code() or ''}".strip())
         return exchange
