@@ -16,6 +16,7 @@ import click
 from checker import __version__
 
 T = TypeVar("T")
+U = TypeVar("U")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 
@@ -140,53 +141,79 @@ def _run_and_report(
     pack = load_pack(provider, relative_to=config.base_dir, named_in=named_in)
     rules = engine.select_rules(pack, config, options)
     progress = ProgressLine(len(rules))
+
+    def write(run: Any) -> list[Path]:
+        """The reports first, before anything is printed: a closed stdout (`golive check | head -1`) or a
+        signal while printing must not cost the reports."""
+        written = write_reports(run, formats, output)
+        _step_summary(run)
+        return written
+
     try:
-        run, signum = run_interruptibly(engine.run(config, pack, options, progress), on_first=progress.stop)
+        (run, written), signum = run_interruptibly(engine.run(config, pack, options, progress), on_first=progress.stop, then=write)
     finally:
         progress.clear()
-    colour = colour_enabled(no_colour, sys.stdout, dict(os.environ))
-    checklist = Checklist(sys.stdout, colour=colour, verbose=verbose, quiet=quiet)
-    if "text" in formats or quiet:
-        header = f"golive {__version__} · {pack.name} · {run.environment} · sandbox: {_sandbox_label(config)}"
-        checklist.render(run, pack.sections, header)
-    for written in write_reports(run, formats, output):
+    code = (128 + signum) if signum is not None else (0 if run.verdict == "ready" else 1)  # 130 after Ctrl-C, 143 after SIGTERM
+    try:
+        colour = colour_enabled(no_colour, sys.stdout, dict(os.environ))
+        checklist = Checklist(sys.stdout, colour=colour, verbose=verbose, quiet=quiet)
+        if "text" in formats or quiet:
+            header = f"golive {__version__} · {pack.name} · {run.environment} · sandbox: {_sandbox_label(config)}"
+            checklist.render(run, pack.sections, header)
         if not quiet:
-            click.echo(f"Report: {written}")
-    _step_summary(run)
-    if signum is not None:
-        return 128 + signum  # the shell's convention for "ended by a signal": 130 after Ctrl-C, 143 after SIGTERM
-    return 0 if run.verdict == "ready" else 1
+            for path in written:
+                click.echo(f"Report: {path}")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (`| head`): the reports are written, the verdict stands
+        _silence_stdout()
+    return code
 
 
-def run_interruptibly(coro: Coroutine[Any, Any, T], on_first: Callable[[], None] = lambda: None) -> tuple[T, int | None]:
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def run_interruptibly(
+    coro: Coroutine[Any, Any, T], on_first: Callable[[], None] = lambda: None, then: Callable[[T], U] | None = None
+) -> tuple[Any, int | None]:
     """Run `coro` to its end, but on the first Ctrl-C or SIGTERM cancel it (it cleans up and returns what it
-    gathered); on a second one, kill every process group golive started and exit at once."""
+    gathered); then run `then` on its result in a thread, which a first signal does not stop. A second signal
+    kills every process group golive started, removes its temporary folders and exits at once."""
     import asyncio
     import signal
 
-    from checker.harness.process import kill_every_group
+    from checker.harness.reaper import clean_up_now
 
     received: list[int] = []
 
-    async def main() -> T:
+    async def main() -> Any:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
+        cancellable = [task]  # emptied once `coro` has finished: the reports are being written
 
         def on_signal(signum: int) -> None:
             if received:
-                kill_every_group()
+                clean_up_now()
                 os.write(2, b"golive: interrupted again: exiting now\n")
                 os._exit(128 + received[0])
             received.append(signum)
             on_first()
             os.write(2, b"golive: interrupted: stopping the probes and writing the report (again to exit at once)\n")
-            task.cancel()
+            if cancellable:
+                cancellable.pop().cancel()
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, on_signal, sig)
         try:
-            return await coro
+            result = await coro
+            cancellable.clear()
+            if then is None:
+                return result
+            return result, await asyncio.to_thread(then, result)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -403,14 +430,25 @@ def explain(rule_id: str, provider: str | None) -> int:
     show_default=True,
     help="mintfax replay headers: seed 000 (Idempotency-Replayed) or 001 (X-Idempotency-Key always).",
 )
-def sandbox(provider: str, host: str, port: int, db: str | None, rate_limit: float | None, replay_style: str) -> int:
+@click.option(
+    "--allow-remote-webhooks",
+    is_flag=True,
+    help="Deliver webhooks to endpoints off this machine too (by default only 127.0.0.1, ::1 and localhost).",
+)
+def sandbox(
+    provider: str, host: str, port: int, db: str | None, rate_limit: float | None, replay_style: str, allow_remote_webhooks: bool
+) -> int:
     """Serve the embedded sandbox for local development (Ctrl-C stops it)."""
     from checker.sandbox.app import SandboxOptions
     from checker.sandbox.server import serve
+    from checker.sandbox.store import StateFileError
 
     click.echo(f"golive sandbox: {provider} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
+    options = SandboxOptions(rate_limit=rate_limit, replay_style=replay_style, allow_remote_webhooks=allow_remote_webhooks)
     try:
-        serve(provider, host=host, port=port, db=db, options=SandboxOptions(rate_limit=rate_limit, replay_style=replay_style))
+        serve(provider, host=host, port=port, db=db, options=options)
+    except StateFileError as exc:
+        raise click.UsageError(f"--db: {exc}") from None
     except OSError as exc:
         raise click.UsageError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
     except KeyboardInterrupt:  # uvicorn shuts down gracefully, then re-raises the signal: the normal way to stop
@@ -456,6 +494,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except BrokenPipeError:  # `golive rules | head -1`: the reader stopped reading, which is no error of ours
+        _silence_stdout()
+        sys.exit(0)
     except Exception as exc:
         from checker.errors import ConfigError, GoliveError
         from checker.redact import known
@@ -473,13 +514,20 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _internal_error(exc: BaseException) -> int:
-    from checker.redact import known
+    if isinstance(exc, MemoryError):  # formatting a traceback needs memory there may not be: say it plainly
+        exc.__traceback__ = None
+        os.write(2, b"golive: internal error (out of memory). This is a bug; please report what was being checked\n")
+        return 3
+    try:
+        from checker.redact import known
 
-    redactor = known()  # the crash file is a log like any other: no secret in it
-    fd, path = tempfile.mkstemp(prefix="golive-crash-", suffix=".txt")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(redactor.text(f"golive {__version__}\nargv: {sys.argv!r}\n\n"))
-        handle.write(redactor.text("".join(traceback.format_exception(exc))))
-    message = redactor.text(f"{type(exc).__name__}: {exc}")
-    click.echo(f"golive: internal error ({message}). This is a bug; details were written to {path}", err=True)
+        redactor = known()  # the crash file is a log like any other: no secret in it
+        fd, path = tempfile.mkstemp(prefix="golive-crash-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(redactor.text(f"golive {__version__}\nargv: {sys.argv!r}\n\n"))
+            handle.write(redactor.text("".join(traceback.format_exception(exc))))
+        message = redactor.text(f"{type(exc).__name__}: {exc}")
+        click.echo(f"golive: internal error ({message}). This is a bug; details were written to {path}", err=True)
+    except BaseException:  # the crash handler itself failed (a full disk, no memory): never a bare traceback
+        os.write(2, f"golive: internal error ({type(exc).__name__}). This is a bug; no details could be written\n".encode())
     return 3

@@ -13,21 +13,27 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from checker import __version__
 from checker.config import Config
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
 from checker.model import Outcome, Result, Rule, RunResult, Severity, Status
 from checker.packs import BUILTIN_PACKS, Pack
+from checker.printable import printable, printable_deep
 from checker.redact import Redactor, remember
 from checker.registry import Check, registered
 from checker.yamlfile import dotted
 
 DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0, "config": 30.0}
-# which probes take a --jobs slot first: the client's wait out real backoff sleeps (the longest, ~18 s for
-# mintfax), so a run that starts them first ends with them instead of queueing them behind quick ones
-START_ORDER = {"client": 0, "webhook": 1, "sandbox": 2, "config": 3, "repo": 4}
+# which probes take a --jobs slot first: the static checks (they read files and settings, and must never
+# queue behind network probes), then the client's, which wait out real backoff sleeps (the longest, ~18 s
+# for mintfax), so a run that starts them early ends with them instead of queueing them behind quick ones
+START_ORDER = {"repo": 0, "config": 0, "client": 1, "webhook": 2, "sandbox": 3}
 BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}
+
+if TYPE_CHECKING:
+    from checker.harness.receiver import RunningReceiver
 
 Progress = Callable[[str, Rule, "Result | None"], None]
 
@@ -100,16 +106,33 @@ class Targets:
     workdir: Path | None = None
     webhook_url: str | None = None
     webhook_error: str | None = None  # the receiver could not be started: every webhook probe is an error
+    receiver: RunningReceiver | None = None  # the receiver golive started (it may exit during the check)
     webhook_values: dict[str, str] = field(default_factory=dict)  # placeholders for webhook.env / processed_count
 
 
 @contextlib.asynccontextmanager
 async def prepared_targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterator[Targets]:
-    with tempfile.TemporaryDirectory(prefix="golive-run-") as workdir:
-        async with _targets(config, pack, needed) as targets:
-            targets.workdir = Path(workdir)
-            async with _receiver(config, targets, "webhook" in needed):
-                yield targets
+    async with _run_folder() as workdir, _targets(config, pack, needed, workdir) as targets:
+        targets.workdir = workdir
+        async with _receiver(config, targets, "webhook" in needed):
+            yield targets
+
+
+@contextlib.asynccontextmanager
+async def _run_folder() -> AsyncIterator[Path]:
+    """A temporary folder for this run (sample documents, the embedded sandbox's state): removed at the end,
+    and by the reaper's watchdog if golive is killed before that."""
+    import shutil
+
+    from checker.harness.reaper import forget_folder, track_folder
+
+    folder = tempfile.mkdtemp(prefix="golive-run-")
+    track_folder(folder)
+    try:
+        yield Path(folder)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, folder, True)
+        forget_folder(folder)
 
 
 @contextlib.asynccontextmanager
@@ -141,7 +164,7 @@ async def _receiver(config: Config, targets: Targets, needed: bool) -> AsyncIter
         return
     async with contextlib.AsyncExitStack() as stack:
         try:
-            await stack.enter_async_context(
+            targets.receiver = await stack.enter_async_context(
                 running_receiver(
                     webhook.start,
                     values,
@@ -158,7 +181,7 @@ async def _receiver(config: Config, targets: Targets, needed: bool) -> AsyncIter
 
 
 @contextlib.asynccontextmanager
-async def _targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterator[Targets]:
+async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) -> AsyncIterator[Targets]:
     targets = Targets(api_key=config.file.sandbox.api_key)
     url = config.file.sandbox.url
     if url != "builtin":  # a real sandbox: nothing to start (HOOK-212 also reads its endpoints)
@@ -181,7 +204,7 @@ async def _targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterato
     targets.contract_key = f"{prefix}golivecontract{secrets.token_hex(10)}"
     from checker.sandbox.server import EmbeddedSandbox
 
-    sandbox = EmbeddedSandbox(provider)
+    sandbox = EmbeddedSandbox(provider, db=workdir / "sandbox.db")  # removed with the run's folder, whatever happens
     await asyncio.to_thread(sandbox.start)
     try:
         targets.sandbox_url = sandbox.url
@@ -193,8 +216,8 @@ async def _targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterato
 # ---------------------------------------------------------------- running
 
 
-def _pre_decided(rule: Rule, config: Config, checks: dict[str, Check], targets: Targets) -> Outcome | None:
-    """The outcome of a rule that needs no probe: skipped, manual or attested."""
+def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check]) -> Outcome | None:
+    """The outcome of a rule that needs no probe and no target: skipped, manual, attested or not configured."""
     if rule.skip:
         return Outcome.skipped(rule.skip)
     if rule.target == "manual":
@@ -206,10 +229,6 @@ def _pre_decided(rule: Rule, config: Config, checks: dict[str, Check], targets: 
     if rule.id not in checks:
         return Outcome.skipped("not implemented in this version of golive")
     target = checks[rule.id].target
-    if target in ("sandbox", "client") and not targets.sandbox_url:
-        return Outcome.skipped(targets.sandbox_note or "the sandbox is not configured")
-    if target == "sandbox" and not targets.api_key:
-        return Outcome.skipped(targets.sandbox_note or "sandbox.api_key is not set")
     if target == "client" and config.file.client is None:
         return Outcome.skipped("no client configured (client.command in golive.yaml)")
     if target == "repo" and config.path == "(built-in)":
@@ -218,6 +237,15 @@ def _pre_decided(rule: Rule, config: Config, checks: dict[str, Check], targets: 
         return Outcome.skipped("no webhook receiver configured (webhook.url in golive.yaml)")
     if target == "config" and config.path == "(built-in)":
         return Outcome.skipped("no golive.yaml: this rule reads the integration's settings")
+    return None
+
+
+def _decided_by_targets(target: str, targets: Targets) -> Outcome | None:
+    """The outcome of a rule whose target turned out not to be there once the targets were prepared."""
+    if target in ("sandbox", "client") and not targets.sandbox_url:
+        return Outcome.skipped(targets.sandbox_note or "the sandbox is not configured")
+    if target == "sandbox" and not targets.api_key:
+        return Outcome.skipped(targets.sandbox_note or "sandbox.api_key is not set")
     return None
 
 
@@ -317,7 +345,9 @@ async def _run_checks(
     )
     runnable = []
     for rule in rules:
-        decided = _pre_decided(rule, config, checks, targets)
+        if rule.id in outcomes:  # decided before the targets were prepared
+            continue
+        decided = _decided_by_targets(checks[rule.id].target, targets)
         if decided is not None:
             outcomes[rule.id] = (decided, 0.0)
             if progress:
@@ -339,11 +369,18 @@ async def _run_checks(
             if progress:
                 progress("start", rule, None)
             timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
-            outcomes[rule.id] = await _run_one(check, rule, ctx, timeout)
+            outcome, took = await _run_one(check, rule, ctx, timeout)
+            died = targets.receiver.failure if targets.receiver and check.target == "webhook" else None
+            if died:  # whatever answered after the receiver exited was not the receiver golive started
+                outcome = Outcome(Status.ERROR, died)
+            outcomes[rule.id] = (outcome, took)
             if progress:
                 progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor))
 
-    await asyncio.gather(*(guarded(rule) for rule in runnable))
+    try:
+        await asyncio.gather(*(guarded(rule) for rule in runnable))
+    finally:
+        await ctx.cancel_shared()
 
 
 async def run(config: Config, pack: Pack, options: RunOptions, progress: Progress | None = None) -> RunResult:
@@ -352,9 +389,16 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     environment = options.environment or config.file.environment
     rules = select_rules(pack, config, options)
     checks = registered()
-    needed = {checks[r.id].target for r in rules if r.id in checks and not r.skip}
     outcomes: dict[str, tuple[Outcome, float]] = {}
     redactor = Redactor(config.secrets)
+    # what needs no target is decided first: an interruption while the targets start cannot mislabel it
+    for rule in rules:
+        decided = _decided_without_targets(rule, config, checks)
+        if decided is not None:
+            outcomes[rule.id] = (decided, 0.0)
+            if progress:
+                progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
+    needed = {checks[r.id].target for r in rules if r.id not in outcomes}
     interrupted = False
     try:
         async with prepared_targets(config, pack, needed) as targets:
@@ -375,7 +419,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor) for rule in rules)
     return RunResult(
         fail_on=options.fail_on,
-        waivers=tuple(redactor.deep(w) for w in _waiver_states(results, config, options.today)),
+        waivers=tuple(printable_deep(redactor.deep(w)) for w in _waiver_states(results, config, options.today)),
         provider=pack.name,
         environment=environment,
         started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -394,16 +438,17 @@ def _result(
     waiver = _waiver_of(rule, config, options.today)
     outcome = _apply_waiver(outcome, waiver)
     attestation = config.file.attestations.get(rule.id) if outcome.status is Status.ATTESTED else None
+    # the one seam between what targets said and every renderer: secrets masked, then made printable
     return Result(
         rule=rule,
         status=outcome.status,
         severity=_severity(rule, config, environment),
-        message=redactor.text(outcome.message),
+        message=printable(redactor.text(outcome.message), one_line=True),
         duration_s=duration,
-        evidence=tuple(redactor.deep(dict(e)) for e in outcome.evidence),
-        waiver=redactor.deep(waiver) if waiver else None,
+        evidence=tuple(printable_deep(redactor.deep(dict(e))) for e in outcome.evidence),
+        waiver=printable_deep(redactor.deep(waiver)) if waiver else None,
         attestation=(
-            redactor.deep({"by": attestation.by, "date": attestation.date.isoformat(), "evidence": attestation.evidence})
+            printable_deep(redactor.deep({"by": attestation.by, "date": attestation.date.isoformat(), "evidence": attestation.evidence}))
             if attestation
             else None
         ),

@@ -47,11 +47,18 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def temp_of(project: Path) -> Path:
+    """The TMPDIR the check runs with: where its run folder (sample documents, the sandbox's state) lives."""
+    folder = project.parent / "tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def start_check(project: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "checker", "check", "-c", str(project / "golive.yaml"), "--output", str(project / "out"), *args],
         cwd=project,
-        env={**os.environ, "NO_COLOR": "1", "MINTFAX_WEBHOOK_SECRET": "whsec_" + "ab" * 24},
+        env={**os.environ, "NO_COLOR": "1", "MINTFAX_WEBHOOK_SECRET": "whsec_" + "ab" * 24, "TMPDIR": str(temp_of(project))},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -102,6 +109,7 @@ def test_a_signal_stops_everything_and_still_writes_every_report(project: Path, 
     # nothing golive started is left, and the receiver's port is free again
     wait_for(lambda: not processes_under(project), 5, f"no process left: {processes_under(project)}")
     assert port_is_free(receiver_port)
+    assert not list(temp_of(project).glob("golive-*")), "a temporary folder was left behind"
 
 
 SLOW_TO_STOP = """
@@ -135,5 +143,6 @@ def test_a_second_signal_exits_at_once(project: Path) -> None:
     assert "interrupted again: exiting now" in stderr
     # it left before the first stop's bounded wait on the helper ended, so before any report was written
     assert not (project / "out" / "report.json").exists()
-    # the clients' process groups were killed on the way out
+    # the clients' process groups were killed on the way out, and the run's folder (with the sandbox's state) removed
     wait_for(lambda: not [c for c in processes_under(project).values() if "send_fax" in c], 5, "the clients to be gone")
+    assert not list(temp_of(project).glob("golive-*")), "a temporary folder was left behind"

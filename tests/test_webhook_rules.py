@@ -250,11 +250,11 @@ def test_hook_212_and_bal_001_read_the_registered_endpoints_of_a_real_sandbox(sa
     results = run_rules(config, "HOOK-212", "BAL-001")
     assert results["HOOK-212"].status is Status.FAIL and "no webhook endpoint is registered" in results["HOOK-212"].message
     api = client_for(served.url, "mintfax")
-    api.post("/v1/account/webhooks", json={"url": "https://example.test/hooks", "events": ["fax.delivered", "fax.failed"]})
+    api.post("/v1/account/webhooks", json={"url": "http://127.0.0.1:9/hooks", "events": ["fax.delivered", "fax.failed"]})
     results = run_rules(config, "HOOK-212", "BAL-001")
     assert results["HOOK-212"].status is Status.FAIL and "balance.low" in results["HOOK-212"].message
     assert results["BAL-001"].status is Status.FAIL
-    api.post("/v1/account/webhooks", json={"url": "https://example.test/hooks2", "events": ["balance.low"]})
+    api.post("/v1/account/webhooks", json={"url": "http://localhost:9/hooks2", "events": ["balance.low"]})
     results = run_rules(config, "HOOK-212", "BAL-001")
     assert results["HOOK-212"].status is Status.PASS and "2 endpoint(s)" in results["HOOK-212"].message
     assert results["BAL-001"].status is Status.PASS

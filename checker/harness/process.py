@@ -6,18 +6,16 @@ import asyncio
 import contextlib
 import os
 import shlex
-import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from checker.errors import ProbeError
+from checker.harness.reaper import kill_group, track_group
 
 OUTPUT_LIMIT = 64 * 1024  # bytes kept of stdout and of stderr (the tail)
 KILL_GRACE_S = 2.0
-# the process groups started and not yet killed: a second Ctrl-C kills them all before exiting at once
-LIVE_GROUPS: set[int] = set()
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, s
         )
     except (OSError, ValueError) as exc:
         raise ProbeError(f"cannot start {what} ({argv[0] if argv else 'empty command'}): {exc}") from None
-    LIVE_GROUPS.add(process.pid)
+    track_group(process.pid)  # killed with golive, even if golive is killed (harness/reaper.py)
     return process
 
 
@@ -107,7 +105,7 @@ async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[s
     except TimeoutError:
         timed_out = True
     finally:
-        _kill_group(process.pid)  # also whatever the client left running in its group
+        kill_group(process.pid)  # also whatever the client left running in its group
         with contextlib.suppress(Exception):
             await asyncio.wait_for(process.wait(), KILL_GRACE_S)
     try:
@@ -121,15 +119,3 @@ async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[s
         duration_s=time.monotonic() - started,
         timed_out=timed_out,
     )
-
-
-def _kill_group(pid: int) -> None:
-    LIVE_GROUPS.discard(pid)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
-def kill_every_group() -> None:
-    """Kill every process group still running (synchronous: safe from a signal handler just before exiting)."""
-    for pid in list(LIVE_GROUPS):
-        _kill_group(pid)

@@ -85,8 +85,18 @@ class ProbeContext:
     async def shared(self, name: str, make: Callable[[], Awaitable[T]]) -> T:
         """Run `make` once per run under `name`; every check asking for it gets the same result."""
         if name not in self._shared:
-            self._shared[name] = asyncio.ensure_future(make())
+            task = asyncio.ensure_future(make())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even when no check waits any more
+            self._shared[name] = task
         return await asyncio.shield(self._shared[name])
+
+    async def cancel_shared(self) -> None:
+        """Cancel the shared probes still running (the run was interrupted; the checks that awaited them are
+        gone) and wait for their clean-up: no client starts after the run's folder is removed."""
+        pending = [task for task in self._shared.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     def refuse_live_key(self) -> None:
         key = self.api_key or ""
