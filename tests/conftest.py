@@ -90,10 +90,18 @@ def run_rules(config: Config, *rule_ids: str, **options: object) -> dict[str, Re
 
 
 def golive(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120, memory: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """The real command line, as a subprocess."""
+    """The real command line, as a subprocess; `memory` bounds its address space (RLIMIT_AS), so a test can
+    show that golive stays within it instead of measuring anything."""
+    import resource
+
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+
+    def limit() -> None:
+        if memory is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
     return subprocess.run(
         [sys.executable, "-m", "checker", *args],
         cwd=cwd,
@@ -102,6 +110,7 @@ def golive(
         text=True,
         timeout=timeout,
         stdin=subprocess.DEVNULL,
+        preexec_fn=limit,
     )
 
 

@@ -1,4 +1,4 @@
-"""Every wait is bounded: a check against a sandbox that hangs, trickles bytes, sends an endless or a huge
+"""Every wait is bounded: a check against a sandbox that hangs, trickles bytes, sends an endless, a huge or a compressed-bomb
 body, resets, answers with markup or redirects to another host ends within its configured time
 (`sandbox.timeout`), with `error` or `fail` results, never a pass, and follows no redirect. The client's
 proxy forwards to that sandbox through the same bounded seam."""
@@ -45,7 +45,7 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize("mode", ["hang", "trickle", "endless", "huge", "redirect", "reset", "markup"])
+@pytest.mark.parametrize("mode", ["hang", "trickle", "endless", "huge", "redirect", "reset", "markup", "gzipbomb"])
 def test_a_hostile_sandbox_ends_in_bounded_time_with_error_or_fail(tmp_path: Path, hostile_sandbox, witness: Witness, mode: str) -> None:
     url = hostile_sandbox(mode)
     client = f"{{python}} {CLIENTS / 'faxclient.py'} --to {{to}} --file {{file}} --ref {{ref}} --base 0.05 --timeout 2"
@@ -56,7 +56,8 @@ def test_a_hostile_sandbox_ends_in_bounded_time_with_error_or_fail(tmp_path: Pat
     )
     # the subprocess timeout is the bound under test: the probes each wait at most 2 s per request
     selected = ",".join(SANDBOX_RULES + CLIENT_RULES)
-    done = golive("check", "--select", selected, "--format", "json", "--output", "out", cwd=tmp_path, timeout=90)
+    # and memory: a 7 KB answer that decodes to 3 GiB (gzipbomb) is read to the cap, within 1 GiB of address space
+    done = golive("check", "--select", selected, "--format", "json", "--output", "out", cwd=tmp_path, timeout=90, memory=1 << 30)
     assert done.returncode == 1, done.stdout[-2000:] + done.stderr
     assert "Traceback" not in done.stderr
     results = {r["id"]: r for r in json.loads((tmp_path / "out" / "report.json").read_text())["results"]}
@@ -70,3 +71,5 @@ def test_a_hostile_sandbox_ends_in_bounded_time_with_error_or_fail(tmp_path: Pat
     assert witness.hits == 0, "a redirect was followed"
     if mode == "trickle":
         assert "did not complete its answer within 2 s" in results["IDEM-001"]["message"]
+    if mode == "gzipbomb":
+        assert "over 1024 KB once decoded" in results["IDEM-001"]["message"]

@@ -4,26 +4,38 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import ipaddress
 import json
+import logging
 import math
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.store import IdempotencyRecord, Store
 
+log = logging.getLogger("golive.sandbox")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 MAX_KEY_LENGTH = 255
 TTL_S = 24 * 3600
 ENV = "test"  # the sandbox is the test environment; live keys are refused
+
+
+MAX_JSON_BYTES = 1024 * 1024  # a JSON request body (a submission, a label, a webhook registration)
+MAX_JSON_DEPTH = 32  # nesting of a JSON body: far beyond any real request, far below a recursion limit
+BODY_TIMEOUT_S = 30.0  # a request body that trickles in slower than this is cut off (408)
+CLOCK_LIMIT_S = 10 * 365 * 24 * 3600.0  # how far POST /_sandbox/clock may move the clock in one step
 
 
 @dataclass
@@ -33,6 +45,9 @@ class SandboxOptions:
     processing_delay_s: float = 0.0  # hold each create this long (tests use it to widen the in-flight window)
     opening_balance: int = 10_000_000  # cents
     webhook_timeout_s: float = 5.0  # a slower answer from an endpoint counts as a failure and is redelivered
+    # webhooks go to loopback endpoints only (127.0.0.0/8, ::1, localhost) unless this is set: a sandbox
+    # anyone on the machine can reach must not become a way to make requests into the network
+    allow_remote_webhooks: bool = False
 
 
 @dataclass
@@ -81,8 +96,13 @@ def validation_error(field_name: str, message: str, status: int = 422) -> ApiErr
     )
 
 
+def account_of(key: str) -> str:
+    """The account a key stands for, as stored: a digest, so the state file never holds a key."""
+    return "acct_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def authenticate(request: Request, live_prefixes: tuple[str, ...] = (), test_prefixes: tuple[str, ...] = ()) -> str:
-    """The account a request belongs to: its bearer key."""
+    """The account a request belongs to (see `account_of`): one per bearer key."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
@@ -94,7 +114,72 @@ def authenticate(request: Request, live_prefixes: tuple[str, ...] = (), test_pre
         raise ApiError(
             401, "invalid_api_key", "The API key is not a sandbox key.", f"Sandbox keys start with {' or '.join(test_prefixes)}."
         )
-    return key
+    return account_of(key)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, read while it arrives and refused as soon as it passes `limit` bytes (413) or
+    trickles in for longer than BODY_TIMEOUT_S (408): never more than `limit` bytes held."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise _too_large(limit)
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(
+            408, "request_timeout", f"The body did not arrive within {BODY_TIMEOUT_S:g} s.", "Send the whole request at once."
+        ) from None
+    return b"".join(chunks)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"The body is over {limit // 1024} KB.", "Send a smaller request.")
+
+
+async def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
+    """A JSON body within `limit` bytes and MAX_JSON_DEPTH levels, whose strings are text; else 400/413."""
+    body = await read_body(request, limit)
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(400, "invalid_json", "The body is not valid JSON.", "Send a JSON object.") from None
+    problem = _json_problem(data)
+    if problem:
+        raise ApiError(400, "invalid_json", f"The body is not usable JSON: {problem}.", "Send a plain JSON object.")
+    return data
+
+
+def _json_problem(data: Any) -> str | None:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"nested deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
+            return "a string holds a lone surrogate (\\ud800-\\udfff)"
+        if isinstance(value, dict):
+            stack.extend((k, depth + 1) for k in value)
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return None
+
+
+def loopback_url(url: str) -> bool:
+    """Whether an http(s) URL names this machine (127.0.0.0/8, ::1 or localhost)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def check_key_length(key: str) -> None:
@@ -207,11 +292,13 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         )
 
     async def clock(request: Request) -> Response:
+        body = await read_json(request, 4096)
         try:
-            body = await request.json()
             seconds = float(body["advance_s"])
         except (ValueError, KeyError, TypeError):
             raise validation_error("advance_s", "a number of seconds is required", 400) from None
+        if not math.isfinite(seconds) or abs(seconds) > CLOCK_LIMIT_S:
+            raise validation_error("advance_s", f"must be a finite number of seconds, at most {CLOCK_LIMIT_S:g} either way", 400)
         sandbox.clock.advance(seconds)
         return JSONResponse({"clock_offset_s": sandbox.clock.offset_s})
 
@@ -230,7 +317,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
 # ---------------------------------------------------------------- the app
 
 
-def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Starlette:
+def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Contained:
     from checker.sandbox import flexforward, idunox, mintfax
 
     modules = {"mintfax": mintfax, "idunox": idunox, "flexforward": flexforward}
@@ -279,10 +366,38 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
             status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}."
         ).response()
 
+    async def crashed(request: Request, exc: Exception) -> Response:
+        return ApiError(
+            500, "internal_error", "The sandbox could not handle this request.", "This is a golive bug; please report it."
+        ).response()
+
     app = Starlette(
         routes=[*module.routes(sandbox), *control_routes(sandbox)],
         lifespan=lifespan,
-        exception_handlers={ApiError: api_error, 404: not_found, 405: not_found},
+        exception_handlers={ApiError: api_error, 404: not_found, 405: not_found, Exception: crashed},
     )
     app.state.sandbox = sandbox
-    return app
+    return Contained(app)
+
+
+class Contained:
+    """The app, with no exception escaping to the server: Starlette answers an unexpected one with the
+    error envelope (`crashed` above) and then re-raises it, which would print a traceback per request.
+    Here it ends as one log line naming the request."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if scope["type"] != "http":
+                raise
+            log.error(
+                "%s %s failed inside the sandbox (%s); answered 500 internal_error",
+                scope.get("method"),
+                scope.get("path"),
+                type(exc).__name__,
+            )

@@ -17,10 +17,12 @@ class SandboxClock:
 
 
 class TokenBucket:
-    """Per-account rate limit: `rate` requests a second, bursts up to `rate`. rate 0 = unlimited."""
+    """Per-account rate limit: `rate` requests a second, bursts up to `rate` (at least one request, so a
+    rate below 1/s still lets a request through now and then). rate 0 = unlimited."""
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
+        self.capacity = max(1.0, rate)
         self._buckets: dict[str, tuple[float, float]] = {}
 
     def take(self, account: str) -> tuple[bool, float, float]:
@@ -28,8 +30,8 @@ class TokenBucket:
         if self.rate <= 0:
             return True, float("inf"), 0.0
         now = time.monotonic()
-        tokens, last = self._buckets.get(account, (self.rate, now))
-        tokens = min(self.rate, tokens + (now - last) * self.rate)
+        tokens, last = self._buckets.get(account, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - last) * self.rate)
         if tokens >= 1:
             self._buckets[account] = (tokens - 1, now)
             return True, tokens - 1, 0.0

@@ -10,8 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, resource_or_404
-from checker.sandbox.idunox import read_json
+from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, read_json, resource_or_404
 from checker.sandbox.store import IdempotencyRecord
 
 DEFAULT_RATE_LIMIT = 0.0  # flexforward documents no rate limit

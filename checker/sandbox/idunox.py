@@ -6,27 +6,25 @@ import datetime as dt
 import hashlib
 import json
 import secrets
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, json_bytes, resource_or_404
+from checker.sandbox.app import (
+    ApiError,
+    KeyScope,
+    Sandbox,
+    authenticate,
+    check_key_length,
+    idempotent,
+    json_bytes,
+    read_json,
+    resource_or_404,
+)
 from checker.sandbox.store import IdempotencyRecord
 
 DEFAULT_RATE_LIMIT = 0.0  # idunox documents no rate limit
-MAX_BODY_BYTES = 1024 * 1024
-
-
-async def read_json(request: Request) -> Any:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", "The body is over 1 MB.", "Send a smaller submission.")
-    try:
-        return json.loads(body)
-    except ValueError:
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.", "Send a JSON object.") from None
 
 
 def routes(sandbox: Sandbox) -> list[Route]:

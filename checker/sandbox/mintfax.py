@@ -24,7 +24,9 @@ from checker.sandbox.app import (
     authenticate,
     check_key_length,
     idempotent,
+    loopback_url,
     rate_limited,
+    read_json,
     resource_or_404,
     validation_error,
 )
@@ -239,14 +241,15 @@ def routes(sandbox: Sandbox) -> list[Route]:
         account, headers = account_of(request)
         if request.method == "GET":
             return JSONResponse({"data": store.webhooks(account)}, headers=headers)
-        try:
-            body = await request.json()
-        except ValueError:
-            raise ApiError(400, "invalid_json", "The body is not valid JSON.", 'Send {"url": ..., "events": [...]}.') from None
+        body = await read_json(request, 64 * 1024)
         url = body.get("url") if isinstance(body, dict) else None
         events = body.get("events", list(EVENTS)) if isinstance(body, dict) else None
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
             raise validation_error("url", "must be an http(s) URL")
+        if not options.allow_remote_webhooks and not loopback_url(url):
+            raise validation_error(
+                "url", "must be on this machine (127.0.0.1, ::1 or localhost); start golive sandbox with --allow-remote-webhooks for others"
+            )
         if not isinstance(events, list) or not events or any(e not in EVENTS for e in events):
             raise validation_error("events", f"must be a non-empty list of: {', '.join(EVENTS)}")
         hook_id = "we_" + secrets.token_hex(8)

@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 import socket
 import threading
 import time
 from pathlib import Path
 from types import TracebackType
 
+import h11
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from checker.redact import Redactor, mask_key_like
 from checker.sandbox.app import SandboxOptions, build_app
+
+HEAD_TIMEOUT_S = 10.0  # a connection that has not sent a whole request head by then is closed (slowloris)
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with a deadline for each request's head: uvicorn has none, so a client
+    that connects and sends nothing, or a header byte now and then, would hold a connection forever."""
+
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_head_timer()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+        self._head_timer = self.loop.call_later(HEAD_TIMEOUT_S, self._head_timed_out)
+
+    def _head_timed_out(self) -> None:
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -32,7 +69,9 @@ class ServedApp:
         self.app = app
         self.sock = bind(host, port)
         self.host, self.port = self.sock.getsockname()[:2]
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2, http=BoundedH11Protocol
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, name=name, daemon=True)
         self.start_timeout_s = start_timeout_s
@@ -73,8 +112,6 @@ class EmbeddedSandbox(ServedApp):
 
 def serve(provider: str, *, host: str, port: int, db: str | None, options: SandboxOptions) -> None:
     """`golive sandbox`: serve in the foreground until Ctrl-C, with an access log."""
-    import logging
-
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))  # aligned like uvicorn's lines
     sandbox_log = logging.getLogger("golive.sandbox")
@@ -82,5 +119,33 @@ def serve(provider: str, *, host: str, port: int, db: str | None, options: Sandb
     sandbox_log.setLevel(logging.INFO)
     app = build_app(provider, db=db, options=options)
     sock = bind(host, port)
-    config = uvicorn.Config(app, log_level="info", access_log=True, lifespan="on", timeout_graceful_shutdown=2)
+    config = uvicorn.Config(app, log_level="info", access_log=True, lifespan="on", timeout_graceful_shutdown=2, http=BoundedH11Protocol)
+    for name in ("uvicorn.access", "uvicorn.error", "golive.sandbox"):  # after uvicorn has configured its loggers
+        logging.getLogger(name).addFilter(ScrubbedLog())
     uvicorn.Server(config).run(sockets=[sock])
+
+
+_USERINFO = re.compile(r"(?i)\b(https?://)([^/@\s:]*):([^@/\s]*)@")
+_QUERY_VALUE = re.compile(r"([?&][^=&\s#\"']+)=([^&\s#\"']*)")
+
+
+def scrub(text: str) -> str:
+    """A log line without secrets: query values (`?api_key=…`), passwords in URLs (`user:…@`), anything shaped
+    like a key or a webhook secret, and bearer credentials."""
+    text = _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:…@", text)
+    text = _QUERY_VALUE.sub(lambda m: f"{m.group(1)}=…" if m.group(2) else m.group(0), text)
+    return Redactor(()).text(mask_key_like(text))
+
+
+class ScrubbedLog(logging.Filter):
+    """Every record of the sandbox's loggers scrubbed before any handler formats it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            # uvicorn's access formatter reads its five arguments: scrub the request line's path among them
+            args = list(record.args)
+            args[2] = scrub(str(args[2]))
+            record.args = tuple(args)
+        else:
+            record.msg, record.args = scrub(record.getMessage()), None
+        return True

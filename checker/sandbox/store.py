@@ -79,10 +79,39 @@ class IdempotencyRecord:
     resource_id: str | None
 
 
+def _fresh() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA)
+    return db
+
+
+def _columns(db: sqlite3.Connection) -> dict[str, list[str]]:
+    tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    return {table: [row[1] for row in db.execute(f"PRAGMA table_info({table!r})")] for table in tables}
+
+
+class StateFileError(Exception):
+    """The state file cannot be used: its folder is missing, it is not a database, or not this sandbox's."""
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StateFileError(f"cannot use {self.path} as the sandbox's state file: {exc}") from None
+        try:
+            self._prepare()
+        except (sqlite3.Error, StateFileError) as exc:
+            self.db.close()
+            message = str(exc) if isinstance(exc, StateFileError) else f"cannot use {self.path} as the sandbox's state file: {exc}"
+            raise StateFileError(message) from None
+
+    def _prepare(self) -> None:
+        expected, found = _columns(_fresh()), _columns(self.db)  # checked before anything is written into it
+        if set(found) - set(expected) or any(found[table] != expected[table] for table in found):
+            raise StateFileError(f"{self.path} is a database of something else (its tables are not the sandbox's)")
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=OFF")  # each commit still reaches the OS: a kill -9 loses nothing; an OS crash might
         self.db.execute("PRAGMA locking_mode=EXCLUSIVE")  # one process owns the sandbox's state: no lock syscalls per transaction

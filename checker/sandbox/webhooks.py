@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from checker.sandbox.app import Sandbox
+from checker.sandbox.app import Sandbox, loopback_url
 from checker.sandbox.store import DueDelivery
 from checker.signing import SigningScheme
 
@@ -88,6 +88,8 @@ class DeliveryWorker:
             self.in_flight.discard((due.event_id, due.webhook_id))
 
     async def _post(self, due: DueDelivery) -> tuple[int | None, str, float]:
+        if not self.sandbox.options.allow_remote_webhooks and not loopback_url(due.url):  # registered before the rule, or by hand
+            return None, "not sent: the endpoint is not on this machine (golive sandbox --allow-remote-webhooks)", 0.0
         body = due.payload.encode()
         headers = {
             "Content-Type": "application/json",

@@ -1,0 +1,908 @@
+"""The attack catalog: each way an adversarial review found to hang golive, exhaust it, fool it into a pass or
+pull a secret into a report, reproduced as a user meets it (real processes, files, git repositories and
+sockets) and kept fixed. Memory is bounded through the child's own limit (RLIMIT_AS), time through the
+subprocess's timeout: nothing here measures the machine's speed.
+
+Adding the next attack is one row: `CLI_ATTACKS` for anything a `golive` command line meets (a config, a pack,
+a repository, a client, a receiver, a saved report), `SANDBOX_ATTACKS` for a request to `golive sandbox`.
+The attacks that need a second process of their own (an impostor on a port, a SIGKILL) follow the tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from checker.harness.receiver import free_port
+from tests.conftest import ROOT, Witness, golive, wait_for
+
+CLIENTS = ROOT / "tests" / "clients"
+PDF = (ROOT / "examples" / "mintfax" / "good" / "documents" / "invoice.pdf").read_bytes()
+KEY = "fx_test_9d2e4b7a1c6f3e8d0b5a2c7e"
+LIVE_KEY = "fx_live_3b8e1d6a9c2f5e7b0d4a8c1f"
+SECRET = "whsec_Zm9vYmFyYmF6cXV4cXV1eDEyMzQ1Njc4OTAhQCM+/="  # base64 with '+', '/' and '=': URL and JSON forms differ
+GIGABYTE = 1024 * 1024 * 1024
+
+
+def pieces(secret: str, size: int = 8) -> set[str]:
+    """Every run of `size` characters of the secret's random part, lower-cased (its prefix alone is no secret)."""
+    body = re.sub(r"^(fx_(test|live)_|whsec_)", "", secret).lower()
+    return {body[i : i + size] for i in range(len(body) - size + 1)}
+
+
+def encodings(secret: str) -> set[str]:
+    """The forms of a secret an integration's own logging really produces (README, Security, lists them)."""
+    raw = secret.encode()
+    return {
+        secret.upper(),
+        json.dumps(secret).strip('"').replace("/", "\\/"),
+        "".join(f"\\u{ord(c):04x}" for c in secret),
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote_plus(secret),
+        base64.b64encode(raw).decode(),
+        base64.b64encode(b"api:" + raw).decode(),
+        raw.hex(),
+    }
+
+
+def leaked(text: str, *secrets: str) -> list[str]:
+    lowered = text.lower()
+    found = [s for s in secrets if s in text]
+    found += [p for s in secrets for p in pieces(s) if p in lowered]  # in any letter case, cut anywhere
+    found += [e for s in secrets for e in encodings(s) if e in text]
+    return found
+
+
+# ---------------------------------------------------------------- programs the attacks run
+
+LEAKY_CLIENT = """
+import base64, json, os, sys, urllib.parse, urllib.request
+key, secret = os.environ["MINTFAX_API_KEY"], os.environ["HOOK_SECRET"]
+if "--post" in sys.argv:  # reach the API first, so that the output lands in the rule's evidence
+    request = urllib.request.Request(os.environ["MINTFAX_BASE_URL"] + "/v1/fax", data=b"x", method="POST",
+                                     headers={"Authorization": "Bearer " + key, "Idempotency-Key": "leaky-1"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+    except Exception as exc:
+        print("request failed:", exc)
+for value in (key, secret):
+    print(value[:20] + "\\n" + value[20:])   # split across lines
+    print(value.upper(), json.dumps({"k": value}), urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value))
+    print("".join("\\\\u%04x" % ord(c) for c in value), value.encode().hex())
+    print("Authorization: Basic " + base64.b64encode(b"api:" + value.encode()).decode(), base64.b64encode(value.encode()).decode())
+sys.stderr.write(key * 40 + "\\n")         # every cut of the tail falls inside a key
+sys.stderr.write("\\x1b]0;pwned\\x07\\r\\x1b[2K Verdict: READY\\n")   # rewrites a terminal line and its title
+sys.exit(1)
+"""
+
+LEAKY_RECEIVER = """
+import http.server, os, sys
+secret = os.environ["RECEIVER_SECRET"]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        body = ("x" * 270 + secret + "y" * 400).encode()   # the secret in the middle of a cut answer
+        self.send_response(400); self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+UNICODE_COUNT = "print('\\u00b2')\n"  # a digit to str.isdigit, not to int()
+
+
+def alias_bomb(levels: int, head: str = "") -> str:
+    lines = [head + 'a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    for n in range(1, levels + 1):
+        lines.append(f"a{n}: &a{n} [" + ",".join([f"*a{n - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def config(body: str = "", key: str = "${MINTFAX_API_KEY}") -> str:
+    return f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{key}'}}\n{body}"
+
+
+def git_project(files: dict[str, bytes], then: Callable[[Path], None] = lambda root: None) -> Callable[[Path], None]:
+    """A setup: a git repository whose first commit holds `files`; then `then` changes the working tree."""
+
+    def setup(root: Path) -> None:
+        for name, content in files.items():
+            path = root / os.fsdecode(name.encode("utf-8", "surrogateescape"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        for command in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "x"]):
+            subprocess.run(["git", *command], cwd=root, check=True, capture_output=True)
+        then(root)
+
+    return setup
+
+
+def symlink_loops(root: Path) -> None:
+    (root / "docs" / "a").symlink_to(".")
+    (root / "docs" / "b").symlink_to(".")
+
+
+BASE_REPORT = {
+    "schema": "golive-report/1",
+    "tool": {"name": "golive", "version": "0.1.0"},
+    "provider": "mintfax",
+    "environment": "sandbox",
+    "started_at": "2026-11-25T10:00:00Z",
+    "duration_s": 1.0,
+    "verdict": "not ready",
+    "interrupted": False,
+    "summary": {"fail": 1},
+    "waivers": [],
+    "results": [
+        {
+            "id": "RETRY-106",
+            "title": "Delays grow exponentially and stay under the cap",
+            "section": "Retry logic",
+            "target": "client",
+            "severity": "warning",
+            "status": "fail",
+            "duration_s": 1.0,
+            "message": "delays do not grow",
+            "evidence": [
+                {"kind": "attempt", "n": 1, "t": 0.0, "answered_t": 0.01, "method": "POST", "path": "/v1/fax", "status": 503},
+                {"kind": "attempt", "n": 2, "t": 1.0, "answered_t": 1.01, "method": "POST", "path": "/v1/fax", "status": 503},
+                {"kind": "backoff_windows", "model": "documented", "windows": [[1.0, 2.0]]},
+            ],
+            "fix": "back off exponentially",
+            "source": None,
+        }
+    ],
+}
+
+
+def report(change: Callable[[dict], None]) -> str:
+    data = json.loads(json.dumps(BASE_REPORT))
+    change(data)
+    return json.dumps(data, indent=2)
+
+
+def evidence(n: int, **fields: object) -> Callable[[dict], None]:
+    return lambda data: data["results"][0]["evidence"][n].update(fields)
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    args: tuple[str, ...]
+    exit: int
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    setup: Callable[[Path], None] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    shows: tuple[str, ...] = ()  # in what golive printed, or in its report.json
+    hides: tuple[str, ...] = ()  # secrets: not in anything golive printed or wrote, in any form (see `leaked`)
+    results: dict[str, str] = field(default_factory=dict)  # rule -> status in out/report.json
+    memory: int = GIGABYTE  # RLIMIT_AS of the golive process
+    timeout: float = 120.0
+
+
+CHECK = ("check", "--format", "text,json,html,md,junit,sarif", "--output", "out")
+CLI_ATTACKS = [
+    # 1. a documents glob over a symlink loop: bounded, off the event loop, symlinked folders not entered
+    Attack(
+        "documents-glob-over-a-symlink-loop",
+        (*CHECK, "--select", "FILE-001,FILE-002"),
+        0,
+        files={"golive.yaml": config('documents: ["docs/**/*.pdf"]\n', key=KEY), "docs/invoice.pdf": PDF, "docs/sub/cover.pdf": PDF},
+        setup=symlink_loops,
+        results={"FILE-001": "pass", "FILE-002": "pass"},
+        shows=("2 documents",),
+    ),
+    # 2. aliases that expand to billions of values, in a config and in a pack: refused at the door
+    Attack("alias-bomb-in-the-config", ("check",), 2, files={"golive.yaml": config() + alias_bomb(9)}, shows=("golive.yaml:", "aliases")),
+    Attack(
+        "alias-bomb-in-a-pack",
+        ("check",),
+        2,
+        files={"golive.yaml": "provider: bomb.yaml\n", "bomb.yaml": alias_bomb(9, "schema: golive-pack/1\nname: bomb\n")},
+        shows=("bomb.yaml:", "aliases"),
+    ),
+    Attack("an-alias-inside-itself", ("check",), 2, files={"golive.yaml": config("x: &x [1, *x]\n")}, shows=("golive.yaml:3",)),
+    # 25. files that are not files, or far too large
+    Attack("config-is-a-device", ("check", "-c", "/dev/zero"), 2, shows=("/dev/zero: cannot read config file: not a regular file",)),
+    Attack(
+        "config-is-a-fifo",
+        ("check",),
+        2,
+        setup=lambda root: os.mkfifo(root / "golive.yaml"),
+        shows=("golive.yaml: cannot read config file: not a regular file",),
+    ),
+    Attack("config-of-two-mb", ("check",), 2, files={"golive.yaml": config() + "#" * 2_000_000}, shows=("a golive file is at most",)),
+    # 28. a config that is not UTF-8: the line is named
+    Attack(
+        "config-not-utf-8",
+        ("check",),
+        2,
+        files={"golive.yaml": b"provider: mintfax\n# caf\xe9\n"},
+        shows=("golive.yaml:2: cannot read config file: not UTF-8",),
+    ),
+    # 6. a secret from the environment in the wrong field is shown masked
+    Attack(
+        "secrets-in-the-wrong-fields",
+        ("check",),
+        2,
+        files={
+            "golive.yaml": "provider: mintfax\nsandbox: ${MINTFAX_API_KEY}\n"
+            "webhook: {url: 'http://127.0.0.1:9/x', events: '${HOOK_SECRET}'}\nclient: {command: x, env: '${MINTFAX_API_KEY}'}\n"
+        },
+        env={"MINTFAX_API_KEY": KEY, "HOOK_SECRET": SECRET},
+        shows=("sandbox: input should be", "webhook.events:", "client.env:"),
+        hides=(KEY, SECRET),
+    ),
+    # 13. a literal key hidden in a default, or next to `$$`, is a literal
+    Attack(
+        "literal-keys-in-defaults",
+        (*CHECK, "--select", "KEY-004"),
+        0,
+        files={
+            "golive.yaml": config("webhook: {url: 'http://127.0.0.1:9/x', secret: 'whsec_l1t3ral5ecret$$'}\n", key="${NOPE:-" + KEY + "}")
+        },
+        results={"KEY-004": "fail"},
+        hides=(KEY,),
+    ),
+    # 24. any file named as a pack: refused before a line of it is echoed
+    Attack(
+        "a-password-file-as-the-pack",
+        ("check",),
+        2,
+        files={"golive.yaml": "provider: passwd\n", "passwd": "root:x:0:0:hunter2s3cr3t:/root:/bin/bash\n"},
+        shows=("a rule pack is a YAML file",),
+        hides=("hunter2s3cr3t",),
+    ),
+    Attack(
+        "a-yaml-file-that-is-no-pack",
+        ("check",),
+        2,
+        files={"golive.yaml": "provider: users.yaml\n", "users.yaml": "root: hunter2s3cr3t\nadmin: {password: hunter2s3cr3t}\n"},
+        shows=("not a golive rule pack",),
+        hides=("hunter2s3cr3t",),
+    ),
+    # 16. markup in a pack's name never reaches a report: the name is a plain word
+    Attack(
+        "markup-in-a-pack-name",
+        ("check",),
+        2,
+        files={
+            "golive.yaml": "provider: acme.yaml\n",
+            "acme.yaml": "schema: golive-pack/1\nname: 'acme|<img src=x onerror=alert(1)>'\nextends: mintfax\n",
+        },
+        shows=("acme.yaml:2: name:",),
+    ),
+    # 8. a key committed and then deleted, or edited away, in the working tree is still in git
+    Attack(
+        "a-committed-key-deleted-from-the-working-tree",
+        (*CHECK, "--select", "KEY-002"),
+        1,
+        files={"golive.yaml": config(key=KEY)},
+        setup=git_project({".env.production": f"MINTFAX_API_KEY={LIVE_KEY}\n".encode()}, lambda root: (root / ".env.production").unlink()),
+        results={"KEY-002": "fail"},
+        shows=(".env.production:1", "deleted from the working tree, still in git"),
+        hides=(LIVE_KEY,),
+    ),
+    Attack(
+        "a-committed-key-edited-away-without-a-commit",
+        (*CHECK, "--select", "KEY-002"),
+        1,
+        files={"golive.yaml": config(key=KEY)},
+        setup=git_project(
+            {"config/prod.env": f"KEY={LIVE_KEY}\n".encode()}, lambda root: (root / "config" / "prod.env").write_text("KEY=${FROM_VAULT}\n")
+        ),
+        results={"KEY-002": "fail"},
+        shows=("config/prod.env:1", "in git (the working tree differs)"),
+    ),
+    # 9. a tracked file whose name is not UTF-8 holds a finding: every report is still written
+    Attack(
+        "a-finding-in-a-file-named-in-latin-1",
+        (*CHECK, "--select", "KEY-002"),
+        1,
+        files={"golive.yaml": config(key=KEY)},
+        setup=git_project({"caf\udce9.env": f"K={LIVE_KEY}\n".encode()}),
+        results={"KEY-002": "fail"},
+        shows=("caf\\xe9.env:1",),
+    ),
+    # 3, 7, 10. a client that prints its key and a secret every careless way and terminal escapes, and exits 1:
+    # before any request (its output reaches the message), and after one (its output is the rule's evidence)
+    *[
+        Attack(
+            f"a-client-that-leaks-its-key-and-rewrites-the-terminal-{when}",
+            (*CHECK, "-v", "--no-color", "--select", "IDEM-101"),
+            1 if when == "before-a-request" else 0,
+            files={
+                "golive.yaml": config(
+                    f'client: {{command: "{{python}} leaky.py {flag}", '
+                    'env: {MINTFAX_API_KEY: "{api_key}", MINTFAX_BASE_URL: "{base_url}", HOOK_SECRET: "${HOOK_SECRET}"}}\n'
+                    "webhook: {url: 'http://127.0.0.1:9/x', secret: '${HOOK_SECRET}'}\n"
+                ),
+                "leaky.py": LEAKY_CLIENT,
+            },
+            env={"MINTFAX_API_KEY": KEY, "HOOK_SECRET": SECRET},
+            results={"IDEM-101": status},
+            shows=(shown,),
+            hides=(KEY, SECRET),
+        )
+        for when, flag, status, shown in [
+            ("before-a-request", "", "error", "the client exited 1 before sending any request"),
+            ("after-a-request", "--post", "pass", "every POST carries Idempotency-Key"),
+        ]
+    ],
+    # 3. a receiver that puts its secret in the middle of a long rejection
+    Attack(
+        "a-receiver-that-echoes-its-secret",
+        (*CHECK, "--select", "HOOK-201"),
+        1,
+        files={
+            "golive.yaml": config(
+                "webhook:\n  url: http://127.0.0.1:{port}/hooks\n  secret: ${HOOK_SECRET}\n"
+                '  start: "{python} leaky_receiver.py {port}"\n  env: {RECEIVER_SECRET: "{secret}"}\n',
+                key=KEY,
+            ),
+            "leaky_receiver.py": LEAKY_RECEIVER,
+        },
+        env={"HOOK_SECRET": SECRET},
+        results={"HOOK-201": "fail"},
+        hides=(SECRET,),
+    ),
+    # 4. an answer of 7 KB that decompresses to 3 GiB: golive reads 64 KB of it
+    Attack(
+        "a-receiver-answering-a-gzip-bomb",
+        (*CHECK, "-v", "--select", "HOOK-201"),
+        0,
+        files={
+            "golive.yaml": config(
+                f"webhook:\n  url: http://127.0.0.1:{{port}}/hooks\n  secret: {SECRET}\n"
+                f'  start: "{{python}} {CLIENTS / "hostile.py"} --port {{port}} --mode gzipbomb"\n  start_timeout: 30\n',
+                key=KEY,
+            )
+        },
+        results={"HOOK-201": "pass"},  # a 2xx is what a provider reads: accepted, and the rest of the answer is never decoded
+        shows=("decompresses to over 64 KB",),
+    ),
+    # 28. processed_count printing a Unicode digit
+    Attack(
+        "processed-count-prints-a-superscript-two",
+        (*CHECK, "--select", "HOOK-208"),
+        0,  # HOOK-208 is a warning: its error does not block
+        files={
+            "golive.yaml": config(
+                f"webhook:\n  url: http://127.0.0.1:{{port}}/hooks\n  secret: {SECRET}\n"
+                f'  start: "{{python}} {CLIENTS / "receiver.py"} --port {{port}}"\n'
+                '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/r.db"}\n'
+                '  processed_count: "{python} count.py"\n',
+                key=KEY,
+            ),
+            "count.py": UNICODE_COUNT,
+        },
+        results={"HOOK-208": "error"},
+        shows=("not a number",),
+    ),
+    # 15. saved reports that the renderers could not draw: exit 2 with file:line, never "this is a bug"
+    *[
+        Attack(
+            f"report-{name}",
+            ("report", "render", "report.json", "--format", "html,md,junit,sarif,text"),
+            2,
+            files={"report.json": text},
+            shows=shown,
+        )
+        for name, text, shown in [
+            ("status-abc", report(evidence(0, status="abc")), ("report.json:", "results.0.evidence.0.status")),
+            ("answered-t-x", report(evidence(0, answered_t="x")), ("results.0.evidence.0.answered_t",)),
+            ("windows-5", report(evidence(2, windows=5)), ("results.0.evidence.2.windows",)),
+            ("empty-waiver", report(lambda d: d.update(waivers=[{}])), ("waivers.0.rule",)),
+            ("empty-attestation", report(lambda d: d["results"][0].update(attestation={})), ("results.0.attestation.by",)),
+            ("nan", report(evidence(0, t=1.5)).replace('"t": 1.5', '"t": NaN'), ("report.json:", "NaN is not a JSON number")),
+            ("infinite", report(evidence(0, t=1.5)).replace('"t": 1.5', '"t": 1e999'), ("report.json:", "too large")),
+            ("lone-surrogate", report(lambda d: d["results"][0].update(message="x")).replace('"x"', '"\\ud800"'), ("lone surrogate",)),
+        ]
+    ],
+    # 14. huge numbers (a pack's base of 7000 s) still draw a timeline
+    Attack(
+        "report-with-hours-of-backoff",
+        ("report", "render", "report.json", "--format", "html,md,junit,sarif,text"),
+        0,
+        files={"report.json": report(lambda d: (evidence(1, t=7000.0, answered_t=7000.1)(d), evidence(2, windows=[[7000, 14000]])(d)))},
+    ),
+    # 26. `golive sandbox --db` with a file that is not its state, or a folder that does not exist
+    Attack("sandbox-db-not-a-database", ("sandbox", "--port", "0", "--db", "notes.txt"), 2, files={"notes.txt": "hello"}, shows=("--db:",)),
+    Attack("sandbox-db-in-a-missing-folder", ("sandbox", "--port", "0", "--db", "no/such/folder/s.db"), 2, shows=("--db:",)),
+]
+
+
+def _limited(memory: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    return apply
+
+
+@pytest.mark.parametrize("attack", CLI_ATTACKS, ids=lambda a: a.name)
+def test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path: Path, attack: Attack) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    for name, content in attack.files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_bytes(content if isinstance(content, bytes) else content.encode())
+    if attack.setup:
+        attack.setup(project)
+    done = subprocess.run(
+        [sys.executable, "-m", "checker", *attack.args],
+        cwd=project,
+        env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp_path), **attack.env},
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=attack.timeout,  # the bound under test: every attack ends
+        preexec_fn=_limited(attack.memory),
+    )
+    stdout, stderr = done.stdout.decode("utf-8", "replace"), done.stderr.decode("utf-8", "replace")
+    printed = stdout + stderr
+    assert done.returncode == attack.exit, printed[-3000:]
+    for forbidden in ("Traceback", "MemoryError", "This is a bug", "internal error"):
+        assert forbidden not in printed, printed[-3000:]
+    written = {p.name: p.read_text() for p in (project / "out").glob("*")} if (project / "out").is_dir() else {}
+    for text in attack.shows:
+        assert text in printed + written.get("report.json", ""), f"{text!r} not in:\n{printed[-3000:]}"
+    for name, text in {"stdout": stdout, "stderr": stderr, **written}.items():
+        assert not leaked(text, *attack.hides), f"{name} leaks {leaked(text, *attack.hides)}"
+        assert "\x1b" not in text and "\x07" not in text, f"{name} carries a terminal escape"
+    if attack.results:
+        assert {"report.json", "report.html", "report.md", "junit.xml", "report.sarif"} <= set(written)
+        results = {r["id"]: r for r in json.loads(written["report.json"])["results"]}
+        for rule, status in attack.results.items():
+            assert results[rule]["status"] == status, (rule, results[rule]["message"])
+
+
+def test_the_leak_checks_above_would_see_every_form() -> None:
+    """The audit is not vacuous: each form `leaked` looks for is really in the text the leaky programs print."""
+    for secret in (KEY, SECRET):
+        for form in encodings(secret):
+            assert leaked(f"log: {form} end", secret), form
+        assert leaked(secret[:20] + "\n" + secret[20:], secret)
+
+
+# ---------------------------------------------------------------- requests to `golive sandbox`
+
+
+@dataclass(frozen=True)
+class SandboxAttack:
+    name: str
+    provider: str
+    method: str
+    path: str
+    status: int  # what a well-behaved sandbox answers
+    error: str  # the envelope's error code
+    body: bytes | Callable[[], object] = b""  # bytes, or a generator streamed chunk by chunk (no Content-Length)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def stream(total: int, chunk: bytes = b"[" * 65536) -> Callable[[], object]:
+    def chunks() -> object:
+        for _ in range(total // len(chunk)):
+            yield chunk
+
+    return chunks
+
+
+JSON = {"Content-Type": "application/json"}
+SANDBOX_ATTACKS = [
+    # 11. bodies far over the limit, streamed without a Content-Length: refused while reading
+    SandboxAttack(
+        "idunox-600-mb-body", "idunox", "POST", "/v1/submissions", 413, "payload_too_large", stream(600 << 20), {"Idempotency-Key": "k1"}
+    ),
+    SandboxAttack("flexforward-600-mb-body", "flexforward", "POST", "/labels", 413, "payload_too_large", stream(600 << 20)),
+    SandboxAttack("webhook-registration-600-mb", "mintfax", "POST", "/v1/account/webhooks", 413, "payload_too_large", stream(600 << 20)),
+    SandboxAttack("clock-600-mb", "mintfax", "POST", "/_sandbox/clock", 413, "payload_too_large", stream(600 << 20)),
+    # 19. a clock moved to nowhere
+    *[
+        SandboxAttack(
+            f"clock-{value}", "mintfax", "POST", "/_sandbox/clock", 400, "validation_failed", f'{{"advance_s": "{value}"}}'.encode(), JSON
+        )
+        for value in ("nan", "inf", "-inf", "1e308")
+    ],
+    # 21. bodies that used to end in a bare 500 and a traceback
+    SandboxAttack(
+        "flexforward-key-with-a-lone-surrogate",
+        "flexforward",
+        "POST",
+        "/labels",
+        400,
+        "invalid_json",
+        b'{"idempotencyKey": "\\ud800", "courier": "dhl"}',
+        JSON,
+    ),
+    SandboxAttack(
+        "idunox-json-nested-990-levels",
+        "idunox",
+        "POST",
+        "/v1/submissions",
+        400,
+        "invalid_json",
+        b"[" * 990 + b"]" * 990,
+        {**JSON, "Idempotency-Key": "k2"},
+    ),
+    # 18. a webhook endpoint off this machine (a cloud metadata address)
+    SandboxAttack(
+        "webhook-to-a-metadata-address",
+        "mintfax",
+        "POST",
+        "/v1/account/webhooks",
+        422,
+        "validation_failed",
+        b'{"url": "http://169.254.169.254/latest/meta-data", "events": ["fax.delivered"]}',
+        JSON,
+    ),
+]
+
+
+class LimitedSandbox:
+    """`golive sandbox` in its own process with a memory limit, its log kept."""
+
+    def __init__(self, provider: str, folder: Path, *extra: str, rate_limit: str = "0", memory: int = GIGABYTE) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = folder / f"{provider}-sandbox.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "checker",
+                    "sandbox",
+                    "--provider",
+                    provider,
+                    "--port",
+                    str(self.port),
+                    "--rate-limit",
+                    rate_limit,
+                    *extra,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_limited(memory),
+            )
+        wait_for(lambda: _answers(self.url) or self.process.poll() is not None, 30, "golive sandbox to start")
+        assert self.process.poll() is None, self.log.read_text()
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        return self.log.read_text()
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url + "/_sandbox/stats", timeout=1)
+    except httpx.HTTPError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
+def test_hostile_requests_get_the_error_envelope_and_leave_the_sandbox_serving(tmp_path: Path, provider: str) -> None:
+    server = LimitedSandbox(provider, tmp_path)
+    attacks = [a for a in SANDBOX_ATTACKS if a.provider == provider]
+    key = {"mintfax": KEY, "idunox": "idx-sandbox-7d1e8b3c6a5f", "flexforward": "ff-sandbox-key-0d4f9c2a7d1e"}[provider]
+    answered_in_log = []
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
+            for attack in attacks:
+                content = attack.body() if callable(attack.body) else attack.body
+                try:
+                    answer = client.request(attack.method, attack.path, content=content, headers=attack.headers)  # type: ignore[arg-type]
+                except httpx.TransportError:  # it answered and closed while the body was still on its way: its log says what
+                    answered_in_log.append(attack)
+                    continue
+                assert answer.status_code == attack.status, (attack.name, answer.status_code, answer.text[:300])
+                assert answer.json()["error"] == attack.error, (attack.name, answer.text[:300])
+            # still serving, and the clock still works
+            assert client.post("/_sandbox/clock", json={"advance_s": 1}).status_code == 200
+            assert client.get("/_sandbox/stats").status_code == 200
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log and "MemoryError" not in log and "failed inside the sandbox" not in log, log[-3000:]
+    for attack in answered_in_log:
+        assert f'"{attack.method} {attack.path} HTTP/1.1" {attack.status}' in log, (attack.name, log[-2000:])
+
+
+def test_a_rate_limit_below_one_a_second_still_lets_requests_through(tmp_path: Path) -> None:
+    """20. `--rate-limit 0.5`: one request now, then one every two seconds; never 429 forever."""
+    server = LimitedSandbox("mintfax", tmp_path, rate_limit="0.5")
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
+            assert client.get("/v1/account/balance").status_code == 200
+            limited = client.get("/v1/account/balance")
+            assert limited.status_code == 429
+            time.sleep(float(limited.headers["retry-after"]))  # waiting as long as it says is enough
+            assert client.get("/v1/account/balance").status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_slowloris_connection_is_closed(tmp_path: Path) -> None:
+    """28. A client that opens a connection and sends a header byte now and then is cut off."""
+    server = LimitedSandbox("mintfax", tmp_path)
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+            sock.sendall(b"POST /v1/fax HTTP/1.1\r\nHost: x\r\n")
+            sock.settimeout(1)
+            closed = False
+            for _ in range(120):  # up to two minutes of a byte a second; the sandbox closes after 10 s
+                try:
+                    sock.sendall(b"X")
+                    if sock.recv(1024) == b"":
+                        closed = True
+                        break
+                except TimeoutError:
+                    continue
+                except OSError:
+                    closed = True
+                    break
+            assert closed, "the sandbox kept a connection that never finished its request head"
+    finally:
+        server.stop()
+
+
+def test_the_sandbox_log_masks_query_values_and_url_passwords(tmp_path: Path) -> None:
+    """22. `?api_key=` in a request line and `user:pass@` or `?token=` in a webhook URL never reach the log."""
+    server = LimitedSandbox("mintfax", tmp_path)
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
+            client.get(f"/v1/account/balance?api_key={KEY}")
+            hook = f"http://deliver:p4ssw0rdX9@127.0.0.1:{free_port()}/hooks?token=t0k3nS3cr3tV4lue"
+            assert client.post("/v1/account/webhooks", json={"url": hook, "events": ["fax.queued"]}).status_code == 201
+            sent = client.post("/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", PDF)}, headers={"Idempotency-Key": "k9"})
+            assert sent.status_code == 201
+            wait_for(lambda: "webhook" in server.log.read_text(), 20, "a delivery attempt in the log")
+    finally:
+        log = server.stop()
+    assert "GET /v1/account/balance?api_key=…" in log and "127.0.0.1" in log
+    for secret in (KEY, "p4ssw0rdX9", "t0k3nS3cr3tV4lue"):
+        assert not leaked(log, secret), leaked(log, secret)
+
+
+def test_the_state_file_holds_no_api_key(tmp_path: Path) -> None:
+    """27. The sandbox scopes records by account; the account is a digest of the key, never the key."""
+    server = LimitedSandbox("mintfax", tmp_path, "--db", str(tmp_path / "state.db"))
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
+            sent = client.post("/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", PDF)}, headers={"Idempotency-Key": "k1"})
+            assert sent.status_code == 201
+    finally:
+        server.stop()
+    state = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))
+    assert b"k1" in state  # the records are there
+    assert not [p for p in pieces(KEY) if p.encode() in state]
+
+
+# ---------------------------------------------------------------- attacks with a process of their own
+
+
+def hostile(mode: str, port: int) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen([sys.executable, str(CLIENTS / "hostile.py"), "--port", str(port), "--mode", mode], stdin=subprocess.DEVNULL)
+    wait_for(lambda: _listening(port), 20, f"the {mode} server")
+    return process
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def receiver_config(folder: Path, port: int | str, start: str) -> None:
+    (folder / "golive.yaml").write_text(
+        config(
+            f'webhook:\n  url: http://127.0.0.1:{port}/hooks\n  secret: {SECRET}\n  start: "{start}"\n'
+            '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/r.db"}\n  start_timeout: 20\n',
+            key=KEY,
+        )
+    )
+
+
+def test_an_impostor_on_the_receivers_port_is_never_probed(tmp_path: Path) -> None:
+    """5. Another server (accepting any signature) already holds the port the receiver is to open: golive
+    refuses to start the receiver there, and no webhook rule passes."""
+    port = free_port()
+    impostor = hostile("accept", port)
+    try:
+        receiver_config(tmp_path, port, f"{{python}} {CLIENTS / 'receiver.py'} --port {port}")
+        done = golive("check", "--select", "HOOK", "--ignore", "HOOK-212", "--format", "json", "--output", "out", cwd=tmp_path)
+    finally:
+        impostor.kill()
+        impostor.wait()
+    assert done.returncode == 1, done.stderr
+    results = json.loads((tmp_path / "out" / "report.json").read_text())["results"]
+    probed = [r for r in results if r["target"] == "webhook" and r["status"] != "skip"]
+    assert probed and all(r["status"] == "error" for r in probed), [
+        (r["id"], r["status"], r["message"]) for r in probed if r["status"] != "error"
+    ]
+    assert f"port {port} is already in use by another process" in probed[0]["message"]
+
+
+def test_a_receiver_that_dies_during_the_check_passes_nothing_after(tmp_path: Path) -> None:
+    """5. The receiver answers one delivery and exits: whatever was judged after that is an error naming it."""
+    receiver_config(tmp_path, "{port}", f"{{python}} {CLIENTS / 'hostile.py'} --port {{port}} --mode once")
+    done = golive("check", "--select", "HOOK", "--ignore", "HOOK-212", "--format", "json", "--output", "out", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    results = {r["id"]: r for r in json.loads((tmp_path / "out" / "report.json").read_text())["results"]}
+    probed = [r for r in results.values() if r["target"] == "webhook" and r["status"] != "skip"]
+    passed = [r["id"] for r in probed if r["status"] == "pass"]
+    assert len(passed) <= 1, passed  # at most the one delivery answered before it died
+    died = [r for r in probed if "the webhook receiver exited 3 during the check" in r["message"]]
+    assert len(died) >= len(probed) - 2, [(r["id"], r["status"], r["message"]) for r in probed]
+
+
+def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path) -> None:
+    """12, 27. SIGKILL gives golive no chance to clean up: its watchdog kills the receiver's group and removes the
+    run's folder (which holds the embedded sandbox's state)."""
+    receiver_config(tmp_path, "{port}", f"{{python}} {CLIENTS / 'receiver.py'} --port {{port}}")
+    (tmp_path / "golive.yaml").write_text(
+        (tmp_path / "golive.yaml").read_text()
+        + f'client: {{command: "{{python}} {CLIENTS / "faxclient.py"} --to {{to}} --file {{file}} --ref {{ref}}",'
+        ' env: {MINTFAX_BASE_URL: "{base_url}", MINTFAX_API_KEY: "{api_key}"}}\n'
+    )
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    check = subprocess.Popen(
+        [sys.executable, "-m", "checker", "check", "--format", "json", "--output", "out"],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(temp)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def receiver_pids() -> list[int]:
+        return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p).count(str(CLIENTS / "receiver.py"))]
+
+    try:
+        receivers = wait_for(receiver_pids, 60, "the receiver to start")
+        wait_for(lambda: list(temp.glob("golive-run-*/sandbox.db")), 30, "the run folder with the sandbox's state")
+        check.kill()  # SIGKILL: no handler runs
+        check.wait()
+        wait_for(lambda: not [pid for pid in receivers if _alive(pid)], 10, "the receiver to die with golive")
+        wait_for(lambda: not list(temp.glob("golive-run-*")), 10, "the run folder to be removed")
+    finally:
+        for pid in receiver_pids():
+            os.kill(pid, signal.SIGKILL)
+
+
+def _cmdline(entry: Path) -> str:
+    try:
+        return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_closed_stdout_still_gets_every_report_written(tmp_path: Path) -> None:
+    """23. `golive check | head -1`: the reader goes away before the checklist is printed."""
+    (tmp_path / "golive.yaml").write_text(config(key=KEY))
+    read, write = os.pipe()
+    os.close(read)  # nobody will read: the first write gets EPIPE
+    done = subprocess.run(
+        [sys.executable, "-m", "checker", "check", "--select", "KEY", "--format", "text,json,html", "--output", "out"],
+        cwd=tmp_path,
+        stdout=write,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    os.close(write)
+    assert done.returncode == 0, done.stderr  # the verdict: the reader's leaving is no error of the integration
+    assert b"Traceback" not in done.stderr and b"BrokenPipe" not in done.stderr
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["verdict"] == "ready"
+    assert (tmp_path / "out" / "report.html").stat().st_size > 0
+
+
+def test_the_proxy_forwards_only_to_the_sandbox(witness: Witness) -> None:
+    """17. A request in absolute form names another host: the proxy refuses it instead of carrying the client's
+    Authorization there."""
+    from checker.harness.proxy import RecordingProxy, Scenario
+
+    async def main() -> bytes:
+        async with RecordingProxy("http://127.0.0.1:9", Scenario()) as proxy:
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy.port)
+            writer.write(f"GET {witness.url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode())
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+            writer.close()
+            return head
+
+    head = asyncio.run(main())
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert witness.hits == 0
+
+
+def test_every_template_field_is_escaped() -> None:
+    """16. Whatever a field holds (a provider name, a section, a message from a target), Markdown stays one table
+    row per rule with no raw HTML, and JUnit stays well-formed XML."""
+    import xml.etree.ElementTree as ET
+
+    from markdown_it import MarkdownIt
+
+    from checker.model import Result, Rule, RunResult, Severity, Status
+    from checker.report import render_html, render_junit, render_markdown
+
+    evil = "x|**y**<script>alert(1)</script>\n# heading \x1b[2J\x07 [link](http://192.0.2.1)"
+    rule = Rule("HOOK-201", evil, evil, "webhook", Severity.BLOCKER, evil, evil, evil, evil, source=evil)
+    results = tuple(Result(rule, status, Severity.BLOCKER, evil) for status in (Status.FAIL, Status.PASS))
+    run = RunResult(evil, evil, "2026-11-25T10:00:00Z", 1.0, "not ready", False, results, "0.1.0", fail_on="blocker")
+    html = MarkdownIt("commonmark").enable("table").render(render_markdown(run))
+    assert "<script" not in html and "<h1>" not in html and "<a href" not in html and "<strong>y</strong>" not in html
+    assert html.count("<tr>") == 2 + 3  # attention table: header + 1 failure; all rules: header + 2
+    junit = render_junit(run)
+    ET.fromstring(junit.encode())
+    assert "\x1b" not in junit and "\x07" not in junit
+    page = render_html(run)
+    assert "<script>alert" not in page and "\x1b" not in page
+
+
+def test_an_interruption_while_the_targets_start_keeps_the_pack_skips() -> None:
+    """28. Ctrl-C while the embedded sandbox starts: what the pack skips is still `skip`, not "not finished"."""
+    from checker import engine
+    from checker.packs import load_pack
+    from tests.conftest import config_for
+
+    async def main() -> object:
+        task = asyncio.ensure_future(engine.run(config_for("idunox"), load_pack("idunox"), engine.RunOptions()))
+        await asyncio.sleep(0)  # it has decided what needs no target and is starting the sandbox
+        task.cancel()
+        return await task
+
+    run = asyncio.run(main())
+    statuses = {r.rule.id: (r.status.value, r.message) for r in run.results}  # type: ignore[attr-defined]
+    assert run.interrupted  # type: ignore[attr-defined]
+    assert statuses["HOOK-201"][0] == "skip" and "not finished" not in statuses["HOOK-201"][1]
+    assert statuses["IDEM-001"] == ("error", "not finished: the check was interrupted")
+
+
+def test_a_documents_walk_is_bounded(tmp_path: Path) -> None:
+    """1. The walk stops past its bounds, and when told to stop (the check was cancelled)."""
+    import threading
+
+    from checker.walk import WalkError, WalkLimits, bounded_glob
+
+    for n in range(60):
+        (tmp_path / f"d{n % 6}").mkdir(exist_ok=True)
+        (tmp_path / f"d{n % 6}" / f"f{n}.pdf").write_bytes(b"%PDF")
+    assert len(bounded_glob(str(tmp_path / "**" / "*.pdf"))) == 60
+    with pytest.raises(WalkError, match="looks at over 20"):
+        bounded_glob(str(tmp_path / "**" / "*.pdf"), WalkLimits(max_entries=20))
+    with pytest.raises(WalkError, match="names over 10 files"):
+        bounded_glob(str(tmp_path / "**" / "*.pdf"), WalkLimits(max_matches=10))
+    stop = threading.Event()
+    stop.set()
+    for n in range(300):
+        (tmp_path / f"g{n}.pdf").write_bytes(b"%PDF")
+    with pytest.raises(WalkError, match="stopped"):
+        bounded_glob(str(tmp_path / "*.pdf"), stop=stop)
