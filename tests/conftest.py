@@ -147,29 +147,33 @@ def witness() -> Iterator[Witness]:
 
 
 class SandboxProcess:
-    """`golive sandbox` as a user runs it: its own process, a state file, rate limit off."""
+    """`golive sandbox` as a user runs it: its own process, rate limit off unless asked, state in `db` (else a
+    temporary file), its output into `output`, its address space bounded by `memory` (RLIMIT_AS) when given."""
 
-    def __init__(self, provider: str, db: Path, output: IO[str] | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        db: Path | None = None,
+        output: IO[str] | IO[bytes] | None = None,
+        *extra: str,
+        rate_limit: str = "0",
+        memory: int | None = None,
+    ) -> None:
+        import resource
+
+        def limit() -> None:
+            if memory is not None:
+                resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        options = [*(["--db", str(db)] if db is not None else []), "--rate-limit", rate_limit, *extra]
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "checker",
-                "sandbox",
-                "--provider",
-                provider,
-                "--port",
-                str(self.port),
-                "--db",
-                str(db),
-                "--rate-limit",
-                "0",
-            ],
+            [sys.executable, "-m", "checker", "sandbox", "--provider", provider, "--port", str(self.port), *options],
             stdin=subprocess.DEVNULL,
             stdout=output or subprocess.DEVNULL,
             stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
+            preexec_fn=limit,
         )
         deadline = time.monotonic() + 20
         while True:

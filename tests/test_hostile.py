@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from checker.harness.receiver import free_port
-from tests.conftest import ROOT, Witness, golive, wait_for
+from tests.conftest import ROOT, SandboxProcess, Witness, golive, wait_for
 
 CLIENTS = ROOT / "tests" / "clients"
 PDF = (ROOT / "examples" / "mintfax" / "good" / "documents" / "invoice.pdf").read_bytes()
@@ -552,52 +552,17 @@ SANDBOX_ATTACKS = [
 ]
 
 
-class LimitedSandbox:
-    """`golive sandbox` in its own process with a memory limit, its log kept."""
+class LimitedSandbox(SandboxProcess):
+    """`golive sandbox` with a memory limit, its log kept in `folder`; `stop` returns the log."""
 
     def __init__(self, provider: str, folder: Path, *extra: str, rate_limit: str = "0", memory: int = GIGABYTE) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"{provider}-sandbox.log"
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "checker",
-                    "sandbox",
-                    "--provider",
-                    provider,
-                    "--port",
-                    str(self.port),
-                    "--rate-limit",
-                    rate_limit,
-                    *extra,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                preexec_fn=_limited(memory),
-            )
-        wait_for(lambda: _answers(self.url) or self.process.poll() is not None, 30, "golive sandbox to start")
-        assert self.process.poll() is None, self.log.read_text()
+            super().__init__(provider, None, log, *extra, rate_limit=rate_limit, memory=memory)
 
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    def stop(self) -> str:  # type: ignore[override]
+        super().stop()
         return self.log.read_text()
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(url + "/_sandbox/stats", timeout=1)
-    except httpx.HTTPError:
-        return False
-    return True
 
 
 @pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
