@@ -26,10 +26,11 @@ from checker.registry import Check, registered
 from checker.yamlfile import dotted
 
 DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0, "config": 30.0}
-# which probes take a --jobs slot first: the static checks (they read files and settings, and must never
-# queue behind network probes), then the client's, which wait out real backoff sleeps (the longest, ~18 s
-# for mintfax), so a run that starts them early ends with them instead of queueing them behind quick ones
+# which probes take a --jobs slot first: the client's wait out real backoff sleeps (the longest, ~18 s for
+# mintfax), so a run that starts them first ends with them instead of queueing them behind quick ones;
+# the static checks take no slot at all (see `guarded`)
 START_ORDER = {"repo": 0, "config": 0, "client": 1, "webhook": 2, "sandbox": 3}
+STATIC = {"repo", "config"}
 BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}
 
 if TYPE_CHECKING:
@@ -365,7 +366,9 @@ async def _run_checks(
             except ProbeError as exc:
                 outcomes[rule.id] = (Outcome(Status.ERROR, str(exc)), 0.0)
                 return
-        async with limit:
+        # the static checks read local files and settings: they take no --jobs slot, so they never queue
+        # behind network probes, nor hold a slot a client probe (which waits out real backoff) could use
+        async with limit if check.target not in STATIC else contextlib.nullcontext():
             if progress:
                 progress("start", rule, None)
             timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
