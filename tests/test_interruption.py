@@ -4,6 +4,7 @@ exits at once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -38,8 +39,25 @@ def processes_under(folder: Path) -> dict[int, str]:
     return found
 
 
+def processed_events(project: Path) -> int:
+    """Deliveries the example receiver has processed so far (its SQLite file in the check's run folder)."""
+    import sqlite3
+
+    total = 0
+    for db in temp_of(project).glob("golive-run-*/mintfax-events.db"):
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1)) as conn:
+                total += conn.execute("SELECT COUNT(*) FROM processed").fetchone()[0]
+        except sqlite3.Error:
+            continue
+    return total
+
+
 def port_is_free(port: int) -> bool:
+    """Nobody listens on the port. SO_REUSEADDR, as any server restarting on it would: connections the receiver
+    closed first linger in TIME_WAIT for a minute, which is not a process holding the port."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -88,7 +106,9 @@ def test_a_signal_stops_everything_and_still_writes_every_report(project: Path, 
 
     running = wait_for(receiver_and_client, 60, "the receiver and a client to start")
     receiver_port = next(int(c.split("--port")[1].split()[0]) for c in running.values() if "receiver.py --port" in c)
-    time.sleep(1.0)
+    # and once some rules have finished: the receiver has processed deliveries (not after a fixed sleep, which a
+    # loaded machine outruns)
+    wait_for(lambda: processed_events(project) >= 2, 60, "the receiver to process deliveries")
     check.send_signal(signum)
     stdout, stderr = check.communicate(timeout=30)
 
