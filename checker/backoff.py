@@ -1,71 +1,369 @@
-"""Judge a client's retry delays against the documented backoff (pure functions of the recorded delays).
+"""Judge a client's retry delays as statistics: each accepted schedule is a hypothesis, tested against the
+delays recorded over one or more runs, with an explicit model of scheduling noise. Pure functions.
 
-Three schedules are accepted, each as a window per retry n (0-based), d = min(base * 2**n, cap):
-  documented    min(base * 2**n + U(0, jitter), cap)   window [d, min(d + jitter, cap)]
-  full jitter   U(0, d)                                 window [0, d]
-  equal jitter  d/2 + U(0, d/2)                         window [d/2, d]
-A small tolerance absorbs scheduling noise. Fixed delays are refused even when they happen to fit
-full jitter's wide windows: four equal delays are what a fixed schedule produces, not a random one.
+Schedules (retry n, 0-based; D = min(base * 2**n, cap)):
+  documented    min(base * 2**n + U(0, jitter), cap)
+  full jitter   U(0, D)
+  equal jitter  D/2 + U(0, D/2)
+
+Noise. A recorded delay is the client's planned delay plus a latency L >= 0 (waking up, building the
+request, connecting), and it may look up to EARLY_S shorter (timestamps on both sides). `Noise.late`
+bounds L; it comes from a calibration client golive runs beside the probe (checker/harness/noise.py),
+so a loaded machine widens the tolerance instead of failing a correct client. Every test below takes
+the noise in the direction that makes a rejection harder: a verdict of `fail` means the delays are
+implausible under the schedule whatever the noise did.
+
+Tests, per schedule (the p-value of the schedule is the smallest, times five: Bonferroni):
+  support   every delay inside [lo - EARLY, hi + late]           (else p = 0)
+  short     all delays implausibly short together (Fisher's method on F(d))
+  long      all delays implausibly long together (Fisher's method on 1 - F(d - late))
+  fixed     the delays of every run lie in a band too narrow for the schedule's randomness and growth
+  growth    the delays grow (log2 against n) more slowly than the schedule makes them grow
+  repeat    runs agree at each retry more closely than the schedule's fresh random draws would
+            (a deterministic schedule repeats itself, run after run; noise may blur it by `Noise.floor`)
+The first two and the last have exact p-values; the last two are simulated (a fixed seed: the same delays always get
+the same verdict). A schedule passes at p >= PASS_P, none passing and every one below FAIL_P is a fail,
+and anything between is inconclusive: the probe runs the client again (bounded) and judges all runs.
 """
 
 from __future__ import annotations
 
+import bisect
+import dataclasses
+import itertools
+import math
+import random
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-EARLY_S = 0.05  # a delay may look this much shorter than planned (timestamps are taken on both sides)
-LATE_S = 0.35  # ... or this much longer (a loaded machine, process start-up, connection set-up)
-FIXED_SPREAD = 1.15  # max/min of three or more delays under this: a fixed delay
+EARLY_S = 0.02  # a delay may look this much shorter than planned (two timestamps, two processes)
+CLIENT_WORK_S = 0.1  # what a retry may add to its delay on top of scheduling latency (building and sending it)
+# how much that work may vary between runs of the same client (a garbage collection, five runs waking at once):
+# a difference between runs must exceed it, on top of the measured latency, before it counts as jitter
+CLIENT_VARIATION_S = 0.1
+PASS_P = 0.01  # the best schedule's p-value at or above this: the delays fit it
+FAIL_P = 0.0001  # every schedule's p-value below this: they fit none (a correct client fails 1 in 10,000 times)
+NO_JITTER_P = 0.001  # a jittered retry would agree this closely across the runs with at most this chance
+SIMULATIONS = 4000  # simulated runs per schedule for the 'fixed' and 'growth' tests (their p-values: 1/4001 at least)
+TESTS = 5  # the Bonferroni factor: short, long, fixed, growth, repeat
+
+
+@dataclass(frozen=True)
+class Noise:
+    """How much scheduling noise the recorded delays may carry. Measured on this machine during the probe
+    (checker/harness/noise.py): around each delay where a calibration sample was taken then (`local`, per
+    run and retry), else for the whole probe; the defaults where nothing was measured."""
+
+    late: float = 0.35  # the largest latency a delay may have gained
+    floor: float = 0.05  # differences between runs up to this are noise, not jitter
+    samples: int = 0  # calibration samples behind these figures (0: the defaults, nothing measured)
+    local: tuple[tuple[float, ...], ...] = ()  # per run, per delay: the latency measured around its end
+
+    def late_at(self, run: int, n: int) -> float:
+        """The latency delay n of run `run` may have gained: the client's own work plus the scheduling
+        latency measured around it (a retry does more than golive's calibration ping)."""
+        if run < len(self.local) and n < len(self.local[run]):
+            return min(1.0, CLIENT_WORK_S + 2 * self.local[run][n])
+        return self.late
+
+    def floor_at(self, run: int, n: int) -> float:
+        """How much delay n of run `run` may differ from the same retry in another run by noise alone (at most)."""
+        return min(0.5, CLIENT_VARIATION_S + self.slack_at(run, n))
+
+    def slack_at(self, run: int, n: int) -> float:
+        """How much noise typically moves delay n of run `run`: the scheduling latency measured around it."""
+        if run < len(self.local) and n < len(self.local[run]):
+            return min(0.5, 0.01 + 2 * self.local[run][n])
+        return self.floor
+
+    def describe(self) -> str:
+        return f"measured noise ({self.samples} samples)" if self.samples else f"assumed noise of {self.floor:.2f} s"
+
+
+DEFAULT_NOISE = Noise()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One accepted schedule of retry delays (see the module's docstring)."""
+
+    model: str  # documented | full jitter | equal jitter
+    base: float
+    cap: float
+    jitter: float = 0.0
+
+    def window(self, n: int) -> tuple[float, float]:
+        d = min(self.base * 2.0 ** min(n, 60), self.cap)
+        if self.model == "documented":
+            return d, min(d + self.jitter, self.cap)
+        if self.model == "full jitter":
+            return 0.0, d
+        return d / 2, d
+
+    def cdf(self, n: int, x: float) -> float:
+        lo, hi = self.window(n)
+        if hi <= lo:
+            return 0.0 if x < lo else 1.0
+        return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+    def is_random(self, n: int) -> bool:
+        lo, hi = self.window(n)
+        return hi > lo
+
+    def sample(self, n: int, rng: random.Random) -> float:
+        lo, hi = self.window(n)
+        return lo + (hi - lo) * rng.random()
+
+    def describe(self) -> str:
+        if self.model == "documented":
+            jitter = f" + U(0, {self.jitter:g})" if self.jitter else ""
+            return f"documented schedule (base {self.base:g} s{jitter}, cap {self.cap:g} s)"
+        return f"{self.model} schedule (base {self.base:g} s, cap {self.cap:g} s)"
+
+
+def accepted_schedules(base: float, cap: float, jitter: float) -> tuple[Schedule, ...]:
+    """What a pack accepts: its documented schedule, and full and equal jitter on the same base and cap."""
+    return (Schedule("documented", base, cap, jitter), Schedule("equal jitter", base, cap), Schedule("full jitter", base, cap))
 
 
 @dataclass(frozen=True)
 class Verdict:
-    ok: bool
-    schedule: str  # documented | full jitter | equal jitter | fixed | none
+    ok: bool | None  # None: inconclusive (run the client again, or report error)
+    schedule: str  # the best-fitting schedule's model, or: fixed | none
     message: str
+    p: float = 0.0  # the best schedule's p-value (for a pass: how well it fits; for a fail: how implausible)
 
 
-def windows(model: str, n: int, base: float, cap: float, jitter: float) -> tuple[float, float]:
-    d = min(base * 2**n, cap)
-    if model == "documented":
-        return d, min(d + jitter, cap)
-    if model == "full jitter":
-        return 0.0, d
-    return d / 2, d  # equal jitter
+@dataclass(frozen=True)
+class _Fit:
+    schedule: Schedule
+    p: float
+    reason: str  # the test that decided, for the message: support | short | long | fixed | growth | ""
+    detail: str = ""
 
 
-def judge_backoff(delays: Sequence[float], *, base: float, cap: float, jitter: float) -> Verdict:
-    shown = ", ".join(f"{d:.2f}" for d in delays) + " s"
-    if len(delays) < 2:
-        return Verdict(False, "none", f"too few retries to judge a schedule ({len(delays)} delay)")
-    over = [d for d in delays if d > cap + LATE_S]
+def _gamma_tail(x: float, k: int) -> float:
+    """P(Gamma(k, 1) >= x): the p-value of Fisher's method for k uniforms whose logs sum to -x."""
+    if x <= 0:
+        return 1.0
+    term, total = 1.0, 1.0
+    for i in range(1, k):
+        term *= x / i
+        total += term
+    return min(1.0, math.exp(-x) * total)
+
+
+def _flatten(runs: Sequence[Sequence[float]]) -> list[tuple[int, float]]:
+    return [(n, d) for run in runs for n, d in enumerate(run)]
+
+
+def _lates(runs: Sequence[Sequence[float]], noise: Noise) -> list[float]:
+    """The latency bound of each delay, in `_flatten`'s order."""
+    return [noise.late_at(r, n) for r, run in enumerate(runs) for n in range(len(run))]
+
+
+def _slope(points: Sequence[tuple[int, float]]) -> float:
+    mean_n = statistics.fmean(n for n, _ in points)
+    mean_y = statistics.fmean(y for _, y in points)
+    spread = sum((n - mean_n) ** 2 for n, _ in points)
+    return sum((n - mean_n) * (y - mean_y) for n, y in points) / spread if spread else 0.0
+
+
+def _log2(x: float) -> float:
+    return math.log2(max(x, 0.01))
+
+
+@lru_cache(maxsize=512)
+def _simulated(schedule: Schedule, shape: tuple[int, ...]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Sorted bands (max - min) and sorted log2 slopes of SIMULATIONS runs of `schedule` with `shape`
+    (delays per run), from a fixed seed: a pure function of its arguments."""
+    rng = random.Random(20261125)
+    bands, slopes = [], []
+    for _ in range(SIMULATIONS):
+        points = [(n, schedule.sample(n, rng)) for length in shape for n in range(length)]
+        values = [d for _, d in points]
+        bands.append(max(values) - min(values))
+        slopes.append(_slope([(n, _log2(d)) for n, d in points]))
+    return tuple(sorted(bands)), tuple(sorted(slopes))
+
+
+def _fit(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise) -> _Fit:
+    points = _flatten(runs)
+    lates = _lates(runs, noise)
+    for (n, d), late in zip(points, lates, strict=True):
+        lo, hi = schedule.window(n)
+        if d < lo - EARLY_S:
+            return _Fit(schedule, 0.0, "support", f"retry {n + 1} came after {d:.2f} s; the schedule waits at least {lo:.2f} s")
+        if d > hi + late:
+            return _Fit(schedule, 0.0, "support", f"retry {n + 1} came after {d:.2f} s; the schedule waits at most {hi:.2f} s")
+    chosen = [(n, d, late) for (n, d), late in zip(points, lates, strict=True) if schedule.is_random(n)]
+    p: dict[str, float] = {}
+    if chosen:
+        short = [max(schedule.cdf(n, d + EARLY_S), 1e-300) for n, d, _ in chosen]
+        long = [max(1.0 - schedule.cdf(n, d - late), 1e-300) for n, d, late in chosen]
+        p["short"] = _gamma_tail(-sum(math.log(u) for u in short), len(short))
+        p["long"] = _gamma_tail(-sum(math.log(u) for u in long), len(long))
+        shape = tuple(len(run) for run in runs)
+        bands, slopes = _simulated(schedule, shape)
+        values = [d for _, d in points]
+        band = max(values) - min(values) + max(lates)  # the widest the planned delays can have been
+        p["fixed"] = (bisect.bisect_right(bands, band) + 1) / (SIMULATIONS + 1)
+        repeats = _repeats(runs, schedule, noise)
+        if repeats:
+            p["repeat"] = _gamma_tail(-sum(math.log(max(r, 1e-300)) for r in repeats), len(repeats))
+        if len({n for n, _ in points}) >= 3:
+            mean_n = statistics.fmean(n for n, _ in points)  # the steepest slope the noise allows
+            steepest = [(n, _log2(d + EARLY_S) if n > mean_n else _log2(d - late)) for (n, d), late in zip(points, lates, strict=True)]
+            p["growth"] = (bisect.bisect_right(slopes, _slope(steepest)) + 1) / (SIMULATIONS + 1)
+    if not p:
+        return _Fit(schedule, 1.0, "")
+    reason = min(p, key=p.__getitem__)
+    return _Fit(schedule, min(1.0, TESTS * p[reason]), reason)
+
+
+def _repeats(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise) -> list[float]:
+    """For each random retry seen in several runs: the chance that the schedule's fresh draws agree as closely
+    as the runs did (a deterministic schedule repeats itself; a jittered one does not)."""
+    chances = []
+    for n, (ds, _) in _by_retry(runs, noise).items():
+        lo, hi = schedule.window(n)
+        if len(ds) >= 2 and hi > lo:
+            chances.append(_range_at_most(max(ds) - min(ds) + _slack(runs, noise, n), hi - lo, len(ds)))
+    return chances
+
+
+def _by_retry(runs: Sequence[Sequence[float]], noise: Noise) -> dict[int, tuple[list[float], float]]:
+    """Retry n -> the delays of every run at that retry, and how far apart noise alone could have put them
+    (the largest latency any of them may have gained: a deterministic delay differs by at most that)."""
+    found: dict[int, tuple[list[float], float]] = {}
+    for r, run in enumerate(runs):
+        for n, d in enumerate(run):
+            delays, floor = found.get(n, ([], 0.0))
+            found[n] = ([*delays, d], max(floor, noise.floor_at(r, n)))
+    return found
+
+
+def _slack(runs: Sequence[Sequence[float]], noise: Noise, n: int) -> float:
+    """How much closer than a jittered retry's draws noise typically brings the runs' delays at retry n: the
+    median latency measured around them (the largest would let one spike of the machine hide any jitter)."""
+    return statistics.median(noise.slack_at(r, n) for r, run in enumerate(runs) if n < len(run))
+
+
+def judge_backoff(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule], noise: Noise = DEFAULT_NOISE) -> Verdict:
+    """The delays of one or more runs of the same persistent failure, against every accepted schedule."""
+    runs = [list(run) for run in runs]  # in the order of `noise.local`
+    shown = "; ".join(", ".join(f"{d:.2f}" for d in run) for run in runs) + " s"
+    if not runs or max(len(run) for run in runs) < 2:
+        return Verdict(False, "none", f"too few retries to judge a schedule ({max((len(r) for r in runs), default=0)} delay)")
+    fits = sorted((_fit(runs, s, noise) for s in schedules), key=lambda f: f.p, reverse=True)
+    best = fits[0]
+    evidence = f"{len(runs)} run{'s' * (len(runs) > 1)}"
+    if best.p >= PASS_P:
+        return Verdict(
+            True, best.schedule.model, f"delays {shown} fit the {best.schedule.describe()} ({evidence}, p = {best.p:.2g})", best.p
+        )
+    deviation = describe_deviation(runs, schedules, fits, noise)
+    if best.p < FAIL_P:
+        return Verdict(False, "fixed" if "do not grow" in deviation else "none", f"delays {shown}: {deviation}", best.p)
+    return Verdict(
+        None,
+        best.schedule.model,
+        f"delays {shown} barely fit the {best.schedule.describe()} (p = {best.p:.2g} over {evidence}); {deviation}?",
+        best.p,
+    )
+
+
+def describe_deviation(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule], fits: Sequence[_Fit], noise: Noise) -> str:
+    """The deviation in words a developer can act on: the most specific that is true."""
+    points = _flatten(runs)
+    values = [d for _, d in points]
+    documented = next((s for s in schedules if s.model == "documented"), schedules[0])
+    firsts = [run[0] for run in runs if run]
+    later = [d for n, d in points if n > 0]
+    spread = max(values) - min(values)
+    if max(values) < 0.1:
+        return "every retry is immediate (no backoff at all)"
+    if max(firsts) < 0.1 and later:
+        rest = " and the rest fit no schedule either" if not _fits_shifted(runs, schedules, noise) else ""
+        return f"the first retry is immediate ({max(firsts):.2f} s; the documented schedule waits {documented.window(0)[0]:g} s){rest}"
+    if spread <= max(0.03, 0.15 * statistics.fmean(values)):
+        return f"delays do not grow: fixed {statistics.median(values):.2f} s"
+    over = [d for (n, d), late in zip(points, _lates(runs, noise), strict=True) if d > documented.cap + late]
     if over:
-        return Verdict(False, "none", f"delays {shown} exceed the {cap:g} s cap")
-    if len(delays) >= 3 and max(delays) <= FIXED_SPREAD * max(min(delays), 1e-3):
-        return Verdict(False, "fixed", f"delays {shown} are fixed, not exponential")
-    for model in ("documented", "equal jitter", "full jitter"):
-        fits = all(lo - EARLY_S <= d <= hi + LATE_S for n, d in enumerate(delays) for lo, hi in [windows(model, n, base, cap, jitter)])
-        if fits:
-            return Verdict(True, model, f"delays {shown} fit the {model} schedule (base {base:g} s, cap {cap:g} s)")
-    expected = ", ".join(f"{lo:g}-{hi:g}" for lo, hi in (windows("documented", n, base, cap, jitter) for n in range(len(delays))))
-    return Verdict(False, "none", f"delays {shown} fit no exponential schedule (documented: {expected} s)")
+        return f"{len(over)} delay{'s' * (len(over) > 1)} exceed the {documented.cap:g} s cap (up to {max(over):.2f} s)"
+    base = _estimated_base(points, documented)
+    if base is not None and not 0.67 <= base / documented.base <= 1.5:
+        return f"the backoff starts from about {base:.2g} s, the documented base is {documented.base:g} s"
+    reasons = {f.reason for f in fits}
+    if "growth" in reasons and len({n for n, _ in points}) >= 3:
+        steps = [b - a for run in runs for a, b in itertools.pairwise(run)]
+        if steps and min(steps) > 0 and max(steps) <= 2 * min(steps) + max(_lates(runs, noise)):
+            return f"delays grow linearly (about +{statistics.median(steps):.2f} s a retry), not exponentially"
+        return "delays grow more slowly than any exponential schedule the provider accepts"
+    if "short" in reasons:
+        return "delays are implausibly short for every accepted schedule"
+    expected = ", ".join(f"{lo:g}-{hi:g}" for lo, hi in (documented.window(n) for n in range(max(len(r) for r in runs))))
+    return f"they fit no accepted schedule (documented: {expected} s)"
 
 
-JITTER_RESOLUTION_S = 0.05  # differences below this are scheduling noise (a loaded machine), not jitter
+def _fits_shifted(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule], noise: Noise) -> bool:
+    """Whether the retries after an immediate first one fit a schedule (urllib3 2.x: 0, then 2, 4, 8 s)."""
+    kept = [r for r, run in enumerate(runs) if len(run) > 1]
+    rest = [list(runs[r][1:]) for r in kept]
+    shifted = dataclasses.replace(noise, local=tuple(noise.local[r][1:] for r in kept if r < len(noise.local)))
+    return bool(rest) and max(_fit(rest, s, shifted).p for s in schedules) >= FAIL_P
 
 
-def judge_jitter(first: Sequence[float], second: Sequence[float], *, resolution: float = JITTER_RESOLUTION_S) -> Verdict:
-    """Two runs of the same persistent failure: delays that agree within the resolution mean no jitter.
+def _estimated_base(points: Sequence[tuple[int, float]], documented: Schedule) -> float | None:
+    """The base a documented-style schedule with these delays would have (the median of d / 2**n below the cap)."""
+    ratios = [d / 2**n for n, d in points if base_uncapped(documented, n) and d > 0]
+    return statistics.median(ratios) if ratios else None
 
-    Real jitter (say U(0, 1 s)) differs by less than 0.05 s on all of four retries with a
-    probability of about 1e-4, so a jittered client is not mistaken for one without."""
-    pairs = list(zip(first, second, strict=False))
-    if not pairs:
+
+def base_uncapped(schedule: Schedule, n: int) -> bool:
+    return schedule.base * 2.0 ** min(n, 60) < schedule.cap
+
+
+def judge_jitter(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule], noise: Noise = DEFAULT_NOISE) -> Verdict:
+    """Several runs of the same persistent failure: jitter shows as a difference between runs at the same retry
+    that noise cannot explain (a deterministic delay differs between runs by at most the larger latency the two
+    gained, plus what the client's own work varies). 'No jitter' needs evidence too: the retries must agree
+    across enough runs that retries jittered as the accepted schedules jitter would almost surely have differed;
+    between the two, the evidence is inconclusive and the probe runs the client again."""
+    compared = {n: pair for n, pair in _by_retry([list(r) for r in runs], noise).items() if len(pair[0]) >= 2}
+    if not compared:
         return Verdict(False, "none", "no retries to compare")
-    differences = [abs(a - b) for a, b in pairs]
-    if max(differences) < resolution:
-        return Verdict(False, "none", f"two runs retried on the same schedule ({', '.join(f'{a:.2f}' for a, _ in pairs)} s): no jitter")
-    return Verdict(True, "jitter", f"two runs' delays differ by up to {max(differences):.2f} s: the delays carry jitter")
+    beyond = {n: (max(ds) - min(ds)) - floor for n, (ds, floor) in compared.items()}
+    widest = max(beyond, key=beyond.__getitem__)
+    if beyond[widest] > 0:
+        ds, floor = compared[widest]
+        return Verdict(
+            True,
+            "jitter",
+            f"runs differ by {max(ds) - min(ds):.2f} s at retry {widest + 1}, more than the {floor:.2f} s noise can explain "
+            f"({noise.describe()}): the delays carry jitter",
+            1.0,
+        )
+    # the chance that retries jittered as the accepted schedules jitter (each retry at least as much as the least
+    # jittered of them) would have agreed this closely in every run anyway
+    chance = 1.0
+    for n, (ds, _) in compared.items():
+        widths = [hi - lo for lo, hi in (s.window(n) for s in schedules) if hi > lo]
+        if widths:
+            chance *= _range_at_most(max(ds) - min(ds) + _slack(runs, noise, n), min(widths), len(ds))
+    first = ", ".join(f"{d:.2f}" for d in runs[0])
+    agree = f"{len(runs)} runs retried on the same schedule ({first} s) within the noise ({noise.describe()})"
+    if chance < NO_JITTER_P:
+        return Verdict(False, "none", f"{agree}: no jitter", chance)
+    return Verdict(None, "none", f"{agree}, but a jittered schedule would do so with p = {chance:.2g}", chance)
+
+
+def _range_at_most(width: float, spread: float, k: int) -> float:
+    """P(max - min <= width) for k independent U(0, spread)."""
+    x = min(1.0, width / spread)
+    return k * x ** (k - 1) - (k - 1) * x**k
 
 
 def delays_of(answered: Sequence[float | None], started: Sequence[float]) -> list[float]:

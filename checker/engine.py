@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checker import __version__
+from checker.budget import BudgetExceeded, within
 from checker.config import Config
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
 from checker.model import Outcome, Result, Rule, RunResult, Severity, Status
@@ -253,9 +254,9 @@ def _decided_by_targets(target: str, targets: Targets) -> Outcome | None:
 async def _run_one(check: Check, rule: Rule, ctx: object, timeout_s: float) -> tuple[Outcome, float]:
     started = time.monotonic()
     try:
-        outcome = await asyncio.wait_for(check.fn(ctx, rule), timeout_s)  # type: ignore[arg-type]
-    except TimeoutError:
-        outcome = Outcome(Status.ERROR, f"the probe did not finish within {timeout_s:g} s")
+        outcome = await within(check.fn(ctx, rule), timeout_s)  # type: ignore[arg-type]
+    except BudgetExceeded:
+        outcome = Outcome(Status.ERROR, f"the probe did not finish within {timeout_s:g} s (not counting waits for a shared target)")
     except ProbeError as exc:
         outcome = Outcome(Status.ERROR, str(exc))
     except GoliveError as exc:
@@ -384,6 +385,7 @@ async def _run_checks(
         await asyncio.gather(*(guarded(rule) for rule in runnable))
     finally:
         await ctx.cancel_shared()
+        await ctx.close()
 
 
 async def run(config: Config, pack: Pack, options: RunOptions, progress: Progress | None = None) -> RunResult:

@@ -1,63 +1,165 @@
-"""The backoff judgement alone: pure functions of recorded delays, no sockets."""
+"""The timing judges alone: pure functions of recorded delays and a noise model, no sockets.
+
+The library table holds delays recorded from the real libraries (tests/data/record_library_delays.py: each
+client configured as its documentation suggests, five runs side by side through golive's recording proxy
+answering 503, golive's noise meter running), judged the way RETRY-106/107 judge them: the first three runs,
+then one more at a time while the evidence is inconclusive. What each library really does, from its source:
+
+- urllib3 2.x Retry.get_backoff_time: 0 for the first retry, then backoff_factor * 2**(n-1), no jitter unless
+  backoff_jitter is set; backoff_factor defaults to 0, so every retry is immediate.
+- httpx-retries Retry.backoff_strategy: backoff_factor * 2**attempts_made * U(1 - backoff_jitter, 1), and
+  backoff_jitter defaults to 1: full jitter.
+- tenacity wait_exponential_jitter(initial, max, jitter): initial * 2**(n-1) + U(0, jitter), capped at max: the
+  documented schedule with initial=1, jitter=1. wait_fixed(1): 1 s every time.
+- stamina's defaults: 10 attempts, min(5, 0.1 * 2**(n-1) + U(0, 1)).
+- backoff.expo with the default full_jitter: U(0, 2**n).
+- stripe-python 16 _sleep_time_seconds: max(0.5, min(0.5 * 2**(n-1), 5) * U(0.5, 1)); with
+  max_network_retries=2 the first delay is always 0.5 s and the second random in [0.5, 1].
+"""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from checker.backoff import delays_of, judge_backoff, judge_jitter
+from checker.backoff import FAIL_P, Noise, Schedule, accepted_schedules, delays_of, judge_backoff, judge_jitter
+from checker.probes.client import MAX_TIMING_RUNS, TIMING_RUNS
 
-KW = {"base": 1.0, "cap": 30.0, "jitter": 1.0}
-
-
-def documented(n: int, rng: random.Random) -> float:
-    return min(2**n + rng.uniform(0, 1), 30)
+MINTFAX = accepted_schedules(1.0, 30.0, 1.0)
+RECORDED = json.loads((Path(__file__).parent / "data" / "library_delays.json").read_text())
 
 
-@pytest.mark.parametrize("seed", range(20))
+def sequentially(judge, record):
+    """What RETRY-106/107 conclude: TIMING_RUNS runs, then one more while inconclusive, up to MAX_TIMING_RUNS."""
+    for count in range(TIMING_RUNS, MAX_TIMING_RUNS + 1):
+        noise = Noise(samples=record["noise_samples"], local=tuple(tuple(r) for r in record["noise_local"][:count]))
+        verdict = judge(record["delays"][:count], MINTFAX, noise)
+        if verdict.ok is not None:
+            break
+    return verdict, count
+
+
+# library -> (RETRY-106 verdict, what its message says), (RETRY-107 verdict): a careful reviewer's, for mintfax's
+# documented schedule (base 1 s + U(0, 1), cap 30 s; full and equal jitter accepted)
+LIBRARIES = {
+    "urllib3-b0": ((False, "every retry is immediate"), False),
+    "urllib3-post": ((False, "the first retry is immediate"), False),
+    "httpx-retries": ((True, "full jitter"), True),
+    "tenacity": ((True, "documented schedule"), True),
+    "tenacity-fixed": ((False, "delays do not grow: fixed 1.0"), False),
+    "stamina": ((False, "the backoff starts from about 0."), True),  # a 0.1 s base: faster than documented, jittered
+    "backoff": ((True, "full jitter"), True),
+    "stripe": ((False, "the backoff starts from about 0."), True),  # 0.5 s then U(0.5, 1): faster, one random delay
+    "hammer": ((False, "delays do not grow: fixed 0.2"), False),
+}
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_real_libraries_get_a_careful_reviewers_verdict(library):
+    record = RECORDED[library]
+    (backoff_ok, says), jitter_ok = LIBRARIES[library]
+    verdict, runs = sequentially(judge_backoff, record)
+    assert verdict.ok is backoff_ok, (library, runs, verdict.message)
+    assert says in verdict.message, (library, verdict.message)
+    # confidence: a pass fits well, a fail is far beyond chance
+    assert verdict.p >= 0.01 if backoff_ok else verdict.p < FAIL_P
+    jitter, runs = sequentially(judge_jitter, record)
+    assert jitter.ok is jitter_ok, (library, runs, jitter.message)
+
+
+def test_the_recordings_name_their_library_versions():
+    assert {r["package"] for r in RECORDED.values()} >= {"urllib3", "tenacity", "stamina", "backoff", "stripe", "httpx-retries"}
+    assert all(r["version"][0].isdigit() and len(r["delays"]) == MAX_TIMING_RUNS for r in RECORDED.values())
+
+
+# ---------------------------------------------------------------- deviations named in words
+
+
 @pytest.mark.parametrize(
-    ("name", "schedule"),
+    ("runs", "says"),
     [
-        ("documented", documented),
-        ("full jitter", lambda n, rng: rng.uniform(0, min(2**n, 30))),
-        ("equal jitter", lambda n, rng: min(2**n, 30) / 2 + rng.uniform(0, min(2**n, 30) / 2)),
+        ([[0.01, 0.02, 0.01, 0.02]] * 3, "every retry is immediate"),
+        ([[0.0, 2.0, 4.0, 8.0], [0.01, 2.01, 4.0, 8.01], [0.0, 2.0, 4.01, 8.0]], "the first retry is immediate"),
+        ([[2.3, 4.5, 8.2, 16.7], [2.8, 4.1, 8.9, 16.2], [2.2, 4.7, 8.4, 16.9]], "starts from about 2.2 s, the documented base is 1 s"),
+        ([[1.0, 2.0, 3.0, 4.0], [1.02, 2.01, 3.0, 4.02], [1.0, 2.0, 3.01, 4.0]], "they fit no accepted schedule"),
+        ([[1.0, 1.0, 1.0, 1.0]] * 3, "delays do not grow: fixed 1.00 s"),
+        ([[1.2, 2.5, 4.3, 60.0]] * 3, "exceed the 30 s cap"),
     ],
 )
-def test_accepted_schedules_pass_and_are_named(seed, name, schedule):
+def test_a_wrong_schedule_fails_naming_the_deviation(runs, says):
+    verdict = judge_backoff(runs, MINTFAX, Noise())
+    assert verdict.ok is False and says in verdict.message, verdict.message
+
+
+def test_thin_evidence_is_inconclusive_not_a_guess():
+    # one run of four fixed-looking delays could be full jitter's draws: the probe must run the client again
+    verdict = judge_backoff([[1.0, 1.07, 1.02, 1.3]], MINTFAX, Noise())
+    assert verdict.ok is not False
+    agree = judge_jitter([[1.0, 2.0], [1.01, 2.0]], MINTFAX, Noise())  # two runs of two retries: not yet "no jitter"
+    assert agree.ok is None and "p = " in agree.message
+
+
+def test_noise_measured_around_a_delay_widens_only_that_delay():
+    late_spike = Noise(samples=50, local=((0.0, 0.0, 0.4, 0.0),))
+    assert judge_backoff([[1.5, 2.5, 5.7, 8.5]], MINTFAX, late_spike).ok is not False  # 5.7 > 5 explained by the spike
+    assert judge_backoff([[1.5, 2.5, 5.7, 8.5]], MINTFAX, Noise(samples=50, local=((0.0,) * 4,))).ok is False
+
+
+# ---------------------------------------------------------------- statistics: how often a correct client fails
+
+
+def _noisy_runs(schedule: Schedule, rng: random.Random, runs: int = TIMING_RUNS, retries: int = 4):
+    delays, local = [], []
+    for _ in range(runs):
+        latencies = [rng.uniform(0, 0.03) for _ in range(retries)]  # what the meter saw around each delay
+        delays.append([schedule.sample(n, rng) + rng.uniform(0, 0.05) + latencies[n] for n in range(retries)])
+        local.append(tuple(latencies))
+    return delays, Noise(samples=50, local=tuple(local))
+
+
+@pytest.mark.parametrize("schedule", MINTFAX, ids=lambda s: s.model)
+def test_a_correct_client_fails_at_most_at_the_chosen_rate(schedule):
+    rng = random.Random(f"false failures {schedule.model}")
+    samples = [_noisy_runs(schedule, rng) for _ in range(300)]
+    failed = [v.message for v in (judge_backoff(delays, MINTFAX, noise) for delays, noise in samples) if v.ok is False]
+    assert len(failed) <= 1, failed  # FAIL_P = 1e-4 per judgement, and a margin for the tests' dependence
+    no_jitter = [v.message for v in (judge_jitter(delays, MINTFAX, noise) for delays, noise in samples[:100]) if v.ok is False]
+    assert not no_jitter
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    model=st.sampled_from(MINTFAX),
+    seed=st.integers(0, 2**32),
+    latency=st.floats(0, 0.05),
+)
+def test_delays_sampled_from_an_accepted_schedule_with_noise_never_fail_outright(model, seed, latency):
     rng = random.Random(seed)
-    delays = [schedule(n, rng) for n in range(4)]
-    verdict = judge_backoff(delays, **KW)
-    assert verdict.ok, verdict.message
-    if name == "documented":
-        assert verdict.schedule == "documented"
+    delays = [[model.sample(n, rng) + rng.uniform(0, latency) for n in range(4)] for _ in range(TIMING_RUNS)]
+    noise = Noise(samples=50, local=tuple((latency,) * 4 for _ in delays))
+    verdict = judge_backoff(delays, MINTFAX, noise)
+    assert verdict.ok is not False or verdict.p < FAIL_P  # a fail only at the chosen, tiny rate
 
 
-@pytest.mark.parametrize(
-    ("delays", "schedule", "says"),
-    [
-        ([1.0, 1.0, 1.0, 1.0], "fixed", "are fixed"),
-        ([0.1, 0.1, 0.1, 0.1], "fixed", "are fixed"),
-        ([8.0, 4.0, 2.0, 1.0], "none", "fit no exponential schedule"),
-        ([1.0, 2.0, 4.0, 60.0], "none", "exceed the 30 s cap"),
-        ([1.0], "none", "too few retries"),
-        ([5.0, 5.5, 20.0, 40.0], "none", "exceed"),
-    ],
+@settings(max_examples=80, deadline=None)
+@given(
+    delay=st.floats(0.0, 3.0),
+    retries=st.integers(3, 10),
+    latency=st.floats(0, 0.05),
+    seed=st.integers(0, 2**32),
+    runs=st.integers(TIMING_RUNS, MAX_TIMING_RUNS),
 )
-def test_wrong_schedules_fail_with_the_reason(delays, schedule, says):
-    verdict = judge_backoff(delays, **KW)
-    assert not verdict.ok and verdict.schedule == schedule and says in verdict.message
-
-
-def test_scheduling_noise_is_tolerated():
-    assert judge_backoff([1.3, 2.6, 4.9, 9.2], **KW).ok  # documented, each a little late
-    assert judge_backoff([0.97, 2.0, 4.0], **KW).ok
-
-
-def test_jitter_needs_two_different_runs():
-    assert not judge_jitter([1.0, 2.0, 4.0], [1.005, 2.01, 4.0]).ok
-    assert not judge_jitter([1.0, 1.0, 1.0], [1.04, 0.97, 1.03]).ok  # a loaded machine's noise is not jitter
-    assert judge_jitter([1.2, 2.7, 4.1], [1.9, 2.1, 4.8]).ok
+def test_fixed_and_immediate_schedules_never_pass(delay, retries, latency, seed, runs):
+    rng = random.Random(seed)
+    delays = [[delay + rng.uniform(0, latency) for _ in range(retries)] for _ in range(runs)]
+    noise = Noise(samples=50, local=tuple((latency,) * retries for _ in delays))
+    assert judge_backoff(delays, MINTFAX, noise).ok is not True
+    assert judge_jitter(delays, MINTFAX, noise).ok is not True
 
 
 def test_delays_are_measured_from_the_answer():

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checker import engine
-from checker.backoff import delays_of, judge_backoff, judge_jitter
+from checker.backoff import Noise, accepted_schedules, delays_of, judge_backoff, judge_jitter
 from checker.config import parse_config
 from checker.errors import ConfigError
 from checker.model import Result, Rule, RunResult, Severity, Status
@@ -207,21 +207,24 @@ def test_any_standard_secret_is_a_key_or_a_clear_error(secret: str) -> None:
 finite = st.floats(min_value=0, max_value=1e6, allow_nan=False)
 
 
-@given(delays=st.lists(finite, max_size=8), base=st.floats(0.01, 10), cap=st.floats(0.1, 120), jitter=st.floats(0, 5))
-def test_any_recorded_delays_get_a_verdict(delays: list[float], base: float, cap: float, jitter: float) -> None:
-    verdict = judge_backoff(delays, base=base, cap=cap, jitter=jitter)
+@given(
+    runs=st.lists(st.lists(finite, max_size=8), max_size=4),
+    base=st.floats(0.01, 10),
+    cap=st.floats(0.1, 120),
+    jitter=st.floats(0, 5),
+    late=st.floats(0, 1),
+)
+@settings(deadline=None)
+def test_any_recorded_delays_get_a_verdict(runs: list[list[float]], base: float, cap: float, jitter: float, late: float) -> None:
+    schedules = accepted_schedules(base, cap, jitter)
+    noise = Noise(samples=10, local=tuple((late,) * len(run) for run in runs))
+    verdict = judge_backoff(runs, schedules, noise)
     assert verdict.schedule in ("documented", "full jitter", "equal jitter", "fixed", "none")
-    assert verdict.message
-    if verdict.ok:
-        assert len(delays) >= 1
-
-
-@given(st.lists(finite, max_size=6), st.lists(finite, max_size=6))
-def test_any_two_runs_get_a_jitter_verdict(first: list[float], second: list[float]) -> None:
-    verdict = judge_jitter(first, second)
-    assert verdict.message
-    if first == second and first:
-        assert not verdict.ok  # identical delays in two runs carry no jitter
+    assert verdict.message and verdict.ok in (True, False, None)
+    jitter_verdict = judge_jitter(runs, schedules, noise)
+    assert jitter_verdict.message and jitter_verdict.ok in (True, False, None)
+    if len(runs) >= 2 and all(run == runs[0] for run in runs) and runs[0]:
+        assert jitter_verdict.ok is not True  # identical delays in every run carry no jitter
 
 
 @given(st.lists(st.tuples(finite, st.none() | finite), max_size=10))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shlex
+import signal
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +32,13 @@ class ProcessResult:
     def output(self) -> str:
         return f"{self.stdout}\n{self.stderr}"
 
+    @property
+    def crash(self) -> str | None:
+        """What the process died of, when it did not end by its own decision: a signal, or an exception nothing
+        caught (Python, Node, Java, Go), named by the last line of its report; None for a clean exit, a chosen
+        non-zero exit included."""
+        return crash_of(self.exit_code, self.stderr) if not self.timed_out else None
+
     def evidence(self) -> dict[str, object]:
         return {
             "kind": "process",
@@ -38,7 +47,38 @@ class ProcessResult:
             "duration_s": round(self.duration_s, 3),
             "stdout_tail": self.stdout[-600:],
             "stderr_tail": self.stderr[-600:],
+            **({"crash": self.crash} if self.crash else {}),
         }
+
+
+_PYTHON = "Traceback (most recent call last):"
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?::|$)")
+_NODE = re.compile(r"^(?:Uncaught )?([A-Za-z]*Error(?:\[\w+\])?: .*)\n(?:\s+at .*\n?)+\Z", re.M)
+_JAVA = re.compile(r'^Exception in thread "[^"]*" (.*)$', re.M)
+_GO = re.compile(r"^panic: (.*)$", re.M)
+
+
+def crash_of(exit_code: int | None, stderr: str) -> str | None:
+    """See ProcessResult.crash."""
+    if exit_code is not None and exit_code < 0:
+        try:
+            return f"killed by {signal.Signals(-exit_code).name}"
+        except ValueError:
+            return f"killed by signal {-exit_code}"
+    if not exit_code:
+        return None
+    text = stderr.rstrip()
+    at = text.rfind(_PYTHON)
+    if at >= 0 and exit_code == 1:  # an uncaught Python exception: its report is the last thing on stderr
+        lines = text[at:].splitlines()[1:]
+        exception = next((line for line in lines if line and not line.startswith(" ")), "")
+        if exception == lines[-1] and _EXCEPTION.match(exception):  # a logged traceback is followed by more output
+            return exception.strip()[:200]
+    for pattern in (_NODE, _JAVA, _GO):
+        match = pattern.search(text[-8000:])
+        if match:
+            return match.group(1).strip()[:200]
+    return None
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -86,6 +86,7 @@ class Attempt:
     status: int | None = None  # what the client got (None: reset or hang)
     correlation_id: str | None = None
     answered_at: float | None = None
+    replayed: bool = False  # the sandbox's answer carried the provider's replay signal
 
     def evidence(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -102,6 +103,8 @@ class Attempt:
             item["answered_t"] = round(self.answered_at, 3)
         if self.correlation_id is not None:
             item["correlation_id"] = self.correlation_id
+        if self.replayed:
+            item["replayed"] = True
         return item
 
 
@@ -113,6 +116,7 @@ class RecordingProxy:
     key_name: str = "Idempotency-Key"
     correlation_header: str | None = None
     upstream_timeout_s: float = 30.0  # the whole upstream answer (sandbox.timeout)
+    replay_signal: dict[str, str] = field(default_factory=dict)  # headers the provider marks a replayed answer with
     attempts: list[Attempt] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -122,6 +126,11 @@ class RecordingProxy:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
         self.port = 0
+
+    @property
+    def started(self) -> float:
+        """The monotonic time the attempts' `t` count from."""
+        return self._started
 
     @property
     def url(self) -> str:
@@ -176,6 +185,10 @@ class RecordingProxy:
                     return
                 code, headers, payload = await self._answer(action, request, body, size)
                 attempt.status, attempt.answered_at = code, time.monotonic() - self._started
+                given = {k.lower(): v for k, v in headers}
+                attempt.replayed = bool(self.replay_signal) and all(
+                    given.get(name.lower(), "").lower() == value.lower() for name, value in self.replay_signal.items()
+                )
                 writer.write(conn.send(h11.Response(status_code=code, headers=[*headers, ("content-length", str(len(payload)))])))
                 writer.write(conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
                 await writer.drain()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from checker.backoff import Noise, Schedule, Verdict
     from checker.harness.process import ProcessResult
     from checker.harness.proxy import Attempt, Scenario
 
@@ -30,6 +31,11 @@ if TYPE_CHECKING:
 class ClientRun:
     attempts: list[Attempt]
     process: ProcessResult
+    origin: float = 0.0  # the monotonic time the attempts' `t` count from
+
+    def delay_ends(self) -> list[float]:
+        """When each delay between POSTs ended (the next POST arrived), in monotonic time."""
+        return [self.origin + a.t for a in self.posts[1:]]
 
     @property
     def posts(self) -> list[Attempt]:
@@ -84,6 +90,7 @@ async def run(
         facts.idempotency.name,
         facts.correlation_header,
         upstream_timeout_s=ctx.config.file.sandbox.timeout,
+        replay_signal=dict(facts.idempotency.replay.headers),
     )
     async with ctx.client_account(), proxy:
         values = {
@@ -91,13 +98,13 @@ async def run(
             "file": str(path),
             "ref": ref or f"golive-{secrets.token_hex(6)}",
             "base_url": proxy.url,
-            "api_key": ctx.api_key,
+            "api_key": ctx.client_key() or "",
             "python": sys.executable,
         }
         result = await run_client(
             command or client.command, values, env=client.env, cwd=ctx.config.resolve(client.cwd), timeout_s=client.timeout
         )
-    outcome = ClientRun(list(proxy.attempts), result)
+    outcome = ClientRun(list(proxy.attempts), result, proxy.started)
     if not outcome.attempts and result.exit_code not in (0, None) and not may_refuse:
         tail = (result.stderr or result.stdout).strip()[-400:]
         raise ProbeError(f"the client exited {result.exit_code} before sending any request: {tail or '(no output)'}")
@@ -112,7 +119,34 @@ def _plain(ctx: ProbeContext, ref: str, repeat: int = 1) -> Any:
 
 
 def _exit(process: ProcessResult) -> str:
-    return "was killed at the timeout" if process.timed_out else f"exited {process.exit_code}"
+    if process.timed_out:
+        return "was killed at the timeout"
+    return f"crashed ({process.crash})" if process.crash else f"exited {process.exit_code}"
+
+
+def _attempts(n: int) -> str:
+    return f"{n} attempt{'s' * (n != 1)}"
+
+
+def _crashed(outcome: ClientRun, answer: str) -> ProbeError:
+    """A client that crashed on an answer made no decision about it: the rules that judge its decision cannot."""
+    return ProbeError(
+        f"the client crashed on the {answer} answer ({outcome.process.crash}): whether it would have retried cannot be judged; "
+        "an error answer must not crash the client (see ERR-101)"
+    )
+
+
+NO_KEY = "no idempotency key was sent (see IDEM-101)"
+
+
+async def _working_client(ctx: ProbeContext) -> None:
+    """A refusal means something only from a client that sends a valid request otherwise."""
+    plain = await _plain(ctx, "golive-ref-a")
+    if not plain.posts:
+        raise ProbeError(
+            f"the client sends no request even with a valid document (it {_exit(plain.process)}; see IDEM-101): "
+            "a refusal here means nothing"
+        )
 
 
 def _no_request(outcome: ClientRun) -> ProbeError:
@@ -143,9 +177,11 @@ async def key_within_length(ctx: ProbeContext, rule: Rule) -> Outcome:
     if limit is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no maximum key length")
     outcome = await _plain(ctx, "golive-ref-a")
+    if not outcome.posts:
+        raise _no_request(outcome)
     keys = [a.key for a in outcome.posts if a.key]
     if not keys:
-        raise ProbeError("the client sent no key to measure (see IDEM-101)")
+        return Outcome.failed(NO_KEY, outcome.evidence())
     longest = max(len(k) for k in keys)
     if longest > limit:
         return Outcome.failed(f"a key of {longest} characters; the limit is {limit}", outcome.evidence())
@@ -157,8 +193,10 @@ async def distinct_operations_distinct_keys(ctx: ProbeContext, rule: Rule) -> Ou
     first, second = await asyncio.gather(_plain(ctx, "golive-ref-a"), _plain(ctx, "golive-ref-b"))
     a, b = first.posts[0].key if first.posts else None, second.posts[0].key if second.posts else None
     evidence = [*first.evidence("reference golive-ref-a"), *second.evidence("reference golive-ref-b")]
+    if not first.posts or not second.posts:
+        raise _no_request(first if not first.posts else second)
     if not a or not b:
-        raise ProbeError("a run sent no key to compare (see IDEM-101)")
+        return Outcome.failed(NO_KEY, evidence)
     if a == b:
         return Outcome.failed(
             f"two different operations (references golive-ref-a and golive-ref-b) were sent with the same key {a!r}", evidence
@@ -171,8 +209,10 @@ async def same_operation_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     first, again = await asyncio.gather(_plain(ctx, "golive-ref-a"), _plain(ctx, "golive-ref-a", repeat=2))
     a, b = first.posts[0].key if first.posts else None, again.posts[0].key if again.posts else None
     evidence = [*first.evidence("first run"), *again.evidence("same operation, new process")]
+    if not first.posts or not again.posts:
+        raise _no_request(first if not first.posts else again)
     if not a or not b:
-        raise ProbeError("a run sent no key to compare (see IDEM-101)")
+        return Outcome.failed(f"{NO_KEY}: a restart after a lost response cannot reuse a key it never sent", evidence)
     if a != b:
         return Outcome.failed(
             "re-running the same operation in a new process sent a new key: a restart after a lost response would create a duplicate",
@@ -191,7 +231,9 @@ async def retry_reuses_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     if len(posts) < 2:
         raise ProbeError(f"the client did not retry after {retryable}, so key reuse cannot be judged (see RETRY-102)")
     keys = [a.key for a in posts]
-    if len(set(keys)) > 1 or not keys[0]:
+    if not any(keys):
+        return Outcome.failed(f"{NO_KEY}: the retry after {retryable} cannot be matched to its first attempt", outcome.evidence())
+    if len(set(keys)) > 1:
         return Outcome.failed(f"the retry after {retryable} changed the key ({' -> '.join(str(k) for k in keys)})", outcome.evidence())
     return Outcome.passed(f"{len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'} after {retryable} reused the key", outcome.evidence())
 
@@ -258,6 +300,10 @@ async def retries_after_reset(ctx: ProbeContext, rule: Rule) -> Outcome:
         return Outcome.failed(
             f"the connection was reset after the request and the client did not retry (it {_exit(outcome.process)})", outcome.evidence()
         )
+    if not any(a.key for a in posts):
+        return Outcome.failed(
+            f"the client retried after the reset without a key ({NO_KEY}): the first request may have gone through", outcome.evidence()
+        )
     if len({a.key for a in posts}) > 1:
         return Outcome.failed(
             "the client retried after the reset with a different key: the first request may have gone through", outcome.evidence()
@@ -274,13 +320,17 @@ async def no_retry_of_client_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
     evidence = [item for code, outcome in zip(codes, runs, strict=True) for item in outcome.evidence(f"always {code}")]
     problems = []
     for code, outcome in zip(codes, runs, strict=True):
+        if not outcome.posts:
+            raise _no_request(outcome)
         if len(outcome.posts) > 1:
             problems.append(f"{code} was retried ({len(outcome.posts)} requests)")
-        elif outcome.process.exit_code == 0:
-            problems.append(f"after {code} the client exited 0 as if it had succeeded")
     if problems:
         return Outcome.failed("; ".join(problems), evidence)
-    return Outcome.passed(f"each non-retryable status ({', '.join(map(str, codes))}) got exactly one request and a non-zero exit", evidence)
+    crashed = [(code, outcome) for code, outcome in zip(codes, runs, strict=True) if outcome.process.crash]
+    if crashed:
+        raise _crashed(crashed[0][1], str(crashed[0][0]))
+    # the exit status is ERR-101's and RETRY-108's business: this rule's text is about not retrying
+    return Outcome.passed(f"each non-retryable status ({', '.join(map(str, codes))}) got exactly one request", evidence)
 
 
 @check("RETRY-108", target="client", creates=True)
@@ -293,9 +343,13 @@ async def gives_up_on_persistent_failure(ctx: ProbeContext, rule: Rule) -> Outco
         return Outcome.failed(f"still retrying when client.timeout ran out ({count} requests so far)", outcome.evidence())
     if count > limit:
         return Outcome.failed(f"{count} attempts on a persistent {code}; at most {limit}", outcome.evidence())
+    if not count:
+        raise _no_request(outcome)
+    if outcome.process.crash:
+        raise _crashed(outcome, str(code))
     if outcome.process.exit_code == 0:
-        return Outcome.failed(f"the client gave up after {count} attempts but exited 0 as if it had succeeded", outcome.evidence())
-    return Outcome.passed(f"gave up after {count} attempts (at most {limit}) and {_exit(outcome.process)}", outcome.evidence())
+        return Outcome.failed(f"the client gave up after {_attempts(count)} but exited 0 as if it had succeeded", outcome.evidence())
+    return Outcome.passed(f"gave up after {_attempts(count)} (at most {limit}) and {_exit(outcome.process)}", outcome.evidence())
 
 
 # ---------------------------------------------------------------- rate limits
@@ -330,6 +384,12 @@ FIELD_MESSAGE = "is not a valid E.164 number (golive probe)"
 async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _always(ctx, 400)
     code = ERROR_CODES[400]
+    if not outcome.posts:
+        raise _no_request(outcome)
+    if outcome.process.crash:
+        return Outcome.failed(
+            f"the client crashed on the 400 answer ({outcome.process.crash}) instead of surfacing its error code", outcome.evidence()
+        )
     if outcome.process.exit_code == 0:
         return Outcome.failed("after a 400 the client exited 0 as if it had succeeded", outcome.evidence())
     if code not in outcome.process.output:
@@ -345,6 +405,12 @@ async def surfaces_field_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
 
     field = "to"
     outcome = await run(ctx, Scenario(then=status(422, "validation_failed", field_errors=((field, FIELD_MESSAGE),))))
+    if not outcome.posts:
+        raise _no_request(outcome)
+    if outcome.process.crash:
+        return Outcome.failed(
+            f"the client crashed on the 422 answer ({outcome.process.crash}) instead of surfacing its field errors", outcome.evidence()
+        )
     if FIELD_MESSAGE not in outcome.process.output:
         return Outcome.failed(f"after a 422 the client's output lacks the field error ({field}: {FIELD_MESSAGE})", outcome.evidence())
     return Outcome.passed("after a 422 the client printed the field-level error from context.errors", outcome.evidence())
@@ -353,6 +419,12 @@ async def surfaces_field_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
 @check("ERR-103", target="client", creates=True)
 async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _always(ctx, 402)
+    if not outcome.posts:
+        raise _no_request(outcome)
+    if outcome.process.crash:
+        return Outcome.failed(
+            f"the client crashed on the 402 answer ({outcome.process.crash}) instead of raising a balance alert", outcome.evidence()
+        )
     if len(outcome.posts) > 1:
         return Outcome.failed(f"402 insufficient_balance was retried ({len(outcome.posts)} requests)", outcome.evidence())
     if "insufficient_balance" not in outcome.process.output and "balance" not in outcome.process.output.lower():
@@ -367,36 +439,72 @@ async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
 # ---------------------------------------------------------------- backoff
 
 
-@check("RETRY-106", target="client", creates=True)
-async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
-    from checker.backoff import judge_backoff, windows
+TIMING_RUNS = 3  # runs of a persistent failure the timing judges start from (they run side by side)
+MAX_TIMING_RUNS = 5  # ... and at most this many, one more each time the evidence is inconclusive
+
+
+def _schedules(ctx: ProbeContext) -> tuple[Schedule, ...]:
+    from checker.backoff import accepted_schedules
 
     retry = ctx.pack.facts.retry
-    outcome = await _always(ctx, retry.retryable_statuses[0])
-    delays = _delays(outcome)
-    verdict = judge_backoff(delays, base=retry.base_s, cap=retry.max_delay_s, jitter=retry.jitter_s)
-    if verdict.schedule == "none" and len(outcome.posts) < 3:
-        raise ProbeError(f"the client made {len(outcome.posts)} attempts on a persistent failure: too few to judge (see RETRY-108)")
-    model = verdict.schedule if verdict.ok else "documented"
-    expected = {
-        "kind": "backoff_windows",
-        "model": model,
-        "windows": [list(windows(model, n, retry.base_s, retry.max_delay_s, retry.jitter_s)) for n in range(len(delays))],
-    }
-    return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, [*outcome.evidence(), expected])
+    return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s)
+
+
+async def _timed(ctx: ProbeContext, judge: Callable[[list[list[float]], Noise], Verdict]) -> tuple[Verdict, list[ClientRun], Noise]:
+    """Runs of the persistent failure, judged together with the noise measured meanwhile: TIMING_RUNS at
+    first, then one more at a time while the judge finds the evidence too thin (at most MAX_TIMING_RUNS)."""
+    code = ctx.pack.facts.retry.retryable_statuses[0]
+    meter = await ctx.noise_meter()
+    count = TIMING_RUNS
+    while True:
+        runs = list(await asyncio.gather(*(_always(ctx, code, repeat=n) for n in range(1, count + 1))))
+        retried = [run for run in runs if len(run.posts) >= 2]
+        await meter.ready()
+        noise = meter.noise([run.delay_ends() for run in retried])
+        verdict = judge([_delays(run) for run in retried], noise)
+        if verdict.ok is not None or count >= MAX_TIMING_RUNS:
+            return verdict, runs, noise
+        count += 1
+
+
+def _timing_evidence(runs: list[ClientRun], noise: Noise) -> list[dict[str, Any]]:
+    items = [item for n, run in enumerate(runs, 1) for item in run.evidence(f"run {n}")]
+    local = max((max(run, default=0.0) for run in noise.local), default=0.0)
+    text = f"noise: {noise.describe()}; scheduling latency up to {local:.3f} s around the delays"
+    return [*items, {"kind": "note", "text": text if noise.samples else f"noise: {noise.describe()}"}]
+
+
+def _timing_outcome(verdict: Verdict, evidence: list[dict[str, Any]]) -> Outcome:
+    if verdict.ok is None:
+        raise ProbeError(f"inconclusive after {MAX_TIMING_RUNS} runs: {verdict.message}")
+    return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, evidence)
+
+
+@check("RETRY-106", target="client", creates=True)
+async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
+    from checker.backoff import judge_backoff
+
+    schedules = _schedules(ctx)
+    verdict, runs, noise = await _timed(ctx, lambda delays, noise: judge_backoff(delays, schedules, noise))
+    if max(len(run.posts) for run in runs) < 3:
+        raise ProbeError(
+            f"the client made {max(len(r.posts) for r in runs)} attempts on a persistent failure: too few to judge (see RETRY-108)"
+        )
+    schedule = next((s for s in schedules if s.model == verdict.schedule), schedules[0])
+    longest = max(len(_delays(run)) for run in runs)
+    expected = {"kind": "backoff_windows", "model": schedule.model, "windows": [list(schedule.window(n)) for n in range(longest)]}
+    return _timing_outcome(verdict, [*_timing_evidence(runs, noise), expected])
 
 
 @check("RETRY-107", target="client", creates=True)
 async def delays_carry_jitter(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.backoff import judge_jitter
 
-    code = ctx.pack.facts.retry.retryable_statuses[0]
-    first, second = await asyncio.gather(_always(ctx, code), _always(ctx, code, repeat=2))
-    if len(first.posts) < 2 or len(second.posts) < 2:
+    schedules = _schedules(ctx)
+    verdict, runs, noise = await _timed(ctx, lambda delays, noise: judge_jitter(delays, schedules, noise))
+    if sum(len(run.posts) >= 2 for run in runs) < 2:
         raise ProbeError("the client did not retry a persistent failure, so jitter cannot be judged (see RETRY-102)")
-    verdict = judge_jitter(_delays(first), _delays(second))
-    evidence = [*first.evidence("first run"), *second.evidence("second run")]
-    return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, evidence)
+    return _timing_outcome(verdict, _timing_evidence(runs, noise))
 
 
 @check("RETRY-101", target="client", creates=True)
@@ -410,6 +518,13 @@ async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) ->
     posts = outcome.posts
     if not posts:
         raise _no_request(outcome)
+    replayed = [a for a in posts if a.replayed and a.status is not None and a.status < 300]
+    if replayed:  # the key names another operation's resource: this operation was never sent on
+        return Outcome.failed(
+            f"attempt {replayed[0].n} was answered with a replay of an earlier resource, not with a fax for this operation: "
+            "the key is shared with another operation (see IDEM-103)",
+            outcome.evidence(),
+        )
     if posts[0].status is not None and posts[0].status < 500:
         raise ProbeError(f"the sandbox answered the magic number {magic} with {posts[0].status}, not a transient failure")
     if len(posts) < 2:
@@ -420,6 +535,7 @@ async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) ->
     if outcome.process.exit_code != 0:
         why = " (each attempt carried a new key, so the sandbox failed each as a first attempt)" if len({a.key for a in posts}) > 1 else ""
         return Outcome.failed(f"the client retried {magic} but {_exit(outcome.process)}{why}", outcome.evidence())
+
     return Outcome.passed(f"recovered from {magic}: {len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'}, exit 0", outcome.evidence())
 
 
@@ -455,8 +571,11 @@ async def refuses_unsupported_file(ctx: ProbeContext, rule: Rule) -> Outcome:
 
     if ctx.pack.facts.files is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
+    await _working_client(ctx)
     outcome = await run(ctx, Scenario(), upload=("invoice.pdf", ELF_EXECUTABLE), may_refuse=True)
     posts = outcome.posts
+    if outcome.process.crash:
+        return Outcome.failed(f"given an executable named invoice.pdf the client crashed ({outcome.process.crash})", outcome.evidence())
     if outcome.process.exit_code == 0:
         return Outcome.failed("given an executable named invoice.pdf the client exited 0", outcome.evidence())
     if not posts:
@@ -475,6 +594,7 @@ async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     if files is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
     size = files.max_bytes + 1024 * 1024
+    await _working_client(ctx)
     outcome = await run(ctx, Scenario(), upload=("scan.pdf", lambda path: write_padded_pdf(path, size)), may_refuse=True)
     uploaded = [a for a in outcome.posts if a.body_bytes > files.max_bytes]
     mb = size / (1024 * 1024)
@@ -484,6 +604,8 @@ async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
             f"the limit is {files.max_bytes / (1024 * 1024):g} MB",
             outcome.evidence(),
         )
+    if outcome.process.crash:
+        return Outcome.failed(f"given a {mb:.0f} MB file the client crashed ({outcome.process.crash})", outcome.evidence())
     if outcome.process.exit_code == 0:
         return Outcome.failed(f"given a {mb:.0f} MB file the client exited 0 without sending it", outcome.evidence())
     return Outcome.passed(f"the client refused the {mb:.0f} MB file before uploading it", outcome.evidence())

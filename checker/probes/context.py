@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from checker.budget import waiting
 from checker.config import Config
 from checker.errors import ProbeError
 from checker.packs import Pack
 
 if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for static checks
+    from checker.harness.noise import NoiseMeter
     from checker.probes.sandbox_api import SandboxAPI
 
 T = TypeVar("T")
+PACED_DELIVERIES = 4  # deliveries on their way to the receiver at once, outside HOOK-209's burst
 
 
 def fresh_key(prefix: str = "golive") -> str:
@@ -41,7 +44,8 @@ class AccountGuard:
         async with self._changed:
             self._waiting += 1
             try:
-                await self._changed.wait_for(lambda: not self._exclusive and self._sharing == 0)
+                with waiting():  # not counted against the waiting check's time bound
+                    await self._changed.wait_for(lambda: not self._exclusive and self._sharing == 0)
             finally:
                 self._waiting -= 1
             self._exclusive = True
@@ -55,7 +59,8 @@ class AccountGuard:
     @contextlib.asynccontextmanager
     async def shared(self) -> AsyncIterator[None]:
         async with self._changed:
-            await self._changed.wait_for(lambda: not self._exclusive and self._waiting == 0)
+            with waiting():
+                await self._changed.wait_for(lambda: not self._exclusive and self._waiting == 0)
             self._sharing += 1
         try:
             yield
@@ -76,6 +81,10 @@ class ProbeContext:
     # clients' requests never move the balance a contract check is watching; with a real sandbox, api_key's
     contract_key: str | None = None
     account: AccountGuard = field(default_factory=AccountGuard)
+    # the webhook receiver: deliveries share it, a few at a time (a correct receiver with a modest listen queue
+    # answers them all); HOOK-209's burst has it alone, so no other rule's delivery meets a receiver at its limit
+    receiver: AccountGuard = field(default_factory=AccountGuard)
+    _pacing: asyncio.Semaphore | None = None
     workdir: Path | None = None  # a temporary folder for this run (sample documents)
     webhook_url: str | None = None
     webhook_error: str | None = None
@@ -89,6 +98,25 @@ class ProbeContext:
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even when no check waits any more
             self._shared[name] = task
         return await asyncio.shield(self._shared[name])
+
+    def shared_result(self, name: str) -> Any:
+        """What the shared probe `name` found, once it has finished without error; else None."""
+        task = self._shared.get(name)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        return task.result()
+
+    async def noise_meter(self) -> NoiseMeter:
+        """The run's noise meter (checker/harness/noise.py), started by the first timing check that asks."""
+        from checker.harness.noise import NoiseMeter
+
+        return await self.shared("noise-meter", lambda: NoiseMeter().start())
+
+    async def close(self) -> None:
+        """End what the checks left running for the whole run (the noise meter)."""
+        meter = self._shared.get("noise-meter")
+        if meter is not None and meter.done() and not meter.cancelled() and meter.exception() is None:
+            await meter.result().stop()
 
     async def cancel_shared(self) -> None:
         """Cancel the shared probes still running (the run was interrupted; the checks that awaited them are
@@ -115,6 +143,27 @@ class ProbeContext:
         timeout_s = self.config.file.sandbox.timeout
         key = self.contract_key or self.api_key
         return SandboxAPI(self.sandbox_url, key, self.pack.facts, started=time.monotonic(), timeout_s=timeout_s)
+
+    @contextlib.asynccontextmanager
+    async def delivery_slot(self) -> AsyncIterator[None]:
+        """Hold while one delivery is on its way to the receiver (waiting for it does not count against a bound)."""
+        if self._pacing is None:
+            self._pacing = asyncio.Semaphore(PACED_DELIVERIES)
+        async with self.receiver.shared():
+            with waiting():
+                await self._pacing.acquire()
+            try:
+                yield
+            finally:
+                self._pacing.release()
+
+    def client_key(self) -> str | None:
+        """The API key one client run gets. On the embedded sandbox, an account of its own (the team's key and
+        a suffix): one probe's rate limit, balance and stored idempotency keys never reach another's. A real
+        sandbox has the one account the key names."""
+        if self.api_key and self.config.file.sandbox.url == "builtin":
+            return f"{self.api_key}x{secrets.token_hex(3)}"
+        return self.api_key
 
     def client_account(self) -> contextlib.AbstractAsyncContextManager[None]:
         """What a client run holds: a share of the account when the contract checks probe the same one."""

@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -95,6 +96,11 @@ class Sender:
             raise ProbeError("no webhook receiver configured (webhook.url)")
         if not webhook.secret:
             raise ProbeError("webhook.secret is not set: golive signs its deliveries with the receiver's secret")
+        self.ctx = ctx
+        # golive's usual JSON, or the serialisation the receiver was found to verify (see `_diagnosis`), so that its
+        # rejections can still be judged
+        found = ctx.shared_result("hook:diagnosis")
+        self.serialisation: str = found[0] if found else "usual"
         self.facts: WebhookFacts = facts
         self.scheme: SigningScheme = facts.signing()
         self.url = ctx.webhook_url
@@ -127,9 +133,8 @@ class Sender:
             "data": dict(self.facts.event_data) or {"id": "obj_golive", "status": "delivered"},
         }
 
-    @staticmethod
-    def body(event: dict[str, Any]) -> bytes:
-        return json.dumps(event).encode()
+    def body(self, event: dict[str, Any]) -> bytes:
+        return SERIALISATIONS[self.serialisation](event)
 
     def other_secret(self) -> str:
         if self.scheme.name == "standard":
@@ -143,7 +148,11 @@ class Sender:
 
     # ---------------------------------------------------------------- sending
 
-    async def post(self, label: str, event_id: str, body: bytes, headers: dict[str, str]) -> Delivery:
+    async def post(self, label: str, event_id: str, body: bytes, headers: dict[str, str], *, paced: bool = True) -> Delivery:
+        """One delivery; `paced` (all but HOOK-209's burst) waits for a delivery slot first."""
+        if paced:
+            async with self.ctx.delivery_slot():
+                return await self.post(label, event_id, body, headers, paced=False)
         from checker.errors import TargetUnreachable
         from checker.http import send
 
@@ -177,10 +186,10 @@ class Sender:
         body = self.body(event)
         return event, body, self.headers(body, event["event_id"], keys=keys, timestamp=timestamp)
 
-    async def valid(self, label: str, event: dict[str, Any] | None = None) -> Delivery:
+    async def valid(self, label: str, event: dict[str, Any] | None = None, *, paced: bool = True) -> Delivery:
         event = event or self.event()
         body = self.body(event)
-        return await self.post(label, event["event_id"], body, self.headers(body, event["event_id"]))
+        return await self.post(label, event["event_id"], body, self.headers(body, event["event_id"]), paced=paced)
 
 
 # ---------------------------------------------------------------- shared deliveries
@@ -201,14 +210,54 @@ def _require_reachable(delivery: Delivery, url: str | None) -> None:
         raise ProbeError(f"the webhook receiver at {url} is not reachable: {delivery.error}")
 
 
+SERIALISATIONS: dict[str, Callable[[dict[str, Any]], bytes]] = {
+    "usual": lambda event: json.dumps(event).encode(),  # what the provider sends (json.dumps' defaults)
+    "compact JSON": lambda event: json.dumps(event, separators=(",", ":")).encode(),
+    "compact JSON with sorted keys": lambda event: json.dumps(event, separators=(",", ":"), sort_keys=True).encode(),
+    "JSON with sorted keys": lambda event: json.dumps(event, sort_keys=True).encode(),
+    "indented JSON": lambda event: json.dumps(event, indent=2).encode(),
+}
+
+
+async def _diagnosis(ctx: ProbeContext) -> tuple[str, Delivery] | None:
+    """When the receiver rejects golive's valid delivery, the same event in other serialisations: the first one it
+    accepts says what it really verifies (JSON re-serialised, not the raw body). None when none is accepted."""
+
+    async def make() -> tuple[str, Delivery] | None:
+        async with Sender(ctx) as sender:
+            for name in SERIALISATIONS:
+                if name == "usual":
+                    continue
+                event = sender.event()
+                body = SERIALISATIONS[name](event)
+                delivery = await sender.post(f"the same event as {name}", event["event_id"], body, sender.headers(body, event["event_id"]))
+                if delivery.ok:
+                    return name, delivery
+        return None
+
+    valid = await _valid(ctx)
+    if valid.ok or not valid.rejected:
+        return None
+    return await ctx.shared("hook:diagnosis", make)
+
+
+def _reserialised(found: tuple[str, Delivery]) -> str:
+    return (
+        f"the same event sent as {found[0]} was accepted ({found[1].describe()}): the receiver verifies JSON it re-serialised, "
+        "not the raw body it received (see HOOK-213)"
+    )
+
+
 async def _control(ctx: ProbeContext) -> Delivery:
+    """An accepted valid delivery, against which a rejection means something."""
     valid = await _valid(ctx)
     _require_reachable(valid, ctx.webhook_url)
-    if not valid.ok:
-        raise ProbeError(
-            f"cannot judge a rejection: the receiver does not accept a valid delivery either ({valid.describe()}; see HOOK-201)"
-        )
-    return valid
+    if valid.ok:
+        return valid
+    found = await _diagnosis(ctx)
+    if found is not None:  # judge the rejections on the serialisation it does accept
+        return found[1]
+    raise ProbeError(f"cannot judge a rejection: the receiver does not accept a valid delivery either ({valid.describe()}; see HOOK-201)")
 
 
 def _evidence(*deliveries: Delivery) -> list[dict[str, Any]]:
@@ -245,6 +294,9 @@ async def accepts_valid(ctx: ProbeContext, rule: Rule) -> Outcome:
     _require_reachable(valid, ctx.webhook_url)
     if valid.ok:
         return Outcome.passed(f"a correctly signed delivery was accepted ({valid.describe()})", _evidence(valid))
+    found = await _diagnosis(ctx)
+    if found is not None:
+        return Outcome.failed(f"a correctly signed delivery got {valid.describe()}; {_reserialised(found)}", _evidence(valid, found[1]))
     return Outcome.failed(f"a correctly signed delivery got {valid.describe()}; expected a 2xx", _evidence(valid))
 
 
@@ -350,6 +402,11 @@ async def accepts_rotation(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 @check("HOOK-213", target="webhook")
 async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
+    valid = await _valid(ctx)
+    _require_reachable(valid, ctx.webhook_url)
+    found = await _diagnosis(ctx) if not valid.ok else None
+    if found is not None:
+        return Outcome.failed(f"golive's valid delivery got {valid.describe()}; {_reserialised(found)}", _evidence(valid, found[1]))
     await _control(ctx)
     async with Sender(ctx) as sender:
         event = sender.event()
@@ -461,12 +518,19 @@ async def _processed_count(ctx: ProbeContext, event_id: str, evidence: list[dict
 async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     single = await _valid(ctx)
     _require_reachable(single, ctx.webhook_url)
-    async with Sender(ctx) as sender:
+    async with Sender(ctx) as sender, ctx.receiver.exclusive():  # the burst alone: no other rule's delivery meets it
         deadline = sender.facts.deadline_s
-        burst = await asyncio.gather(*(sender.valid(f"burst {n}") for n in range(1, BURST + 1)))
+        burst = await asyncio.gather(*(sender.valid(f"burst {n}", paced=False) for n in range(1, BURST + 1)))
     everything = [single, *burst]
     evidence = _evidence(*everything)
     late = [d for d in everything if d.status is None or d.latency_s > deadline]
+    dropped = [d for d in burst if d.status is None and d.error and ("closed the connection" in d.error or "cannot connect" in d.error)]
+    if dropped:
+        return Outcome.failed(
+            f"the receiver dropped {len(dropped)} of {BURST} connections in a burst without an answer ({dropped[0].error}): "
+            "a small listen queue or too few workers? The provider redelivers each",
+            evidence,
+        )
     if late:
         worst = max(late, key=lambda d: d.latency_s)
         return Outcome.failed(

@@ -33,6 +33,7 @@ FLAWS = (
     "ignore-retry-after",
     "silent-errors",
     "crash",
+    "crash-on-error",  # reads an error answer as a nested {"error": {"code"}} (another provider's shape): TypeError
     "fixed-delay",
     "no-jitter",
     "no-timeout",
@@ -102,6 +103,9 @@ def main() -> int:
         if response.status_code in (200, 201):
             print(f"sent {response.json()['id']}")
             return 0
+        if "crash-on-error" in flaws:
+            code = response.json()["error"]["code"]  # a str, not a dict: an uncaught TypeError, as an SDK for another API would
+            print(code)
         if response.status_code == 429 and "no-retry" not in flaws:
             wait = 0.0 if "ignore-retry-after" in flaws else float(response.headers.get("retry-after", "1"))
             time.sleep(max(wait, delay(args.base, attempt) if "ignore-retry-after" in flaws else wait))

@@ -20,7 +20,7 @@ import sqlite3
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 TOLERANCE_S = 300
 FLAWS = {
@@ -30,6 +30,8 @@ FLAWS = {
     "past-only": "rejects old timestamps but not future ones",
     "first-signature": "compares only the first signature in the header",
     "reserialize": "verifies json.dumps(json.loads(body)) instead of the raw body",
+    "reserialize-compact": "verifies json.dumps(json.loads(body), separators=(',', ':')) instead of the raw body",
+    "small-queue": "one worker, a listen queue of 5 (Python's default), 0.3 s of work per delivery",
     "dup-500": "answers 500 to an event_id it has seen",
     "double-process": "acknowledges duplicates but processes them again",
     "slow": "processes synchronously for 6 s before answering",
@@ -54,6 +56,8 @@ def verify_own(scheme: str, secret: str, body: bytes, headers: dict[str, str], f
     signed = body
     if "reserialize" in flaws:
         signed = json.dumps(json.loads(body)).encode()
+    if "reserialize-compact" in flaws:
+        signed = json.dumps(json.loads(body), separators=(",", ":")).encode()
     if scheme == "github":
         given = headers.get("x-hub-signature-256", "")
         expected = "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
@@ -172,8 +176,14 @@ def serve(args: argparse.Namespace) -> None:
                 if "slow" in flaws:
                     time.sleep(6)
                 work.put(event_id)
+            if "small-queue" in flaws:
+                time.sleep(0.3)
             self.answer(200, "ok")
 
+    if "small-queue" in flaws:  # http.server's defaults: one request at a time, a backlog of 5
+        single = HTTPServer(("127.0.0.1", args.port), Handler)
+        single.serve_forever()
+        return
     ThreadingHTTPServer.request_queue_size = 128  # the default backlog of 5 drops connections in a burst
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True

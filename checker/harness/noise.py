@@ -1,0 +1,101 @@
+"""Measure this machine's scheduling noise while the timing probes run, so that the timing judges
+(checker/backoff.py) know how far a delay may stray without the client being at fault.
+
+A calibration client runs beside the probed client: a separate Python process that pings a socket of
+golive's, sleeps exactly CAL_SLEEP_S, and pings again, for as long as the timing probes run. Each gap
+between golive's answer and the next ping, minus CAL_SLEEP_S, is one sample of the latency any retry on
+this machine gains right now (a process waking up, being scheduled, writing to a socket): a loaded CI
+runner gives large samples, an idle laptop small ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from checker.backoff import CLIENT_WORK_S, DEFAULT_NOISE, Noise
+from checker.harness.process import spawn
+from checker.harness.reaper import kill_group
+
+CAL_SLEEP_S = 0.2
+MIN_SAMPLES = 5
+LOCAL_WINDOW_S = 0.5  # calibration pings this close to a delay's end tell the latency that delay may have gained
+CALIBRATION_CLIENT = r"""
+import socket, sys, time
+sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while True:
+    sock.sendall(b"p")
+    if not sock.recv(1):
+        break
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+class NoiseMeter:
+    """Start with `start()`, read `noise()` at any time, end with `stop()`."""
+
+    def __init__(self) -> None:
+        self.samples: list[tuple[float, float]] = []  # (monotonic time of the ping, latency it gained)
+        self._server: asyncio.base_events.Server | None = None
+        self._pid: int | None = None
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> NoiseMeter:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self._server.sockets[0].getsockname()[1]
+        command = "{python} -I -S -c {script} {port} {sleep}"
+        values = {"python": sys.executable, "script": CALIBRATION_CLIENT, "port": str(port), "sleep": str(CAL_SLEEP_S)}
+        with contextlib.suppress(Exception):  # no calibration: the judges fall back to the default noise
+            self._process = await spawn(command, values, env={}, cwd=Path.cwd(), what="golive's noise meter")
+        return self
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        answered: float | None = None
+        try:
+            while await reader.read(1):
+                now = time.monotonic()
+                if answered is not None:
+                    self.samples.append((now, max(0.0, now - answered - CAL_SLEEP_S)))
+                writer.write(b"k")
+                await writer.drain()
+                answered = time.monotonic()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def ready(self, bound_s: float = 2 * MIN_SAMPLES * CAL_SLEEP_S) -> None:
+        """Wait (bounded) until there are MIN_SAMPLES: a client that retries at once ends before the meter could tell."""
+        deadline = time.monotonic() + bound_s
+        while len(self.samples) < MIN_SAMPLES and self._process is not None and time.monotonic() < deadline:
+            await asyncio.sleep(CAL_SLEEP_S / 2)
+
+    def noise(self, ends: Sequence[Sequence[float]] = ()) -> Noise:
+        """The noise model from what was measured so far (the defaults until there are MIN_SAMPLES): for the
+        whole probe, and around each of `ends` (per run, the monotonic times at which its delays ended)."""
+        if len(self.samples) < MIN_SAMPLES:
+            return DEFAULT_NOISE
+        latencies = sorted(latency for _, latency in self.samples)
+        typical = latencies[int(0.95 * (len(latencies) - 1))]
+
+        def around(end: float) -> float:
+            near = [latency for t, latency in self.samples if abs(t - end) <= LOCAL_WINDOW_S]
+            return max(near) if near else typical
+
+        local = tuple(tuple(around(end) for end in run) for run in ends)
+        return Noise(late=min(1.0, CLIENT_WORK_S + 2 * typical), floor=min(0.5, 0.01 + 2 * typical), samples=len(latencies), local=local)
+
+    async def stop(self) -> None:
+        if self._process is not None:
+            kill_group(self._process.pid)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._process.wait(), 2)
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)

@@ -1,0 +1,188 @@
+"""Verdicts that depend only on the integration: real clients and receivers (subprocesses on real sockets)
+whose verdicts used to depend on golive's other probes, on the machine, or on the wrong reason.
+
+- a receiver with a listen queue of 5 and one worker, verifying correctly, passes every signature rule and
+  fails only HOOK-209 (the burst runs alone; the other deliveries are paced);
+- a documented client timeout long enough to hold the account past the contract rules' bound does not make
+  them error (waiting for a shared account is not counted);
+- a client that crashes on an injected error body is reported as crashed, never as a clean refusal;
+- a client that cannot start passes no refusal rule;
+- a bursty batch client puts no 429 into another probe's evidence (each client probe has its own account);
+- a receiver that verifies re-serialised compact JSON is diagnosed: HOOK-201 and HOOK-213 fail naming it;
+- a client that sends no key fails the key rules saying so;
+- RETRY-101 notices that the retry was answered with a replay of an earlier resource.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from checker.config import load_config, parse_config
+from checker.model import Status
+from tests.conftest import ROOT, TEST_KEYS, SandboxProcess, run_rules
+
+CLIENTS = ROOT / "tests" / "clients"
+SECRET = "whsec_0f5a9c2d7e1b8a4c6d3e9f0a1b2c3d4e"
+SIGNATURE_RULES = ("HOOK-201", "HOOK-202", "HOOK-203", "HOOK-204", "HOOK-205", "HOOK-206", "HOOK-210", "HOOK-211", "HOOK-213")
+
+
+def receiver_config(tmp_path: Path, *flaws: str) -> object:
+    flags = " ".join(f"--flaw {f}" for f in flaws)
+    (tmp_path / "golive.yaml").write_text(
+        f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        f"webhook:\n  url: http://127.0.0.1:{{port}}/hooks\n  secret: {SECRET}\n"
+        f'  start: "{{python}} {CLIENTS / "receiver.py"} --port {{port}} {flags}"\n'
+        '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/receiver.db"}\n  start_timeout: 20\n'
+    )
+    return load_config(tmp_path / "golive.yaml", environ={})
+
+
+def client_config(*flags: str, url: str = "builtin", extra: str = "", timeout: float = 30, command: str | None = None) -> object:
+    command = (
+        command or f"{sys.executable} {CLIENTS / 'faxclient.py'} --to {{to}} --file {{file}} --ref {{ref}} --base 0.05 {' '.join(flags)}"
+    )
+    return parse_config(
+        f"provider: mintfax\nsandbox: {{url: '{url}', api_key: {TEST_KEYS['mintfax']}}}\n"
+        f"client:\n  command: '{command}'\n  env: {{MINTFAX_BASE_URL: '{{base_url}}', MINTFAX_API_KEY: '{{api_key}}'}}\n"
+        f"  timeout: {timeout}\n{extra}",
+        environ={},
+    )
+
+
+def test_a_small_listen_queue_fails_only_the_burst(tmp_path: Path) -> None:
+    """Python's http.server defaults (one request at a time, a backlog of 5) and 0.3 s of work per delivery:
+    it verifies every signature correctly, and only a burst of 20 outruns it."""
+    results = run_rules(receiver_config(tmp_path, "small-queue"), *SIGNATURE_RULES, "HOOK-207", "HOOK-209")
+    for rule_id in (*SIGNATURE_RULES, "HOOK-207"):
+        assert results[rule_id].status is Status.PASS, (rule_id, results[rule_id].message)
+    assert results["HOOK-209"].status is Status.FAIL, results["HOOK-209"].message
+
+
+def test_a_receiver_verifying_reserialised_compact_json_is_diagnosed(tmp_path: Path) -> None:
+    results = run_rules(receiver_config(tmp_path, "reserialize-compact"), *SIGNATURE_RULES)
+    for rule_id in ("HOOK-201", "HOOK-213"):
+        assert results[rule_id].status is Status.FAIL, (rule_id, results[rule_id].message)
+        assert "sent as compact JSON was accepted" in results[rule_id].message
+        assert "verifies JSON it re-serialised, not the raw body" in results[rule_id].message
+    # the rejections are judged on the serialisation it does accept: they are real rejections
+    for rule_id in ("HOOK-202", "HOOK-203", "HOOK-204", "HOOK-205", "HOOK-206"):
+        assert results[rule_id].status is Status.PASS, (rule_id, results[rule_id].message)
+
+
+def test_waiting_for_the_account_does_not_count_against_a_rule(tmp_path: Path) -> None:
+    """A real sandbox (one account shared by the clients and the contract checks) and a documented request
+    timeout that keeps RETRY-104's client on the account for 8 + 5 s, longer than the contract rules' own bound
+    of 6 s: they wait for the account, then do their 1 s of work, and pass."""
+    server = SandboxProcess("mintfax", tmp_path / "state.db")
+    try:
+        pack = tmp_path / "slowfax.yaml"
+        bound = "{timeout_s: 6}"
+        pack.write_text(
+            "schema: golive-pack/1\nname: slowfax\nextends: mintfax\nfacts: {retry: {request_timeout_s: 8}}\n"
+            "rules:\n  RETRY-104: {source: 000_aa85249851aa0a9c.txt}\n"
+            + "".join(f"  {r}: {{source: 000_aa85249851aa0a9c.txt, params: {bound}}}\n" for r in ("IDEM-001", "IDEM-002", "IDEM-004"))
+        )
+        config = client_config("--timeout 8", url=server.url, timeout=60)
+        config = type(config)(
+            **{**{f: getattr(config, f) for f in config.__slots__}, "file": config.file.model_copy(update={"provider": str(pack)})}
+        )
+        results = run_rules(config, "RETRY-104", "IDEM-001", "IDEM-002", "IDEM-004")
+    finally:
+        server.stop()
+    for rule_id in ("IDEM-001", "IDEM-002", "IDEM-004"):
+        assert results[rule_id].status is Status.PASS, (rule_id, results[rule_id].message)
+    assert results["RETRY-104"].status in (Status.PASS, Status.FAIL)  # judged, not starved
+
+
+def test_a_client_that_crashes_on_an_error_body_is_reported_as_crashed(sandbox) -> None:
+    results = run_rules(
+        client_config("--flaw crash-on-error", url=sandbox("mintfax").url), "RETRY-102", "RETRY-105", "RETRY-108", "ERR-101"
+    )
+    crash = "TypeError: string indices must be integers"
+    assert results["RETRY-105"].status is Status.ERROR and "crashed on the 400 answer" in results["RETRY-105"].message
+    assert results["RETRY-108"].status is Status.ERROR and "crashed on the 500 answer" in results["RETRY-108"].message
+    assert results["RETRY-102"].status is Status.FAIL and f"crashed ({crash}" in results["RETRY-102"].message
+    assert results["ERR-101"].status is Status.FAIL and "crashed on the 400 answer" in results["ERR-101"].message
+    process = next(e for e in results["ERR-101"].evidence if e["kind"] == "process")
+    assert process["crash"].startswith("TypeError")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "{python} /nonexistent/send_fax.py --to {to} --file {file}",  # python starts, the script is missing
+        "{python} " + str(CLIENTS / "faxclient.py") + " --to {to} --file {filename} --ref {ref}",  # a wrong placeholder
+    ],
+    ids=["missing-script", "wrong-placeholder"],
+)
+def test_a_client_that_cannot_send_passes_no_refusal_rule(command: str) -> None:
+    results = run_rules(client_config(command=command), "FILE-101", "FILE-102", "RETRY-105")
+    for rule_id, result in results.items():
+        assert result.status is Status.ERROR, (rule_id, result.status, result.message)
+
+
+def test_a_bursty_batch_client_puts_no_429_into_other_rules(tmp_path: Path) -> None:
+    burst = tmp_path / "burst.py"
+    burst.write_text(  # thirty sends at once, one key each: over mintfax's 10 requests/s, answered 429
+        "import os, sys, httpx, concurrent.futures as cf\n"
+        "base, key, path = os.environ['MINTFAX_BASE_URL'], os.environ['MINTFAX_API_KEY'], sys.argv[1]\n"
+        "def send(n):\n"
+        "    with open(path, 'rb') as f:\n"
+        "        return httpx.post(base + '/v1/fax', data={'to': '+15005550000'}, files={'file': ('a.pdf', f.read())},\n"
+        "                          headers={'Authorization': 'Bearer ' + key, 'Idempotency-Key': f'burst-{n}'}, timeout=10).status_code\n"
+        "with cf.ThreadPoolExecutor(30) as pool:\n"
+        "    print(list(pool.map(send, range(30))))\n"
+    )
+    # the run's embedded sandbox, with mintfax's rate limit of 10 requests/s per account
+    config = client_config(url="builtin", extra=f"  batch_command: {sys.executable} {burst} {{file}}\n")
+    results = run_rules(config, "RATE-102", "IDEM-101", "IDEM-102", "RETRY-102", "RETRY-103")
+    assert results["RATE-102"].status is Status.FAIL
+    for rule_id in ("IDEM-101", "IDEM-102", "RETRY-102", "RETRY-103"):
+        leaked = [e for e in results[rule_id].evidence if e.get("status") == 429 and e.get("proxy") == "forwarded"]
+        assert not leaked, (rule_id, leaked)
+        assert results[rule_id].status is Status.PASS, (rule_id, results[rule_id].message)
+
+
+def test_no_key_fails_the_key_rules_saying_so(sandbox) -> None:
+    results = run_rules(
+        client_config("--flaw no-key", url=sandbox("mintfax").url), "IDEM-102", "IDEM-103", "IDEM-104", "IDEM-105", "RETRY-103"
+    )
+    for rule_id, result in results.items():
+        assert result.status is Status.FAIL, (rule_id, result.message)
+        assert "no idempotency key was sent" in result.message or "without a key" in result.message, (rule_id, result.message)
+        assert "None -> None" not in result.message
+
+
+def test_retry_105_is_about_retrying_not_the_exit_status(sandbox, tmp_path: Path) -> None:
+    """The provider's own sample (a shell loop that sends once and exits 0 whatever the answer) does not retry:
+    RETRY-105 passes; that it exits 0 is ERR-101's business."""
+    once = tmp_path / "once.py"
+    once.write_text(
+        "import os, sys, httpx\n"
+        "with open(sys.argv[1], 'rb') as f:\n"
+        "    r = httpx.post(os.environ['MINTFAX_BASE_URL'] + '/v1/fax', data={'to': '+15005550000'}, files={'file': ('a.pdf', f.read())},\n"
+        "                   headers={'Authorization': 'Bearer ' + os.environ['MINTFAX_API_KEY'], 'Idempotency-Key': 'k'}, timeout=10)\n"
+        "print(r.status_code, r.text)\n"
+    )
+    results = run_rules(client_config(command=f"{sys.executable} {once} {{file}}", url=sandbox("mintfax").url), "RETRY-105", "ERR-101")
+    assert results["RETRY-105"].status is Status.PASS, results["RETRY-105"].message
+    assert results["ERR-101"].status is Status.FAIL and "exited 0" in results["ERR-101"].message
+
+
+def test_retry_101_notices_a_replay_of_an_earlier_resource(tmp_path: Path) -> None:
+    """On a real sandbox (one account), a client that uses one key for every operation first creates a fax,
+    then 'recovers' from the transient magic number with a replay of that fax."""
+    server = SandboxProcess("mintfax", tmp_path / "state.db")
+    try:
+        config = client_config("--flaw constant-key", url=server.url)
+        assert run_rules(config, "IDEM-101")["IDEM-101"].status is Status.PASS  # the first fax, key 'fax-key'
+        result = run_rules(config, "RETRY-101")["RETRY-101"]
+    finally:
+        server.stop()
+    assert result.status is Status.FAIL, result.message
+    assert "replay of an earlier resource" in result.message
+    assert json.dumps(result.evidence).count('"replayed": true') >= 1
