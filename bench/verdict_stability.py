@@ -117,7 +117,10 @@ def main() -> None:
                     found = job(Path(folder))
                 for rule, status in found.items():
                     seen[name][rule][status] += 1
-            print(f"run {run}/{args.runs} done ({time.monotonic() - started:.0f} s)", flush=True)
+            so_far = [f"{name}: {rule} {dict(counts)}" for name, rules in seen.items() for rule, counts in rules.items() if len(counts) > 1]
+            print(f"run {run}/{args.runs} done ({time.monotonic() - started:.0f} s), {len(so_far)} flipped so far", flush=True)
+            for line in so_far:
+                print("    " + line, flush=True)
     finally:
         for process in busy:
             process.kill()
