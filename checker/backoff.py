@@ -5,6 +5,8 @@ Schedules (retry n, 0-based; D = min(base * 2**n, cap)):
   documented    min(base * 2**n + U(0, jitter), cap)
   full jitter   U(0, D)
   equal jitter  D/2 + U(0, D/2)
+  added jitter  D + anything in [0, max(base, D/2)]: a provider documenting exact delays (jitter 0) accepts jitter
+                that only adds to them (golive's reading); only its support is tested, as its shape is the client's
 
 Noise. A recorded delay is the client's planned delay plus a latency L >= 0 (waking up, building the
 request, connecting), and it may look up to EARLY_S shorter (timestamps on both sides). `Noise.late`
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import itertools
 import math
 import random
 import statistics
@@ -89,7 +90,7 @@ DEFAULT_NOISE = Noise()
 class Schedule:
     """One accepted schedule of retry delays (see the module's docstring)."""
 
-    model: str  # documented | full jitter | equal jitter
+    model: str  # documented | full jitter | equal jitter | added jitter
     base: float
     cap: float
     jitter: float = 0.0
@@ -100,6 +101,8 @@ class Schedule:
             return d, min(d + self.jitter, self.cap)
         if self.model == "full jitter":
             return 0.0, d
+        if self.model == "added jitter":
+            return d, d + max(self.base, d / 2)
         return d / 2, d
 
     def cdf(self, n: int, x: float) -> float:
@@ -109,8 +112,9 @@ class Schedule:
         return min(1.0, max(0.0, (x - lo) / (hi - lo)))
 
     def is_random(self, n: int) -> bool:
+        """Whether the schedule draws retry n from a known distribution (the tests beyond support need one)."""
         lo, hi = self.window(n)
-        return hi > lo
+        return hi > lo and self.model != "added jitter"
 
     def sample(self, n: int, rng: random.Random) -> float:
         lo, hi = self.window(n)
@@ -120,12 +124,29 @@ class Schedule:
         if self.model == "documented":
             jitter = f" + U(0, {self.jitter:g})" if self.jitter else ""
             return f"documented schedule (base {self.base:g} s{jitter}, cap {self.cap:g} s)"
+        if self.model == "added jitter":
+            return f"documented delays with added jitter (base {self.base:g} s, cap {self.cap:g} s; never shorter than documented)"
         return f"{self.model} schedule (base {self.base:g} s, cap {self.cap:g} s)"
 
+    @property
+    def exact(self) -> bool:
+        return self.model == "documented" and not self.jitter
 
-def accepted_schedules(base: float, cap: float, jitter: float) -> tuple[Schedule, ...]:
-    """What a pack accepts: its documented schedule, and full and equal jitter on the same base and cap."""
-    return (Schedule("documented", base, cap, jitter), Schedule("equal jitter", base, cap), Schedule("full jitter", base, cap))
+
+VARIANTS = ("full jitter", "equal jitter", "added jitter")
+
+
+def default_variants(jitter: float) -> tuple[str, ...]:
+    """The variants a pack accepts beside its documented schedule when it does not say (golive's reading): a
+    provider that documents jitter accepts the common jittered forms of the same schedule (AWS's full and equal
+    jitter); one that documents exact delays accepts only jitter that never waits less than them."""
+    return ("equal jitter", "full jitter") if jitter else ("added jitter",)
+
+
+def accepted_schedules(base: float, cap: float, jitter: float, variants: Sequence[str] | None = None) -> tuple[Schedule, ...]:
+    """What a pack accepts: its documented schedule, and the variants it names on the same base and cap."""
+    chosen = default_variants(jitter) if variants is None else variants
+    return (Schedule("documented", base, cap, jitter), *(Schedule(v, base, cap) for v in chosen))
 
 
 @dataclass(frozen=True)
@@ -229,7 +250,7 @@ def _repeats(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise) 
     chances = []
     for n, (ds, _) in _by_retry(runs, noise).items():
         lo, hi = schedule.window(n)
-        if len(ds) >= 2 and hi > lo:
+        if len(ds) >= 2 and schedule.is_random(n):
             chances.append(_range_at_most(max(ds) - min(ds) + _slack(runs, noise, n), hi - lo, len(ds)))
     return chances
 
@@ -285,6 +306,15 @@ def describe_deviation(runs: Sequence[Sequence[float]], schedules: Sequence[Sche
     spread = max(values) - min(values)
     if max(values) < 0.1:
         return "every retry is immediate (no backoff at all)"
+    if documented.exact:
+        short = sum(d < documented.window(n)[0] - EARLY_S for n, d in points)
+        variants = (Schedule(m, documented.base, documented.cap) for m in ("equal jitter", "full jitter"))
+        jittered = [v.model for v in variants if _fit(runs, v, noise).p >= FAIL_P]
+        if short and jittered:
+            return (
+                f"{short} of {len(points)} delays are shorter than the documented {_documented_delays(documented, runs)} s: they fit "
+                f"{jittered[0]}, but the provider documents exact delays, and jitter may only add to them"
+            )
     if max(firsts) < 0.1 and later:
         rest = " and the rest fit no schedule either" if not _fits_shifted(runs, schedules, noise) else ""
         return f"the first retry is immediate ({max(firsts):.2f} s; the documented schedule waits {documented.window(0)[0]:g} s){rest}"
@@ -293,19 +323,52 @@ def describe_deviation(runs: Sequence[Sequence[float]], schedules: Sequence[Sche
     over = [d for (n, d), late in zip(points, _lates(runs, noise), strict=True) if d > documented.cap + late]
     if over:
         return f"{len(over)} delay{'s' * (len(over) > 1)} exceed the {documented.cap:g} s cap (up to {max(over):.2f} s)"
+    linear = _linear_step(runs, noise)
+    if linear is not None:
+        return f"delays grow linearly (about +{linear:.2f} s a retry), not exponentially"
     base = _estimated_base(points, documented)
     if base is not None and not 0.67 <= base / documented.base <= 1.5:
         return f"the backoff starts from about {base:.2g} s, the documented base is {documented.base:g} s"
     reasons = {f.reason for f in fits}
     if "growth" in reasons and len({n for n, _ in points}) >= 3:
-        steps = [b - a for run in runs for a, b in itertools.pairwise(run)]
-        if steps and min(steps) > 0 and max(steps) <= 2 * min(steps) + max(_lates(runs, noise)):
-            return f"delays grow linearly (about +{statistics.median(steps):.2f} s a retry), not exponentially"
         return "delays grow more slowly than any exponential schedule the provider accepts"
     if "short" in reasons:
         return "delays are implausibly short for every accepted schedule"
-    expected = ", ".join(f"{lo:g}-{hi:g}" for lo, hi in (documented.window(n) for n in range(max(len(r) for r in runs))))
-    return f"they fit no accepted schedule (documented: {expected} s)"
+    return f"they fit no accepted schedule (documented: {_documented_delays(documented, runs)} s)"
+
+
+def _documented_delays(documented: Schedule, runs: Sequence[Sequence[float]]) -> str:
+    windows = (documented.window(n) for n in range(max(len(r) for r in runs)))
+    return ", ".join(f"{lo:g}" if hi <= lo else f"{lo:g}-{hi:g}" for lo, hi in windows)
+
+
+def _linear_step(runs: Sequence[Sequence[float]], noise: Noise) -> float | None:
+    """The step of delays that grow by about the same amount each retry (1, 2, 3, 4 s) rather than doubling,
+    over the runs with at least three retries: a straight line fits them better than the best doubling
+    (least squares, both with their best scale, the line by a factor of two); None when not, or when they barely grow."""
+    late = max(_lates(runs, noise))
+    uncapped = [_before_plateau(list(run), late) for run in runs]
+    long_runs = [run for run in uncapped if len(run) >= 3]
+    if not long_runs:
+        return None
+    line, doubling, slopes = 0.0, 0.0, []
+    for run in long_runs:
+        ns = range(len(run))
+        slope = _slope(list(zip(ns, run, strict=True)))
+        intercept = statistics.fmean(run) - slope * statistics.fmean(ns)
+        line += sum((d - intercept - slope * n) ** 2 for n, d in zip(ns, run, strict=True))
+        scale = sum(d * 2**n for n, d in zip(ns, run, strict=True)) / sum(4**n for n in ns)
+        doubling += sum((d - scale * 2**n) ** 2 for n, d in zip(ns, run, strict=True))
+        slopes.append(slope)
+    step = statistics.median(slopes)
+    return step if step > late and 2 * line < doubling else None
+
+
+def _before_plateau(run: list[float], late: float) -> list[float]:
+    """The delays up to the first of a capped tail (delays within noise of the run's largest: a cap reached)."""
+    top = max(run)
+    first = next(i for i, d in enumerate(run) if d >= top - late)
+    return run[: first + 1] if all(d >= top - late for d in run[first:]) else run
 
 
 def _fits_shifted(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule], noise: Noise) -> bool:

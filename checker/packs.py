@@ -106,6 +106,9 @@ class RetryFacts(Strict):
     base_s: float = 1.0
     max_delay_s: float = 30.0
     jitter_s: float = 0.0
+    # the schedules accepted beside the documented one (RETRY-106); unset: golive's reading, see
+    # checker/backoff.py's default_variants (full and equal jitter where jitter is documented, else added jitter)
+    variants: list[Literal["full jitter", "equal jitter", "added jitter"]] | None = None
     max_attempts: int = 5
     stop_on_4xx: bool = False
     request_timeout_s: float | None = None

@@ -447,7 +447,7 @@ def _schedules(ctx: ProbeContext) -> tuple[Schedule, ...]:
     from checker.backoff import accepted_schedules
 
     retry = ctx.pack.facts.retry
-    return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s)
+    return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s, retry.variants)
 
 
 async def _timed(ctx: ProbeContext, judge: Callable[[list[list[float]], Noise], Verdict]) -> tuple[Verdict, list[ClientRun], Noise]:
