@@ -176,21 +176,25 @@ def hang_pack(tmp_path) -> str:
     pack = tmp_path / "fastfax.yaml"
     pack.write_text(
         "schema: golive-pack/1\nname: fastfax\nextends: mintfax\nfacts: {}\n"
-        "rules:\n  RETRY-104: {source: 000_aa85249851aa0a9c.txt, params: {request_timeout_s: 3}}\n"
+        "rules:\n  RETRY-104: {source: 000_aa85249851aa0a9c.txt, params: {request_timeout_s: 3, assumed: 'assumed: a test bound'}}\n"
     )
     return str(pack)
 
 
 @pytest.mark.parametrize(
-    ("flaw", "status", "says"),
+    ("flaw", "flags", "status", "says"),
     [
-        (None, Status.PASS, "gave up on the hung request after"),
-        ("no-timeout", Status.FAIL, "it has no request timeout"),
+        (None, "", Status.PASS, "gave up on the hung request after 1."),
+        # flexforward's document to the letter (a request timeout, then the backoff): the backoff after the
+        # timeout is not part of the hung request (it failed before: 1 s + 3.5 s "waited" past the 3 s bound)
+        (None, " --base 3.5", Status.PASS, "from the request to the client closing its connection) and retried"),
+        ("no-timeout", "", Status.FAIL, "it has no request timeout, or a longer one"),
     ],
+    ids=["timeout", "timeout-then-long-backoff", "no-timeout"],
 )
-def test_hung_request(sandbox, tmp_path, flaw, status, says):
+def test_hung_request(sandbox, tmp_path, flaw, flags, status, says):
     config = mintfax_config(flaw, url=sandbox("mintfax").url)
-    client = config.file.client.model_copy(update={"command": config.file.client.command + " --timeout 1"})
+    client = config.file.client.model_copy(update={"command": config.file.client.command + " --timeout 1" + flags})
     config = type(config)(
         **{
             **{f: getattr(config, f) for f in config.__slots__},
@@ -200,6 +204,8 @@ def test_hung_request(sandbox, tmp_path, flaw, status, says):
     result = run_rules(config, "RETRY-104")["RETRY-104"]
     assert result.status is status, result.message
     assert says in result.message
+    # a bound the pack labels as assumed says so in every message (mintfax's 30 s: its documents name none)
+    assert "(bound 3 s, assumed: a test bound" in result.message
 
 
 def test_busiest_second_counts_a_sliding_window():

@@ -87,6 +87,7 @@ class Attempt:
     correlation_id: str | None = None
     answered_at: float | None = None
     replayed: bool = False  # the sandbox's answer carried the provider's replay signal
+    abandoned_at: float | None = None  # a hung request: when the client closed its connection (gave up on it)
 
     def evidence(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -105,6 +106,8 @@ class Attempt:
             item["correlation_id"] = self.correlation_id
         if self.replayed:
             item["replayed"] = True
+        if self.abandoned_at is not None:
+            item["abandoned_t"] = round(self.abandoned_at, 3)
         return item
 
 
@@ -179,8 +182,8 @@ class RecordingProxy:
                     _reset(writer)
                     return
                 if action.kind == "hang":
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._closing.wait(), action.hang_s)
+                    if await self._hang(reader, action.hang_s):
+                        attempt.abandoned_at = time.monotonic() - self._started
                     _reset(writer)
                     return
                 code, headers, payload = await self._answer(action, request, body, size)
@@ -204,6 +207,18 @@ class RecordingProxy:
                 writer.close()
             if task is not None:
                 self._tasks.discard(task)
+
+    async def _hang(self, reader: asyncio.StreamReader, seconds: float) -> bool:
+        """Answer nothing for `seconds` (or until the proxy closes). True when the client gave up first: it
+        closed or reset its connection (the moment RETRY-104 measures), False otherwise."""
+        gave_up = asyncio.ensure_future(_until_closed(reader))
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait({gave_up, closing}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+            return gave_up.done() and not gave_up.cancelled() and gave_up.result()
+        finally:
+            for task in (gave_up, closing):
+                task.cancel()
 
     async def _next(self, conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
         while True:
@@ -301,6 +316,21 @@ class RecordingProxy:
             return 502, [("content-type", "application/json")], payload.encode()
         headers = [(k, v) for k, v in response.headers.items() if k not in HOP and k != "content-encoding"]
         return response.status, headers, response.body
+
+
+async def _until_closed(reader: asyncio.StreamReader, limit: int = 1024 * 1024) -> bool:
+    """Read (and drop) what the client sends until it closes the connection: True. False when it sends more than
+    `limit` bytes instead (a hung request is not a place to stream into)."""
+    seen = 0
+    try:
+        while seen <= limit:
+            data = await reader.read(65536)
+            if not data:
+                return True
+            seen += len(data)
+    except (ConnectionError, OSError):
+        return True
+    return False
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
