@@ -118,6 +118,15 @@ class RateLimitFacts(Strict):
     requests_per_s: float
 
 
+def size_limit(max_bytes: int) -> str:
+    """A file limit in the words of a document: "under 10 MB (10,000,000 bytes)" for 9,999,999 (decimal
+    megabytes, the strict reading of "under 10 MB"), else "at most N bytes"."""
+    over = max_bytes + 1
+    if over % 1_000_000 == 0:
+        return f"under {over // 1_000_000} MB ({over:,} bytes)"
+    return f"at most {max_bytes:,} bytes"
+
+
 class FileFacts(Strict):
     types: list[Literal["pdf", "docx", "xlsx", "jpg", "png", "tiff", "html", "txt"]]
     max_bytes: int

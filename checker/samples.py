@@ -42,7 +42,7 @@ def document(kind: str) -> tuple[str, bytes, str]:
 
 
 def write_padded_pdf(path: Path, size: int) -> None:
-    """A valid PDF padded with a comment to `size` bytes, written a megabyte at a time (an 11 MB probe
+    """A valid PDF padded with a comment to `size` bytes, written a megabyte at a time (a 10 MB probe
     file never sits in golive's memory whole)."""
     chunk = b"0" * (1024 * 1024)
     with path.open("wb") as out:

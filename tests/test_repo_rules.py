@@ -203,7 +203,15 @@ def test_file_002_names_only_the_oversized_document(documents):
     (documents / "documents" / "huge.txt").write_bytes(b"x" * (10 * 1024 * 1024 + 1))
     result = run_rules(write_config(documents, 'documents: ["documents/*"]\n'), "FILE-002")["FILE-002"]
     assert result.status is Status.FAIL
-    assert result.message == "over the 10 MB limit: documents/huge.txt (10.0 MB)"
+    assert result.message == "files must be under 10 MB (10,000,000 bytes): documents/huge.txt (10,485,761 bytes)"
+
+
+@pytest.mark.parametrize(("size", "status"), [(9_999_999, Status.PASS), (10_000_000, Status.FAIL), (10 * 1024 * 1024, Status.FAIL)])
+def test_file_002_reads_under_10_mb_strictly(documents, size, status):
+    """ "Files are under 10 MB": 10,000,000 bytes is not under it; 10 MiB passed before issue 17."""
+    (documents / "documents" / "big.txt").write_bytes(b"x" * size)
+    result = run_rules(write_config(documents, 'documents: ["documents/big.txt"]\n'), "FILE-002")["FILE-002"]
+    assert result.status is status, result.message
 
 
 def test_documents_that_match_nothing_are_an_error(tmp_path):

@@ -26,7 +26,7 @@ from checker.redact import mask
 
 MAX_HEAD_WAIT_S = 30.0
 KEY_BODY_LIMIT = 1024 * 1024  # a body key is looked for in bodies up to this size (JSON requests are small)
-MAX_BODY = 64 * 1024 * 1024  # a request larger than this is cut off (the probe's uploads are at most 11 MB)
+MAX_BODY = 64 * 1024 * 1024  # a request larger than this is cut off (the probe's uploads are one byte over the pack's limit)
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer", "proxy-connection"}
 FORWARD_DROPPED = HOP | {"accept-encoding"}
 SECRET_HEADERS = {"authorization", "x-api-key", "cookie"}

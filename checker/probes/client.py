@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
+from checker.packs import size_limit
 from checker.probes.context import ProbeContext
 from checker.registry import check
 from checker.samples import document
@@ -606,22 +607,22 @@ async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     files = ctx.pack.facts.files
     if files is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
-    size = files.max_bytes + 1024 * 1024
+    # one byte over the limit: a client that reads "under 10 MB" as 10 MiB (10,485,760 bytes) uploads it
+    size = files.max_bytes + 1
     await _working_client(ctx)
     outcome = await run(ctx, Scenario(), upload=("scan.pdf", lambda path: write_padded_pdf(path, size)), may_refuse=True)
     uploaded = [a for a in outcome.posts if a.body_bytes > files.max_bytes]
-    mb = size / (1024 * 1024)
+    what = f"a {size:,}-byte file"
     if uploaded:
         return Outcome.failed(
-            f"the client uploaded a {mb:.0f} MB file ({len(uploaded)} time{'s' * (len(uploaded) > 1)}); "
-            f"the limit is {files.max_bytes / (1024 * 1024):g} MB",
+            f"the client uploaded {what} ({len(uploaded)} time{'s' * (len(uploaded) > 1)}); files must be {size_limit(files.max_bytes)}",
             outcome.evidence(),
         )
     if outcome.process.crash:
-        return Outcome.failed(f"given a {mb:.0f} MB file the client crashed ({outcome.process.crash})", outcome.evidence())
+        return Outcome.failed(f"given {what} the client crashed ({outcome.process.crash})", outcome.evidence())
     if outcome.process.exit_code == 0:
-        return Outcome.failed(f"given a {mb:.0f} MB file the client exited 0 without sending it", outcome.evidence())
-    return Outcome.passed(f"the client refused the {mb:.0f} MB file before uploading it", outcome.evidence())
+        return Outcome.failed(f"given {what} the client exited 0 without sending it", outcome.evidence())
+    return Outcome.passed(f"the client refused {what} before uploading it: files must be {size_limit(files.max_bytes)}", outcome.evidence())
 
 
 # ---------------------------------------------------------------- observability

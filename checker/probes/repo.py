@@ -11,6 +11,7 @@ from typing import TypeVar
 from checker.errors import ProbeError
 from checker.keyscan import Finding, NotARepository, Scan, matching, scan, tracked_files
 from checker.model import Outcome, Rule
+from checker.packs import size_limit
 from checker.probes.context import ProbeContext
 from checker.redact import mask
 from checker.registry import check
@@ -236,9 +237,8 @@ async def documents_under_size_limit(ctx: ProbeContext, rule: Rule) -> Outcome:
     sizes = await off_the_loop(lambda stop: [p.stat().st_size for p in documents])
     evidence = [{"kind": "document", "file": _name(ctx, p), "bytes": size} for p, size in zip(documents, sizes, strict=True)]
     over = [e for e in evidence if int(e["bytes"]) > limit]  # type: ignore[call-overload]
-    mb = limit / (1024 * 1024)
     if over:
-        listed = ", ".join(f"{e['file']} ({int(e['bytes']) / (1024 * 1024):.1f} MB)" for e in over)  # type: ignore[call-overload]
-        return Outcome.failed(f"over the {mb:g} MB limit: {listed}", evidence)
+        listed = ", ".join(f"{e['file']} ({int(e['bytes']):,} bytes)" for e in over)  # type: ignore[call-overload]
+        return Outcome.failed(f"files must be {size_limit(limit)}: {listed}", evidence)
     largest = max(int(e["bytes"]) for e in evidence)  # type: ignore[call-overload]
-    return Outcome.passed(f"{len(evidence)} document{'s' * (len(evidence) != 1)} under {mb:g} MB (largest {_size(largest)})", evidence)
+    return Outcome.passed(f"{len(evidence)} document{'s' * (len(evidence) != 1)} {size_limit(limit)} (largest {_size(largest)})", evidence)

@@ -41,7 +41,7 @@ FLAWS = (
     "leak-secrets",
 )
 ACCEPTED = {"pdf", "docx", "xlsx", "jpg", "png", "tif", "html", "txt"}
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = 10_000_000  # "Files are under 10 MB" (go-live checklist): decimal megabytes, strictly under
 
 
 def main() -> int:
@@ -72,8 +72,8 @@ def main() -> int:
         content = handle.read()
     if "no-file-check" not in flaws:
         kind = filetype.guess(content)
-        if len(content) > MAX_BYTES:
-            print(f"faxclient: {args.file} is {len(content)} bytes; mintfax accepts at most 10 MB", file=sys.stderr)
+        if len(content) >= MAX_BYTES:
+            print(f"faxclient: {args.file} is {len(content)} bytes; mintfax accepts files under 10 MB", file=sys.stderr)
             return 2
         if kind is not None and kind.extension not in ACCEPTED:
             print(f"faxclient: {args.file} is {kind.extension}, which mintfax cannot fax", file=sys.stderr)

@@ -25,7 +25,7 @@ import filetype
 import httpx
 
 ACCEPTED = {"pdf", "docx", "xlsx", "jpg", "png", "tif", "html", "txt"}
-MAX_BYTES = 10 * 1024 * 1024
+MAX_BYTES = 10_000_000  # "Files are under 10 MB": decimal megabytes, strictly under
 RETRYABLE = {500, 503}
 MAX_ATTEMPTS, BASE_S, CAP_S = 5, 1.0, 30.0
 
@@ -85,8 +85,8 @@ def backoff(attempt: int) -> float:
 
 
 def check_document(name: str, content: bytes) -> str | None:
-    if len(content) > MAX_BYTES:
-        return f"{name} is {len(content) / 1024 / 1024:.1f} MB; mintfax accepts at most 10 MB"
+    if len(content) >= MAX_BYTES:
+        return f"{name} is {len(content):,} bytes; mintfax accepts files under 10 MB (10,000,000 bytes)"
     kind = filetype.guess(content)
     if kind is not None and kind.extension not in ACCEPTED:
         return f"{name} is {kind.extension}, which mintfax cannot fax"
