@@ -44,9 +44,12 @@ CLIENT_WORK_S = 0.1  # what a retry may add to its delay on top of scheduling la
 # how much that work may vary between runs of the same client (a garbage collection, five runs waking at once):
 # a difference between runs must exceed it, on top of the measured latency, before it counts as jitter
 CLIENT_VARIATION_S = 0.1
+# a delay this much past its window (beyond the measured noise) may be one stall the meter did not see (a page
+# fault, a garbage collection, a burst of other processes): not a misfit on its own, the scenario runs again
+STALL_S = 0.4
 PASS_P = 0.01  # the best schedule's p-value at or above this: the delays fit it
 FAIL_P = 0.0001  # every schedule's p-value below this: they fit none (a correct client fails 1 in 10,000 times)
-NO_JITTER_P = 0.001  # a jittered retry would agree this closely across the runs with at most this chance
+NO_JITTER_P = 0.001  # every retry, jittered, would agree this closely across the runs with at most this chance
 SIMULATIONS = 4000  # simulated runs per schedule for the 'fixed' and 'growth' tests (their p-values: 1/4001 at least)
 TESTS = 5  # the Bonferroni factor: short, long, fixed, growth, repeat
 
@@ -166,14 +169,13 @@ class _Fit:
 
 
 def _gamma_tail(x: float, k: int) -> float:
-    """P(Gamma(k, 1) >= x): the p-value of Fisher's method for k uniforms whose logs sum to -x."""
-    if x <= 0:
+    """P(Gamma(k, 1) >= x): the p-value of Fisher's method for k uniforms whose logs sum to -x. In log space
+    (exp(-x) * sum x**i / i!, i < k), so that hundreds of retries neither overflow nor turn into NaN."""
+    if x <= 0 or k <= 0:
         return 1.0
-    term, total = 1.0, 1.0
-    for i in range(1, k):
-        term *= x / i
-        total += term
-    return min(1.0, math.exp(-x) * total)
+    logs = [i * math.log(x) - math.lgamma(i + 1) for i in range(k)]
+    top = max(logs)
+    return min(1.0, math.exp(-x + top + math.log(sum(math.exp(v - top) for v in logs))))
 
 
 def _flatten(runs: Sequence[Sequence[float]]) -> list[tuple[int, float]]:
@@ -210,27 +212,36 @@ def _simulated(schedule: Schedule, shape: tuple[int, ...]) -> tuple[tuple[float,
     return tuple(sorted(bands)), tuple(sorted(slopes))
 
 
-def _fit(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise) -> _Fit:
+def _fit(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise, *, support_only: bool = False) -> _Fit:
+    """How well the delays fit one schedule. `support_only`: read them as a deterministic schedule (the runs
+    show no jitter), which only has to stay inside the schedule's windows; its distribution is not the client's."""
     points = _flatten(runs)
     lates = _lates(runs, noise)
+    overrun = ""
     for (n, d), late in zip(points, lates, strict=True):
         lo, hi = schedule.window(n)
         if d < lo - EARLY_S:
             return _Fit(schedule, 0.0, "support", f"retry {n + 1} came after {d:.2f} s; the schedule waits at least {lo:.2f} s")
-        if d > hi + late:
+        if d > hi + late + max(late, STALL_S):
             return _Fit(schedule, 0.0, "support", f"retry {n + 1} came after {d:.2f} s; the schedule waits at most {hi:.2f} s")
-    chosen = [(n, d, late) for (n, d), late in zip(points, lates, strict=True) if schedule.is_random(n)]
+        if d > hi + late and not overrun:  # one stall of the machine may explain it: run again to tell
+            overrun = f"retry {n + 1} came after {d:.2f} s; the schedule waits at most {hi:.2f} s"
+    chosen = [(n, d, late) for (n, d), late in zip(points, lates, strict=True) if schedule.is_random(n) and not support_only]
     p: dict[str, float] = {}
     if chosen:
         short = [max(schedule.cdf(n, d + EARLY_S), 1e-300) for n, d, _ in chosen]
-        long = [max(1.0 - schedule.cdf(n, d - late), 1e-300) for n, d, late in chosen]
+        # a delay past the window by up to twice the noise is flagged above (one stall, maybe), not counted here
+        long = [max(1.0 - schedule.cdf(n, d - late), 1e-300) for n, d, late in chosen if d <= schedule.window(n)[1] + late]
         p["short"] = _gamma_tail(-sum(math.log(u) for u in short), len(short))
-        p["long"] = _gamma_tail(-sum(math.log(u) for u in long), len(long))
+        if long:
+            p["long"] = _gamma_tail(-sum(math.log(u) for u in long), len(long))
         shape = tuple(len(run) for run in runs)
         bands, slopes = _simulated(schedule, shape)
         values = [d for _, d in points]
         band = max(values) - min(values) + max(lates)  # the widest the planned delays can have been
-        p["fixed"] = (bisect.bisect_right(bands, band) + 1) / (SIMULATIONS + 1)
+        below = bisect.bisect_right(bands, band)
+        # under every simulated band: the simulations cannot resolve it (1/4001 at best); bound it instead
+        p["fixed"] = (below + 1) / (SIMULATIONS + 1) if below else min(1 / (SIMULATIONS + 1), _band_bound(points, schedule, band))
         repeats = _repeats(runs, schedule, noise)
         if repeats:
             p["repeat"] = _gamma_tail(-sum(math.log(max(r, 1e-300)) for r in repeats), len(repeats))
@@ -238,10 +249,22 @@ def _fit(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise) -> _
             mean_n = statistics.fmean(n for n, _ in points)  # the steepest slope the noise allows
             steepest = [(n, _log2(d + EARLY_S) if n > mean_n else _log2(d - late)) for (n, d), late in zip(points, lates, strict=True)]
             p["growth"] = (bisect.bisect_right(slopes, _slope(steepest)) + 1) / (SIMULATIONS + 1)
-    if not p:
-        return _Fit(schedule, 1.0, "")
-    reason = min(p, key=p.__getitem__)
-    return _Fit(schedule, min(1.0, TESTS * p[reason]), reason)
+    reason = min(p, key=p.__getitem__) if p else ""
+    fit = _Fit(schedule, min(1.0, TESTS * p[reason]) if p else 1.0, reason)
+    if overrun and fit.p >= FAIL_P:  # neither a fit nor, on this evidence, a misfit
+        return _Fit(schedule, FAIL_P, "support", overrun)
+    return fit
+
+
+def _band_bound(points: Sequence[tuple[int, float]], schedule: Schedule, band: float) -> float:
+    """An upper bound of P(all delays within `band` of each other) under the schedule: given the first delay,
+    each other random delay must fall within `band` of it, which its window allows with chance <= 2 band / width."""
+    bound = 1.0
+    for n, _ in points[1:]:
+        lo, hi = schedule.window(n)
+        if schedule.is_random(n):
+            bound *= min(1.0, 2 * band / (hi - lo))
+    return bound
 
 
 def _repeats(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise) -> list[float]:
@@ -281,6 +304,22 @@ def judge_backoff(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule]
     fits = sorted((_fit(runs, s, noise) for s in schedules), key=lambda f: f.p, reverse=True)
     best = fits[0]
     evidence = f"{len(runs)} run{'s' * (len(runs) > 1)}"
+    if not jitter_seen(runs, noise):
+        # the runs agree: the delays may be a deterministic schedule, which fits only by staying inside the windows
+        # of a schedule that allows it (the documented one, or jitter added to it); that they also fall inside full
+        # jitter's wide windows says nothing (a fixed 1 s delay lies inside U(0, 1), U(0, 2), U(0, 4), ...)
+        steady = [_fit(runs, s, noise, support_only=True) for s in schedules if s.model in ("documented", "added jitter")]
+        plain = max(steady, key=lambda f: f.p, default=None)
+        if plain is not None and plain.p >= PASS_P:
+            return Verdict(True, plain.schedule.model, f"delays {shown} fit the {plain.schedule.describe()} ({evidence})", plain.p)
+        if best.p >= PASS_P:
+            return Verdict(
+                None,
+                best.schedule.model,
+                f"delays {shown} fall inside the {best.schedule.describe()}, but the runs show no jitter, and as a fixed "
+                f"schedule they are not the documented one ({evidence}); {describe_deviation(runs, schedules, fits, noise)}?",
+                best.p,
+            )
     if best.p >= PASS_P:
         return Verdict(
             True, best.schedule.model, f"delays {shown} fit the {best.schedule.describe()} ({evidence}, p = {best.p:.2g})", best.p
@@ -398,29 +437,65 @@ def judge_jitter(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule],
     compared = {n: pair for n, pair in _by_retry([list(r) for r in runs], noise).items() if len(pair[0]) >= 2}
     if not compared:
         return Verdict(False, "none", "no retries to compare")
-    beyond = {n: (max(ds) - min(ds)) - floor for n, (ds, floor) in compared.items()}
-    widest = max(beyond, key=beyond.__getitem__)
-    if beyond[widest] > 0:
-        ds, floor = compared[widest]
+    seen = _jitter_at(runs, noise)
+    if seen is not None:
+        n, ds, floor = seen
         return Verdict(
             True,
             "jitter",
-            f"runs differ by {max(ds) - min(ds):.2f} s at retry {widest + 1}, more than the {floor:.2f} s noise can explain "
-            f"({noise.describe()}): the delays carry jitter",
+            f"runs differ by {max(ds) - min(ds):.2f} s at retry {n + 1} (by {_robust_range(ds):.2f} s leaving out the latest), "
+            f"more than the {floor:.2f} s noise can explain ({noise.describe()}): the delays carry jitter",
             1.0,
         )
-    # the chance that retries jittered as the accepted schedules jitter (each retry at least as much as the least
-    # jittered of them) would have agreed this closely in every run anyway
-    chance = 1.0
+    # the chance that retries jittered as the provider documents (else as the least jittered accepted schedule)
+    # would have agreed this closely in every run anyway: per retry, combined by Fisher's method
+    chances = []
+    documented = next((s for s in schedules if s.model == "documented"), None)
     for n, (ds, _) in compared.items():
         widths = [hi - lo for lo, hi in (s.window(n) for s in schedules) if hi > lo]
         if widths:
-            chance *= _range_at_most(max(ds) - min(ds) + _slack(runs, noise, n), min(widths), len(ds))
+            # the null: this retry jittered as the provider documents it (else as the least jittered accepted)
+            width = documented.jitter if documented is not None and documented.jitter else min(widths)
+            chances.append(_range_at_most(max(ds) - min(ds) + _slack(runs, noise, n), width, len(ds)))
+    chance = _gamma_tail(-sum(math.log(max(c, 1e-300)) for c in chances), len(chances)) if chances else 1.0
     first = ", ".join(f"{d:.2f}" for d in runs[0])
     agree = f"{len(runs)} runs retried on the same schedule ({first} s) within the noise ({noise.describe()})"
+    # a retry where one run strays beyond the noise (jitter, or one stalled run: the evidence cannot tell) vouches
+    # for neither; "no jitter" needs every retry to agree (one random retry among fixed ones is jitter: stripe-python
+    # waits 0.5 s, then U(0.5, 1) s)
+    strays = [n for n, (ds, floor) in compared.items() if max(ds) - min(ds) > floor]
+    if strays:
+        return Verdict(
+            None,
+            "none",
+            f"{len(runs)} runs differ at retry {strays[0] + 1} by more than the noise, but only because of one run: jitter or "
+            f"a stall of the machine ({noise.describe()})",
+            chance,
+        )
     if chance < NO_JITTER_P:
         return Verdict(False, "none", f"{agree}: no jitter", chance)
     return Verdict(None, "none", f"{agree}, but a jittered schedule would do so with p = {chance:.2g}", chance)
+
+
+def _robust_range(ds: Sequence[float]) -> float:
+    """The range of a retry's delays across runs without the latest one: a stall of the machine only ever makes a
+    delay longer, so one stalled run cannot pass for jitter (two runs stalled at the same retry are needed)."""
+    kept = sorted(ds)[:-1] if len(ds) >= 3 else []
+    return max(kept) - min(kept) if kept else 0.0
+
+
+def _jitter_at(runs: Sequence[Sequence[float]], noise: Noise) -> tuple[int, list[float], float] | None:
+    """The retry whose runs differ beyond the noise (leaving out the latest run there), or None."""
+    compared = _by_retry([list(r) for r in runs], noise)
+    beyond = {n: _robust_range(ds) - floor for n, (ds, floor) in compared.items() if len(ds) >= 3}
+    if not beyond:
+        return None
+    widest = max(beyond, key=beyond.__getitem__)
+    return (widest, *compared[widest]) if beyond[widest] > 0 else None
+
+
+def jitter_seen(runs: Sequence[Sequence[float]], noise: Noise = DEFAULT_NOISE) -> bool:
+    return _jitter_at(runs, noise) is not None
 
 
 def _range_at_most(width: float, spread: float, k: int) -> float:

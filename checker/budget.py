@@ -3,7 +3,9 @@ sandbox account, the webhook receiver): a documented 80 s client timeout in one 
 contract check that waits for the same account past its 60 s bound.
 
 The engine gives each check a `Budget` (through a context variable, so everything the check starts shares
-it); a wait for a shared resource runs inside `waiting()`, which stops the budget's clock meanwhile.
+it); a wait for a shared resource runs inside `waiting()`, which stops the budget's clock meanwhile. A probe
+shared by several checks runs under a budget of its own, which every check awaiting it follows (`following`):
+its waits stop the clock of each of them, not only of the check that happened to start it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Budget:
         self._waited = 0.0
         self._waiting = 0
         self._since = 0.0
+        self._following: list[tuple[Budget, float]] = []
 
     @contextlib.contextmanager
     def waiting(self) -> Iterator[None]:
@@ -43,10 +46,26 @@ class Budget:
             if self._waiting == 0:
                 self._waited += time.monotonic() - self._since
 
-    def used(self) -> float:
+    def waited(self) -> float:
+        """The time this budget's clock has stood still so far (its own waits and those of what it follows)."""
         now = time.monotonic()
-        waited = self._waited + (now - self._since if self._waiting else 0.0)
-        return now - self.started - waited
+        followed = sum(other.waited() - start for other, start in self._following)
+        return self._waited + (now - self._since if self._waiting else 0.0) + followed
+
+    @contextlib.contextmanager
+    def following(self, other: Budget) -> Iterator[None]:
+        """While this check awaits a probe shared with other checks (which runs under `other`), the probe's waits
+        for a shared resource stop this check's clock too, whichever check started the probe."""
+        entry = (other, other.waited())
+        self._following.append(entry)
+        try:
+            yield
+        finally:
+            self._following.remove(entry)
+            self._waited += other.waited() - entry[1]
+
+    def used(self) -> float:
+        return time.monotonic() - self.started - self.waited()
 
     def left(self) -> float:
         return self.seconds - self.used()

@@ -63,7 +63,11 @@ def test_a_small_listen_queue_fails_only_the_burst(tmp_path: Path) -> None:
 
 
 def test_a_receiver_verifying_reserialised_compact_json_is_diagnosed(tmp_path: Path) -> None:
-    results = run_rules(receiver_config(tmp_path, "reserialize-compact"), *SIGNATURE_RULES)
+    results = run_rules(receiver_config(tmp_path, "reserialize-compact"), *SIGNATURE_RULES, "HOOK-207", "HOOK-209", jobs=16)
+    # the duplicate and the burst use the serialisation it accepts, settled before they start, whatever the
+    # order the rules run in (with 16 at once they used to start before the diagnosis and fail for its reason)
+    for rule_id in ("HOOK-207", "HOOK-209"):
+        assert results[rule_id].status is Status.PASS, (rule_id, results[rule_id].message)
     for rule_id in ("HOOK-201", "HOOK-213"):
         assert results[rule_id].status is Status.FAIL, (rule_id, results[rule_id].message)
         assert "sent as compact JSON was accepted" in results[rule_id].message
@@ -186,3 +190,80 @@ def test_retry_101_notices_a_replay_of_an_earlier_resource(tmp_path: Path) -> No
     assert result.status is Status.FAIL, result.message
     assert "replay of an earlier resource" in result.message
     assert json.dumps(result.evidence).count('"replayed": true') >= 1
+
+
+def test_every_check_awaiting_a_shared_probe_is_credited_its_waits() -> None:
+    """A probe shared by two checks waits 2 s for the account (held by a contract check), then works 0.2 s: both
+    checks, with a bound of 1 s, get its result; before, only the check that started it had the wait credited,
+    and which check ended in 'did not finish' depended on which started first (review of issue 13)."""
+    import asyncio
+
+    from checker.budget import within
+    from checker.probes.context import ProbeContext
+
+    async def main() -> list[object]:
+        ctx = ProbeContext(None, None, "sandbox")  # type: ignore[arg-type]
+
+        async def contract_check() -> None:
+            async with ctx.account.exclusive():
+                await asyncio.sleep(2.0)
+
+        async def client_run() -> str:
+            async with ctx.account.shared():
+                await asyncio.sleep(0.2)
+            return "ran"
+
+        async def starter() -> str:
+            return await ctx.shared("always-503:1", client_run)
+
+        async def joiner() -> str:
+            await asyncio.sleep(0.05)
+            return await ctx.shared("always-503:1", client_run)
+
+        holder = asyncio.create_task(contract_check())
+        await asyncio.sleep(0.01)
+        results = await asyncio.gather(within(starter(), 1.0), within(joiner(), 1.0), return_exceptions=True)
+        await holder
+        return results
+
+    assert asyncio.run(main()) == ["ran", "ran"]
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "stderr", "crash"),
+    [
+        # what real clients print; a crash is a programming error or a signal, not a deliberate failure
+        (
+            1,
+            "Traceback (most recent call last):\n  File \"c.py\", line 3\nAttributeError: 'str' object has no attribute 'get'\n",
+            "AttributeError: 'str' object has no attribute 'get'",
+        ),
+        # requests' raise_for_status() left uncaught, tenacity's reraise at give-up: the client's way to fail
+        (
+            1,
+            'Traceback (most recent call last):\n  File "c.py", line 9, in <module>\nrequests.exceptions.HTTPError: 400 Client Error\n',
+            None,
+        ),
+        (1, 'Traceback (most recent call last):\n  File "c.py", line 9, in <module>\ntenacity.RetryError: RetryError[<Future>]\n', None),
+        # logging.exception then sys.exit(1) on a parse error is still a client that could not read the answer
+        (
+            1,
+            'ERROR boom\nTraceback (most recent call last):\n  File "c.py", line 3\njson.decoder.JSONDecodeError: Expecting value\nmore\n',
+            "json.decoder.JSONDecodeError: Expecting value",
+        ),
+        # Node 20 ends its crash report with its version
+        (
+            1,
+            "/app/c.js:3\nTypeError: Cannot read properties of undefined (reading 'code')\n    at main (c.js:3:20)\n\nNode.js v20.11.1\n",
+            "TypeError: Cannot read properties of undefined (reading 'code')",
+        ),
+        (139, "", "killed by SIGSEGV (exit 139)"),
+        (-9, "", "killed by SIGKILL"),
+        (2, "usage: c.py [-h]\n", None),
+    ],
+    ids=["attribute-error", "http-error", "retry-error", "logged-decode-error", "node-20", "shell-segv", "sigkill", "usage"],
+)
+def test_a_crash_is_a_programming_error_or_a_signal(exit_code: int, stderr: str, crash: str | None) -> None:
+    from checker.harness.process import crash_of
+
+    assert crash_of(exit_code, stderr) == crash

@@ -34,9 +34,10 @@ class ProcessResult:
 
     @property
     def crash(self) -> str | None:
-        """What the process died of, when it did not end by its own decision: a signal, or an exception nothing
-        caught (Python, Node, Java, Go), named by the last line of its report; None for a clean exit, a chosen
-        non-zero exit included."""
+        """What the process died of, when it did not end by its own decision: a signal (or a shell's 128 + N for a
+        crash signal), a Python programming error (AttributeError, TypeError, KeyError, ... in a traceback on
+        stderr, exit 1: it could not handle what it got), a Node TypeError/ReferenceError/..., a Java or Go crash;
+        None for a clean exit, a chosen non-zero exit included (raising HTTPError or an SDK's error at give-up)."""
         return crash_of(self.exit_code, self.stderr) if not self.timed_out else None
 
     def evidence(self) -> dict[str, object]:
@@ -52,8 +53,37 @@ class ProcessResult:
 
 
 _PYTHON = "Traceback (most recent call last):"
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(?::|$)")
-_NODE = re.compile(r"^(?:Uncaught )?([A-Za-z]*Error(?:\[\w+\])?: .*)\n(?:\s+at .*\n?)+\Z", re.M)
+_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
+# a crash is a programming error: the client could not handle what it got. An uncaught HTTPError from
+# raise_for_status(), tenacity's RetryError or an SDK's APIError at give-up is how many clients fail on purpose.
+PROGRAMMING_ERRORS = frozenset(
+    [
+        "AttributeError",
+        "TypeError",
+        "KeyError",
+        "IndexError",
+        "NameError",
+        "UnboundLocalError",
+        "AssertionError",
+        "ZeroDivisionError",
+        "RecursionError",
+        "NotImplementedError",
+        "UnicodeDecodeError",
+        "UnicodeEncodeError",
+        "JSONDecodeError",
+        "ModuleNotFoundError",
+        "ImportError",
+        "SyntaxError",
+        "MemoryError",
+        "ReferenceError",
+        "RangeError",
+    ]
+)
+CRASH_SIGNALS = frozenset(int(s) for s in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGKILL))
+_NODE = re.compile(
+    r"^(?:Uncaught )?((TypeError|ReferenceError|SyntaxError|RangeError)(?:\[\w+\])?: .*)\n(?:\s+at .*\n?)+(?:\s*Node\.js v[\d.]+\s*)?\Z",
+    re.M,
+)
 _JAVA = re.compile(r'^Exception in thread "[^"]*" (.*)$', re.M)
 _GO = re.compile(r"^panic: (.*)$", re.M)
 
@@ -67,13 +97,17 @@ def crash_of(exit_code: int | None, stderr: str) -> str | None:
             return f"killed by signal {-exit_code}"
     if not exit_code:
         return None
+    if exit_code - 128 in CRASH_SIGNALS:  # a shell between golive and the client reports its signal so
+        return f"killed by {signal.Signals(exit_code - 128).name} (exit {exit_code})"
     text = stderr.rstrip()
     at = text.rfind(_PYTHON)
-    if at >= 0 and exit_code == 1:  # an uncaught Python exception: its report is the last thing on stderr
+    if at >= 0 and exit_code == 1:  # a Python exception (uncaught, or logged before exiting 1)
         lines = text[at:].splitlines()[1:]
         exception = next((line for line in lines if line and not line.startswith(" ")), "")
-        if exception == lines[-1] and _EXCEPTION.match(exception):  # a logged traceback is followed by more output
+        named = _EXCEPTION.match(exception)
+        if named and named.group(1).rsplit(".", 1)[-1] in PROGRAMMING_ERRORS:
             return exception.strip()[:200]
+        return None
     for pattern in (_NODE, _JAVA, _GO):
         match = pattern.search(text[-8000:])
         if match:

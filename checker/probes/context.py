@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -11,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from checker.budget import waiting
+from checker import budget
+from checker.budget import Budget, waiting
 from checker.config import Config
 from checker.errors import ProbeError
 from checker.packs import Pack
@@ -90,14 +92,24 @@ class ProbeContext:
     webhook_error: str | None = None
     webhook_values: dict[str, str] = field(default_factory=dict)
     _shared: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    _shared_budgets: dict[str, Budget] = field(default_factory=dict)
 
     async def shared(self, name: str, make: Callable[[], Awaitable[T]]) -> T:
-        """Run `make` once per run under `name`; every check asking for it gets the same result."""
+        """Run `make` once per run under `name`; every check asking for it gets the same result. The probe runs
+        under a budget of its own that each awaiting check follows (checker/budget.py)."""
         if name not in self._shared:
-            task = asyncio.ensure_future(make())
+            own = Budget(math.inf)
+            token = budget.CURRENT.set(own)
+            try:
+                task = asyncio.ensure_future(make())
+            finally:
+                budget.CURRENT.reset(token)
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even when no check waits any more
             self._shared[name] = task
-        return await asyncio.shield(self._shared[name])
+            self._shared_budgets[name] = own
+        mine = budget.CURRENT.get()
+        with mine.following(self._shared_budgets[name]) if mine is not None else contextlib.nullcontext():
+            return await asyncio.shield(self._shared[name])
 
     def shared_result(self, name: str) -> Any:
         """What the shared probe `name` found, once it has finished without error; else None."""

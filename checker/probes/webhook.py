@@ -241,6 +241,15 @@ async def _diagnosis(ctx: ProbeContext) -> tuple[str, Delivery] | None:
     return await ctx.shared("hook:diagnosis", make)
 
 
+async def _serialisation(ctx: ProbeContext) -> None:
+    """Settle which serialisation later deliveries use before they are made (the usual one, or the one the receiver
+    was found to verify: `Sender` reads it), so that no rule's verdict depends on whether the diagnosis happened
+    to finish before it started."""
+    valid = await _valid(ctx)
+    if not valid.ok and valid.rejected:
+        await _diagnosis(ctx)
+
+
 def _reserialised(found: tuple[str, Delivery]) -> str:
     return (
         f"the same event sent as {found[0]} was accepted ({found[1].describe()}): the receiver verifies JSON it re-serialised, "
@@ -444,6 +453,7 @@ async def _duplicate(ctx: ProbeContext) -> tuple[Delivery, Delivery]:
     """The same event delivered twice (the second with a fresh timestamp, as a redelivery has)."""
 
     async def make() -> tuple[Delivery, Delivery]:
+        await _serialisation(ctx)
         async with Sender(ctx) as sender:
             event = sender.event()
             first = await sender.valid("first delivery", event)
@@ -518,6 +528,7 @@ async def _processed_count(ctx: ProbeContext, event_id: str, evidence: list[dict
 async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     single = await _valid(ctx)
     _require_reachable(single, ctx.webhook_url)
+    await _serialisation(ctx)
     async with Sender(ctx) as sender, ctx.receiver.exclusive():  # the burst alone: no other rule's delivery meets it
         deadline = sender.facts.deadline_s
         burst = await asyncio.gather(*(sender.valid(f"burst {n}", paced=False) for n in range(1, BURST + 1)))
