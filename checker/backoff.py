@@ -419,8 +419,9 @@ def _fits_shifted(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule]
 
 
 def _estimated_base(points: Sequence[tuple[int, float]], documented: Schedule) -> float | None:
-    """The base a documented-style schedule with these delays would have (the median of d / 2**n below the cap)."""
-    ratios = [d / 2**n for n, d in points if base_uncapped(documented, n) and d > 0]
+    """The base a documented-style schedule with these delays would have: the median of (d - jitter / 2) / 2**n
+    below the cap (the documented jitter adds half of itself on average: 1 + U(0, 1) is a base of 1, not 1.5)."""
+    ratios = [(d - documented.jitter / 2) / 2**n for n, d in points if base_uncapped(documented, n) and d > documented.jitter / 2]
     return statistics.median(ratios) if ratios else None
 
 

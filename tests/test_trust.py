@@ -267,3 +267,15 @@ def test_a_crash_is_a_programming_error_or_a_signal(exit_code: int, stderr: str,
     from checker.harness.process import crash_of
 
     assert crash_of(exit_code, stderr) == crash
+
+
+def test_a_receiver_that_rejects_only_its_first_delivery_is_not_called_a_reserialiser(tmp_path: Path) -> None:
+    """The diagnosis has a control: after another serialisation is accepted, golive's usual one is sent again.
+    A receiver that turned away only its first delivery (a cold start) fails HOOK-201 for that, and HOOK-213
+    judges its raw-body verification, which is correct (the review of issue 13: it was called a re-serialiser)."""
+    results = run_rules(receiver_config(tmp_path, "reject-first"), "HOOK-201", "HOOK-213", "HOOK-202")
+    assert results["HOOK-201"].status is Status.FAIL
+    assert "the receiver rejected the first one only" in results["HOOK-201"].message
+    assert "re-serialised" not in results["HOOK-201"].message
+    assert results["HOOK-213"].status is Status.PASS, results["HOOK-213"].message
+    assert results["HOOK-202"].status is Status.PASS, results["HOOK-202"].message

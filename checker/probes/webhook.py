@@ -232,7 +232,10 @@ async def _diagnosis(ctx: ProbeContext) -> tuple[str, Delivery] | None:
                 body = SERIALISATIONS[name](event)
                 delivery = await sender.post(f"the same event as {name}", event["event_id"], body, sender.headers(body, event["event_id"]))
                 if delivery.ok:
-                    return name, delivery
+                    # the control: golive's usual serialisation once more. Accepted now, the first rejection was
+                    # a one-off (a warm-up, a flaky check), not a receiver that verifies re-serialised JSON
+                    again = await sender.valid("a second valid delivery, in golive's usual serialisation")
+                    return ("usual", again) if again.ok else (name, delivery)
         return None
 
     valid = await _valid(ctx)
@@ -251,6 +254,8 @@ async def _serialisation(ctx: ProbeContext) -> None:
 
 
 def _reserialised(found: tuple[str, Delivery]) -> str:
+    if found[0] == "usual":
+        return f"a second, identical kind of delivery was accepted ({found[1].describe()}): the receiver rejected the first one only"
     return (
         f"the same event sent as {found[0]} was accepted ({found[1].describe()}): the receiver verifies JSON it re-serialised, "
         "not the raw body it received (see HOOK-213)"
@@ -414,7 +419,7 @@ async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
     valid = await _valid(ctx)
     _require_reachable(valid, ctx.webhook_url)
     found = await _diagnosis(ctx) if not valid.ok else None
-    if found is not None:
+    if found is not None and found[0] != "usual":
         return Outcome.failed(f"golive's valid delivery got {valid.describe()}; {_reserialised(found)}", _evidence(valid, found[1]))
     await _control(ctx)
     async with Sender(ctx) as sender:

@@ -36,6 +36,7 @@ FLAWS = {
     "double-process": "acknowledges duplicates but processes them again",
     "slow": "processes synchronously for 6 s before answering",
     "reject-all": "answers 400 to everything",
+    "reject-first": "answers 400 to its very first delivery (a cold start), then verifies correctly",
     "crash-malformed": "answers 500 when the signature header cannot be parsed",
     "leak-secrets": "prints its secret at start and puts it, with the signature it got, in every rejection",
 }
@@ -122,6 +123,7 @@ def serve(args: argparse.Namespace) -> None:
         print(f"receiver: verifying with {secret}", file=sys.stderr, flush=True)
     work: queue.Queue[str] = queue.Queue()
     lock = threading.Lock()
+    cold_start = threading.Event()  # reject-first: set once the first delivery was turned away
 
     def worker() -> None:
         conn = db()
@@ -158,6 +160,9 @@ def serve(args: argparse.Namespace) -> None:
         def handle_delivery(self, body: bytes, headers: dict[str, str]) -> None:
             if "reject-all" in flaws:
                 raise Rejected("rejecting everything")
+            if "reject-first" in flaws and not cold_start.is_set():
+                cold_start.set()
+                raise Rejected("warming up")
             signature_header = {"mintfax": "x-mintfax-signature", "standard": "webhook-signature", "github": "x-hub-signature-256"}
             skip = "trust-all" in flaws or ("no-header-ok" in flaws and signature_header[args.scheme] not in headers)
             if not skip:
