@@ -244,7 +244,11 @@ def _fit(runs: Sequence[Sequence[float]], schedule: Schedule, noise: Noise, *, s
         p["fixed"] = (below + 1) / (SIMULATIONS + 1) if below else min(1 / (SIMULATIONS + 1), _band_bound(points, schedule, band))
         repeats = _repeats(runs, schedule, noise)
         if repeats:
-            p["repeat"] = _gamma_tail(-sum(math.log(max(r, 1e-300)) for r in repeats), len(repeats))
+            # every retry repeating (a fixed schedule: Fisher's method is the stronger test) or one retry repeating
+            # among random ones (stripe-python's first retry is always 0.5 s: the smallest chance, times the number
+            # of retries, is); the better of the two, times two
+            fisher = _gamma_tail(-sum(math.log(max(r, 1e-300)) for r in repeats), len(repeats))
+            p["repeat"] = min(1.0, 2 * min(fisher, len(repeats) * min(repeats)))
         if len({n for n, _ in points}) >= 3:
             mean_n = statistics.fmean(n for n, _ in points)  # the steepest slope the noise allows
             steepest = [(n, _log2(d + EARLY_S) if n > mean_n else _log2(d - late)) for (n, d), late in zip(points, lates, strict=True)]
@@ -421,8 +425,12 @@ def _fits_shifted(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule]
 def _estimated_base(points: Sequence[tuple[int, float]], documented: Schedule) -> float | None:
     """The base a documented-style schedule with these delays would have: the median of (d - jitter / 2) / 2**n
     below the cap (the documented jitter adds half of itself on average: 1 + U(0, 1) is a base of 1, not 1.5)."""
-    ratios = [(d - documented.jitter / 2) / 2**n for n, d in points if base_uncapped(documented, n) and d > documented.jitter / 2]
-    return statistics.median(ratios) if ratios else None
+    kept = [(n, d) for n, d in points if base_uncapped(documented, n) and d > 0]
+    if not kept:
+        return None
+    # the documented jitter is discounted only from delays that can hold it (a 0.5 s delay is no 1 s jitter's)
+    half = documented.jitter / 2 if all(d >= documented.jitter for _, d in kept) else 0.0
+    return float(statistics.median([(d - half) / 2**n for n, d in kept]))
 
 
 def base_uncapped(schedule: Schedule, n: int) -> bool:

@@ -455,13 +455,16 @@ def unusual_json(event: dict[str, Any]) -> bytes:
 
 
 async def _duplicate(ctx: ProbeContext) -> tuple[Delivery, Delivery]:
-    """The same event delivered twice (the second with a fresh timestamp, as a redelivery has)."""
+    """The same event delivered twice (the second with a fresh timestamp, as a redelivery has). A first delivery
+    that was not accepted leaves nothing to duplicate: the rules then end before looking at the second."""
 
     async def make() -> tuple[Delivery, Delivery]:
         await _serialisation(ctx)
         async with Sender(ctx) as sender:
             event = sender.event()
             first = await sender.valid("first delivery", event)
+            if not first.ok:  # a hung or refusing receiver: no second wait of up to 10 s for nothing
+                return first, first
             second = await sender.valid("the same event again", event)
             return first, second
 
@@ -472,9 +475,9 @@ async def _duplicate(ctx: ProbeContext) -> tuple[Delivery, Delivery]:
 async def acknowledges_duplicate(ctx: ProbeContext, rule: Rule) -> Outcome:
     first, second = await _duplicate(ctx)
     _require_reachable(first, ctx.webhook_url)
-    evidence = _evidence(first, second)
     if not first.ok:
         raise ProbeError(f"the first delivery was not accepted ({first.describe()}; see HOOK-201), so no duplicate could be sent")
+    evidence = _evidence(first, second)
     if second.ok:
         return Outcome.passed(f"a second delivery of {first.event_id} was acknowledged ({second.describe()})", evidence)
     return Outcome.failed(
@@ -533,6 +536,9 @@ async def _processed_count(ctx: ProbeContext, event_id: str, evidence: list[dict
 async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     single = await _valid(ctx)
     _require_reachable(single, ctx.webhook_url)
+    deadline = ctx.pack.facts.webhooks.deadline_s if ctx.pack.facts.webhooks else 5.0
+    if single.status is None or single.latency_s > deadline:  # already late alone: a burst can add nothing
+        return Outcome.failed(f"a single valid delivery was not answered within {deadline:g} s ({single.describe()})", _evidence(single))
     await _serialisation(ctx)
     async with Sender(ctx) as sender, ctx.receiver.exclusive():  # the burst alone: no other rule's delivery meets it
         deadline = sender.facts.deadline_s
