@@ -76,17 +76,18 @@ INTEGRATIONS = {
 }
 
 
-def statuses(report: Path) -> dict[str, str]:
-    return {r["id"]: r["status"] for r in json.loads(report.read_text())["results"]}
+def statuses(report: Path) -> dict[str, tuple[str, str]]:
+    """Rule -> (status, message)."""
+    return {r["id"]: (r["status"], r["message"]) for r in json.loads(report.read_text())["results"]}
 
 
-def run_demo(provider: str, flawed: bool, folder: Path) -> dict[str, str]:
+def run_demo(provider: str, flawed: bool, folder: Path) -> dict[str, tuple[str, str]]:
     command = [sys.executable, "-m", "checker", "demo", "--provider", provider, "--format", "json", "--output", str(folder / "out"), "-q"]
     subprocess.run([*command, *(["--flawed"] if flawed else [])], cwd=folder, capture_output=True, timeout=900)
     return statuses(folder / "out" / "report.json")
 
 
-def run_check(config: str, select: str, folder: Path) -> dict[str, str]:
+def run_check(config: str, select: str, folder: Path) -> dict[str, tuple[str, str]]:
     (folder / "golive.yaml").write_text(config)
     command = [sys.executable, "-m", "checker", "check", "--select", select, "--format", "json", "--output", str(folder / "out"), "-q"]
     subprocess.run(command, cwd=folder, capture_output=True, timeout=900)
@@ -99,7 +100,7 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2, help="busy processes (default: one per core)")
     parser.add_argument("--only", help="only the integrations whose name contains this")
     args = parser.parse_args()
-    jobs: dict[str, Callable[[Path], dict[str, str]]] = {}
+    jobs: dict[str, Callable[[Path], dict[str, tuple[str, str]]]] = {}
     for provider in ("mintfax", "idunox", "flexforward"):
         for flawed in (False, True):
             jobs[f"golive demo --provider {provider}{' --flawed' * flawed}"] = functools.partial(run_demo, provider, flawed)
@@ -109,15 +110,22 @@ def main() -> None:
         jobs = {name: job for name, job in jobs.items() if args.only in name}
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     seen: dict[str, dict[str, collections.Counter[str]]] = {name: collections.defaultdict(collections.Counter) for name in jobs}
+    messages: dict[tuple[str, str, str], str] = {}  # the first message of each verdict: why it flipped
     started = time.monotonic()
     try:
         for run in range(1, args.runs + 1):
             for name, job in jobs.items():
                 with tempfile.TemporaryDirectory(prefix="golive-stability-") as folder:
                     found = job(Path(folder))
-                for rule, status in found.items():
+                for rule, (status, message) in found.items():
                     seen[name][rule][status] += 1
-            so_far = [f"{name}: {rule} {dict(counts)}" for name, rules in seen.items() for rule, counts in rules.items() if len(counts) > 1]
+                    messages.setdefault((name, rule, status), message[:300])
+            so_far = [
+                f"{name}: {rule} {dict(counts)}" + "".join(f"\n        {status}: {messages[name, rule, status]}" for status in counts)
+                for name, rules in seen.items()
+                for rule, counts in rules.items()
+                if len(counts) > 1
+            ]
             print(f"run {run}/{args.runs} done ({time.monotonic() - started:.0f} s), {len(so_far)} flipped so far", flush=True)
             for line in so_far:
                 print("    " + line, flush=True)
