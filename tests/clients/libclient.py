@@ -42,6 +42,16 @@ def main() -> int:
     files = {"file": (os.path.basename(args.file), content)}
     data = {"to": args.to}
 
+    def post_through(transport: httpx.BaseTransport) -> int:
+        """One POST through an httpx transport that does the retrying itself."""
+        with httpx.Client(transport=transport, timeout=10) as client:
+            try:
+                response = client.post(f"{base}/v1/fax", data=data, files=files, headers=headers)
+            except httpx.HTTPError as exc:
+                print(f"libclient: {type(exc).__name__}: {exc}", file=sys.stderr)
+                return 1
+            return finish(response.status_code, response.text)
+
     if args.lib == "stripe":
         import stripe
 
@@ -92,22 +102,10 @@ def main() -> int:
         from httpx_retries import RetryTransport
 
         retrying = RetryTransport(retry=HttpxRetry(total=4, backoff_factor=0.5, status_forcelist=[500, 503], allowed_methods=["POST"]))
-        with httpx.Client(transport=retrying, timeout=10) as client:
-            try:
-                response = client.post(f"{base}/v1/fax", data=data, files=files, headers=headers)
-            except httpx.HTTPError as exc:
-                print(f"libclient: {type(exc).__name__}: {exc}", file=sys.stderr)
-                return 1
-            return finish(response.status_code, response.text)
+        return post_through(retrying)
 
     if args.lib == "httpx-transport":
-        with httpx.Client(transport=httpx.HTTPTransport(retries=3), timeout=10) as client:
-            try:
-                response = client.post(f"{base}/v1/fax", data=data, files=files, headers=headers)
-            except httpx.HTTPError as exc:
-                print(f"libclient: {type(exc).__name__}: {exc}", file=sys.stderr)
-                return 1
-            return finish(response.status_code, response.text)
+        return post_through(httpx.HTTPTransport(retries=3))
 
     def send() -> httpx.Response:
         response = httpx.post(f"{base}/v1/fax", data=data, files=files, headers=headers, timeout=10)
