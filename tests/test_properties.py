@@ -30,7 +30,7 @@ from checker.signing import SecretError, SigningScheme, standard_key
 
 # CI runs the same examples every time (a red main must be reproducible); a developer's runs explore anew.
 # GOLIVE_EXAMPLES=5000 for a longer hunt.
-EXAMPLES = int(os.environ.get("GOLIVE_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("GOLIVE_EXAMPLES", "100"))
 settings.register_profile("ci", derandomize=True, deadline=None, max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", deadline=None, max_examples=EXAMPLES, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("ci" if os.environ.get("CI") else "dev")

@@ -19,7 +19,7 @@ import pytest
 from checker.samples import MINIMAL_PDF
 from tests.conftest import TEST_KEYS, SandboxProcess
 
-LOAD_S = float(os.environ.get("GOLIVE_LOAD_S", "30"))
+LOAD_S = float(os.environ.get("GOLIVE_LOAD_S", "15"))
 CONNECTIONS = 16
 ID_FIELD = {"mintfax": "id", "idunox": "submissionId", "flexforward": "id"}
 KIND = {"mintfax": "fax", "idunox": "submission", "flexforward": "label"}
@@ -112,7 +112,7 @@ def test_kill_9_mid_load_then_restart_loses_and_duplicates_nothing(sandboxes, tm
 
 
 def test_sustained_load_on_loopback_gets_no_error(sandboxes, tmp_path):
-    """16 keep-alive connections for GOLIVE_LOAD_S (30) s: creates, replays, reads; every answer checked."""
+    """16 keep-alive connections for GOLIVE_LOAD_S (15) s: creates, replays, reads; every answer checked."""
     server = sandboxes("mintfax", tmp_path / "state.db")
     created: dict[str, str] = {}
     counts = {"create": 0, "replay": 0, "get": 0, "balance": 0}

@@ -459,6 +459,9 @@ async def _duplicate(ctx: ProbeContext) -> tuple[Delivery, Delivery]:
     that was not accepted leaves nothing to duplicate: the rules then end before looking at the second."""
 
     async def make() -> tuple[Delivery, Delivery]:
+        valid = await _valid(ctx)
+        if valid.status is None:  # the valid delivery got no answer at all: nothing to duplicate, no 10 s wait more
+            return valid, valid
         await _serialisation(ctx)
         async with Sender(ctx) as sender:
             event = sender.event()
