@@ -29,27 +29,33 @@ FAILS = {  # what the flawed examples get wrong, and golive must say so
 }
 
 
+# demos that run side by side (each mostly waits out its client's backoff and hung requests, so a group takes the
+# time of its longest). The flawed mintfax demo runs alone: its fixed 1 s retries are judged for jitter, and a
+# demo beside it on two cores made one of its runs stray (RETRY-107 `error: inconclusive`; see issue 13)
+GROUPS = ((("mintfax", True),), (("mintfax", False), ("flexforward", True)), (("idunox", False), ("idunox", True), ("flexforward", False)))
+
+
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory) -> dict[tuple[str, bool], tuple[subprocess.CompletedProcess[str], Path]]:
-    """Every demo, good and flawed: a provider's two side by side (each mostly waits out its client's backoff and
-    hung requests, so the pair takes the time of the longer), the providers one after the other."""
+    """Every demo, good and flawed, in GROUPS."""
     done = {}
-    for provider in PASSES:
+    for group in GROUPS:
         started = {}
-        for flawed in (False, True):
+        for provider, flawed in group:
             folder = tmp_path_factory.mktemp(f"demo-{provider}-{'flawed' if flawed else 'good'}")
             command = [sys.executable, "-m", "checker", "demo", "--provider", provider, "--output", "out", *(["--flawed"] * flawed)]
             env = {**os.environ, "NO_COLOR": "1"}
             pipes = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
             process = subprocess.Popen(command, cwd=folder, env=env, text=True, **pipes)
-            started[flawed] = (command, process, folder)
-        for flawed, (command, process, folder) in started.items():
+            started[provider, flawed] = (command, process, folder)
+        for key, (command, process, folder) in started.items():
             try:
                 stdout, stderr = process.communicate(timeout=300)
             except subprocess.TimeoutExpired:
                 process.kill()
                 stdout, stderr = process.communicate()
-            done[provider, flawed] = (subprocess.CompletedProcess(command, process.returncode, stdout, stderr), folder)
+            done[key] = (subprocess.CompletedProcess(command, process.returncode, stdout, stderr), folder)
+    assert sorted(done) == sorted((p, f) for p in PASSES for f in (False, True))
     return done
 
 
