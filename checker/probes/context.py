@@ -126,9 +126,9 @@ class ProbeContext:
 
     async def close(self) -> None:
         """End what the checks left running for the whole run (the noise meter)."""
-        meter = self._shared.get("noise-meter")
-        if meter is not None and meter.done() and not meter.cancelled() and meter.exception() is None:
-            await meter.result().stop()
+        meter = self.shared_result("noise-meter")
+        if meter is not None:
+            await meter.stop()
 
     async def cancel_shared(self) -> None:
         """Cancel the shared probes still running (the run was interrupted; the checks that awaited them are
