@@ -279,3 +279,54 @@ def test_a_receiver_that_rejects_only_its_first_delivery_is_not_called_a_reseria
     assert "re-serialised" not in results["HOOK-201"].message
     assert results["HOOK-213"].status is Status.PASS, results["HOOK-213"].message
     assert results["HOOK-202"].status is Status.PASS, results["HOOK-202"].message
+
+
+STAMPED_CLIENT = r"""
+import json, socket, sys, time
+port, sends = int(sys.argv[1]), []
+for n in range(3):
+    sock = socket.create_connection(("127.0.0.1", port))
+    body = b'{"to": "+15005550000"}'
+    request = (b"POST /v1/fax HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    before = time.monotonic()
+    sock.sendall(request)
+    after = time.monotonic()
+    sends.append((before, after))
+    while sock.recv(65536):
+        pass
+    sock.close()
+    time.sleep(0.2)
+print(json.dumps(sends))
+"""
+
+
+def test_a_busy_event_loop_does_not_lengthen_a_clients_delays() -> None:
+    """golive's own load is not the client's: while golive's event loop is blocked (here 0.2 s at a time, as
+    starting twenty probes or loading a CA bundle blocks it), a request's arrival is the kernel's receive time,
+    not when the loop got round to reading it. CLOCK_MONOTONIC is the machine's, so the client's own clock
+    brackets each arrival: after its `send` began, before it returned (loopback delivers within the call)."""
+    import asyncio
+    import time
+
+    from checker.harness.proxy import RecordingProxy, Scenario, status
+
+    async def main() -> tuple[list[float], list[list[float]]]:
+        failing = status(503, "service_unavailable")
+        async with RecordingProxy("http://127.0.0.1:9", Scenario((failing, failing, failing))) as proxy:
+            client = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", STAMPED_CLIENT, str(proxy.port), stdout=asyncio.subprocess.PIPE
+            )
+            done = asyncio.ensure_future(client.communicate())
+            while not done.done():
+                time.sleep(0.2)  # the loop, blocked
+                await asyncio.sleep(0)
+            out, _ = await asyncio.wait_for(done, 60)
+            return [proxy.started + a.t for a in proxy.attempts], json.loads(out)
+
+    arrivals, sends = asyncio.run(main())
+    assert len(arrivals) == len(sends) == 3
+    late = [arrival - after for arrival, (_, after) in zip(arrivals, sends, strict=True)]
+    for arrival, (before, after) in zip(arrivals, sends, strict=True):
+        # with the loop's read time instead, an arrival is up to the 0.2 s block later than the send returned
+        assert before <= arrival <= after + 0.05, (late, sends)

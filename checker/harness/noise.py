@@ -3,15 +3,17 @@
 
 A calibration client runs beside the probed client: a separate Python process that pings a socket of
 golive's, sleeps exactly CAL_SLEEP_S, and pings again, for as long as the timing probes run. Each gap
-between golive's answer and the next ping, minus CAL_SLEEP_S, is one sample of the latency any retry on
-this machine gains right now (a process waking up, being scheduled, writing to a socket): a loaded CI
-runner gives large samples, an idle laptop small ones.
+between golive's answer and the kernel's arrival time of the next ping, minus CAL_SLEEP_S, is one sample of
+the latency any retry on this machine gains right now (a process waking up, being scheduled, writing to a
+socket): a loaded CI runner gives larger samples, an idle laptop small ones. Like the proxy's timestamps,
+they leave out how late golive's own event loop got round to reading the ping (golive's load is not the client's).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from checker.backoff import CLIENT_WORK_S, DEFAULT_NOISE, Noise
 from checker.harness.process import spawn
+from checker.harness.proxy import Connection, stamp_arrivals
 from checker.harness.reaper import kill_group
 
 CAL_SLEEP_S = 0.2
@@ -41,33 +44,48 @@ class NoiseMeter:
 
     def __init__(self) -> None:
         self.samples: list[tuple[float, float]] = []  # (monotonic time of the ping, latency it gained)
-        self._server: asyncio.base_events.Server | None = None
+        self._listener: socket.socket | None = None
+        self._serving: asyncio.Task[None] | None = None
         self._pid: int | None = None
         self._process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> NoiseMeter:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port = self._server.sockets[0].getsockname()[1]
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.bind(("127.0.0.1", 0))
+        stamp_arrivals(listener)
+        listener.listen(1)
+        listener.setblocking(False)
+        self._listener = listener
+        self._serving = asyncio.ensure_future(self._serve(listener))
+        port = listener.getsockname()[1]
         command = "{python} -I -S -c {script} {port} {sleep}"
         values = {"python": sys.executable, "script": CALIBRATION_CLIENT, "port": str(port), "sleep": str(CAL_SLEEP_S)}
         with contextlib.suppress(Exception):  # no calibration: the judges fall back to the default noise
             self._process = await spawn(command, values, env={}, cwd=Path.cwd(), what="golive's noise meter")
         return self
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _serve(self, listener: socket.socket) -> None:
+        """Each ping's arrival is the kernel's (harness/proxy.py's Connection), as the proxy times a retry: what a
+        busy event loop adds to neither is left out of both."""
         answered: float | None = None
+        connection: Connection | None = None
         try:
-            while await reader.read(1):
-                now = time.monotonic()
+            sock, _ = await asyncio.get_running_loop().sock_accept(listener)
+            connection = Connection(sock)
+            while True:
+                connection.mark()
+                if not await connection.read(1):
+                    break
+                arrived = connection.arrived if connection.arrived is not None else time.monotonic()
                 if answered is not None:
-                    self.samples.append((now, max(0.0, now - answered - CAL_SLEEP_S)))
-                writer.write(b"k")
-                await writer.drain()
+                    self.samples.append((arrived, max(0.0, arrived - answered - CAL_SLEEP_S)))
                 answered = time.monotonic()
-        except (ConnectionError, asyncio.CancelledError):
+                await connection.send(b"k")
+        except (OSError, asyncio.CancelledError):
             pass
         finally:
-            writer.close()
+            if connection is not None:
+                connection.close()
 
     async def ready(self, bound_s: float = 2 * MIN_SAMPLES * CAL_SLEEP_S) -> None:
         """Wait (bounded) until there are MIN_SAMPLES: a client that retries at once ends before the meter could tell."""
@@ -95,7 +113,9 @@ class NoiseMeter:
             kill_group(self._process.pid)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._process.wait(), 2)
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
+        if self._serving is not None:
+            self._serving.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._serving, 2)
+        if self._listener is not None:
+            self._listener.close()

@@ -123,7 +123,8 @@ class RecordingProxy:
     attempts: list[Attempt] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._server: asyncio.base_events.Server | None = None
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
         self._client = http.new_client(self.upstream, timeout_s=self.upstream_timeout_s)
         self._started = time.monotonic()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -143,48 +144,65 @@ class RecordingProxy:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
+        stamp_arrivals(sock)
+        sock.listen(128)
+        sock.setblocking(False)
         self.port = sock.getsockname()[1]
-        self._server = await asyncio.start_server(self._serve, sock=sock)
+        self._listener = sock
+        self._accepting = asyncio.ensure_future(self._accept(sock))
         self._started = time.monotonic()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._accepting is not None:
+            self._accepting.cancel()
+            with contextlib.suppress(BaseException):
+                await self._accepting
+        if self._listener is not None:
+            self._listener.close()
         self._closing.set()  # ends every hang; connection handlers then finish on their own
         if self._tasks:
             _, pending = await asyncio.wait(list(self._tasks), timeout=2)
             for task in pending:
                 task.cancel()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
         await self._client.aclose()
+
+    async def _accept(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(listener)
+            except OSError:  # out of descriptors, a connection reset before it was accepted: wait for the next
+                await asyncio.sleep(0.05)
+                continue
+            task = asyncio.ensure_future(self._serve(Connection(sock)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     # ---------------------------------------------------------------- one connection
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
+    async def _serve(self, connection: Connection) -> None:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
         try:
             while True:
-                request = await self._next(conn, reader)
+                connection.mark()
+                request = await self._next(conn, connection)
                 if not isinstance(request, h11.Request):
                     break
-                t = time.monotonic() - self._started
-                body, size = await self._body(conn, reader)
+                # when the request reached this machine, not when the event loop got round to reading it: a delay
+                # is the client's, however busy golive was meanwhile (other probes starting, the sandbox working)
+                t = (connection.arrived if connection.arrived is not None else time.monotonic()) - self._started
+                body, size = await self._body(conn, connection)
                 attempt = self._record(request, body, size, t)
                 action = self.scenario.action(attempt.n)
                 attempt.action = action.describe()
                 if action.kind == "reset":
-                    _reset(writer)
+                    connection.reset()
                     return
                 if action.kind == "hang":
-                    if await self._hang(reader, action.hang_s):
+                    if await self._hang(connection, action.hang_s):
                         attempt.abandoned_at = time.monotonic() - self._started
-                    _reset(writer)
+                    connection.reset()
                     return
                 code, headers, payload = await self._answer(action, request, body, size)
                 attempt.status, attempt.answered_at = code, time.monotonic() - self._started
@@ -192,23 +210,19 @@ class RecordingProxy:
                 attempt.replayed = bool(self.replay_signal) and all(
                     given.get(name.lower(), "").lower() == value.lower() for name, value in self.replay_signal.items()
                 )
-                writer.write(conn.send(h11.Response(status_code=code, headers=[*headers, ("content-length", str(len(payload)))])))
-                writer.write(conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
-                await writer.drain()
+                head = conn.send(h11.Response(status_code=code, headers=[*headers, ("content-length", str(len(payload)))]))
+                await connection.send(head + conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                     break
                 conn.start_next_cycle()
-        except (h11.RemoteProtocolError, ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+        except (h11.RemoteProtocolError, ConnectionError, TimeoutError, OSError):
             pass
-        except asyncio.CancelledError:  # the proxy is shutting down; asyncio's stream callback must not report it
+        except asyncio.CancelledError:  # the proxy is shutting down
             return
         finally:
-            with contextlib.suppress(Exception):
-                writer.close()
-            if task is not None:
-                self._tasks.discard(task)
+            connection.close()
 
-    async def _hang(self, reader: asyncio.StreamReader, seconds: float) -> bool:
+    async def _hang(self, reader: Connection, seconds: float) -> bool:
         """Answer nothing for `seconds` (or until the proxy closes). True when the client gave up first: it
         closed or reset its connection (the moment RETRY-104 measures), False otherwise."""
         gave_up = asyncio.ensure_future(_until_closed(reader))
@@ -219,8 +233,10 @@ class RecordingProxy:
         finally:
             for task in (gave_up, closing):
                 task.cancel()
+            # the read is off the socket before it is reset (a reader left on a closed descriptor could be another's)
+            await asyncio.gather(gave_up, closing, return_exceptions=True)
 
-    async def _next(self, conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
+    async def _next(self, conn: h11.Connection, reader: Connection) -> Any:
         while True:
             event = conn.next_event()
             if event is not h11.NEED_DATA:
@@ -230,7 +246,7 @@ class RecordingProxy:
             if not data:
                 return None
 
-    async def _body(self, conn: h11.Connection, reader: asyncio.StreamReader) -> tuple[list[bytes], int]:
+    async def _body(self, conn: h11.Connection, reader: Connection) -> tuple[list[bytes], int]:
         """The whole body (it may be forwarded) as the chunks it came in, bounded by MAX_BODY. Kept as
         chunks, an 11 MB upload is held once, not copied into one buffer and again into bytes."""
         chunks: list[bytes] = []
@@ -318,7 +334,7 @@ class RecordingProxy:
         return response.status, headers, response.body
 
 
-async def _until_closed(reader: asyncio.StreamReader, limit: int = 1024 * 1024) -> bool:
+async def _until_closed(reader: Connection, limit: int = 1024 * 1024) -> bool:
     """Read (and drop) what the client sends until it closes the connection: True. False when it sends more than
     `limit` bytes instead (a hung request is not a place to stream into)."""
     seen = 0
@@ -333,10 +349,79 @@ async def _until_closed(reader: asyncio.StreamReader, limit: int = 1024 * 1024) 
     return False
 
 
-def _reset(writer: asyncio.StreamWriter) -> None:
-    """Close with RST (SO_LINGER 0), as a dropped connection looks to the client."""
-    sock = writer.get_extra_info("socket")
-    if sock is not None:
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python's socket module does not name it
+_STAMP_SPACE = socket.CMSG_SPACE(16)
+
+
+def stamp_arrivals(listener: socket.socket) -> None:
+    """Have the kernel stamp what arrives on the connections `listener` accepts (they inherit the option). On the
+    listening socket, not the accepted one: a request sent before golive accepted its connection is stamped too."""
+    with contextlib.suppress(OSError):
+        listener.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+
+
+class Connection:
+    """One accepted connection on a non-blocking socket, read with recvmsg so that the kernel's arrival time of
+    the data comes with it (SO_TIMESTAMPNS, see `stamp_arrivals`). Where the kernel gives none, `arrived` is when
+    golive read it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.setblocking(False)
+        self.arrived: float | None = None  # monotonic time the first data read since `mark()` reached this machine
+        self._marked = False
+
+    def mark(self) -> None:
+        """Note the arrival of the next data read (the next request's first bytes)."""
+        self.arrived, self._marked = None, True
+
+    async def read(self, size: int = 65536) -> bytes:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(size, _STAMP_SPACE)
+            except (BlockingIOError, InterruptedError):
+                await _readable(loop, self.sock)
+                continue
+            if self._marked and data:
+                self.arrived, self._marked = _arrival(ancillary), False
+            return data
+
+    async def send(self, data: bytes) -> None:
+        await asyncio.get_running_loop().sock_sendall(self.sock, data)
+
+    def reset(self) -> None:
+        """Close with RST (SO_LINGER 0), as a dropped connection looks to the client."""
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    writer.transport.abort()
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+def _arrival(ancillary: list[tuple[int, int, bytes]]) -> float:
+    """The kernel's receive time (CLOCK_REALTIME) in monotonic time; now when the kernel gave none."""
+    now, wall = time.monotonic(), time.time()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            arrived: float = now - max(0.0, wall - (seconds + nanoseconds / 1e9))
+            return arrived
+    return now

@@ -13,6 +13,7 @@ import time
 
 import httpx
 
+from checker.http import tls_context
 from checker.sandbox.app import Sandbox, loopback_url
 from checker.sandbox.store import DueDelivery
 from checker.signing import SigningScheme
@@ -36,7 +37,11 @@ class DeliveryWorker:
         self.limit = asyncio.Semaphore(CONCURRENCY)
         self.tasks: set[asyncio.Task[None]] = set()
         self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False, trust_env=False, headers={"User-Agent": "golive-sandbox-webhooks"}
+            verify=tls_context(),
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": "golive-sandbox-webhooks"},
         )
 
     async def run(self) -> None:
