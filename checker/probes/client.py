@@ -467,7 +467,7 @@ async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 
 TIMING_RUNS = 3  # runs of a persistent failure the timing judges start from (they run side by side)
-MAX_TIMING_RUNS = 5  # ... and at most this many, one more each time the evidence is inconclusive
+MAX_TIMING_RUNS = 6  # ... and at most this many, one more each time the evidence is inconclusive
 
 
 def _schedules(ctx: ProbeContext) -> tuple[Schedule, ...]:
@@ -477,7 +477,7 @@ def _schedules(ctx: ProbeContext) -> tuple[Schedule, ...]:
     return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s, retry.variants)
 
 
-async def _timed(ctx: ProbeContext, judge: Callable[[list[list[float]], Noise], Verdict]) -> tuple[Verdict, list[ClientRun], Noise]:
+async def _timed(ctx: ProbeContext, judge: Callable[[list[list[float]], Noise, bool], Verdict]) -> tuple[Verdict, list[ClientRun], Noise]:
     """Runs of the persistent failure, judged together with the noise measured meanwhile: TIMING_RUNS at
     first, then one more at a time while the judge finds the evidence too thin (at most MAX_TIMING_RUNS)."""
     code = ctx.pack.facts.retry.retryable_statuses[0]
@@ -490,7 +490,7 @@ async def _timed(ctx: ProbeContext, judge: Callable[[list[list[float]], Noise], 
         noise = meter.noise([run.delay_ends() for run in retried])
         # off the loop: the simulations behind a verdict take a while for long runs, and other probes' proxies
         # timestamp their traffic on this loop
-        verdict = await asyncio.to_thread(judge, [_delays(run) for run in retried], noise)
+        verdict = await asyncio.to_thread(judge, [_delays(run) for run in retried], noise, count >= MAX_TIMING_RUNS)
         if verdict.ok is not None or count >= MAX_TIMING_RUNS:
             return verdict, runs, noise
         count += 1
@@ -514,7 +514,7 @@ async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.backoff import judge_backoff
 
     schedules = _schedules(ctx)
-    verdict, runs, noise = await _timed(ctx, lambda delays, noise: judge_backoff(delays, schedules, noise))
+    verdict, runs, noise = await _timed(ctx, lambda delays, noise, final: judge_backoff(delays, schedules, noise, final=final))
     if max(len(run.posts) for run in runs) < 3:
         raise ProbeError(
             f"the client made {max(len(r.posts) for r in runs)} attempts on a persistent failure: too few to judge (see RETRY-108)"
@@ -530,7 +530,7 @@ async def delays_carry_jitter(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.backoff import judge_jitter
 
     schedules = _schedules(ctx)
-    verdict, runs, noise = await _timed(ctx, lambda delays, noise: judge_jitter(delays, schedules, noise))
+    verdict, runs, noise = await _timed(ctx, lambda delays, noise, final: judge_jitter(delays, schedules, noise))
     if sum(len(run.posts) >= 2 for run in runs) < 2:
         raise ProbeError("the client did not retry a persistent failure, so jitter cannot be judged (see RETRY-102)")
     return _timing_outcome(verdict, _timing_evidence(runs, noise))

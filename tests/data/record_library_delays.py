@@ -23,7 +23,7 @@ from checker.harness.proxy import RecordingProxy, Scenario, status
 HERE = Path(__file__).resolve().parent
 CLIENT = HERE.parent / "clients" / "libclient.py"
 PDF = HERE.parent.parent / "examples" / "mintfax" / "good" / "documents" / "invoice.pdf"
-RUNS = 5  # as many as RETRY-106/107 run at most (they judge the first 3, then one more at a time)
+RUNS = 6  # as many as RETRY-106/107 run at most (they judge the first 3, then one more at a time)
 LIBRARIES = {  # --lib -> the package whose version the delays belong to
     "urllib3-b0": "urllib3",
     "urllib3-post": "urllib3",
