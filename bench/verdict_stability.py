@@ -1,7 +1,7 @@
 """Verdict stability: every example integration (good and flawed, every built-in provider) and the test suite's
 flawed clients and receivers, checked K times with every core kept busy, and the number of verdicts that flipped.
 
-    python bench/verdict_stability.py [--runs 10] [--busy N] [--only NAME]
+    python bench/verdict_stability.py [--runs 10] [--busy N] [--only NAME[,NAME...]]
 
 A flip is a rule of one integration whose status was not the same in every run (a pass once and a fail once,
 or a fail and an error). The goal is 0: a verdict is a function of the integration, not of the machine's load.
@@ -98,7 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2, help="busy processes (default: one per core)")
-    parser.add_argument("--only", help="only the integrations whose name contains this")
+    parser.add_argument("--only", help="only the integrations whose name contains one of these (comma-separated)")
     args = parser.parse_args()
     jobs: dict[str, Callable[[Path], dict[str, tuple[str, str]]]] = {}
     for provider in ("mintfax", "idunox", "flexforward"):
@@ -107,7 +107,8 @@ def main() -> None:
     for name, (select, config) in INTEGRATIONS.items():
         jobs[name] = functools.partial(run_check, config, select)
     if args.only:
-        jobs = {name: job for name, job in jobs.items() if args.only in name}
+        wanted = [part.strip() for part in args.only.split(",") if part.strip()]
+        jobs = {name: job for name, job in jobs.items() if any(part in name for part in wanted)}
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
     seen: dict[str, dict[str, collections.Counter[str]]] = {name: collections.defaultdict(collections.Counter) for name in jobs}
     messages: dict[tuple[str, str, str], str] = {}  # the first message of each verdict: why it flipped
