@@ -209,6 +209,19 @@ def test_mintfax_transient_magic_number_fails_first_attempt_of_each_key(sandbox)
     assert [fax(c, to="+15005550004").status_code for _ in range(4)] == [503, 201, 503, 201]
 
 
+@pytest.mark.parametrize(("retries", "status", "attempts", "error"), [("3", "delivered", 2, None), ("0", "failed", 1, "line_busy")])
+def test_mintfax_redials_a_busy_number_only_as_retries_allows(sandbox, retries, status, attempts, error):
+    """Seed 000: "The `retries` field controls how many attempts it makes (default 3, configurable 0-10 per fax)".
+    The busy number is redialled once and delivered; with retries 0 it is not redialled and fails (issue 17: the
+    sandbox delivered it after two attempts whatever `retries` said)."""
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    created = c.post("/v1/fax", data={"to": "+15005550001", "retries": retries}, files={"file": ("doc.pdf", MINIMAL_PDF)})
+    assert created.status_code == 201, created.text
+    c.post("/_sandbox/clock", json={"advance_s": 30})
+    settled = c.get(f"/v1/fax/{created.json()['id']}").json()
+    assert (settled["status"], settled["attempts"], settled.get("error", {}).get("error")) == (status, attempts, error)
+
+
 def test_mintfax_rate_limited_magic_number(sandbox):
     c = client_for(sandbox("mintfax").url, "mintfax")
     first = fax(c, to="+15005550005", key="r1")

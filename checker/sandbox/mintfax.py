@@ -201,21 +201,26 @@ def routes(sandbox: Sandbox) -> list[Route]:
                 if emitted == 0:
                     queued = {**fax, "status": "queued", "attempts": 0}
                     _event(db, account, "fax.queued", f"{fax_id}:queued", json.dumps(queued), created)
-                final_after = BUSY_FINAL_AFTER_S if fax["to"] == BUSY else FINAL_AFTER_S
+                # the busy number is redialled as `retries` allows (seed 000: "The `retries` field controls how many
+                # attempts it makes"): once, then delivered; with retries 0 never, so it fails busy on the first attempt
+                redialled = fax["to"] == BUSY and fax.get("retries", 3) > 0
+                final_after = BUSY_FINAL_AFTER_S if redialled else FINAL_AFTER_S
                 if age < SENDING_AFTER_S:
                     store.update_resource(db, fax_id, "queued", fax, emitted=1)
                 elif age < final_after:
                     fax.update(status="sending", attempts=1)
                     store.update_resource(db, fax_id, "sending", fax, emitted=1)
                 else:
-                    failed = fax["to"] == FAILED
+                    failed = fax["to"] == FAILED or (fax["to"] == BUSY and not redialled)
                     fax.update(
                         status="failed" if failed else "delivered",
-                        attempts=2 if fax["to"] == BUSY else 1,
+                        attempts=2 if redialled else 1,
                         completed_at=_iso(created + final_after),
                     )
-                    if failed:
+                    if fax["to"] == FAILED:
                         fax["error"] = {"error": "no_answer", "message": "The receiving machine did not answer."}
+                    elif failed:  # the code is golive's: mintfax's documents name no carrier error codes
+                        fax["error"] = {"error": "line_busy", "message": "The line was busy and retries is 0: no redial."}
                     store.update_resource(db, fax_id, fax["status"], fax, emitted=2, settled=True)
                     store.move_balance(db, account, PRICE_CENTS if failed else 0, -PRICE_CENTS)
                     _event(
