@@ -76,11 +76,38 @@ def test_hundred_parallel_creates_with_one_key_make_one_resource(sandbox, provid
     ids = {a.json()[id_field] for a in answers if a.is_success}
     in_use = [a for a in answers if a.status_code == 409]
     assert len(ids) == 1
-    assert in_use, "the processing delay should leave some requests in flight at once"
-    assert all(a.json()["error"] == "idempotency_key_in_use" for a in in_use)
-    assert all(a.is_success or a.status_code == 409 for a in answers)
+    if provider == "idunox":  # its document: a retry with the same key and body gets the original 202, in flight too
+        assert all(a.status_code == 202 for a in answers), {a.status_code for a in answers}
+    else:  # the others document nothing for a request in flight: golive's reading is a 409 (Stripe's)
+        assert in_use, "the processing delay should leave some requests in flight at once"
+        assert all(a.json()["error"] == "idempotency_key_in_use" for a in in_use)
+        assert all(a.is_success or a.status_code == 409 for a in answers)
     kind = {"mintfax": "fax", "idunox": "submission", "flexforward": "label"}[provider]
     assert stats(client_for(url, provider)) == {kind: 1}
+
+
+def test_idunox_answers_a_retry_in_flight_with_the_original_202(sandbox):
+    """Seed 003: "Retry with same key and same body: 202 Accepted — original submissionId returned"; a retry sent
+    while the first request is still being processed is such a retry (it got 409 idempotency_key_in_use before,
+    issue 17). A different body waits too, then gets the documented 409 Conflict. The three go at once and the
+    sandbox holds each create 0.5 s, so they overlap; whichever body arrives first is the one created."""
+    url = sandbox("idunox", processing_delay_s=0.5).url
+    headers = {"Authorization": f"Bearer {TEST_KEYS['idunox']}", "Idempotency-Key": "in-flight-1"}
+    all_ready = threading.Barrier(3)
+
+    def submit(reference: str) -> httpx.Response:
+        with httpx.Client(base_url=url, headers=headers, timeout=15) as c:
+            all_ready.wait(timeout=30)
+            return c.post("/v1/submissions", json={"reference": reference})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+        same, again, other = pool.map(submit, ("r1", "r1", "r2"))
+    answers = (same, again, other)
+    assert all(a.status_code in (202, 409) for a in answers), [a.text for a in answers]
+    assert not any(a.status_code == 409 and a.json()["error"] != "conflict" for a in answers), [a.text for a in answers]
+    assert (same.status_code, same.text) == (again.status_code, again.text)  # the retry: the original answer
+    assert {same.status_code, other.status_code} == {202, 409}  # one body created, the other a collision
+    assert stats(client_for(url, "idunox")) == {"submission": 1}
 
 
 def test_idempotency_records_expire_after_24_hours_on_the_sandbox_clock(sandbox):

@@ -57,7 +57,7 @@ class Sandbox:
     options: SandboxOptions
     clock: SandboxClock = field(default_factory=SandboxClock)
     limiter: TokenBucket = field(default_factory=lambda: TokenBucket(0))
-    in_flight: set[tuple[str, str, str]] = field(default_factory=set)
+    in_flight: dict[tuple[str, str, str], asyncio.Event] = field(default_factory=dict)  # set when the first request ends
     # the provider's lifecycle step for one account (moves resources along, emits their events)
     settle: Callable[[str], None] = lambda account: None
 
@@ -216,27 +216,33 @@ async def idempotent(
     request_hash: str,
     create: Callable[[KeyScope], Awaitable[Response]],
     replay: Callable[[IdempotencyRecord], Response],
+    *,
+    in_flight_waits: bool = False,
 ) -> Response:
     """Run `create` once per (account, environment, key); replay the stored response afterwards.
 
-    Only responses that created something (2xx) are stored: an error leaves the key usable. A
-    request arriving while the first one with its key is still being processed gets 409. What is
-    in flight lives in memory (a restart ends every request in flight); the check-and-mark below
-    has no await between, so on the event loop it is atomic.
+    Only responses that created something (2xx) are stored: an error leaves the key usable. A request
+    arriving while the first one with its key is still being processed gets 409, or, with `in_flight_waits`,
+    waits for the first to end and is answered as a retry after it (idunox's document: "Retry with same key
+    and same body: 202 Accepted — original submissionId returned"; it names no in-flight conflict). What is
+    in flight lives in memory (a restart ends every request in flight); the check-and-mark below has no
+    await between, so on the event loop it is atomic.
     """
     store = sandbox.store
     in_flight = (account, ENV, key)
-    if in_flight in sandbox.in_flight:
-        raise ApiError(
-            409,
-            "idempotency_key_in_use",
-            "A request with this idempotency key is still being processed.",
-            "Wait for the first request to finish, then retry with the same key.",
-        )
+    while (first := sandbox.in_flight.get(in_flight)) is not None:
+        if not in_flight_waits:
+            raise ApiError(
+                409,
+                "idempotency_key_in_use",
+                "A request with this idempotency key is still being processed.",
+                "Wait for the first request to finish, then retry with the same key.",
+            )
+        await first.wait()  # then as a retry: the stored answer, or (the first failed) a key still usable
     record = store.lookup(account, ENV, key, sandbox.clock.now())
     if record is not None:
         return replay(record)
-    sandbox.in_flight.add(in_flight)
+    done = sandbox.in_flight[in_flight] = asyncio.Event()
     try:
         if sandbox.options.processing_delay_s:
             await asyncio.sleep(sandbox.options.processing_delay_s)
@@ -245,7 +251,8 @@ async def idempotent(
         if 200 <= response.status_code < 300 and not scope.saved:
             scope.save(response.status_code, bytes(response.body), response.headers.get("content-type", "application/json"))
     finally:
-        sandbox.in_flight.discard(in_flight)
+        del sandbox.in_flight[in_flight]
+        done.set()
     return response
 
 

@@ -73,7 +73,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
             return Response(record.body, status_code=record.status or 202, headers=record.headers)
 
         try:
-            response = await idempotent(sandbox, account, key, body_hash, submit, replay)
+            response = await idempotent(sandbox, account, key, body_hash, submit, replay, in_flight_waits=True)
         except ApiError as exc:
             exc.headers.update(correlation)
             raise
