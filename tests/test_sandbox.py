@@ -352,14 +352,40 @@ def test_flexforward_contract(sandbox):
 
 
 def test_flexforward_transient_courier_keeps_the_failed_label(sandbox):
+    """Seed 004, "HTTP 502 Bad Gateway (courier error)": "The label is persisted with status: failed": the 502
+    answer is that label (its id, `status: failed`, the courier's error), so a client can find it (issue 17: the
+    answer named no label); a retry with the same key goes on the same label."""
     c = client_for(sandbox("flexforward").url, "flexforward")
     failed = c.post("/labels", json={"idempotencyKey": "T1", "courier": "sandbox-transient"})
-    assert failed.status_code == 502
+    assert (failed.status_code, failed.json()["status"], failed.json()["error"]["code"]) == (502, "failed", "courier_unavailable")
+    assert c.get(f"/labels/{failed.json()['id']}").json()["status"] == "failed"
     assert stats(c) == {"label": 1}
     retried = c.post("/labels", json={"idempotencyKey": "T1", "courier": "sandbox-transient"})
-    assert (retried.status_code, retried.json()["status"]) == (201, "created")
+    assert (retried.status_code, retried.json()["status"], retried.json()["id"]) == (201, "created", failed.json()["id"])
     assert c.get(f"/labels/{retried.json()['id']}").json()["status"] == "created"
     assert stats(c) == {"label": 1}
+
+
+def test_flexforward_corrected_retry_updates_the_failed_label(sandbox):
+    """Seed 004: "some courier errors require changes to the request ... retry with the same idempotencyKey": the
+    retry's corrected courier is the label's (it kept the failed request's courier before, issue 17)."""
+    c = client_for(sandbox("flexforward").url, "flexforward")
+    failed = c.post("/labels", json={"idempotencyKey": "C1", "courier": "sandbox-transient"})
+    corrected = c.post("/labels", json={"idempotencyKey": "C1", "courier": "dhl"})
+    assert (corrected.status_code, corrected.json()["id"], corrected.json()["courier"]) == (201, failed.json()["id"], "dhl")
+    assert c.get(f"/labels/{failed.json()['id']}").json()["courier"] == "dhl"
+
+
+def test_flexforward_key_expired_names_a_new_label(sandbox):
+    """After the 24 h window (golive's reading for flexforward, whose document names none) a key is new: a failed
+    label from before is not retried under it, a new label is created (it answered 201 with the old label before)."""
+    c = client_for(sandbox("flexforward").url, "flexforward")
+    failed = c.post("/labels", json={"idempotencyKey": "E1", "courier": "sandbox-transient"})
+    c.post("/_sandbox/clock", json={"advance_s": 24 * 3600 + 60})
+    later = c.post("/labels", json={"idempotencyKey": "E1", "courier": "dhl"})
+    assert later.status_code == 201 and later.json()["id"] != failed.json()["id"], later.text
+    assert c.get(f"/labels/{failed.json()['id']}").json()["status"] == "failed"
+    assert stats(c) == {"label": 2}
 
 
 def test_unknown_route_uses_the_envelope(sandbox):

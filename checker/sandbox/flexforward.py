@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, read_json, resource_or_404
+from checker.sandbox.app import TTL_S, ApiError, KeyScope, Sandbox, authenticate, check_key_length, idempotent, read_json, resource_or_404
 from checker.sandbox.store import IdempotencyRecord
 
 DEFAULT_RATE_LIMIT = 0.0  # flexforward documents no rate limit
@@ -45,7 +45,11 @@ def routes(sandbox: Sandbox) -> list[Route]:
             if not isinstance(courier, str) or not courier:
                 raise _invalid("courier", "is required")
             now = clock.now()
-            label = store.label_by_key(account, key)
+            # seed 004, "HTTP 502 Bad Gateway (courier error)": "The label is persisted with status: failed ... For
+            # transient courier issues, retry with the same idempotencyKey": the retry, corrected or not, goes on the
+            # same label while the key is live (24 h, as for every key here: flexforward documents no window, the
+            # reading is golive's); after that the key names a new label
+            label = store.failed_label_by_key(account, key, now - TTL_S)
             with store.transaction() as db:
                 if label is None:
                     number = f"FF{secrets.randbelow(10**10):010d}"
@@ -66,20 +70,18 @@ def routes(sandbox: Sandbox) -> list[Route]:
                             error={"code": "courier_unavailable", "message": "The courier service returned an error."},
                         )
                     store.insert_resource(db, label["id"], account, "label", key, label["status"], label, now)
-                elif label["status"] == "failed":  # a retry with the same key retries the courier on the same label
+                else:  # a retry with the same key retries the courier on the same label, with the request as corrected
                     number = f"FF{secrets.randbelow(10**10):010d}"
-                    label.update(status="created", courierOrderNumber=number, courierTrackingNumber=number + "CN", error=None)
+                    label.update(
+                        status="created", courier=courier, courierOrderNumber=number, courierTrackingNumber=number + "CN", error=None
+                    )
                     store.update_resource(db, label["id"], "created", label)
+                payload = json.dumps(label).encode()
                 if label["status"] == "created":
-                    payload = json.dumps(label).encode()
                     scope.save(201, payload)
             if label["status"] == "failed":
-                raise ApiError(
-                    502,
-                    "courier_error",
-                    "The courier service returned an error; the label is saved as failed.",
-                    "Retry with the same idempotencyKey.",
-                )
+                # the failed label itself, so the client can find it (its id) and see why (its error)
+                return Response(payload, status_code=502, media_type="application/json")
             return Response(payload, status_code=201, media_type="application/json")
 
         def replay(record: IdempotencyRecord) -> Response:
