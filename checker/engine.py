@@ -204,9 +204,15 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
     if not targets.api_key:
         targets.api_key = f"{prefix}golive{secrets.token_hex(10)}"
     targets.contract_key = f"{prefix}golivecontract{secrets.token_hex(10)}"
+    from checker.sandbox import mintfax
+    from checker.sandbox.app import SandboxOptions
     from checker.sandbox.server import EmbeddedSandbox
 
-    sandbox = EmbeddedSandbox(provider, db=workdir / "sandbox.db")  # removed with the run's folder, whatever happens
+    options = SandboxOptions()
+    if provider == "mintfax":  # the revision of the guide the pack describes (rules/mintfax.yaml: 000; README: 001)
+        replay = pack.facts.idempotency.replay
+        options.replay_style = mintfax.revision(replay.headers, replay.missing_key_echo)
+    sandbox = EmbeddedSandbox(provider, db=workdir / "sandbox.db", options=options)  # removed with the run's folder
     await asyncio.to_thread(sandbox.start)
     try:
         targets.sandbox_url = sandbox.url

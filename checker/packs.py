@@ -338,9 +338,13 @@ def doc_error(doc: YamlDocument, path: tuple[str | int, ...], message: str, hint
 
 
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """`over` on top of `base`, mappings merged key by key. A null where the base has an entry removes it (the
+    field's default applies): how a pack extending mintfax drops `Idempotency-Replayed` from the replay headers."""
     merged = copy.deepcopy(base)
     for key, value in over.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+        if value is None and key in merged:
+            del merged[key]
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), dict):
             merged[key] = _deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)

@@ -57,3 +57,46 @@ def test_documented_exact_delays_are_judged_as_documented(tmp_path: Path, delays
     result = run_rules(scaled_idunox(tmp_path, delays), "RETRY-106")["RETRY-106"]
     assert result.status is status, result.message
     assert says in result.message, result.message
+
+
+# ---------------------------------------------------------------- both revisions of the mintfax guide
+
+REVISION_001 = (
+    "schema: golive-pack/1\nname: mintfax\nextends: mintfax\n"
+    "facts:\n  idempotency:\n    replay:\n      headers: {Idempotency-Replayed: null}\n"
+    "      missing_key_echo: 'not provided; recommended'\n"
+)
+
+
+def revision_001(tmp_path: Path, url: str = "builtin") -> object:
+    """mintfax's guide in its revision 001 (seed 001: no `Idempotency-Replayed`; "Every POST response includes an
+    X-Idempotency-Key header ... If you omitted it, the header reads not provided; recommended"): a pack that extends
+    the built-in one (seed 000's revision) and removes the replay header with a null."""
+    (tmp_path / "mintfax-001.yaml").write_text(REVISION_001)
+    return parse_config(
+        f"provider: {tmp_path / 'mintfax-001.yaml'}\nsandbox: {{url: '{url}', api_key: '{TEST_KEYS['mintfax']}'}}\n", environ={}
+    )
+
+
+def test_an_extending_pack_removes_an_inherited_fact_with_null(tmp_path: Path) -> None:
+    from checker.packs import load_pack
+
+    (tmp_path / "mintfax-001.yaml").write_text(REVISION_001)
+    replay = load_pack(str(tmp_path / "mintfax-001.yaml")).facts.idempotency.replay
+    assert (replay.headers, replay.echo_header, replay.missing_key_echo) == ({}, "X-Idempotency-Key", "not provided; recommended")
+    assert load_pack("mintfax").facts.idempotency.replay.headers == {"Idempotency-Replayed": "true"}
+
+
+def test_revision_001_is_checked_against_a_sandbox_serving_it(tmp_path: Path) -> None:
+    """The embedded sandbox follows the pack's revision, and IDEM-002 checks 001's echo without a key."""
+    result = run_rules(revision_001(tmp_path), "IDEM-002")["IDEM-002"]
+    assert result.status is Status.PASS, result.message
+    assert "X-Idempotency-Key: not provided; recommended without a key" in result.message
+
+
+def test_revision_001_fails_against_a_sandbox_serving_revision_000(tmp_path: Path, sandbox) -> None:
+    """Both ways: a sandbox answering as revision 000 (no echo without a key) fails the 001 pack's IDEM-002."""
+    served = sandbox("mintfax", replay_style="000")
+    result = run_rules(revision_001(tmp_path, served.url), "IDEM-002")["IDEM-002"]
+    assert result.status is Status.FAIL, result.message
+    assert "an answer to a POST without a key has X-Idempotency-Key: None, documented 'not provided; recommended'" in result.message

@@ -395,3 +395,26 @@ def test_unknown_route_uses_the_envelope(sandbox):
 
 def test_test_keys_are_distinct():
     assert len(set(TEST_KEYS.values())) == 3
+
+
+@pytest.mark.parametrize(("style", "without_key"), [("000", None), ("001", "not provided; recommended")])
+def test_mintfax_echoes_the_key_on_every_post_answer(sandbox, style, without_key):
+    """Seed 001: "Every POST response includes an X-Idempotency-Key header"; seed 000: "Set when the request supplied
+    Idempotency-Key". Errors are POST answers too: 401, 422, and registering a webhook (issue 17: revision 001's
+    echo was missing on them)."""
+    url = sandbox("mintfax", replay_style=style).url
+    good = client_for(url, "mintfax")
+    with httpx.Client(base_url=url, headers={"Authorization": "Bearer fx_test_nosuchkey00000000"}, timeout=15) as bad:
+        answers = {
+            "401": lambda key: fax(bad, key=key),
+            "422": lambda key: fax(good, to="12345", key=key),
+            "webhooks": lambda key: good.post(
+                "/v1/account/webhooks",
+                json={"url": "http://127.0.0.1:9/h", "events": ["fax.delivered"]},
+                headers={"Idempotency-Key": key} if key else {},
+            ),
+        }
+        for what, send in answers.items():
+            assert send("k-echo").headers.get("x-idempotency-key") == "k-echo", (style, what)
+            assert send(None).headers.get("x-idempotency-key") == without_key, (style, what)
+    assert good.post("/_sandbox/clock", json={"advance_s": 0}).headers.get("x-idempotency-key") is None

@@ -121,6 +121,8 @@ def _documented_signal(facts: Facts) -> str:
     parts += [f"{h}: {v}" for h, v in replay.headers.items()]
     if replay.echo_header:
         parts.append(f"{replay.echo_header} echo")
+    if replay.echo_header and replay.missing_key_echo:
+        parts.append(f"{replay.echo_header}: {replay.missing_key_echo} without a key")
     parts.append(f"the same {facts.create.id_field}")
     return ", ".join(parts)
 
@@ -131,6 +133,16 @@ async def replay_is_signalled(ctx: ProbeContext, rule: Rule) -> Outcome:
         key, first = await _first_create(api, "IDEM-002")
         replay = await api.create(key, note="replay")
         problems = judge_replay_signal(api.facts, first, replay, key)
+        expected = api.facts.idempotency.replay
+        if expected.echo_header and expected.missing_key_echo and api.facts.idempotency.key_in == "header":
+            # the echo without a key (mintfax revision 001: "If you omitted it, the header reads not provided;
+            # recommended"), on an invalid request: every POST answer carries it, and this one creates nothing
+            keyless = await api.create(None, "invalid", note="no key (invalid, creates nothing)")
+            got = keyless.headers.get(expected.echo_header.lower())
+            if got != expected.missing_key_echo:
+                problems.append(
+                    f"an answer to a POST without a key has {expected.echo_header}: {got!r}, documented {expected.missing_key_echo!r}"
+                )
         if problems:
             return Outcome.failed("; ".join(problems), api.evidence())
         return Outcome.passed(f"the replay is signalled as documented ({_documented_signal(api.facts)})", api.evidence())

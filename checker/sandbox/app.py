@@ -380,6 +380,7 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
 
     app = Starlette(
         routes=[*module.routes(sandbox), *control_routes(sandbox)],
+        middleware=module.middleware(options) if hasattr(module, "middleware") else None,
         lifespan=lifespan,
         exception_handlers={ApiError: api_error, 404: not_found, 405: not_found, Exception: crashed},
     )

@@ -11,16 +11,20 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checker.sandbox.app import (
     ApiError,
     KeyScope,
     Sandbox,
+    SandboxOptions,
     authenticate,
     check_key_length,
     idempotent,
@@ -58,6 +62,45 @@ def _iso_second(second: int) -> str:
 
 def _iso(ts: float) -> str:
     return _iso_second(int(ts))
+
+
+MISSING_KEY_ECHO = "not provided; recommended"  # revision 001's X-Idempotency-Key when no key was sent
+
+
+def revision(replay_headers: Mapping[str, str], missing_key_echo: str | None) -> str:
+    """Which revision of the guide a pack's replay facts describe: 000 signals a replay with
+    `Idempotency-Replayed: true` and echoes a key only when one was sent; 001 has no replay header and echoes on
+    every POST answer, "not provided; recommended" without a key."""
+    return "001" if "Idempotency-Replayed" not in replay_headers and missing_key_echo else "000"
+
+
+class EchoKey:
+    """X-Idempotency-Key on every POST answer, errors too (401, 422, 429; webhook registration): revision 000
+    "Set when the request supplied Idempotency-Key"; revision 001 "Every POST response includes an
+    X-Idempotency-Key header. If you sent a key, the header echoes it back. If you omitted it, the header reads
+    not provided; recommended." golive's own /_sandbox control endpoints are not the provider's and get none."""
+
+    def __init__(self, app: ASGIApp, missing: str | None) -> None:
+        self.app, self.missing = app, missing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].startswith("/_sandbox"):
+            await self.app(scope, receive, send)
+            return
+        key = next((value for name, value in scope["headers"] if name == b"idempotency-key"), b"") or None
+        echo = key if key is not None else (self.missing.encode() if self.missing else None)
+
+        async def echoed(message: Message) -> None:
+            if message["type"] == "http.response.start" and echo is not None:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-idempotency-key"]
+                message = {**message, "headers": [*headers, (b"x-idempotency-key", echo)]}
+            await send(message)
+
+        await self.app(scope, receive, echoed)
+
+
+def middleware(options: SandboxOptions) -> list[Middleware]:
+    return [Middleware(EchoKey, missing=MISSING_KEY_ECHO if options.replay_style == "001" else None)]
 
 
 def routes(sandbox: Sandbox) -> list[Route]:
@@ -107,11 +150,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
     async def create_fax(request: Request) -> Response:
         account, limit_headers = account_of(request)
         key = request.headers.get("idempotency-key") or None
-        extra = dict(limit_headers)
-        if key is not None:
-            extra["X-Idempotency-Key"] = key
-        elif options.replay_style == "001":
-            extra["X-Idempotency-Key"] = "not provided; recommended"
+        extra = dict(limit_headers)  # the key's echo is EchoKey's, on every POST answer
         try:
             if key is not None:
                 check_key_length(key)
