@@ -49,7 +49,7 @@ def test_select_and_ignore_by_prefix_longest_wins():
     assert ids(cfg, "IDEM-00", ignore=("IDEM-003",)) == ["IDEM-001", "IDEM-002", "IDEM-004", "IDEM-005", "IDEM-006"]
     assert ids(cfg, "IDEM-004", ignore=("IDEM",)) == ["IDEM-004"]
     assert "HOOK-201" not in ids(cfg, ignore=("HOOK",))
-    assert len(ids(cfg)) == 55
+    assert len(ids(cfg)) == 58
 
 
 def test_config_rules_section_selects_and_cli_select_overrides_it():
@@ -182,7 +182,7 @@ def test_manual_items_block_only_in_live_mode_until_attested(fake_checks):
     live_run = run(config("environment: live\n"), "LIVE")
     assert live_run["LIVE-001"].severity is Severity.BLOCKER
     assert live_run["verdict"] == "not ready"
-    attest = "".join(f"  LIVE-00{i}: {{by: sec@example.com, date: 2026-11-20, evidence: 'ticket {i}'}}\n" for i in range(1, 8))
+    attest = "".join(f"  LIVE-{i:03d}: {{by: sec@example.com, date: 2026-11-20, evidence: 'ticket {i}'}}\n" for i in range(1, 11))
     attested = run(config("environment: live\nattestations:\n" + attest), "LIVE")
     assert attested["LIVE-004"].status is Status.ATTESTED
     assert attested["LIVE-004"].message == "attested by sec@example.com on 2026-11-20: ticket 4"
