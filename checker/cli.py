@@ -3,6 +3,7 @@ so `golive --version` and `golive --help` stay fast."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -472,9 +473,25 @@ def init(provider: str, output: Path, force: bool) -> int:
         raise click.UsageError(f"{output} exists; use --force to overwrite it")
     template = (data_dir("rules") / "golive.template.yaml").read_text(encoding="utf-8")
     env_prefix = provider.upper()
-    output.write_text(template.replace("{provider}", provider).replace("{ENV}", env_prefix), encoding="utf-8")
+    production = production_paths(output.resolve().parent)
+    text = template.replace("{provider}", provider).replace("{ENV}", env_prefix)
+    text = text.replace("production_paths: []", f"production_paths: [{', '.join(json.dumps(p) for p in production)}]", 1)
+    output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output}. Next: set ${env_prefix}_API_KEY and run `golive check`.")
+    if production:
+        click.echo(f"KEY-003 scans these production paths for sandbox keys: {', '.join(production)} (repo.production_paths)")
+    else:
+        click.echo("KEY-003 is not probed until repo.production_paths names where production code and config live")
     return 0
+
+
+# where production code and its configuration live in common layouts (not tests, examples or docs)
+PRODUCTION_LAYOUTS = ("src", "app", "lib", "server", "api", "config", "deploy", "k8s", "helm", "infra", "terraform")
+
+
+def production_paths(root: Path) -> list[str]:
+    """The common production folders that exist under `root`, as globs for repo.production_paths."""
+    return [f"{name}/**" for name in PRODUCTION_LAYOUTS if (root / name).is_dir()]
 
 
 # ---------------------------------------------------------------- entry point

@@ -119,6 +119,11 @@ class RunResult:
     fail_on: str = "blocker"
     waivers: tuple[Mapping[str, Any], ...] = ()  # every waiver in the config, with its state: applied | unused | expired
 
+    def not_probed(self) -> list[str]:
+        """Blockers the pack covers that were skipped all the same, because of a setting in golive.yaml (KEY-003
+        without repo.production_paths): a READY verdict says it did not look there."""
+        return [r.rule.id for r in self.results if r.status is Status.SKIP and r.severity is Severity.BLOCKER and r.rule.skip is None]
+
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
         for result in self.results:

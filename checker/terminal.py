@@ -112,7 +112,14 @@ class Checklist:
             else ("READY" if ready else "NOT READY")
         )
         interrupted = " (interrupted)" if run.interrupted else ""
-        return f"Verdict: {word}{interrupted}  {summary}  in {run.duration_s:.1f} s"
+        return f"Verdict: {word}{interrupted}  {summary}  in {run.duration_s:.1f} s{_not_probed(run.not_probed())}"
+
+
+def _not_probed(ids: list[str]) -> str:
+    if not ids:
+        return ""
+    shown = ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+    return f"\n  not probed: {len(ids)} blocker{'s' * (len(ids) > 1)} the pack covers ({shown}): see their skip reasons"
 
 
 def _evidence_line(item: dict[str, object] | object) -> str:

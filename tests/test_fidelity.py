@@ -100,3 +100,63 @@ def test_revision_001_fails_against_a_sandbox_serving_revision_000(tmp_path: Pat
     result = run_rules(revision_001(tmp_path, served.url), "IDEM-002")["IDEM-002"]
     assert result.status is Status.FAIL, result.message
     assert "an answer to a POST without a key has X-Idempotency-Key: None, documented 'not provided; recommended'" in result.message
+
+
+# ---------------------------------------------------------------- declared versus verified
+
+
+def test_init_writes_production_paths_that_fit_the_layout(tmp_path: Path) -> None:
+    """`golive init` names the common production folders that exist (it wrote `production_paths: []`, so KEY-003
+    went unprobed by default, issue 17); with none, it says KEY-003 is not probed."""
+    from tests.conftest import golive
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "tests").mkdir()
+    done = golive("init", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert parse_config((tmp_path / "golive.yaml").read_text(), environ={}).file.repo.production_paths == ["src/**", "deploy/**"]
+    assert "KEY-003 scans these production paths for sandbox keys: src/**, deploy/**" in done.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    bare = golive("init", cwd=empty)
+    assert parse_config((empty / "golive.yaml").read_text(), environ={}).file.repo.production_paths == []
+    assert "KEY-003 is not probed until repo.production_paths" in bare.stdout
+
+
+def test_a_blocker_left_unprobed_by_the_config_shows_in_the_verdict(tmp_path: Path) -> None:
+    """A READY with KEY-003 skipped (no production paths) or RETRY-101 skipped (no client) says so on the verdict
+    line; a blocker the pack does not cover (idunox documents no key prefixes: its skip is the pack's) is not listed."""
+    import asyncio
+    import io
+
+    from checker import engine
+    from checker.packs import load_pack
+    from checker.terminal import Checklist
+
+    def run(provider: str) -> object:
+        config = parse_config(f"provider: {provider}\nsandbox: {{url: builtin, api_key: '{TEST_KEYS[provider]}'}}\n", environ={})
+        return asyncio.run(engine.run(config, load_pack(provider), engine.RunOptions(select=("KEY-003", "RETRY-101"))))
+
+    mintfax = run("mintfax")
+    assert mintfax.verdict == "ready"
+    assert sorted(mintfax.not_probed()) == ["KEY-003", "RETRY-101"]
+    line = Checklist(io.StringIO(), colour=False).verdict(mintfax)
+    assert "not probed: 2 blockers the pack covers (" in line and "KEY-003" in line, line
+    idunox = run("idunox")  # KEY-003 and RETRY-101: the idunox pack covers neither
+    assert idunox.not_probed() == [] and "not probed" not in Checklist(io.StringIO(), colour=False).verdict(idunox)
+
+
+def test_subscriptions_on_golive_yamls_word_say_declared_not_verified() -> None:
+    """With the embedded sandbox nothing the integration registered can be read back: HOOK-212 and BAL-001 pass on
+    golive.yaml's word, and say so (they read as verified before, issue 17)."""
+    config = parse_config(
+        f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        "webhook: {events: [fax.delivered, fax.failed, balance.low]}\n",
+        environ={},
+    )
+    results = run_rules(config, "HOOK-212", "BAL-001")
+    for rule_id in ("HOOK-212", "BAL-001"):
+        assert results[rule_id].status is Status.PASS, results[rule_id].message
+        assert "declared, not verified: golive.yaml's webhook.events" in results[rule_id].message
+        assert "the embedded sandbox holds no endpoint the integration registered" in results[rule_id].message

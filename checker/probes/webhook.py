@@ -591,6 +591,17 @@ async def _registered(ctx: ProbeContext) -> tuple[list[dict[str, Any]] | None, l
     return await ctx.shared("hook:registered", make)
 
 
+DECLARED = "declared, not verified: golive.yaml's"
+
+
+def _unverified(ctx: ProbeContext) -> str:
+    """Why golive could not compare golive.yaml's word with the endpoints registered (against a real sandbox whose
+    pack names an endpoint listing, it reads them: HOOK-212 and BAL-001 then judge what is registered)."""
+    if ctx.config.file.sandbox.url == "builtin":
+        return "the embedded sandbox holds no endpoint the integration registered (point sandbox.url at the provider's sandbox)"
+    return f"the {ctx.pack.name} pack names no endpoint listing to compare with (facts.webhooks.endpoints_path)"
+
+
 def _subscribed(ctx: ProbeContext) -> set[str]:
     webhook = ctx.config.file.webhook
     return set(webhook.events) if webhook else set()
@@ -608,7 +619,7 @@ async def subscribes_required(ctx: ProbeContext, rule: Rule) -> Outcome:
         return Outcome.failed(f"webhook.events does not include {', '.join(missing)} (required: {', '.join(required)})", evidence)
     endpoints, exchanges = await _registered(ctx)
     if endpoints is None:
-        return Outcome.passed(f"subscribes to {', '.join(required)}", evidence)
+        return Outcome.passed(f"subscribes to {', '.join(required)}: {DECLARED} webhook.events; {_unverified(ctx)}", evidence)
     evidence.extend(exchanges)
     if not endpoints:
         return Outcome.failed(f"no webhook endpoint is registered on the sandbox account ({facts.endpoints_path})", evidence)
@@ -624,11 +635,11 @@ async def balance_monitored(ctx: ProbeContext, rule: Rule) -> Outcome:
     facts = ctx.pack.facts.webhooks
     event = facts.balance_event if facts else None
     if ctx.config.file.balance.poll:
-        return Outcome.passed("the integration polls the balance (balance.poll: true)")
+        return Outcome.passed(f"the integration polls the balance: {DECLARED} balance.poll: true")
     if event and event in _subscribed(ctx):
         endpoints, exchanges = await _registered(ctx)
         if endpoints is None:
-            return Outcome.passed(f"{event} is subscribed (webhook.events)")
+            return Outcome.passed(f"{event} is subscribed: {DECLARED} webhook.events; {_unverified(ctx)}")
         if any(event in endpoint.get("events", []) for endpoint in endpoints):
             return Outcome.passed(f"{event} is subscribed by a registered endpoint", exchanges)
         return Outcome.failed(f"webhook.events names {event}, but no endpoint registered on the sandbox subscribes to it", exchanges)
