@@ -459,7 +459,8 @@ def judge_jitter(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule],
         return Verdict(
             True,
             "jitter",
-            f"runs differ by {max(ds) - min(ds):.2f} s at retry {n + 1} (by {_robust_range(ds):.2f} s leaving out the latest), "
+            f"runs differ by {max(ds) - min(ds):.2f} s at retry {n + 1} (by {_stall_proof_range(ds):.2f} s leaving out the latest "
+            f"{'two runs' if len(ds) >= 5 else 'run'}), "
             f"more than the {floor:.2f} s noise can explain ({noise.describe()}): the delays carry jitter",
             1.0,
         )
@@ -472,28 +473,36 @@ def judge_jitter(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule],
         if widths:
             # the null: this retry jittered as the provider documents it (else as the least jittered accepted)
             width = documented.jitter if documented is not None and documented.jitter else min(widths)
-            chances.append(_range_at_most(max(ds) - min(ds) + _slack(runs, noise, n), width, len(ds)))
+            chances.append(_agreement_chance(ds, _slack(runs, noise, n), width))
     # "no jitter" is a claim about every retry (stripe-python's first retry is always 0.5 s, its second random):
     # each retry must reject jitter on its own, so the evidence is the weakest retry's (an intersection-union test;
     # combining them would let a deterministic retry vouch for a random one)
     chance = max(chances, default=1.0)
     first = ", ".join(f"{d:.2f}" for d in runs[0])
     agree = f"{len(runs)} runs retried on the same schedule ({first} s) within the noise ({noise.describe()})"
-    # a retry where one run strays beyond the noise (jitter, or one stalled run: the evidence cannot tell) vouches
-    # for neither; "no jitter" needs every retry to agree (one random retry among fixed ones is jitter: stripe-python
-    # waits 0.5 s, then U(0.5, 1) s)
     strays = [n for n, (ds, floor) in compared.items() if max(ds) - min(ds) > floor]
-    if strays:
-        return Verdict(
-            None,
-            "none",
-            f"{len(runs)} runs differ at retry {strays[0] + 1} by more than the noise, but only because of one run: jitter or "
-            f"a stall of the machine ({noise.describe()})",
-            chance,
-        )
+    stalled = f"; one run stalled at retry {strays[0] + 1} (a stall only lengthens a delay, and the others agree)" if strays else ""
     if chance < NO_JITTER_P:
-        return Verdict(False, "none", f"{agree}: no jitter", chance)
-    return Verdict(None, "none", f"{agree}, but a jittered schedule would do so with p = {chance:.2g}", chance)
+        return Verdict(False, "none", f"{agree}{stalled}: no jitter", chance)
+    return Verdict(None, "none", f"{agree}{stalled}, but a jittered schedule would do so with p = {chance:.2g}", chance)
+
+
+def _agreement_chance(ds: Sequence[float], slack: float, width: float) -> float:
+    """The chance that one retry jittered over `width` agrees across the runs as closely as `ds` do: by the range of
+    all runs, or, robust to one stalled run (a stall only ever lengthens a delay), by the range without the latest;
+    the better of the two, times two (Bonferroni). One stray run no longer leaves the evidence undecided."""
+    k = len(ds)
+    whole = _range_at_most(max(ds) - min(ds) + slack, width, k)
+    if k < 3:
+        return whole
+    return min(1.0, 2 * min(whole, _robust_range_at_most(_robust_range(ds) + slack, width, k)))
+
+
+def _robust_range_at_most(width: float, spread: float, k: int) -> float:
+    """P(U(k-1) - U(1) <= width) for k independent U(0, spread): the range of all but the largest, whose law is
+    Beta(k - 2, 3) (the spacing of order statistics), so its CDF is a binomial tail."""
+    x = min(1.0, width / spread)
+    return sum(math.comb(k, j) * x**j * (1 - x) ** (k - j) for j in range(k - 2, k + 1))
 
 
 def _robust_range(ds: Sequence[float]) -> float:
@@ -503,10 +512,17 @@ def _robust_range(ds: Sequence[float]) -> float:
     return max(kept) - min(kept) if kept else 0.0
 
 
+def _stall_proof_range(ds: Sequence[float]) -> float:
+    """The range jitter must show: without the latest run (one stall), and from five runs on without the two latest
+    (two runs stalled at the same retry happen on a loaded machine; jitter still spreads the other three or more)."""
+    kept = sorted(ds)[: -2 if len(ds) >= 5 else -1] if len(ds) >= 3 else []
+    return max(kept) - min(kept) if kept else 0.0
+
+
 def _jitter_at(runs: Sequence[Sequence[float]], noise: Noise) -> tuple[int, list[float], float] | None:
-    """The retry whose runs differ beyond the noise (leaving out the latest run there), or None."""
+    """The retry whose runs differ beyond the noise (leaving out the latest run or two there), or None."""
     compared = _by_retry([list(r) for r in runs], noise)
-    beyond = {n: _robust_range(ds) - floor for n, (ds, floor) in compared.items() if len(ds) >= 3}
+    beyond = {n: _stall_proof_range(ds) - floor for n, (ds, floor) in compared.items() if len(ds) >= 3}
     if not beyond:
         return None
     widest = max(beyond, key=beyond.__getitem__)
