@@ -464,38 +464,44 @@ def judge_jitter(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule],
             f"more than the {floor:.2f} s noise can explain ({noise.describe()}): the delays carry jitter",
             1.0,
         )
-    # the chance that retries jittered as the provider documents (else as the least jittered accepted schedule)
-    # would have agreed this closely in every run anyway: per retry, combined by Fisher's method
-    chances = []
+    # per retry, the chance that it jittered as the provider documents (else as the least jittered accepted schedule)
+    # and still agreed this closely in every run; a retry seen in fewer than three runs (the client's retry count
+    # varies) cannot tell and is left out of the claim while three or more runs reach another retry
     documented = next((s for s in schedules if s.model == "documented"), None)
-    for n, (ds, _) in compared.items():
-        widths = [hi - lo for lo, hi in (s.window(n) for s in schedules) if hi > lo]
-        if widths:
-            # the null: this retry jittered as the provider documents it (else as the least jittered accepted)
-            width = documented.jitter if documented is not None and documented.jitter else min(widths)
-            chances.append(_agreement_chance(ds, _slack(runs, noise, n), width))
+    chances: dict[int, float] = {}
+    for n, (ds, floor) in compared.items():
+        windows = [(lo, hi) for lo, hi in (s.window(n) for s in schedules) if hi > lo]
+        if windows:
+            lo, hi = documented.window(n) if documented is not None else (0.0, 0.0)
+            # the null: this retry jittered as the provider documents it (the documented window: a cap narrows
+            # it), else as the least jittered accepted schedule
+            width = hi - lo if hi > lo else min(b - a for a, b in windows)
+            chances[n] = _agreement_chance(ds, _slack(runs, noise, n), width, floor)
+    judged = {n: c for n, c in chances.items() if len(compared[n][0]) >= 3} or chances
     # "no jitter" is a claim about every retry (stripe-python's first retry is always 0.5 s, its second random):
-    # each retry must reject jitter on its own, so the evidence is the weakest retry's (an intersection-union test;
-    # combining them would let a deterministic retry vouch for a random one)
-    chance = max(chances, default=1.0)
+    # each retry must reject jitter on its own, so the evidence is the weakest retry's (an intersection-union test,
+    # which needs no correction for the number of retries; combining them would let a fixed retry vouch for a random one)
+    chance = max(judged.values(), default=1.0)
     first = ", ".join(f"{d:.2f}" for d in runs[0])
-    agree = f"{len(runs)} runs retried on the same schedule ({first} s) within the noise ({noise.describe()})"
-    strays = [n for n, (ds, floor) in compared.items() if max(ds) - min(ds) > floor]
+    covered = f"retries {min(judged) + 1}-{max(judged) + 1}" if len(judged) > 1 else f"retry {min(judged, default=0) + 1}"
+    agree = f"{len(runs)} runs retried on the same schedule ({first} s) within the noise ({noise.describe()}) at {covered}"
+    strays = [n for n, (ds, floor) in compared.items() if n in judged and max(ds) - min(ds) > floor]
     stalled = f"; one run stalled at retry {strays[0] + 1} (a stall only lengthens a delay, and the others agree)" if strays else ""
     if chance < NO_JITTER_P:
         return Verdict(False, "none", f"{agree}{stalled}: no jitter", chance)
     return Verdict(None, "none", f"{agree}{stalled}, but a jittered schedule would do so with p = {chance:.2g}", chance)
 
 
-def _agreement_chance(ds: Sequence[float], slack: float, width: float) -> float:
-    """The chance that one retry jittered over `width` agrees across the runs as closely as `ds` do: by the range of
-    all runs, or, robust to one stalled run (a stall only ever lengthens a delay), by the range without the latest;
-    the better of the two, times two (Bonferroni). One stray run no longer leaves the evidence undecided."""
+def _agreement_chance(ds: Sequence[float], slack: float, width: float, floor: float) -> float:
+    """The chance that one retry jittered over `width` agrees across the runs as closely as `ds` do. By the range
+    of all runs while it is within the noise `floor`; when one run strays beyond it (a stall only ever lengthens a
+    delay), by the range without the latest, times two. The statistic depends on the data, so the test's level is
+    at most 1.5 times the threshold's (P(full <= a) + P(2 robust <= a)); in exchange one stalled run no longer
+    leaves the evidence undecided, nor costs the runs a second statistic would."""
     k = len(ds)
-    whole = _range_at_most(max(ds) - min(ds) + slack, width, k)
-    if k < 3:
-        return whole
-    return min(1.0, 2 * min(whole, _robust_range_at_most(_robust_range(ds) + slack, width, k)))
+    if k < 3 or max(ds) - min(ds) <= floor:
+        return _range_at_most(max(ds) - min(ds) + slack, width, k)
+    return min(1.0, 2 * _robust_range_at_most(_robust_range(ds) + slack, width, k))
 
 
 def _robust_range_at_most(width: float, spread: float, k: int) -> float:

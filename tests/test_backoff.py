@@ -166,6 +166,16 @@ def test_stalled_runs_do_not_keep_no_jitter_undecided():
     assert judge_jitter(twice, MINTFAX, quiet).ok is not True
 
 
+def test_a_retry_seen_in_two_runs_only_does_not_block_no_jitter():
+    """A client whose retry count varies (a run cut short by its own deadline) has a fifth retry in two runs only;
+    that retry cannot tell jitter from none, and the claim covers the retries three or more runs reached (it kept
+    the verdict inconclusive before: found in review)."""
+    quiet = Noise(samples=50, local=((0.001,) * 5,) * 6)
+    runs = [[1.01, 2.01, 4.01, 8.01, 16.01]] * 2 + [[1.01, 2.01, 4.01, 8.01]] * 4
+    verdict = judge_jitter(runs, MINTFAX, quiet)
+    assert verdict.ok is False and "at retries 1-4" in verdict.message, verdict.message
+
+
 def test_one_delay_just_past_its_window_runs_again_rather_than_fails():
     runs = [[1.5, 2.11 + 0.9, 4.5, 8.5], [1.2, 2.5, 4.1, 8.9], [1.9, 2.2, 4.7, 8.2]]  # 3.01 s: 2-3 s, 0.01 s past
     late = Noise(samples=50, local=((0.001,) * 4,) * 3)

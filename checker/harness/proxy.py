@@ -88,6 +88,7 @@ class Attempt:
     answered_at: float | None = None
     replayed: bool = False  # the sandbox's answer carried the provider's replay signal
     abandoned_at: float | None = None  # a hung request: when the client closed its connection (gave up on it)
+    read_at: float | None = None  # when golive's event loop read the request head (`t` is the kernel's arrival)
 
     def evidence(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -191,9 +192,11 @@ class RecordingProxy:
                     break
                 # when the request reached this machine, not when the event loop got round to reading it: a delay
                 # is the client's, however busy golive was meanwhile (other probes starting, the sandbox working)
-                t = (connection.arrived if connection.arrived is not None else time.monotonic()) - self._started
+                read_at = time.monotonic() - self._started
+                t = connection.arrived - self._started if connection.arrived is not None else read_at
                 body, size = await self._body(conn, connection)
                 attempt = self._record(request, body, size, t)
+                attempt.read_at = read_at
                 action = self.scenario.action(attempt.n)
                 attempt.action = action.describe()
                 if action.kind == "reset":
@@ -205,13 +208,15 @@ class RecordingProxy:
                     connection.reset()
                     return
                 code, headers, payload = await self._answer(action, request, body, size)
-                attempt.status, attempt.answered_at = code, time.monotonic() - self._started
                 given = {k.lower(): v for k, v in headers}
                 attempt.replayed = bool(self.replay_signal) and all(
                     given.get(name.lower(), "").lower() == value.lower() for name, value in self.replay_signal.items()
                 )
                 head = conn.send(h11.Response(status_code=code, headers=[*headers, ("content-length", str(len(payload)))]))
-                await connection.send(head + conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage()))
+                answer = head + conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage())
+                # stamped right before the send, which writes at once (sock_sendall tries the socket first)
+                attempt.status, attempt.answered_at = code, time.monotonic() - self._started
+                await connection.send(answer)
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                     break
                 conn.start_next_cycle()
@@ -368,7 +373,9 @@ class Connection:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         sock.setblocking(False)
-        self.arrived: float | None = None  # monotonic time the first data read since `mark()` reached this machine
+        # monotonic time the data of the first read since `mark()` reached this machine: the kernel stamps the last
+        # segment a read returns, so a request written in pieces is stamped with its latest piece read at once
+        self.arrived: float | None = None
         self._marked = False
 
     def mark(self) -> None:
