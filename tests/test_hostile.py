@@ -740,7 +740,12 @@ def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path)
     )
 
     def receiver_pids() -> list[int]:
-        return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline(p).count(str(CLIENTS / "receiver.py"))]
+        # this golive's receiver only (it inherits TMPDIR): another run on the machine may use receiver.py too
+        return [
+            int(p.name)
+            for p in Path("/proc").iterdir()
+            if p.name.isdigit() and _cmdline(p).count(str(CLIENTS / "receiver.py")) and f"TMPDIR={temp}".encode() in _environ(p)
+        ]
 
     try:
         receivers = wait_for(receiver_pids, 60, "the receiver to start")
@@ -752,6 +757,13 @@ def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path)
     finally:
         for pid in receiver_pids():
             os.kill(pid, signal.SIGKILL)
+
+
+def _environ(entry: Path) -> list[bytes]:
+    try:
+        return (entry / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return []
 
 
 def _cmdline(entry: Path) -> str:

@@ -85,7 +85,8 @@ def test_waivers_and_attestations_reach_the_report(hostile_run: RunResult) -> No
 def test_live_mode_blocks_on_unattested_items_and_not_on_attested_ones(tmp_path: Path) -> None:
     path = tmp_path / "golive.yaml"
     path.write_text(
-        "provider: mintfax\nattestations:\n" + "".join(f"  LIVE-{n:03d}: {{by: a@example.com, date: 2026-11-20}}\n" for n in (*range(1, 7), 8, 9, 10))
+        "provider: mintfax\nattestations:\n"
+        + "".join(f"  LIVE-{n:03d}: {{by: a@example.com, date: 2026-11-20}}\n" for n in (*range(1, 7), 8, 9, 10))
     )
     sandbox_mode = run_of(path, "LIVE")
     live_mode = run_of(path, "LIVE", environment="live")
