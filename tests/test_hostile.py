@@ -750,6 +750,10 @@ def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path)
     try:
         receivers = wait_for(receiver_pids, 60, "the receiver to start")
         wait_for(lambda: list(temp.glob("golive-run-*/sandbox.db")), 30, "the run folder with the sandbox's state")
+        # killed once golive has its receiver (serving on its port), not in the instant between the fork and golive
+        # telling its watchdog the new group, which no process can close (found on a loaded machine)
+        port = int(_cmdline(Path(f"/proc/{receivers[0]}")).split("--port", 1)[1].split()[0])
+        wait_for(lambda: _accepts(port), 60, "the receiver to listen")
         check.kill()  # SIGKILL: no handler runs
         check.wait()
         wait_for(lambda: not [pid for pid in receivers if _alive(pid)], 10, "the receiver to die with golive")
@@ -757,6 +761,16 @@ def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path)
     finally:
         for pid in receiver_pids():
             os.kill(pid, signal.SIGKILL)
+
+
+def _accepts(port: int) -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def _environ(entry: Path) -> list[bytes]:
