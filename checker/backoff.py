@@ -459,8 +459,7 @@ def judge_jitter(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule],
         return Verdict(
             True,
             "jitter",
-            f"runs differ by {max(ds) - min(ds):.2f} s at retry {n + 1} (by {_stall_proof_range(ds):.2f} s leaving out the latest "
-            f"{'two runs' if len(ds) >= 5 else 'run'}), "
+            f"runs differ by {max(ds) - min(ds):.2f} s at retry {n + 1} (by {_robust_range(ds):.2f} s leaving out the latest run), "
             f"more than the {floor:.2f} s noise can explain ({noise.describe()}): the delays carry jitter",
             1.0,
         )
@@ -518,17 +517,10 @@ def _robust_range(ds: Sequence[float]) -> float:
     return max(kept) - min(kept) if kept else 0.0
 
 
-def _stall_proof_range(ds: Sequence[float]) -> float:
-    """The range jitter must show: without the latest run (one stall), and from five runs on without the two latest
-    (two runs stalled at the same retry happen on a loaded machine; jitter still spreads the other three or more)."""
-    kept = sorted(ds)[: -2 if len(ds) >= 5 else -1] if len(ds) >= 3 else []
-    return max(kept) - min(kept) if kept else 0.0
-
-
 def _jitter_at(runs: Sequence[Sequence[float]], noise: Noise) -> tuple[int, list[float], float] | None:
-    """The retry whose runs differ beyond the noise (leaving out the latest run or two there), or None."""
+    """The retry whose runs differ beyond the noise (leaving out the latest run there), or None."""
     compared = _by_retry([list(r) for r in runs], noise)
-    beyond = {n: _stall_proof_range(ds) - floor for n, (ds, floor) in compared.items() if len(ds) >= 3}
+    beyond = {n: _robust_range(ds) - floor for n, (ds, floor) in compared.items() if len(ds) >= 3}
     if not beyond:
         return None
     widest = max(beyond, key=beyond.__getitem__)
