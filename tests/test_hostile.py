@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from checker.harness.receiver import free_port
-from tests.conftest import ROOT, SandboxProcess, Witness, golive, wait_for
+from tests.conftest import ROOT, SandboxProcess, Witness, golive, listening, wait_for
 
 CLIENTS = ROOT / "tests" / "clients"
 PDF = (ROOT / "examples" / "mintfax" / "good" / "documents" / "invoice.pdf").read_bytes()
@@ -753,7 +753,7 @@ def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path)
         # killed once golive has its receiver (serving on its port), not in the instant between the fork and golive
         # telling its watchdog the new group, which no process can close (found on a loaded machine)
         port = int(_cmdline(Path(f"/proc/{receivers[0]}")).split("--port", 1)[1].split()[0])
-        wait_for(lambda: _accepts(port), 60, "the receiver to listen")
+        wait_for(lambda: listening(port), 60, "the receiver to listen")
         check.kill()  # SIGKILL: no handler runs
         check.wait()
         wait_for(lambda: not [pid for pid in receivers if _alive(pid)], 10, "the receiver to die with golive")
@@ -761,16 +761,6 @@ def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path)
     finally:
         for pid in receiver_pids():
             os.kill(pid, signal.SIGKILL)
-
-
-def _accepts(port: int) -> bool:
-    import socket
-
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return False
-    return True
 
 
 def _environ(entry: Path) -> list[bytes]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from checker.backoff import CLIENT_WORK_S, DEFAULT_NOISE, Noise
 from checker.harness.process import spawn
-from checker.harness.proxy import Connection, stamp_arrivals
+from checker.harness.proxy import Connection, stamped_listener
 from checker.harness.reaper import kill_group
 
 CAL_SLEEP_S = 0.2
@@ -50,12 +50,7 @@ class NoiseMeter:
         self._process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> NoiseMeter:
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.bind(("127.0.0.1", 0))
-        stamp_arrivals(listener)
-        listener.listen(1)
-        listener.setblocking(False)
-        self._listener = listener
+        self._listener = listener = stamped_listener(1)
         self._serving = asyncio.ensure_future(self._serve(listener))
         port = listener.getsockname()[1]
         command = "{python} -I -S -c {script} {port} {sleep}"

@@ -142,12 +142,7 @@ class RecordingProxy:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> RecordingProxy:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        stamp_arrivals(sock)
-        sock.listen(128)
-        sock.setblocking(False)
+        sock = stamped_listener(128)
         self.port = sock.getsockname()[1]
         self._listener = sock
         self._accepting = asyncio.ensure_future(self._accept(sock))
@@ -358,16 +353,23 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python's socket
 _STAMP_SPACE = socket.CMSG_SPACE(16)
 
 
-def stamp_arrivals(listener: socket.socket) -> None:
-    """Have the kernel stamp what arrives on the connections `listener` accepts (they inherit the option). On the
-    listening socket, not the accepted one: a request sent before golive accepted its connection is stamped too."""
+def stamped_listener(backlog: int) -> socket.socket:
+    """A non-blocking listening socket on a free loopback port whose accepted connections the kernel stamps
+    (they inherit the option). Set on the listening socket, not the accepted one: a request sent before golive
+    accepted its connection is stamped too."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
     with contextlib.suppress(OSError):
-        listener.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sock.listen(backlog)
+    sock.setblocking(False)
+    return sock
 
 
 class Connection:
     """One accepted connection on a non-blocking socket, read with recvmsg so that the kernel's arrival time of
-    the data comes with it (SO_TIMESTAMPNS, see `stamp_arrivals`). Where the kernel gives none, `arrived` is when
+    the data comes with it (SO_TIMESTAMPNS, see `stamped_listener`). Where the kernel gives none, `arrived` is when
     golive read it."""
 
     def __init__(self, sock: socket.socket) -> None:

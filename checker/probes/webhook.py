@@ -573,10 +573,23 @@ async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
 # ---------------------------------------------------------------- subscriptions (settings, registered endpoints)
 
 
-async def _registered(ctx: ProbeContext) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
-    """The endpoints a real sandbox has registered (None against the embedded one), and the evidence."""
+def _unverified(ctx: ProbeContext) -> str | None:
+    """Why golive cannot read back the endpoints the integration registered (then HOOK-212 and BAL-001 rest on
+    golive.yaml's word alone), or None when it can: a real sandbox, a pack naming its endpoint listing, a key."""
     facts = ctx.pack.facts.webhooks
-    if ctx.config.file.sandbox.url == "builtin" or facts is None or not facts.endpoints_path or not ctx.sandbox_url or not ctx.api_key:
+    if ctx.config.file.sandbox.url == "builtin":
+        return "the embedded sandbox holds no endpoint the integration registered (point sandbox.url at the provider's sandbox)"
+    if facts is None or not facts.endpoints_path:
+        return f"the {ctx.pack.name} pack names no endpoint listing to compare with (facts.webhooks.endpoints_path in the pack)"
+    if not ctx.sandbox_url or not ctx.api_key:
+        return "no sandbox.url and sandbox.api_key to read the registered endpoints with"
+    return None
+
+
+async def _registered(ctx: ProbeContext) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
+    """The endpoints a real sandbox has registered (None when `_unverified` says why not), and the evidence."""
+    facts = ctx.pack.facts.webhooks
+    if _unverified(ctx) is not None:
         return None, []
 
     async def make() -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
@@ -592,14 +605,6 @@ async def _registered(ctx: ProbeContext) -> tuple[list[dict[str, Any]] | None, l
 
 
 DECLARED = "declared, not verified: golive.yaml's"
-
-
-def _unverified(ctx: ProbeContext) -> str:
-    """Why golive could not compare golive.yaml's word with the endpoints registered (against a real sandbox whose
-    pack names an endpoint listing, it reads them: HOOK-212 and BAL-001 then judge what is registered)."""
-    if ctx.config.file.sandbox.url == "builtin":
-        return "the embedded sandbox holds no endpoint the integration registered (point sandbox.url at the provider's sandbox)"
-    return f"the {ctx.pack.name} pack names no endpoint listing to compare with (facts.webhooks.endpoints_path)"
 
 
 def _subscribed(ctx: ProbeContext) -> set[str]:
