@@ -537,10 +537,12 @@ def _range_at_most(width: float, spread: float, k: int) -> float:
     return k * x ** (k - 1) - (k - 1) * x**k
 
 
-def delays_of(answered: Sequence[float | None], started: Sequence[float]) -> list[float]:
-    """Gap between each attempt's answer (or start, for a reset) and the next attempt's start."""
+def delays_of(answered: Sequence[float | None], started: Sequence[float], queued: Sequence[float] = ()) -> list[float]:
+    """Gap between each attempt's answer (or start, for a reset) and the next attempt's start, less what the
+    client spent waiting for a CPU in that gap (`queued[i]`, seconds, when measured: harness/runqueue.py)."""
     gaps = []
     for i in range(len(started) - 1):
         end = answered[i] if answered[i] is not None else started[i]
-        gaps.append(max(0.0, started[i + 1] - end))  # type: ignore[operator]
+        lost = queued[i] if i < len(queued) else 0.0
+        gaps.append(max(0.0, started[i + 1] - end - lost))  # type: ignore[operator]
     return gaps

@@ -330,3 +330,63 @@ def test_a_busy_event_loop_does_not_lengthen_a_clients_delays() -> None:
     for arrival, (before, after) in zip(arrivals, sends, strict=True):
         # with the loop's read time instead, an arrival is up to the 0.2 s block later than the send returned
         assert before <= arrival <= after + 0.05, (late, sends)
+
+
+SHARING_CLIENT = r"""
+import os, socket, subprocess, sys, time
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one CPU, shared with two busy children (they inherit it)
+hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+time.sleep(0.3)  # the hogs are running
+port = int(sys.argv[1])
+for n in range(4):
+    sock = socket.create_connection(("127.0.0.1", port))
+    body = b'{"to": "+15005550000"}'
+    sock.sendall(b"POST /v1/fax HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    while sock.recv(65536):
+        pass
+    sock.close()
+    if n < 3:
+        time.sleep(float(sys.argv[2]))
+for hog in hogs:
+    hog.kill()
+"""
+
+
+def test_a_clients_waits_for_a_cpu_are_subtracted_and_only_the_sleepers() -> None:
+    """The machine's share of a delay is not the client's (harness/runqueue.py): the client here shares its one
+    CPU with two busy children, so it waits in the run queue after each answer and after each sleep. Subtracting
+    those waits must never make a delay shorter than the client's own sleep: the busy children wait for the CPU
+    far longer (about half of every second each), and counting them would make a 0.5 s sleep look shorter or
+    immediate. They are runnable when golive answers, the sleeper is blocked on its socket: only its waits count."""
+    import asyncio
+    import itertools
+
+    from checker.harness import runqueue
+    from checker.harness.process import run_client
+    from checker.harness.proxy import RecordingProxy, Scenario, status
+    from checker.probes.client import ClientRun, _delays
+
+    sleep_s = 0.5
+
+    async def main() -> ClientRun:
+        async with RecordingProxy("http://127.0.0.1:9", Scenario(then=status(503, "service_unavailable"))) as proxy:
+            values = {"python": sys.executable, "script": SHARING_CLIENT, "port": str(proxy.port), "sleep": str(sleep_s)}
+            result = await run_client("{python} -c {script} {port} {sleep}", values, env={}, cwd=ROOT, timeout_s=60, on_start=proxy.watch)
+        return ClientRun(list(proxy.attempts), result, proxy.started)
+
+    run = asyncio.run(main())
+    posts = run.posts
+    assert len(posts) == 4 and run.process.exit_code == 0, run.evidence()
+    raw = [later.t - (earlier.answered_at or 0.0) for earlier, later in itertools.pairwise(posts)]
+    corrected = _delays(run)
+    for gap, delay in zip(raw, corrected, strict=True):
+        assert sleep_s - 0.002 <= delay <= gap, (raw, corrected)  # 2 ms: the clocks' and the kernel's rounding
+    # the test can tell: the busy children were in every snapshot and lost more than the sleeper's whole margin
+    for earlier, later in itertools.pairwise(posts):
+        assert earlier.queued_answer is not None and later.queued_read is not None
+        assert len(earlier.queued_answer) >= 3
+        naive = max(after - earlier.queued_answer[tid][0] for tid, (after, _) in later.queued_read.items() if tid in earlier.queued_answer)
+        gap = later.t - (earlier.answered_at or 0.0)
+        assert gap - naive / 1e9 < sleep_s, "the busy children lost too little to tell a sleeper-only correction from a naive one"
+    assert runqueue.waited({1: (0, True)}, {1: (5_000_000, True)}, slack=0.001) == pytest.approx(0.004)

@@ -9,7 +9,7 @@ import re
 import shlex
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,9 +169,19 @@ async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, s
     return process
 
 
-async def run_client(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, timeout_s: float) -> ProcessResult:
+async def run_client(
+    template: str,
+    values: Mapping[str, str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout_s: float,
+    on_start: Callable[[int], None] | None = None,  # told the client's pid as soon as it runs
+) -> ProcessResult:
     started = time.monotonic()
     process = await spawn(template, values, env=env, cwd=cwd, what="the client")
+    if on_start is not None:
+        on_start(process.pid)
     outputs = gather_output(process)
     timed_out = False
     try:

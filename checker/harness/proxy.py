@@ -2,7 +2,8 @@
 
 Each incoming request gets the scenario's next action — inject a status in the provider's error
 envelope, answer 429 with Retry-After, reset the connection after reading the request, hang
-(bounded), or forward to the upstream sandbox — and is recorded with a monotonic timestamp.
+(bounded), or forward to the upstream sandbox — and is recorded with the kernel's arrival time and, when
+the client's pid is known, how long the client had waited for a CPU (harness/runqueue.py).
 HTTP parsing is h11's; forwarding goes through checker.http (bounded, no redirects); the socket is ours, so a reset is a real RST.
 """
 
@@ -22,6 +23,8 @@ import h11
 
 from checker import http
 from checker.errors import ProbeError
+from checker.harness import runqueue
+from checker.harness.runqueue import Snapshot
 from checker.redact import mask
 
 MAX_HEAD_WAIT_S = 30.0
@@ -89,6 +92,9 @@ class Attempt:
     replayed: bool = False  # the sandbox's answer carried the provider's replay signal
     abandoned_at: float | None = None  # a hung request: when the client closed its connection (gave up on it)
     read_at: float | None = None  # when golive's event loop read the request head (`t` is the kernel's arrival)
+    # the client's run-queue waits (harness/runqueue.py) when its request was read and right before it was answered
+    queued_read: Snapshot | None = field(default=None, repr=False)
+    queued_answer: Snapshot | None = field(default=None, repr=False)
 
     def evidence(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -122,6 +128,7 @@ class RecordingProxy:
     upstream_timeout_s: float = 30.0  # the whole upstream answer (sandbox.timeout)
     replay_signal: dict[str, str] = field(default_factory=dict)  # headers the provider marks a replayed answer with
     attempts: list[Attempt] = field(default_factory=list)
+    client: int | None = None  # the client's pid once it runs: its waits for a CPU are read around each answer
 
     def __post_init__(self) -> None:
         self._listener: socket.socket | None = None
@@ -187,11 +194,12 @@ class RecordingProxy:
                     break
                 # when the request reached this machine, not when the event loop got round to reading it: a delay
                 # is the client's, however busy golive was meanwhile (other probes starting, the sandbox working)
+                queued = self._queued()
                 read_at = time.monotonic() - self._started
                 t = connection.arrived - self._started if connection.arrived is not None else read_at
                 body, size = await self._body(conn, connection)
                 attempt = self._record(request, body, size, t)
-                attempt.read_at = read_at
+                attempt.read_at, attempt.queued_read = read_at, queued
                 action = self.scenario.action(attempt.n)
                 attempt.action = action.describe()
                 if action.kind == "reset":
@@ -210,6 +218,7 @@ class RecordingProxy:
                 head = conn.send(h11.Response(status_code=code, headers=[*headers, ("content-length", str(len(payload)))]))
                 answer = head + conn.send(h11.Data(data=payload)) + conn.send(h11.EndOfMessage())
                 # stamped right before the send, which writes at once (sock_sendall tries the socket first)
+                attempt.queued_answer = self._queued()
                 attempt.status, attempt.answered_at = code, time.monotonic() - self._started
                 await connection.send(answer)
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
@@ -221,6 +230,13 @@ class RecordingProxy:
             return
         finally:
             connection.close()
+
+    def watch(self, pid: int) -> None:
+        """The client runs as `pid`: from now on each attempt records its waits for a CPU."""
+        self.client = pid
+
+    def _queued(self) -> Snapshot | None:
+        return runqueue.snapshot(self.client) if self.client is not None else None
 
     async def _hang(self, reader: Connection, seconds: float) -> bool:
         """Answer nothing for `seconds` (or until the proxy closes). True when the client gave up first: it

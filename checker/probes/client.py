@@ -104,7 +104,12 @@ async def run(
             "python": sys.executable,
         }
         result = await run_client(
-            command or client.command, values, env=client.env, cwd=ctx.config.resolve(client.cwd), timeout_s=client.timeout
+            command or client.command,
+            values,
+            env=client.env,
+            cwd=ctx.config.resolve(client.cwd),
+            timeout_s=client.timeout,
+            on_start=proxy.watch,
         )
     outcome = ClientRun(list(proxy.attempts), result, proxy.started)
     if not outcome.attempts and result.exit_code not in (0, None) and not may_refuse:
@@ -282,7 +287,23 @@ def _delays(outcome: ClientRun) -> list[float]:
     from checker.backoff import delays_of
 
     posts = outcome.posts
-    return delays_of([a.answered_at for a in posts], [a.t for a in posts])
+    return delays_of([a.answered_at for a in posts], [a.t for a in posts], [_queued(a, b) for a, b in itertools.pairwise(posts)])
+
+
+def _queued(earlier: Attempt, later: Attempt) -> float:
+    """How long the client waited for a CPU between golive's answer to `earlier` (or its arrival, for a reset)
+    and sending `later`: the machine's share of that gap, not the client's (harness/runqueue.py)."""
+    from checker.harness.runqueue import waited
+
+    since = earlier.queued_answer if earlier.answered_at is not None else earlier.queued_read
+    return waited(since, later.queued_read, slack=(later.read_at or later.t) - later.t)
+
+
+def _gap(earlier: Attempt, later: Attempt) -> float:
+    """The client's own wait between golive's answer to `earlier` and its request `later`."""
+    from checker.backoff import delays_of
+
+    return delays_of([earlier.answered_at], [earlier.t, later.t], [_queued(earlier, later)])[0]
 
 
 @check("RETRY-102", target="client", creates=True)
@@ -386,11 +407,7 @@ async def waits_retry_after(ctx: ProbeContext, rule: Rule) -> Outcome:
         )
     # a client run sends one operation: its next POST is a retry of it, whatever key it carries (a new key per
     # attempt is IDEM-102's to judge, not a reason to pass or fail this rule)
-    waits = [
-        later.t - (earlier.answered_at if earlier.answered_at is not None else earlier.t)
-        for earlier, later in itertools.pairwise(posts)
-        if earlier.status == 429
-    ]
+    waits = [_gap(earlier, later) for earlier, later in itertools.pairwise(posts) if earlier.status == 429]
     shown = ", ".join(f"{w:.2f}" for w in waits)
     short = [n for n, w in enumerate(waits, 1) if w < RETRY_AFTER_S - EARLY_S]
     if short:
@@ -502,7 +519,12 @@ def _timing_evidence(runs: list[ClientRun], noise: Noise) -> list[dict[str, Any]
     items = [item for n, run in enumerate(runs, 1) for item in run.evidence(f"run {n}")]
     local = max((max(run, default=0.0) for run in noise.local), default=0.0)
     text = f"noise: {noise.describe()}; scheduling latency up to {local:.3f} s around the delays"
-    return [*items, {"kind": "note", "text": text if noise.samples else f"noise: {noise.describe()}"}]
+    notes = [{"kind": "note", "text": text if noise.samples else f"noise: {noise.describe()}"}]
+    lost = {n: [_queued(a, b) for a, b in itertools.pairwise(run.posts)] for n, run in enumerate(runs, 1)}
+    if any(w >= 0.001 for waits in lost.values() for w in waits):
+        shown = "; ".join(f"run {n}: {', '.join(f'{w:.3f}' for w in waits)}" for n, waits in lost.items() if waits)
+        notes.append({"kind": "note", "text": f"subtracted from the delays, the client's waits for a CPU (s): {shown}"})
+    return [*items, *notes]
 
 
 def _timing_outcome(verdict: Verdict, evidence: list[dict[str, Any]]) -> Outcome:
