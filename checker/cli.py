@@ -358,7 +358,7 @@ def rules(provider: str | None, fmt: str) -> int:
 
     if provider:
         pack = load_pack(provider, relative_to=Path.cwd())
-        items = [
+        items: list[dict[str, Any]] = [
             {
                 "id": r.id,
                 "section": r.section,
@@ -368,6 +368,9 @@ def rules(provider: str | None, fmt: str) -> int:
                 "applies": r.skip is None,
                 "skip_reason": r.skip,
                 "source": r.source,
+                "cite": pack.cite(r.source) if r.source else None,
+                "basis": [dict(item) for item in r.basis],
+                "readings": [dict(item) for item in r.readings],
             }
             for r in pack.rules
         ]
@@ -381,6 +384,8 @@ def rules(provider: str | None, fmt: str) -> int:
         return 0
     for item in items:
         note = "" if item.get("applies", True) else f"  (skip: {item['skip_reason']})"
+        assumed = [b["fact"] for b in item.get("basis", ()) if "assumed" in b] if item.get("applies", True) else []
+        note += f"  (assumes: {', '.join(assumed)})" if assumed else ""
         click.echo(f"{item['id']:<10} {item['section']:<15} {item['target']:<8} {item['severity']:<8} {item['title']}{note}")
     return 0
 
@@ -408,11 +413,43 @@ def explain(rule_id: str, provider: str | None) -> int:
         click.echo(textwrap.fill(text, width=92, initial_indent="  ", subsequent_indent="  "))
     click.echo("\nSources:")
     for name in [provider] if provider else list(BUILTIN_PACKS):
-        pack_rule = load_pack(name, relative_to=Path.cwd()).rule(rule.id)
-        where = f"seeds/{pack_rule.source}" if pack_rule.source else f"skip: {pack_rule.skip}"
+        pack = load_pack(name, relative_to=Path.cwd())
+        pack_rule = pack.rule(rule.id)
+        where = pack.cite(pack_rule.source) if pack_rule.source else f"skip: {pack_rule.skip}"
         params = f"  params: {dict(pack_rule.params)}" if pack_rule.params else ""
-        click.echo(f"  {name}: {where}{params}")
+        click.echo(f"  {pack.name}: {where}{params}")
+        if provider and not pack_rule.skip:
+            _explain_basis(pack_rule)
+    if not provider:
+        click.echo("\n(--provider NAME also shows each fact the verdict rests on: documented, with its sentence, or assumed)")
     return 0
+
+
+def _explain_basis(rule: Any) -> None:
+    """Per fact the rule rests on: documented (the document and its sentence) or assumed (why); then the
+    conflicts between the provider's documents and the reading golive takes."""
+    import textwrap
+
+    def say(text: str, indent: str) -> None:
+        click.echo(textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False))
+
+    if rule.basis:
+        click.echo("\nWhat the verdict rests on:")
+    for item in rule.basis:
+        if "documented" in item:
+            say(f"documented: {item['fact']} = {item['value']}", "  ")
+            say(f'{item["documented"]}: "{item["quote"]}"', "      ")
+        elif "assumed" in item:
+            say(f"assumed: {item['fact']} = {item['value']}", "  ")
+            say(str(item["assumed"]), "      ")
+        else:
+            say(f"unstated: {item['fact']} = {item['value']} ({item['unstated']})", "  ")
+    for reading in rule.readings:
+        click.echo(f"\nWhere the documents disagree: {reading['about']}")
+        for quote in reading["quotes"]:
+            say(f'{quote["document"]}: "{quote["quote"]}"', "  ")
+        say(f"reading: {reading['reading']}", "  ")
+        say(f"otherwise: {reading['otherwise']}", "  ")
 
 
 # ---------------------------------------------------------------- sandbox

@@ -22,6 +22,7 @@ from checker.errors import ConfigError, GoliveError, ProbeError, Problem
 from checker.model import Outcome, Result, Rule, RunResult, Severity, Status
 from checker.packs import BUILTIN_PACKS, Pack
 from checker.printable import printable, printable_deep
+from checker.provenance import READING, covers
 from checker.redact import Redactor, remember
 from checker.registry import Check, registered
 from checker.yamlfile import dotted
@@ -334,6 +335,7 @@ async def _run_checks(
     progress: Progress | None,
     redactor: Redactor,
     outcomes: dict[str, tuple[Outcome, float]],
+    reads: dict[str, set[str]],
 ) -> None:
     """Decide what needs no probe, run the rest concurrently (at most `options.jobs` at once); fills `outcomes`
     as each finishes, so an interruption keeps everything finished so far."""
@@ -379,13 +381,14 @@ async def _run_checks(
             if progress:
                 progress("start", rule, None)
             timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
+            READING.set(reads.setdefault(rule.id, set()))  # this task's own: the facts the check reads
             outcome, took = await _run_one(check, rule, ctx, timeout)
             died = targets.receiver.failure if targets.receiver and check.target == "webhook" else None
             if died:  # whatever answered after the receiver exited was not the receiver golive started
                 outcome = Outcome(Status.ERROR, died)
             outcomes[rule.id] = (outcome, took)
             if progress:
-                progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor))
+                progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)))
 
     try:
         await asyncio.gather(*(guarded(rule) for rule in runnable))
@@ -401,6 +404,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     rules = select_rules(pack, config, options)
     checks = registered()
     outcomes: dict[str, tuple[Outcome, float]] = {}
+    reads: dict[str, set[str]] = {}  # per rule, the pack facts its check read (checker/provenance.py)
     redactor = Redactor(config.secrets)
     # what needs no target is decided first: an interruption while the targets start cannot mislabel it
     for rule in rules:
@@ -416,7 +420,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
             generated = [key for key in (targets.api_key, targets.contract_key) if key]
             remember(generated)
             redactor = Redactor((*config.secrets, *generated))
-            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes)
+            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads)
     except asyncio.CancelledError:
         # Ctrl-C or SIGTERM (cli.run_interruptibly cancels this task): every probe has been cancelled and
         # has run its clean-up (process groups killed, proxies closed), the receiver and the sandbox are
@@ -427,7 +431,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         interrupted = True
     for rule in rules:
         outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
-    results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor) for rule in rules)
+    results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
     return RunResult(
         fail_on=options.fail_on,
         waivers=tuple(printable_deep(redactor.deep(w)) for w in _waiver_states(results, config, options.today)),
@@ -443,10 +447,33 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     )
 
 
+def _assumed(rule: Rule, reads: set[str], provider: str) -> str:
+    """What a failure adds when it rests on golive's assumptions rather than the provider's documents (the facts
+    its check read that the pack marks assumed), and how to state the provider's real behaviour instead."""
+    facts = [item for item in rule.assumptions if any(covers(read, item["fact"]) or covers(item["fact"], read) for read in reads)]
+    if not facts:
+        return ""
+    named = ", ".join(f"{item['fact']} = {item['value']}" if len(item["value"]) <= 24 else str(item["fact"]) for item in facts)
+    return (
+        f" [rests on golive's assumption{'s' * (len(facts) > 1)}, not the provider's documents: {named} "
+        f"(why: golive explain {rule.id} --provider {provider}); if the provider documents otherwise, state it in a pack "
+        "that extends this one (README, 'Writing a rule pack')]"
+    )
+
+
 def _result(
-    rule: Rule, outcome: Outcome, duration: float, config: Config, environment: str, options: RunOptions, redactor: Redactor
+    rule: Rule,
+    outcome: Outcome,
+    duration: float,
+    config: Config,
+    environment: str,
+    options: RunOptions,
+    redactor: Redactor,
+    reads: set[str] | None = None,
 ) -> Result:
     waiver = _waiver_of(rule, config, options.today)
+    if outcome.status is Status.FAIL and reads:
+        outcome = Outcome(outcome.status, outcome.message + _assumed(rule, reads, config.file.provider), outcome.evidence)
     outcome = _apply_waiver(outcome, waiver)
     attestation = config.file.attestations.get(rule.id) if outcome.status is Status.ATTESTED else None
     # the one seam between what targets said and every renderer: secrets masked, then made printable
@@ -456,6 +483,7 @@ def _result(
         severity=_severity(rule, config, environment),
         message=printable(redactor.text(outcome.message), one_line=True),
         duration_s=duration,
+        facts_read=frozenset(reads or ()),
         evidence=tuple(printable_deep(redactor.deep(dict(e))) for e in outcome.evidence),
         waiver=printable_deep(redactor.deep(waiver)) if waiver else None,
         attestation=(

@@ -41,8 +41,17 @@ class Rule:
     probe: str
     fix: str
     source: str | None = None
+    cite: str | None = None  # the source document as a user finds it: its title and site
     skip: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    # per fact the verdict rests on: {fact, value, documented, quote} or {fact, value, assumed} (checker/provenance.py)
+    basis: tuple[Mapping[str, Any], ...] = ()
+    # conflicts between the provider's documents on those facts: {about, quotes: [{document, quote}], reading, otherwise}
+    readings: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def assumptions(self) -> list[Mapping[str, Any]]:
+        return [item for item in self.basis if "assumed" in item]
 
     def param(self, name: str, default: Any) -> Any:
         return self.params.get(name, default)
@@ -82,6 +91,7 @@ class Result:
     evidence: tuple[Evidence, ...] = ()
     waiver: Mapping[str, Any] | None = None  # {rule, reason, by, expires, expired}: a waiver naming this rule
     attestation: Mapping[str, Any] | None = None  # {by, date, evidence}: who vouched for a manual item
+    facts_read: frozenset[str] = frozenset()  # the pack facts the check read (checker/provenance.py): not reported
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -101,6 +111,10 @@ class Result:
             "evidence": [dict(e) for e in self.evidence],
             "fix": self.rule.fix,
             "source": self.rule.source,
+            "cite": self.rule.cite,
+            # what the verdict rests on: per fact, documented (document, sentence) or assumed (why)
+            "basis": [dict(item) for item in self.rule.basis],
+            "readings": [dict(item) for item in self.rule.readings],
             **extra,
         }
 

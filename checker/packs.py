@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
+import json
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import pydantic
 import yaml
 
 from checker.errors import ConfigError, Problem
 from checker.model import Rule, Severity
+from checker.provenance import FactsModel, covers
 from checker.schema import Strict, validate
 from checker.signing import SigningScheme
 from checker.yamlfile import Expect, YamlDocument, load_yaml, top_level_keys
@@ -46,6 +50,7 @@ class CatalogRule(Strict):
     why: str
     probe: str
     fix: str
+    facts: list[str] = []  # the provider facts its verdict rests on (paths into a pack's facts: "retry.base_s", "magic")
 
 
 class Catalog(Strict):
@@ -57,17 +62,23 @@ class Catalog(Strict):
 # ---------------------------------------------------------------- provider facts
 
 
-class KeyFacts(Strict):
+class KeyFacts(FactsModel):
+    _path: ClassVar[str] = "keys"
+
     test_prefixes: list[str] = []
     live_prefixes: list[str] = []
 
 
-class FileSpec(Strict):
+class FileSpec(FactsModel):
+    _path: ClassVar[str] = "create.file"
+
     field: str
     kind: str = "pdf"
 
 
-class CreateFacts(Strict):
+class CreateFacts(FactsModel):
+    _path: ClassVar[str] = "create"
+
     path: str
     method: Literal["POST"] = "POST"
     encoding: Literal["multipart", "json"]
@@ -83,14 +94,18 @@ class CreateFacts(Strict):
     status_field: str | None = None
 
 
-class ReplayFacts(Strict):
+class ReplayFacts(FactsModel):
+    _path: ClassVar[str] = "idempotency.replay"
+
     status: Literal["same"] | int = "same"
     headers: dict[str, str] = {}
     echo_header: str | None = None
     missing_key_echo: str | None = None
 
 
-class IdempotencyFacts(Strict):
+class IdempotencyFacts(FactsModel):
+    _path: ClassVar[str] = "idempotency"
+
     key_in: Literal["header", "body"]
     name: str
     required: bool = False
@@ -100,7 +115,9 @@ class IdempotencyFacts(Strict):
     replay: ReplayFacts = ReplayFacts()
 
 
-class RetryFacts(Strict):
+class RetryFacts(FactsModel):
+    _path: ClassVar[str] = "retry"
+
     retryable_statuses: list[int]
     non_retryable_statuses: list[int]
     base_s: float = 1.0
@@ -114,7 +131,9 @@ class RetryFacts(Strict):
     request_timeout_s: float | None = None
 
 
-class RateLimitFacts(Strict):
+class RateLimitFacts(FactsModel):
+    _path: ClassVar[str] = "rate_limit"
+
     requests_per_s: float
 
 
@@ -127,14 +146,18 @@ def size_limit(max_bytes: int) -> str:
     return f"at most {max_bytes:,} bytes"
 
 
-class FileFacts(Strict):
+class FileFacts(FactsModel):
+    _path: ClassVar[str] = "files"
+
     types: list[Literal["pdf", "docx", "xlsx", "jpg", "png", "tiff", "html", "txt"]]
     max_bytes: int
     unsupported_error: str = "unsupported_file_type"
     too_large_error: str = "file_too_large"
 
 
-class WebhookFacts(Strict):
+class WebhookFacts(FactsModel):
+    _path: ClassVar[str] = "webhooks"
+
     scheme: Literal["mintfax", "standard", "github"]
     signature_header: str
     timestamp_header: str | None = None  # standard: webhook-timestamp
@@ -150,7 +173,7 @@ class WebhookFacts(Strict):
         return SigningScheme(self.scheme, self.signature_header, self.timestamp_header, self.id_header)
 
 
-class Facts(Strict):
+class Facts(FactsModel):
     keys: KeyFacts = KeyFacts()
     create: CreateFacts
     get_path: str | None = None
@@ -162,6 +185,47 @@ class Facts(Strict):
     files: FileFacts | None = None
     magic: dict[str, str] = {}
     webhooks: WebhookFacts | None = None
+
+
+class Document(Strict):
+    """A provider document a pack cites: how a user finds it (its title and site as the document names them)."""
+
+    title: str
+    site: str
+    revision: str = ""  # "later revision": which of two versions of one document
+
+    def cite(self, provider: str) -> str:
+        return f'{provider} docs, "{self.title}" ({self.site}{", " + self.revision if self.revision else ""})'
+
+
+class Provenance(Strict):
+    """Where one fact comes from: a document and the sentence it rests on, or golive's assumption and why."""
+
+    doc: str | None = None
+    quote: str | None = None
+    assumed: str | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _documented_or_assumed(self) -> Provenance:
+        if bool(self.doc and self.quote) == bool(self.assumed) or bool(self.doc) != bool(self.quote):
+            raise ValueError("give either 'doc' and 'quote' (the document and its sentence) or 'assumed' (golive's reading, and why)")
+        return self
+
+
+class Quote(Strict):
+    doc: str
+    quote: str
+
+
+class Conflict(Strict):
+    """Two documents that disagree, and the reading golive takes."""
+
+    about: str
+    facts: list[str] = []  # the facts the reading sets
+    rules: list[str] = []  # the rules whose verdicts take the reading (else: the rules resting on `facts`)
+    quotes: list[Quote] = pydantic.Field(min_length=2)
+    reading: str  # what golive does, and why that reading
+    otherwise: str  # how a pack takes the other reading
 
 
 class RuleOverride(Strict):
@@ -183,7 +247,10 @@ class PackFile(Strict):
     name: str = pydantic.Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     title: str = pydantic.Field("", max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
     extends: str | None = None
+    documents: dict[str, Document] = {}  # the documents `source`, `provenance` and `conflicts` cite, by name
     facts: Facts
+    provenance: dict[str, Provenance] = {}  # fact path ("retry.base_s", "magic.busy") -> where it comes from
+    conflicts: list[Conflict] = []
     rules: dict[str, RuleOverride] = {}
 
 
@@ -198,6 +265,11 @@ class Pack:
     facts: Facts
     sections: tuple[str, ...]
     rules: tuple[Rule, ...]
+    documents: Mapping[str, str] = dataclasses.field(default_factory=dict)  # name -> how to cite it to a user
+
+    def cite(self, document: str | None) -> str:
+        """A document as a user finds it (its title and site), not the file name a pack knows it by."""
+        return self.documents.get(document or "", document or "n/a")
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:
@@ -226,6 +298,9 @@ def load_catalog() -> tuple[Catalog, YamlDocument]:
             problems.append(doc.problem(where, f"rule id {rule.id} is defined twice"))
         if rule.section not in catalog.sections:
             problems.append(doc.problem(("rules", index, "section"), f"unknown section {rule.section!r}"))
+        for n, path in enumerate(rule.facts):
+            if not is_fact_path(path):
+                problems.append(doc.problem(("rules", index, "facts", n), f"no such fact: {path!r}"))
         seen.add(rule.id)
     if problems:
         raise ConfigError(problems)
@@ -300,6 +375,7 @@ def _load_pack(path: Path) -> Pack:
         if rule_id not in known:
             close = difflib.get_close_matches(rule_id, known, n=1)
             problems.append(doc.problem(("rules", rule_id), "unknown rule id", f"did you mean '{close[0]}'?" if close else ""))
+    problems += _provenance_problems(pack_file, doc)
     if problems:
         raise ConfigError(problems)
 
@@ -319,8 +395,11 @@ def _load_pack(path: Path) -> Pack:
                 probe=base_rule.probe,
                 fix=base_rule.fix,
                 source=override.source if override else None,
+                cite=_cite(pack_file, override.source) if override and override.source else None,
                 skip=skip,
                 params=_frozen(override.params) if override else {},
+                basis=_basis(pack_file, base_rule.facts),
+                readings=_readings(pack_file, base_rule.id, base_rule.facts),
             )
         )
     return Pack(
@@ -330,7 +409,127 @@ def _load_pack(path: Path) -> Pack:
         facts=pack_file.facts,
         sections=tuple(catalog.sections),
         rules=tuple(rules),
+        documents=_frozen({name: document.cite(pack_file.name) for name, document in pack_file.documents.items()}),
     )
+
+
+# ---------------------------------------------------------------- provenance
+
+
+@cache
+def fact_paths() -> dict[str, bool]:
+    """Every path into a pack's facts ("retry.base_s"), and whether it is a mapping whose keys are paths too
+    ("magic.busy", "create.fields.to")."""
+    paths: dict[str, bool] = {}
+
+    def walk(model: type[pydantic.BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            path = f"{prefix}.{name}" if prefix else name
+            kinds = [field.annotation, *typing.get_args(field.annotation)]
+            paths[path] = any(kind is dict or typing.get_origin(kind) is dict for kind in kinds)
+            for kind in kinds:
+                if isinstance(kind, type) and issubclass(kind, FactsModel):
+                    walk(kind, path)
+
+    walk(Facts, "")
+    return paths
+
+
+def is_fact_path(path: str) -> bool:
+    paths = fact_paths()
+    return path in paths or any(mapping and path.startswith(p + ".") for p, mapping in paths.items())
+
+
+def fact_value(facts: Facts, path: str) -> Any:
+    value: Any = facts
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _provenance_problems(pack: PackFile, doc: YamlDocument) -> list[Problem]:
+    known = {rule.id for rule in load_catalog()[0].rules}
+    problems = []
+    for path, entry in pack.provenance.items():
+        if not is_fact_path(path):
+            close = difflib.get_close_matches(path, fact_paths(), n=1)
+            problems.append(doc.problem(("provenance", path), "no such fact", f"did you mean '{close[0]}'?" if close else ""))
+        if entry.doc is not None and entry.doc not in pack.documents:
+            problems.append(doc.problem(("provenance", path, "doc"), f"unknown document {entry.doc!r}", "name it under 'documents:'"))
+    for index, conflict in enumerate(pack.conflicts):
+        for path in conflict.facts:
+            if not is_fact_path(path):
+                problems.append(doc.problem(("conflicts", index, "facts"), f"no such fact: {path!r}"))
+        for rule_id in conflict.rules:
+            if rule_id not in known:
+                problems.append(doc.problem(("conflicts", index, "rules"), f"unknown rule id {rule_id!r}"))
+        for n, quote in enumerate(conflict.quotes):
+            if quote.doc not in pack.documents:
+                problems.append(doc.problem(("conflicts", index, "quotes", n, "doc"), f"unknown document {quote.doc!r}"))
+    return problems
+
+
+def _leaves(pack: PackFile, path: str) -> list[str]:
+    """The facts a declared path stands for, as the pack sets them: a section's fields, a mapping's keys when the
+    pack states their provenance one by one ("magic.busy"), else the fact itself; unset ones are left out."""
+    paths = fact_paths()
+    below = [p for p in paths if p == path or p.startswith(path + ".")] or [path]
+    leaves = []
+    for leaf in (p for p in below if not any(q.startswith(p + ".") for q in paths)):
+        value = fact_value(pack.facts, leaf)
+        if value is None or value == {} or value == []:  # unset, or empty: no fact to rest on
+            continue
+        if isinstance(value, Mapping) and any(f"{leaf}.{key}" in pack.provenance for key in value):
+            leaves += [f"{leaf}.{key}" for key in value]
+        else:
+            leaves.append(leaf)
+    return leaves
+
+
+def provenance_of(pack: PackFile, path: str) -> Provenance | None:
+    """The entry that states where `path` comes from: its own, or an enclosing fact's."""
+    parts = path.split(".")
+    return next((pack.provenance[p] for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in pack.provenance), None)
+
+
+def _basis(pack: PackFile, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
+    """Per fact a rule rests on and the pack sets: its value, and the document and sentence, or the assumption."""
+    basis: list[Mapping[str, Any]] = []
+    for leaf in dict.fromkeys(leaf for path in paths for leaf in _leaves(pack, path)):
+        value = fact_value(pack.facts, leaf)
+        value = int(value) if isinstance(value, float) and value.is_integer() else value
+        item: dict[str, Any] = {"fact": leaf, "value": _cut(json.dumps(value, ensure_ascii=False, sort_keys=True))}
+        entry = provenance_of(pack, leaf)
+        if entry is None:
+            item["unstated"] = "the pack does not say where this comes from"
+        elif entry.assumed is not None:
+            item["assumed"] = entry.assumed
+        else:
+            item["documented"], item["quote"] = _cite(pack, entry.doc), entry.quote
+        basis.append(_frozen(item))
+    return tuple(basis)
+
+
+def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
+    """The conflicts between documents that touch a fact the rule rests on, with the reading golive takes."""
+    readings = []
+    for conflict in pack.conflicts:
+        if rule_id in conflict.rules if conflict.rules else any(covers(a, b) or covers(b, a) for a in paths for b in conflict.facts):
+            quotes = [{"document": _cite(pack, q.doc), "quote": q.quote} for q in conflict.quotes]
+            entry = {"about": conflict.about, "quotes": quotes, "reading": conflict.reading, "otherwise": conflict.otherwise}
+            readings.append(_frozen(entry))
+    return tuple(readings)
+
+
+def _cite(pack: PackFile, name: str | None) -> str:
+    document = pack.documents.get(name or "")
+    return document.cite(pack.name) if document is not None else str(name)
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def doc_error(doc: YamlDocument, path: tuple[str | int, ...], message: str, hint: str = "") -> ConfigError:

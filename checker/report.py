@@ -26,12 +26,31 @@ SARIF_LEVEL = {Severity.BLOCKER: "error", Severity.WARNING: "warning", Severity.
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
+def basis_lines(rule: Any) -> list[str]:
+    """What a rule's verdict rests on, one line per fact and per reading (SARIF's help, Markdown's notes)."""
+    lines = []
+    for item in rule.basis:
+        if "documented" in item:
+            lines.append(f'documented: {item["fact"]} = {item["value"]} ({item["documented"]}: "{item["quote"]}")')
+        elif "assumed" in item:
+            lines.append(f"assumed: {item['fact']} = {item['value']} ({item['assumed']})")
+    for reading in rule.readings:
+        lines.append(f"the documents disagree on {reading['about']}; golive's reading: {reading['reading']}")
+    return lines
+
+
+def _basis_text(rule: Any, bullet: str = "") -> str:
+    lines = basis_lines(rule)
+    return "\n\nWhat the verdict rests on:\n" + "\n".join(bullet + line for line in lines) if lines else ""
+
+
 def render_sarif(run: RunResult) -> str:
     """SARIF 2.1.0 for code scanning: one result per failed (or waived) rule and file location."""
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for result in run.results:
         rule = result.rule
+        source = rule.cite or rule.source or "n/a"
         index[rule.id] = len(rules)
         rules.append(
             {
@@ -40,8 +59,8 @@ def render_sarif(run: RunResult) -> str:
                 "shortDescription": {"text": rule.title},
                 "fullDescription": {"text": rule.checks},
                 "help": {
-                    "text": f"{rule.why}\n\nHow to fix: {rule.fix}",
-                    "markdown": f"{rule.why}\n\n**How to fix:** {rule.fix}\n\nSource: `{rule.source or 'n/a'}`",
+                    "text": f"{rule.why}\n\nHow to fix: {rule.fix}{_basis_text(rule)}",
+                    "markdown": f"{rule.why}\n\n**How to fix:** {rule.fix}\n\nSource: {source}{_basis_text(rule, '- ')}",
                 },
                 "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
                 "properties": {"section": rule.section, "target": rule.target, "tags": [rule.section, rule.target]},
@@ -275,6 +294,9 @@ def _view(result: dict[str, Any]) -> dict[str, Any]:
         "svg": timeline_svg(evidence),
         "evidence_count": len(evidence),
         "hidden_items": max(0, len(evidence) - MAX_ITEMS),
+        "documented": [_Obj(b) for b in result.get("basis") or [] if "documented" in b],
+        "assumed": [_Obj(b) for b in result.get("basis") or [] if "assumed" in b],
+        "readings": [_Obj(r) for r in result.get("readings") or []],
     }
 
 
@@ -312,6 +334,9 @@ def render_markdown(run: RunResult) -> str:
     results = [_Obj(r) for r in data["results"]]
     attention = [r for r in results if r["status"] in ("fail", "error", "waived", "manual")]
     attention.sort(key=lambda r: STATUS_ORDER.index(r["status"]))
+    # the failures that rest on golive's assumptions rather than the provider's documents, and what is assumed
+    assumed = [(r["id"], [b for b in r.get("basis") or [] if "assumed" in b]) for r in attention if r["status"] == "fail"]
+    assumed = [(rule_id, [_Obj(b) for b in items]) for rule_id, items in assumed if items]
     expired = [_Obj(w) for w in data.get("waivers", []) if w["state"] == "expired"]
     template = _templates("md").get_template("report.md")
     return str(
@@ -319,6 +344,7 @@ def render_markdown(run: RunResult) -> str:
             run=_Obj({**data, "results": results}, tool_version=run.tool_version),
             counts=_counts(data),
             attention=attention,
+            assumed=assumed,
             expired=expired,
             icons=ICONS,
         )
@@ -615,6 +641,9 @@ def _run_of(report: Any) -> RunResult:
             probe=known.probe if known else "",
             fix=entry.fix,
             source=entry.source,
+            cite=entry.cite,
+            basis=tuple(entry.basis),
+            readings=tuple(entry.readings),
         )
         results.append(
             Result(
@@ -667,6 +696,9 @@ def _report_model() -> Any:
         evidence: list[dict[str, Any]] = []
         fix: str = ""
         source: str | None = None
+        cite: str | None = None
+        basis: list[dict[str, Any]] = []
+        readings: list[dict[str, Any]] = []
         waiver: dict[str, Any] | None = None
         attestation: dict[str, Any] | None = None
 

@@ -87,7 +87,20 @@ def config_for(provider: str, url: str = "builtin", key: str | None = None, extr
 def run_rules(config: Config, *rule_ids: str, **options: object) -> dict[str, Result]:
     pack = load_pack(config.file.provider)
     run: RunResult = asyncio.run(engine.run(config, pack, engine.RunOptions(select=rule_ids, **options)))  # type: ignore[arg-type]
+    for result in run.results:
+        assert_reads_declared(result)
     return {r.rule.id: r for r in run.results}
+
+
+def assert_reads_declared(result: Result) -> None:
+    """Every test that runs rules also checks the catalog's word: the facts a check read are among those its rule
+    declares it rests on (rules/catalog.yaml `facts:`), so the basis golive shows is never short of one."""
+    from checker.packs import load_catalog
+    from checker.provenance import covers
+
+    declared = next(rule.facts for rule in load_catalog()[0].rules if rule.id == result.rule.id)
+    undeclared = sorted(read for read in result.facts_read if not any(covers(fact, read) for fact in declared))
+    assert not undeclared, f"{result.rule.id} read {undeclared}, which rules/catalog.yaml does not list in its facts: {declared}"
 
 
 def golive(

@@ -54,8 +54,8 @@ def test_explain_prints_the_rule_text_and_sources():
         "Why:",
         "How golive probes it:",
         "How to fix:",
-        "mintfax: seeds/000_aa85249851aa0a9c.txt",
-        "flexforward: seeds/004_bb152a8fa4e847ed.txt",
+        'mintfax: mintfax docs, "Retry safely without sending duplicate faxes" (mintfax.com/docs)',
+        'flexforward: flexforward docs, "Idempotency and retries" (openapidocs.flexforwardship.com)',
     ):
         assert expected in done.stdout
 
@@ -119,7 +119,13 @@ def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
         "evidence",
         "fix",
         "source",
+        # added to DESIGN's report.json (issue 17, provenance): the source as a user finds it, what the verdict
+        # rests on (documented or assumed, per fact) and the readings where the provider's documents disagree
+        "cite",
+        "basis",
+        "readings",
     }
+    assert all("documented" in item or "assumed" in item for item in results["IDEM-001"]["basis"]), results["IDEM-001"]["basis"]
     assert sum(report["summary"].values()) == len(report["results"])
     assert "Verdict: READY" in done.stdout
     assert TEST_KEYS[provider] not in done.stdout + (tmp_path / "out" / "report.json").read_text()

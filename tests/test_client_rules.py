@@ -175,8 +175,8 @@ def test_file_101_fails_when_the_refused_file_is_retried(sandbox):
 def hang_pack(tmp_path) -> str:
     pack = tmp_path / "fastfax.yaml"
     pack.write_text(
-        "schema: golive-pack/1\nname: fastfax\nextends: mintfax\nfacts: {}\n"
-        "rules:\n  RETRY-104: {source: 000_aa85249851aa0a9c.txt, params: {request_timeout_s: 3, assumed: 'assumed: a test bound'}}\n"
+        "schema: golive-pack/1\nname: fastfax\nextends: mintfax\nfacts: {retry: {request_timeout_s: 3}}\n"
+        "provenance: {retry.request_timeout_s: {assumed: 'a test bound'}}\n"
     )
     return str(pack)
 

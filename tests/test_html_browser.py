@@ -85,7 +85,7 @@ def test_opens_offline_with_the_verdict_on_top_and_no_errors(page: Any, report_f
 def test_hostile_markup_is_shown_as_text_and_never_runs(page: Any) -> None:
     assert page.title().startswith("golive: NOT READY")  # the receiver's <script> would set it to 'pwned'
     assert page.locator("img").count() == 0 and page.locator("[onmouseover]").count() == 0
-    page.locator("#HOOK-201 summary").click()
+    page.locator("#HOOK-201 details.evidence summary").click()
     answers = page.locator("#HOOK-201 table.delivery").inner_text()
     assert "<script>document.title='pwned'</script>" in answers
     assert page.locator("#HOOK-201 .waiver").inner_text().startswith("Waiver: receiver <b>rewrite</b> lands next sprint")
@@ -108,9 +108,9 @@ def test_status_and_section_filters(page: Any) -> None:
 def test_evidence_expands_and_collapses(page: Any) -> None:
     table = page.locator("#IDEM-001 details table").first
     assert table.is_hidden()
-    page.locator("#IDEM-001 summary").click()
+    page.locator("#IDEM-001 details.evidence summary").click()
     assert table.is_visible() and "POST" in table.inner_text()
-    page.locator("#IDEM-001 summary").click()
+    page.locator("#IDEM-001 details.evidence summary").click()
     assert table.is_hidden()
     page.locator("#expand-all").click()
     assert page.eval_on_selector_all("details.evidence", "ds => ds.every(d => d.open)")

@@ -17,6 +17,7 @@ from checker.errors import ProbeError
 from checker.model import Outcome, Rule
 from checker.packs import size_limit
 from checker.probes.context import ProbeContext
+from checker.provenance import untracked
 from checker.registry import check
 from checker.samples import document
 
@@ -74,7 +75,10 @@ async def run(
         raise ProbeError("the client target is not configured")
     ctx.refuse_live_key()
     facts = ctx.pack.facts
-    name, content = upload or document(facts.create.file.kind if facts.create.file else "pdf")[:2]
+    with untracked():  # the document a plain run uploads, and what the proxy records for the evidence
+        name, content = upload or document(facts.create.file.kind if facts.create.file else "pdf")[:2]
+        recording = (facts.idempotency.key_in, facts.idempotency.name, facts.correlation_header, dict(facts.idempotency.replay.headers))
+        recipient = to or _recipient(ctx)
     if ctx.workdir is None:
         raise ProbeError("no working folder for sample documents")
     folder = ctx.workdir / ("upload-" + secrets.token_hex(4) if upload else "")
@@ -86,17 +90,11 @@ async def run(
         else:
             path.write_bytes(content)
     proxy = RecordingProxy(
-        ctx.sandbox_url,
-        scenario,
-        facts.idempotency.key_in,
-        facts.idempotency.name,
-        facts.correlation_header,
-        upstream_timeout_s=ctx.config.file.sandbox.timeout,
-        replay_signal=dict(facts.idempotency.replay.headers),
+        ctx.sandbox_url, scenario, *recording[:3], upstream_timeout_s=ctx.config.file.sandbox.timeout, replay_signal=recording[3]
     )
     async with ctx.client_account(), proxy:
         values = {
-            "to": to or _recipient(ctx),
+            "to": recipient,
             "file": str(path),
             "ref": ref or f"golive-{secrets.token_hex(6)}",
             "base_url": proxy.url,
@@ -605,8 +603,10 @@ async def gives_up_on_hung_request(ctx: ProbeContext, rule: Rule) -> Outcome:
     wait, is within the document)."""
     from checker.harness.proxy import Scenario, hang
 
-    bound = float(rule.param("request_timeout_s", ctx.pack.facts.retry.request_timeout_s or 30))
-    basis = f"bound {bound:g} s, {rule.param('assumed', '')}" if rule.param("assumed", None) else f"bound {bound:g} s"
+    stated = rule.param("request_timeout_s", ctx.pack.facts.retry.request_timeout_s)
+    bound = float(stated or 30)
+    # where the bound comes from (documented, or assumed) is the rule's basis, shown with every verdict
+    basis = f"bound {bound:g} s" if stated else f"bound {bound:g} s, golive's default: the pack states no request timeout"
     outcome = await run(ctx, Scenario((hang(bound + 5),)))
     posts = outcome.posts
     if not posts:

@@ -17,6 +17,7 @@ from checker.budget import Budget, waiting
 from checker.config import Config
 from checker.errors import ProbeError
 from checker.packs import Pack
+from checker.provenance import READING, untracked
 
 if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for static checks
     from checker.harness.noise import NoiseMeter
@@ -93,23 +94,31 @@ class ProbeContext:
     webhook_values: dict[str, str] = field(default_factory=dict)
     _shared: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     _shared_budgets: dict[str, Budget] = field(default_factory=dict)
+    _shared_reads: dict[str, set[str]] = field(default_factory=dict)
 
     async def shared(self, name: str, make: Callable[[], Awaitable[T]]) -> T:
         """Run `make` once per run under `name`; every check asking for it gets the same result. The probe runs
         under a budget of its own that each awaiting check follows (checker/budget.py)."""
         if name not in self._shared:
-            own = Budget(math.inf)
-            token = budget.CURRENT.set(own)
+            own, read = Budget(math.inf), set[str]()
+            token, reading = budget.CURRENT.set(own), READING.set(read)
             try:
                 task = asyncio.ensure_future(make())
             finally:
                 budget.CURRENT.reset(token)
+                READING.reset(reading)
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even when no check waits any more
             self._shared[name] = task
             self._shared_budgets[name] = own
+            self._shared_reads[name] = read
         mine = budget.CURRENT.get()
-        with mine.following(self._shared_budgets[name]) if mine is not None else contextlib.nullcontext():
-            return await asyncio.shield(self._shared[name])
+        try:
+            with mine.following(self._shared_budgets[name]) if mine is not None else contextlib.nullcontext():
+                return await asyncio.shield(self._shared[name])
+        finally:  # the facts the shared probe read are every awaiting check's (checker/provenance.py)
+            reads = READING.get()
+            if reads is not None:
+                reads |= self._shared_reads[name]
 
     def shared_result(self, name: str) -> Any:
         """What the shared probe `name` found, once it has finished without error; else None."""
@@ -140,7 +149,9 @@ class ProbeContext:
 
     def refuse_live_key(self) -> None:
         key = self.api_key or ""
-        if self.pack.is_live_key(key) or (self.environment == "live" and not self.pack.is_test_key(key)):
+        with untracked():  # a guard, not a verdict's basis
+            live = self.pack.is_live_key(key) or (self.environment == "live" and not self.pack.is_test_key(key))
+        if live:
             raise ProbeError(
                 "refusing to create resources with a live key: a readiness check never sends a real request; "
                 "run the sandbox rules with the sandbox key"

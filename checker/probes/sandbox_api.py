@@ -12,6 +12,7 @@ from checker.errors import ProbeError
 from checker.http import MAX_BODY, Exchange, new_client, send
 from checker.packs import Facts
 from checker.probes.context import fresh_key
+from checker.provenance import untracked
 from checker.samples import document
 
 Variant = Literal["valid", "alternate", "invalid"]
@@ -62,8 +63,10 @@ class SandboxAPI:
         kwargs: dict[str, Any] = {}
         if key is not None and idem.key_in == "header":
             headers[idem.name] = key
-        if self.facts.correlation_header:
-            headers[self.facts.correlation_header] = fresh_key("golive-corr")
+        with untracked():  # sent so the provider's logs can be matched, judged by no sandbox rule
+            correlation = self.facts.correlation_header
+        if correlation:
+            headers[correlation] = fresh_key("golive-corr")
         if create.encoding == "multipart":
             fields = {
                 "valid": create.fields,

@@ -38,6 +38,7 @@ FLAWS = (
     "no-jitter",
     "no-timeout",
     "no-file-check",
+    "top-up-retry-402",  # on 402 insufficient_balance, "tops up" (the guide: "Top up your balance before retrying") and retries once
     "leak-secrets",
 )
 ACCEPTED = {"pdf", "docx", "xlsx", "jpg", "png", "tif", "html", "txt"}
@@ -87,6 +88,7 @@ def main() -> int:
         headers={"Authorization": f"Bearer {os.environ['MINTFAX_API_KEY']}"},
     )
     max_attempts = 50 if "retry-forever" in flaws else 5
+    topped_up = False
     for attempt in range(max_attempts):
         if "new-key-per-retry" in flaws:
             key = uuid.uuid4().hex
@@ -109,6 +111,10 @@ def main() -> int:
         if response.status_code == 429 and "no-retry" not in flaws:
             wait = 0.0 if "ignore-retry-after" in flaws else float(response.headers.get("retry-after", "1"))
             time.sleep(max(wait, delay(args.base, attempt) if "ignore-retry-after" in flaws else wait))
+            continue
+        if response.status_code == 402 and "top-up-retry-402" in flaws and not topped_up:
+            print("faxclient: balance too low, topping up before retrying", file=sys.stderr)
+            topped_up = True
             continue
         retry = response.status_code in RETRYABLE or ("retry-4xx" in flaws and response.status_code < 500)
         if retry and "no-retry" not in flaws and attempt < max_attempts - 1:

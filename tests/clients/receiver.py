@@ -205,7 +205,10 @@ def main() -> None:
     parser.add_argument("--scheme", choices=["mintfax", "standard", "github"], default="mintfax")
     parser.add_argument("--flaw", action="append", default=[])
     parser.add_argument("--verifier", choices=["own", "stripe", "standardwebhooks"], default="own")
-    serve(parser.parse_args())
+    parser.add_argument("--tolerance", type=float, default=TOLERANCE_S, help="seconds a signature's timestamp may be off")
+    args = parser.parse_args()
+    globals()["TOLERANCE_S"] = args.tolerance
+    serve(args)
 
 
 if __name__ == "__main__":
