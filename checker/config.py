@@ -46,6 +46,10 @@ class WebhookSection(Strict):
     start_timeout: float = pydantic.Field(20, gt=0, le=600)  # seconds to wait for the receiver's port
     events: list[str] = []
     processed_count: str | None = None
+    # the integration's own command that registers its endpoint with the provider (placeholders {base_url}
+    # {api_key} {url} {python} {workdir}): with the embedded sandbox, golive runs it against an account of its own
+    # and HOOK-212 and BAL-001 read back what it registered instead of taking webhook.events on trust
+    registration: str | None = pydantic.Field(None, alias="register")  # ("register" itself is a pydantic name)
 
 
 class RepoSection(Strict):

@@ -193,7 +193,8 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
             targets.sandbox_note = "sandbox.api_key is not set"
         yield targets
         return
-    if "sandbox" not in needed and "client" not in needed:
+    registers = config.file.webhook is not None and config.file.webhook.registration is not None and "config" in needed
+    if "sandbox" not in needed and "client" not in needed and not registers:  # (HOOK-212 reads back a registration)
         yield targets
         return
     provider = pack.name if pack.name in BUILTIN_PACKS else None

@@ -28,6 +28,8 @@ FLAWS = (
     "truncates_keys",  # keys cut to 255 characters instead of rejected
     "burns_keys",  # a rejected request's error is replayed for its key forever
     "accepts_any_file",  # no content check on uploads
+    "never_expires",  # keys live forever: the clock golive moves (POST /_sandbox/clock) does not age them
+    "no_control",  # not a flaw: a provider's own sandbox, which has none of golive's /_sandbox endpoints
 )
 HOP_HEADERS = {"content-length", "transfer-encoding", "connection", "content-encoding"}
 
@@ -62,6 +64,10 @@ def broken_sandbox(upstream: str, flaw: str, key_in: str = "header", key_name: s
 
     async def forward(request: Request) -> Response:
         body = await request.body()
+        if flaw == "no_control" and request.url.path.startswith("/_sandbox/"):
+            return JSONResponse({"error": "not_found"}, status_code=404)
+        if flaw == "never_expires" and request.url.path == "/_sandbox/clock":
+            return JSONResponse({"clock_offset_s": 0.0})  # the clock "moves", and nothing ages
         headers = {k: v for k, v in request.headers.items() if k not in HOP_HEADERS and k != "host"}
         key = get_key(headers, body) if request.method == "POST" else None
         replay = False

@@ -1,4 +1,4 @@
-"""IDEM-001..006 and FILE-003 both ways: pass against the embedded sandbox, fail against a broken one."""
+"""IDEM-001..007 and FILE-003 both ways: pass against the embedded sandbox, fail against a broken one."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from checker.model import Status
 from tests.brokensandbox import broken_sandbox
 from tests.conftest import KEY_PLACE, config_for, run_rules
 
-CONTRACT = ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006", "FILE-003")
+CONTRACT = ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006", "IDEM-007", "FILE-003")
 # what each provider's documents cover (the rest is skip with a reason)
 APPLIES = {
-    "mintfax": {"IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "FILE-003"},
-    "idunox": {"IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004"},
+    "mintfax": {"IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-007", "FILE-003"},
+    "idunox": {"IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-007"},
     "flexforward": {"IDEM-001", "IDEM-002", "IDEM-004", "IDEM-006"},
 }
 # rule -> the flaw that must make it fail
@@ -23,6 +23,7 @@ FLAW_FOR = {
     "IDEM-004": "racy",
     "IDEM-005": "truncates_keys",
     "IDEM-006": "burns_keys",
+    "IDEM-007": "never_expires",
     "FILE-003": "accepts_any_file",
 }
 
@@ -99,3 +100,31 @@ def test_live_environment_refuses_unprefixed_keys_of_providers_without_prefixes(
     config = config_for("idunox", url, key="some-live-looking-key", extra="environment: live\n")
     result = run_rules(config, "IDEM-001")["IDEM-001"]
     assert result.status is Status.ERROR and "live key" in result.message
+
+
+def test_the_key_window_is_skipped_where_the_clock_cannot_move(sandbox, served):
+    """A provider's sandbox has no clock golive can move: IDEM-007 would take the whole window to observe, so it is
+    skipped with that reason (a warning: never a blocker left unprobed)."""
+    flawed = served(broken_sandbox(sandbox("mintfax").url, "no_control")).url
+    result = run_rules(config_for("mintfax", flawed), "IDEM-007")["IDEM-007"]
+    assert result.status is Status.SKIP, result.message
+    assert "this sandbox's clock cannot be moved" in result.message and "24 h window" in result.message
+
+
+def test_moving_one_accounts_clock_ages_no_other_accounts_keys(sandbox):
+    """IDEM-007 ages its own account's keys by a day while other probes run: a key stored on another account
+    still replays (the clock is per account, POST /_sandbox/clock with scope account)."""
+    import httpx
+
+    url = sandbox("mintfax").url
+    other, mover = "fx_test_otheraccount0001", "fx_test_movingaccount001"
+    body = {"to": "+15005550000"}
+    files = {"file": ("a.pdf", b"%PDF-1.4\n%%EOF\n", "application/pdf")}
+    with httpx.Client(base_url=url, timeout=10) as api:
+        first = api.post("/v1/fax", data=body, files=files, headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "k-window"})
+        moved = api.post(
+            "/_sandbox/clock", json={"advance_s": 86400 + 60, "scope": "account"}, headers={"Authorization": f"Bearer {mover}"}
+        )
+        again = api.post("/v1/fax", data=body, files=files, headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "k-window"})
+    assert first.status_code == 201 and moved.status_code == 200, (first.text, moved.text)
+    assert again.headers.get("idempotency-replayed") == "true" and again.json()["id"] == first.json()["id"]

@@ -160,3 +160,29 @@ def test_subscriptions_on_golive_yamls_word_say_declared_not_verified() -> None:
         assert results[rule_id].status is Status.PASS, results[rule_id].message
         assert "declared, not verified: golive.yaml's webhook.events" in results[rule_id].message
         assert "the embedded sandbox holds no endpoint the integration registered" in results[rule_id].message
+
+
+@pytest.mark.parametrize(
+    ("events", "statuses", "says"),
+    [
+        ("fax.delivered fax.failed balance.low", ("pass", "pass"), "1 endpoint(s) registered on the sandbox"),
+        ("fax.delivered", ("fail", "fail"), "the registered endpoints are not subscribed to fax.failed, balance.low"),
+        ("", ("error", "error"), "webhook.register exited 1 against the embedded sandbox: registration failed: 422"),
+    ],
+    ids=["registers-all", "registers-one", "registration-fails"],
+)
+def test_with_webhook_register_the_embedded_sandbox_verifies_the_registration(events: str, statuses: tuple[str, str], says: str) -> None:
+    """webhook.register is the integration's own registration step: golive runs it against the embedded sandbox (an
+    account of its own) and HOOK-212 and BAL-001 read back what it registered, however golive.yaml's webhook.events
+    reads (here it always names all three events: only the registration decides)."""
+    register = f"{sys.executable} {ROOT / 'tests' / 'clients' / 'register.py'} {{url}} {events}"
+    config = parse_config(
+        f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        "webhook:\n  url: http://127.0.0.1:{port}/hooks\n  events: [fax.delivered, fax.failed, balance.low]\n"
+        f"  register: '{register}'\n  env: {{MINTFAX_BASE_URL: '{{base_url}}', MINTFAX_API_KEY: '{{api_key}}'}}\n",
+        environ={},
+    )
+    results = run_rules(config, "HOOK-212", "BAL-001")
+    assert (results["HOOK-212"].status.value, results["BAL-001"].status.value) == statuses, {r: v.message for r, v in results.items()}
+    assert says in results["HOOK-212"].message
+    assert "declared, not verified" not in results["HOOK-212"].message

@@ -74,6 +74,8 @@ DESIGN_IDS = [
     "LIVE-008",
     "LIVE-009",
     "LIVE-010",
+    # added by issue 17 (item 7): the checklist's "keys expire after 24 hours", probed on golive's sandbox clock
+    "IDEM-007",
 ]
 SEEDS = {
     "000_aa85249851aa0a9c.txt",

@@ -7,6 +7,7 @@ Each check drives the provider's create endpoint as the pack describes it; the j
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -271,6 +272,60 @@ async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 
 # ---------------------------------------------------------------- FILE-003
+
+
+# ---------------------------------------------------------------- IDEM-007
+
+
+def judge_window(api: SandboxAPI, first: Exchange, within: Exchange, after: Exchange, hours: float) -> Outcome:
+    evidence = api.evidence()
+    first_id = api.resource_id(first)
+    if not within.ok or api.resource_id(within) != first_id:
+        got = api.resource_id(within) if within.ok else f"{within.status} {within.error_code() or ''}".strip()
+        return Outcome.failed(
+            f"a retry 1 min before the {hours:g} h window ended did not replay the original ({got!r}, original {first_id!r}): "
+            "the key expired early",
+            evidence,
+        )
+    if after.ok and api.resource_id(after) == first_id:
+        return Outcome.failed(f"the key still replayed {first_id!r} 1 min after the {hours:g} h window: it did not expire", evidence)
+    if not after.ok:
+        return Outcome.failed(
+            f"1 min after the {hours:g} h window the same key was refused ({after.status} {after.error_code() or ''}), "
+            "not free for a new request",
+            evidence,
+        )
+    new_id = api.resource_id(after)
+    return Outcome.passed(
+        f"replayed {first_id!r} 1 min before the {hours:g} h window ended; created {new_id!r} with the same key 1 min after", evidence
+    )
+
+
+@check("IDEM-007", target="sandbox", creates=True)
+async def key_expires_after_window(ctx: ProbeContext, rule: Rule) -> Outcome:
+    """The window on a clock golive moves: one account's own (POST /_sandbox/clock, scope account), so no other
+    probe's keys age. Only golive's sandboxes have that clock; against a provider's the rule is skipped."""
+    from checker.probes.sandbox_api import SandboxAPI
+
+    hours = ctx.pack.facts.idempotency.ttl_hours
+    if hours is None:
+        return Outcome.skipped(f"the {ctx.pack.name} pack documents no idempotency window")
+    async with ctx.sandbox_api() as probe:
+        if (await probe.advance_clock(0, note="does this sandbox's clock move?")).status != 200:
+            return Outcome.skipped(
+                f"this sandbox's clock cannot be moved (only golive's sandboxes offer POST /_sandbox/clock): the {hours:g} h window "
+                "would take that long to observe"
+            )
+    assert ctx.sandbox_url and ctx.api_key
+    account = f"{ctx.api_key}x{fresh_key()[-6:]}"  # an account of its own: golive's sandboxes open one per key
+    timeout_s = ctx.config.file.sandbox.timeout
+    async with SandboxAPI(ctx.sandbox_url, account, ctx.pack.facts, started=time.monotonic(), timeout_s=timeout_s) as api:
+        key, first = await _first_create(api, "IDEM-007")
+        await api.advance_clock(hours * 3600 - 60, note=f"this account's clock: {hours:g} h - 1 min later")
+        within = await api.create(key, note="same key and body, 1 min before the window ends")
+        await api.advance_clock(120, note="2 min later")
+        after = await api.create(key, note="same key and body, 1 min after the window")
+        return judge_window(api, first, within, after, hours)
 
 
 @check("FILE-003", target="sandbox", creates=True)

@@ -575,33 +575,73 @@ async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 def _unverified(ctx: ProbeContext) -> str | None:
     """Why golive cannot read back the endpoints the integration registered (then HOOK-212 and BAL-001 rest on
-    golive.yaml's word alone), or None when it can: a real sandbox, a pack naming its endpoint listing, a key."""
+    golive.yaml's word alone), or None when it can: a real sandbox, or the embedded one with webhook.register;
+    a pack naming its endpoint listing; a key."""
     facts = ctx.pack.facts.webhooks
-    if ctx.config.file.sandbox.url == "builtin":
-        return "the embedded sandbox holds no endpoint the integration registered (point sandbox.url at the provider's sandbox)"
+    webhook = ctx.config.file.webhook
     if facts is None or not facts.endpoints_path:
         return f"the {ctx.pack.name} pack names no endpoint listing to compare with (facts.webhooks.endpoints_path in the pack)"
+    if ctx.config.file.sandbox.url == "builtin" and (webhook is None or not webhook.registration):
+        return (
+            "the embedded sandbox holds no endpoint the integration registered (set webhook.register to the command that "
+            "registers it, which golive runs against the embedded sandbox, or point sandbox.url at the provider's sandbox)"
+        )
     if not ctx.sandbox_url or not ctx.api_key:
         return "no sandbox.url and sandbox.api_key to read the registered endpoints with"
     return None
 
 
 async def _registered(ctx: ProbeContext) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
-    """The endpoints a real sandbox has registered (None when `_unverified` says why not), and the evidence."""
+    """The endpoints the sandbox has registered (None when `_unverified` says why not), and the evidence. On the
+    embedded sandbox, the endpoints webhook.register registered on an account of its own."""
     facts = ctx.pack.facts.webhooks
     if _unverified(ctx) is not None:
         return None, []
 
     async def make() -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
-        assert facts is not None and facts.endpoints_path
-        async with ctx.sandbox_api() as api:
+        from checker.probes.sandbox_api import SandboxAPI
+
+        assert facts is not None and facts.endpoints_path and ctx.sandbox_url
+        evidence: list[dict[str, Any]] = []
+        key = ctx.contract_key or ctx.api_key
+        if ctx.config.file.sandbox.url == "builtin":
+            key, process = await _register(ctx)
+            # not its output: a registration prints the endpoint's new secret, which golive does not know to mask
+            evidence.append({"kind": "process", "run": "webhook.register", "exit_code": 0, "duration_s": round(process.duration_s, 3)})
+        ctx.refuse_live_key()
+        api = SandboxAPI(
+            ctx.sandbox_url, key or "", facts=ctx.pack.facts, started=time.monotonic(), timeout_s=ctx.config.file.sandbox.timeout
+        )
+        async with api:
             exchange = await api.get(facts.endpoints_path, note="registered webhook endpoints")
             data = exchange.json()
             if exchange.status != 200 or not isinstance(data, dict) or not isinstance(data.get("data"), list):
                 raise ProbeError(f"could not list the webhook endpoints: {exchange.status} from {facts.endpoints_path}")
-            return [e for e in data["data"] if isinstance(e, dict)], api.evidence()
+            return [e for e in data["data"] if isinstance(e, dict)], [*evidence, *api.evidence()]
 
     return await ctx.shared("hook:registered", make)
+
+
+async def _register(ctx: ProbeContext) -> tuple[str, Any]:
+    """Run webhook.register against the embedded sandbox, on an account of its own: the key it was given, and how
+    it ended. A registration that fails is the integration's failure to register, named as such."""
+    import sys
+
+    from checker.harness.process import fill, run_client
+    from checker.harness.receiver import free_port
+
+    webhook = ctx.config.file.webhook
+    assert webhook is not None and webhook.registration and ctx.sandbox_url
+    key = ctx.client_key() or ""
+    values = {"python": sys.executable, "workdir": str(ctx.workdir or "."), "secret": webhook.secret or ""}
+    url = ctx.webhook_url or fill(webhook.url or "http://127.0.0.1:{port}/webhooks", {"port": str(free_port())})
+    values |= {"url": url, "base_url": ctx.sandbox_url, "api_key": key}
+    result = await run_client(webhook.registration, values, env=webhook.env, cwd=ctx.config.resolve(webhook.cwd), timeout_s=30)
+    if result.exit_code != 0:
+        tail = (result.stderr or result.stdout).strip()[-300:]
+        ended = "timed out" if result.timed_out else f"exited {result.exit_code}"
+        raise ProbeError(f"webhook.register {ended} against the embedded sandbox: {tail or '(no output)'}")
+    return key, result
 
 
 DECLARED = "declared, not verified: golive.yaml's"

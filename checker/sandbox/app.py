@@ -239,14 +239,14 @@ async def idempotent(
                 "Wait for the first request to finish, then retry with the same key.",
             )
         await first.wait()  # then as a retry: the stored answer, or (the first failed) a key still usable
-    record = store.lookup(account, ENV, key, sandbox.clock.now())
+    record = store.lookup(account, ENV, key, sandbox.clock.now(account))
     if record is not None:
         return replay(record)
     done = sandbox.in_flight[in_flight] = asyncio.Event()
     try:
         if sandbox.options.processing_delay_s:
             await asyncio.sleep(sandbox.options.processing_delay_s)
-        scope = KeyScope(store, account, key, request_hash, sandbox.clock.now())
+        scope = KeyScope(store, account, key, request_hash, sandbox.clock.now(account))
         response = await create(scope)
         if 200 <= response.status_code < 300 and not scope.saved:
             scope.save(response.status_code, bytes(response.body), response.headers.get("content-type", "application/json"))
@@ -306,6 +306,12 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             raise validation_error("advance_s", "a number of seconds is required", 400) from None
         if not math.isfinite(seconds) or abs(seconds) > CLOCK_LIMIT_S:
             raise validation_error("advance_s", f"must be a finite number of seconds, at most {CLOCK_LIMIT_S:g} either way", 400)
+        if body.get("scope", "sandbox") not in ("sandbox", "account"):
+            raise validation_error("scope", "must be 'sandbox' (every account's clock) or 'account' (the caller's only)", 400)
+        if body.get("scope") == "account":  # only the caller's account: its keys age, no other account's do
+            account = authenticate(request)
+            sandbox.clock.advance(seconds, account)
+            return JSONResponse({"clock_offset_s": sandbox.clock.offset_s + sandbox.clock.accounts[account]})
         sandbox.clock.advance(seconds)
         return JSONResponse({"clock_offset_s": sandbox.clock.offset_s})
 

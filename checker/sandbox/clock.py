@@ -6,14 +6,21 @@ import time
 
 
 class SandboxClock:
+    """Every account's clock is the sandbox's plus the account's own offset: a probe that ages its keys past their
+    expiry (IDEM-007) moves only its own account, so no other probe's keys expire under it."""
+
     def __init__(self) -> None:
         self.offset_s = 0.0
+        self.accounts: dict[str, float] = {}
 
-    def now(self) -> float:
-        return time.time() + self.offset_s
+    def now(self, account: str | None = None) -> float:
+        return time.time() + self.offset_s + (self.accounts.get(account, 0.0) if account is not None else 0.0)
 
-    def advance(self, seconds: float) -> None:
-        self.offset_s += seconds
+    def advance(self, seconds: float, account: str | None = None) -> None:
+        if account is None:
+            self.offset_s += seconds
+        else:
+            self.accounts[account] = self.accounts.get(account, 0.0) + seconds
 
 
 class TokenBucket:

@@ -44,7 +44,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
             courier = body.get("courier")
             if not isinstance(courier, str) or not courier:
                 raise _invalid("courier", "is required")
-            now = clock.now()
+            now = clock.now(account)
             # seed 004, "HTTP 502 Bad Gateway (courier error)": "The label is persisted with status: failed ... For
             # transient courier issues, retry with the same idempotencyKey": the retry, corrected or not, goes on the
             # same label while the key is live (24 h, as for every key here: flexforward documents no window, the

@@ -55,7 +55,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
                     "Fix the request body.",
                     errors=[{"field": "reference", "message": "is required (a string)"}],
                 )
-            now = clock.now()
+            now = clock.now(account)
             sid = "sub_" + secrets.token_hex(12)
             created = dt.datetime.fromtimestamp(now, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             submission = {"submissionId": sid, "status": "accepted", "reference": body["reference"], "createdAt": created}

@@ -187,7 +187,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
             )
         if to == NO_BALANCE:
             raise ApiError(402, "insufficient_balance", "The available balance cannot cover this fax.", "Top up your balance.")
-        now = clock.now()
+        now = clock.now(account)
         fax_id = "fax_" + secrets.token_hex(12)
         fax = {
             "id": fax_id,
@@ -230,7 +230,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
 
         Events derive from the lifecycle here rather than in the create request, which stays short; the
         lifecycle runs on every read of the account (and, for webhook delivery, on a timer)."""
-        now = clock.now()
+        now = clock.now(account)
         due = store.open_resources(account, "fax")
         if not due:
             return
@@ -297,7 +297,7 @@ def routes(sandbox: Sandbox) -> list[Route]:
             raise validation_error("events", f"must be a non-empty list of: {', '.join(EVENTS)}")
         hook_id = "we_" + secrets.token_hex(8)
         secret = "whsec_" + secrets.token_hex(24)
-        now = clock.now()
+        now = clock.now(account)
         store.add_webhook(hook_id, account, url, events, secret, now)
         return JSONResponse(
             {"id": hook_id, "url": url, "events": events, "secret": secret, "created_at": _iso(now)}, status_code=201, headers=headers
