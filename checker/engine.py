@@ -462,6 +462,15 @@ def _assumed(rule: Rule, reads: set[str], provider: str) -> str:
     )
 
 
+def _readings(rule: Rule, provider: str) -> str:
+    """What a failure adds when the provider's documents disagree on what the rule judges: that golive took one
+    reading, which, and where the other is (one pack setting away: `golive explain`)."""
+    if not rule.readings:
+        return ""
+    about = "; ".join(f"{r['about']} (golive reads: {r['reading']})" for r in rule.readings)
+    return f" [the provider's documents disagree on {about}; the other reading: golive explain {rule.id} --provider {provider}]"
+
+
 def _result(
     rule: Rule,
     outcome: Outcome,
@@ -473,8 +482,9 @@ def _result(
     reads: set[str] | None = None,
 ) -> Result:
     waiver = _waiver_of(rule, config, options.today)
-    if outcome.status is Status.FAIL and reads:
-        outcome = Outcome(outcome.status, outcome.message + _assumed(rule, reads, config.file.provider), outcome.evidence)
+    if outcome.status is Status.FAIL and (reads or rule.readings):
+        notes = _assumed(rule, reads or set(), config.file.provider) + _readings(rule, config.file.provider)
+        outcome = Outcome(outcome.status, outcome.message + notes, outcome.evidence)
     outcome = _apply_waiver(outcome, waiver)
     attestation = config.file.attestations.get(rule.id) if outcome.status is Status.ATTESTED else None
     # the one seam between what targets said and every renderer: secrets masked, then made printable

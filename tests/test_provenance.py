@@ -100,6 +100,7 @@ def test_explain_shows_the_reading_taken_where_documents_disagree() -> None:
     assert "Where the documents disagree: retrying after 402 insufficient_balance" in out
     assert "Top up your balance before retrying." in out and "not a silent retry" in out
     assert "reading: the stricter one" in out and "otherwise: retry.non_retryable_statuses: [400, 401, 422]" in out
+    assert "whether a 429 is retried" not in out  # RETRY-105 injects no 429: that reading is RATE-101's
 
 
 def test_a_failure_resting_on_an_assumption_says_so(tmp_path: Path) -> None:
@@ -179,5 +180,11 @@ def test_the_402_reading_is_one_pack_setting_away(sandbox, tmp_path: Path, readi
     assert result.status is Status(status), result.message
     if status == "fail":
         assert "402" in result.message
+        # the failure names the reading it rests on, and where the other one is
+        assert (
+            "[the provider's documents disagree on retrying after 402 insufficient_balance (golive reads: the stricter one"
+            in result.message
+        )
+        assert "golive explain RETRY-105 --provider mintfax" in result.message
     else:
         assert "(400, 401, 422)" in result.message
