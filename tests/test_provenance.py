@@ -107,20 +107,12 @@ def test_a_failure_resting_on_an_assumption_says_so(tmp_path: Path) -> None:
     """A receiver that treats deliveries up to 15 minutes old as fresh fails HOOK-204 only because golive assumes
     mintfax's tolerance is 300 s: the message says so and how to state the real one; a pack that states 900 s
     (as the provider told the team, say) passes the same receiver."""
-    from checker.config import load_config
     from checker.model import Status
     from tests.conftest import run_rules
-
-    secret = "whsec_0f5a9c2d7e1b8a4c6d3e9f0a1b2c3d4e"
+    from tests.test_trust import receiver_config
 
     def config(provider: str) -> object:
-        (tmp_path / "golive.yaml").write_text(
-            f"provider: {provider}\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
-            f"webhook:\n  url: http://127.0.0.1:{{port}}/hooks\n  secret: {secret}\n"
-            f'  start: "{sys.executable} {ROOT / "tests" / "clients" / "receiver.py"} --port {{port}} --tolerance 900"\n'
-            '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/receiver.db"}\n  start_timeout: 20\n'
-        )
-        return load_config(tmp_path / "golive.yaml", environ={})
+        return receiver_config(tmp_path, provider=provider, args="--tolerance 900")
 
     failed = run_rules(config("mintfax"), "HOOK-204")["HOOK-204"]  # type: ignore[arg-type]
     assert failed.status is Status.FAIL, failed.message

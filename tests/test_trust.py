@@ -30,10 +30,11 @@ SECRET = "whsec_0f5a9c2d7e1b8a4c6d3e9f0a1b2c3d4e"
 SIGNATURE_RULES = ("HOOK-201", "HOOK-202", "HOOK-203", "HOOK-204", "HOOK-205", "HOOK-206", "HOOK-210", "HOOK-211", "HOOK-213")
 
 
-def receiver_config(tmp_path: Path, *flaws: str) -> object:
-    flags = " ".join(f"--flaw {f}" for f in flaws)
+def receiver_config(tmp_path: Path, *flaws: str, provider: str = "mintfax", args: str = "") -> object:
+    """The suite's receiver (tests/clients/receiver.py) with its `flaws`, and other `args` for it."""
+    flags = " ".join([*(f"--flaw {f}" for f in flaws), args])
     (tmp_path / "golive.yaml").write_text(
-        f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        f"provider: {provider}\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
         f"webhook:\n  url: http://127.0.0.1:{{port}}/hooks\n  secret: {SECRET}\n"
         f'  start: "{{python}} {CLIENTS / "receiver.py"} --port {{port}} {flags}"\n'
         '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/receiver.db"}\n  start_timeout: 20\n'
