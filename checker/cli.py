@@ -399,6 +399,7 @@ def explain(rule_id: str, provider: str | None) -> int:
     import textwrap
 
     from checker.packs import BUILTIN_PACKS, load_catalog, load_pack
+    from checker.printable import printable
 
     catalog, _ = load_catalog()
     known = {r.id: r for r in catalog.rules}
@@ -415,7 +416,7 @@ def explain(rule_id: str, provider: str | None) -> int:
     for name in [provider] if provider else list(BUILTIN_PACKS):
         pack = load_pack(name, relative_to=Path.cwd())
         pack_rule = pack.rule(rule.id)
-        where = pack.cite(pack_rule.source) if pack_rule.source else f"skip: {pack_rule.skip}"
+        where = printable(pack.cite(pack_rule.source)) if pack_rule.source else f"skip: {printable(pack_rule.skip or '')}"
         params = f"  params: {dict(pack_rule.params)}" if pack_rule.params else ""
         click.echo(f"  {pack.name}: {where}{params}")
         if provider and not pack_rule.skip:
@@ -430,8 +431,12 @@ def _explain_basis(rule: Any) -> None:
     conflicts between the provider's documents and the reading golive takes."""
     import textwrap
 
-    def say(text: str, indent: str) -> None:
-        click.echo(textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False))
+    from checker.printable import printable
+
+    def say(text: str, indent: str) -> None:  # a pack's words: control characters shown, never sent to the terminal
+        click.echo(
+            textwrap.fill(printable(text), width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False)
+        )
 
     if rule.basis:
         click.echo("\nWhat the verdict rests on:")

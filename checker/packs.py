@@ -252,6 +252,7 @@ class PackFile(Strict):
     provenance: dict[str, Provenance] = {}  # fact path ("retry.base_s", "magic.busy") -> where it comes from
     conflicts: list[Conflict] = []
     rules: dict[str, RuleOverride] = {}
+    cited_as: dict[str, str] = pydantic.Field({}, exclude=True)  # documents a base pack brought: its provider's name
 
 
 # ---------------------------------------------------------------- the joined pack
@@ -363,11 +364,14 @@ def _load_pack(path: Path) -> Pack:
             raise doc_error(doc, ("extends",), f"can only extend a built-in pack ({', '.join(BUILTIN_PACKS)})")
         base = load_yaml(data_dir("rules") / f"{extends}.yaml", expect=_schema_is("golive-pack/", "a golive rule pack")).data
         own_rules = data.get("rules") or {}
-        data = _deep_merge(base, data)
+        inherited = {name for name in base.get("documents") or {} if name not in (data.get("documents") or {})}
+        data = _deep_merge(_without_what_is_restated(base, data), data)
         if isinstance(own_rules, Mapping):
             # a rule the pack names replaces the base's entry whole (source and skip exclude each other)
             data["rules"] = {**base.get("rules", {}), **own_rules}
     pack_file = validate(PackFile, data, doc)
+    if extends is not None:  # the base's documents are the base provider's: cited in its name
+        pack_file = pack_file.model_copy(update={"cited_as": {name: extends for name in inherited}})
 
     known = {rule.id: rule for rule in catalog.rules}
     problems = []
@@ -409,7 +413,7 @@ def _load_pack(path: Path) -> Pack:
         facts=pack_file.facts,
         sections=tuple(catalog.sections),
         rules=tuple(rules),
-        documents=_frozen({name: document.cite(pack_file.name) for name, document in pack_file.documents.items()}),
+        documents=_frozen({name: _cite(pack_file, name) for name in pack_file.documents}),
     )
 
 
@@ -525,7 +529,7 @@ def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[s
 
 def _cite(pack: PackFile, name: str | None) -> str:
     document = pack.documents.get(name or "")
-    return document.cite(pack.name) if document is not None else str(name)
+    return document.cite(pack.cited_as.get(name or "", pack.name)) if document is not None else str(name)
 
 
 def _cut(text: str, limit: int = 80) -> str:
@@ -536,13 +540,41 @@ def doc_error(doc: YamlDocument, path: tuple[str | int, ...], message: str, hint
     return ConfigError([doc.problem(path, message, hint)])
 
 
+def _without_what_is_restated(base: dict[str, Any], child: Mapping[str, Any]) -> dict[str, Any]:
+    """The base pack less what no longer holds once `child` restates a fact: the base's provenance of that fact
+    (and of its parts) and the conflicts about it. A provenance entry the child gives replaces the base's whole
+    (documented and assumed exclude each other); a fact it changes without saying where from is `unstated`."""
+    changed = _fact_leaves(child.get("facts") or {})
+    own = child.get("provenance") or {}
+    provenance = {
+        path: entry
+        for path, entry in (base.get("provenance") or {}).items()
+        if path not in own and not any(path == leaf or path.startswith(leaf + ".") for leaf in changed)
+    }
+    conflicts = [
+        c
+        for c in base.get("conflicts") or []
+        if not any(covers(leaf, fact) or covers(fact, leaf) for leaf in changed for fact in (c.get("facts") or []))
+    ]
+    return {**base, "provenance": provenance, "conflicts": conflicts}
+
+
+def _fact_leaves(facts: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The dotted paths a pack's `facts:` sets ("webhooks.tolerance_s", "magic.busy")."""
+    leaves = []
+    for key, value in facts.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        leaves += _fact_leaves(value, path) if isinstance(value, Mapping) and value else [path]
+    return leaves
+
+
 def _deep_merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """`over` on top of `base`, mappings merged key by key. A null where the base has an entry removes it (the
     field's default applies): how a pack extending mintfax drops `Idempotency-Replayed` from the replay headers."""
     merged = copy.deepcopy(base)
     for key, value in over.items():
-        if value is None and key in merged:
-            del merged[key]
+        if value is None:
+            merged.pop(key, None)
         elif isinstance(value, Mapping) and isinstance(merged.get(key), dict):
             merged[key] = _deep_merge(merged[key], value)
         else:

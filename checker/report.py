@@ -39,9 +39,9 @@ def basis_lines(rule: Any) -> list[str]:
     return lines
 
 
-def _basis_text(rule: Any, bullet: str = "") -> str:
+def _basis_text(rule: Any, bullet: str = "", escape: Callable[[str], str] = printable) -> str:
     lines = basis_lines(rule)
-    return "\n\nWhat the verdict rests on:\n" + "\n".join(bullet + line for line in lines) if lines else ""
+    return "\n\nWhat the verdict rests on:\n" + "\n".join(bullet + escape(line) for line in lines) if lines else ""
 
 
 def render_sarif(run: RunResult) -> str:
@@ -60,7 +60,8 @@ def render_sarif(run: RunResult) -> str:
                 "fullDescription": {"text": rule.checks},
                 "help": {
                     "text": f"{rule.why}\n\nHow to fix: {rule.fix}{_basis_text(rule)}",
-                    "markdown": f"{rule.why}\n\n**How to fix:** {rule.fix}\n\nSource: {source}{_basis_text(rule, '- ')}",
+                    # a pack's words (its document titles, quotes, assumptions) are text, never markup
+                    "markdown": f"{rule.why}\n\n**How to fix:** {rule.fix}\n\nSource: {md_text(source)}{_basis_text(rule, '- ', md_text)}",
                 },
                 "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
                 "properties": {"section": rule.section, "target": rule.target, "tags": [rule.section, rule.target]},

@@ -45,11 +45,11 @@ def ids(cfg: object, *select: str, ignore: tuple[str, ...] = ()) -> list[str]:
 
 def test_select_and_ignore_by_prefix_longest_wins():
     cfg = config()
-    assert ids(cfg, "IDEM-00") == ["IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006"]
-    assert ids(cfg, "IDEM-00", ignore=("IDEM-003",)) == ["IDEM-001", "IDEM-002", "IDEM-004", "IDEM-005", "IDEM-006"]
+    assert ids(cfg, "IDEM-00") == ["IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006", "IDEM-007"]
+    assert ids(cfg, "IDEM-00", ignore=("IDEM-003",)) == ["IDEM-001", "IDEM-002", "IDEM-004", "IDEM-005", "IDEM-006", "IDEM-007"]
     assert ids(cfg, "IDEM-004", ignore=("IDEM",)) == ["IDEM-004"]
     assert "HOOK-201" not in ids(cfg, ignore=("HOOK",))
-    assert len(ids(cfg)) == 58
+    assert len(ids(cfg)) == 59
 
 
 def test_config_rules_section_selects_and_cli_select_overrides_it():
@@ -245,5 +245,5 @@ def test_progress_reports_every_selected_rule_once(fake_checks):
         )
     )
     done = [rule_id for event, rule_id in events if event == "done"]
-    assert sorted(done) == ["IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006"]
+    assert sorted(done) == ["IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006", "IDEM-007"]
     assert ("start", "IDEM-001") in events

@@ -187,3 +187,19 @@ def test_with_webhook_register_the_embedded_sandbox_verifies_the_registration(ev
     assert (results["HOOK-212"].status.value, results["BAL-001"].status.value) == statuses, {r: v.message for r, v in results.items()}
     assert says in results["HOOK-212"].message
     assert "declared, not verified" not in results["HOOK-212"].message
+
+
+def test_a_registration_step_golive_cannot_point_at_the_sandbox_is_not_run(tmp_path: Path) -> None:
+    """A webhook.register that does not take {base_url} and {api_key} from golive might register on the provider's
+    live API with whatever the environment holds: golive refuses to run it, and says why (the review of issue 17)."""
+    marker = tmp_path / "ran"
+    (tmp_path / "register.py").write_text(f"open({str(marker)!r}, 'w').write('registered')\n")
+    config = parse_config(
+        f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        "webhook:\n  url: http://127.0.0.1:{port}/hooks\n  events: [fax.delivered, fax.failed, balance.low]\n"
+        f"  register: '{{python}} {tmp_path / 'register.py'} {{url}}'\n",
+        environ={},
+    )
+    result = run_rules(config, "HOOK-212")["HOOK-212"]
+    assert result.status is Status.ERROR and "webhook.register must take the sandbox's URL and key from golive" in result.message
+    assert not marker.exists()

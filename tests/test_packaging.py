@@ -50,7 +50,7 @@ def test_the_wheel_ships_rules_and_reports_and_runs_from_them(tmp_path):
         timeout=60,
     )
     assert listed.returncode == 0, listed.stderr
-    assert len(json.loads(listed.stdout)["rules"]) == 58
+    assert len(json.loads(listed.stdout)["rules"]) == 59
     located = subprocess.run(
         [sys.executable, "-c", "import checker.packs as p; print(p.data_dir('rules'))"],
         cwd=elsewhere,

@@ -180,3 +180,27 @@ def test_the_402_reading_is_one_pack_setting_away(sandbox, tmp_path: Path, readi
         assert "golive explain RETRY-105 --provider mintfax" in result.message
     else:
         assert "(400, 401, 422)" in result.message
+
+
+def test_an_extending_pack_restating_a_fact_drops_what_its_base_said_of_it(tmp_path: Path) -> None:
+    """A pack that changes a fact of its base no longer carries the base's word for it (the review of issue 17: a
+    tolerance set to 900 s still read "300 s is golive's choice"; a 402 reading taken the other way still showed
+    the checklist's quote and "golive reads: the stricter one"). What it does not restate keeps its provenance,
+    cited in the base provider's name."""
+    path = tmp_path / "acme.yaml"
+    path.write_text(
+        "schema: golive-pack/1\nname: acme\nextends: mintfax\n"
+        "facts: {webhooks: {tolerance_s: 900}, retry: {non_retryable_statuses: [400, 401, 422]}}\n"
+        "provenance: {retry.non_retryable_statuses: {doc: 000_aa85249851aa0a9c.txt, quote: 'Top up your balance before retrying.'}}\n"
+    )
+    pack = load_pack(str(path))
+    hook = {item["fact"]: item for item in pack.rule("HOOK-204").basis}
+    assert hook["webhooks.tolerance_s"] == {
+        "fact": "webhooks.tolerance_s",
+        "value": "900",
+        "unstated": "the pack does not say where this comes from",
+    }
+    assert hook["webhooks.signature_header"]["documented"] == 'mintfax docs, "Go-live checklist" (mintfax.com/docs)'
+    retry = {item["fact"]: item for item in pack.rule("RETRY-105").basis}
+    assert retry["retry.non_retryable_statuses"]["quote"] == "Top up your balance before retrying."
+    assert not any(r["about"].startswith("retrying after 402") for r in pack.rule("RETRY-105").readings)

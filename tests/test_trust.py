@@ -353,41 +353,117 @@ for hog in hogs:
     hog.kill()
 """
 
+LONE_CLIENT = r"""
+import os, socket, sys, time
+os.sched_setaffinity(0, {int(sys.argv[3])})
+os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # it runs only when the busy process lets it: it waits
+port = int(sys.argv[1])
+for n in range(4):
+    sock = socket.create_connection(("127.0.0.1", port))
+    body = b'{"to": "+15005550000"}'
+    sock.sendall(b"POST /v1/fax HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    sock.recv(65536)  # the whole answer comes in one piece: one blocking read, then the sleep
+    sock.close()
+    if n < 3:
+        time.sleep(float(sys.argv[2]))
+"""
 
-def test_a_clients_waits_for_a_cpu_are_subtracted_and_only_the_sleepers() -> None:
-    """The machine's share of a delay is not the client's (harness/runqueue.py): the client here shares its one
-    CPU with two busy children, so it waits in the run queue after each answer and after each sleep. Subtracting
-    those waits must never make a delay shorter than the client's own sleep: the busy children wait for the CPU
-    far longer (about half of every second each), and counting them would make a 0.5 s sleep look shorter or
-    immediate. They are runnable when golive answers, the sleeper is blocked on its socket: only its waits count."""
+
+def _timed_run(script: str, sleep_s: float, cpu: int | None = None) -> object:
+    """A client `script` through a failing proxy, its pid watched (harness/runqueue.py); pinned to `cpu` if given."""
     import asyncio
-    import itertools
 
-    from checker.harness import runqueue
     from checker.harness.process import run_client
     from checker.harness.proxy import RecordingProxy, Scenario, status
-    from checker.probes.client import ClientRun, _delays
-
-    sleep_s = 0.5
+    from checker.probes.client import ClientRun
 
     async def main() -> ClientRun:
         async with RecordingProxy("http://127.0.0.1:9", Scenario(then=status(503, "service_unavailable"))) as proxy:
-            values = {"python": sys.executable, "script": SHARING_CLIENT, "port": str(proxy.port), "sleep": str(sleep_s)}
-            result = await run_client("{python} -c {script} {port} {sleep}", values, env={}, cwd=ROOT, timeout_s=60, on_start=proxy.watch)
+            values = {"python": sys.executable, "script": script, "port": str(proxy.port), "sleep": str(sleep_s)}
+            command = "{python} -c {script} {port} {sleep}" + ("" if cpu is None else f" {cpu}")
+            result = await run_client(command, values, env={}, cwd=ROOT, timeout_s=60, on_start=proxy.watch)
         return ClientRun(list(proxy.attempts), result, proxy.started)
 
-    run = asyncio.run(main())
-    posts = run.posts
-    assert len(posts) == 4 and run.process.exit_code == 0, run.evidence()
+    return asyncio.run(main())
+
+
+def test_a_clients_waits_for_a_cpu_are_never_subtracted_from_inside_its_sleep() -> None:
+    """The machine's share of a delay is not the client's (harness/runqueue.py), but the correction must never make
+    a delay shorter than the client's own sleep. Here the client shares its one CPU with two busy children: they
+    wait for the CPU far longer than the client (about half of every second each), and counting them — or any
+    thread but the one that slept — would make a 0.5 s sleep look shorter. Several threads ran, so which one
+    slept is unknown: nothing is subtracted, and the delays stay as recorded."""
+    import itertools
+
+    from checker.probes.client import _delays
+
+    sleep_s = 0.5
+    run = _timed_run(SHARING_CLIENT, sleep_s)
+    posts = run.posts  # type: ignore[attr-defined]
+    assert len(posts) == 4 and run.process.exit_code == 0, run.evidence()  # type: ignore[attr-defined]
     raw = [later.t - (earlier.answered_at or 0.0) for earlier, later in itertools.pairwise(posts)]
-    corrected = _delays(run)
+    corrected = _delays(run)  # type: ignore[arg-type]
     for gap, delay in zip(raw, corrected, strict=True):
         assert sleep_s - 0.002 <= delay <= gap, (raw, corrected)  # 2 ms: the clocks' and the kernel's rounding
     # the test can tell: the busy children were in every snapshot and lost more than the sleeper's whole margin
     for earlier, later in itertools.pairwise(posts):
-        assert earlier.queued_answer is not None and later.queued_read is not None
-        assert len(earlier.queued_answer) >= 3
-        naive = max(after - earlier.queued_answer[tid][0] for tid, (after, _) in later.queued_read.items() if tid in earlier.queued_answer)
+        before, after = earlier.queued_answer, later.queued_read
+        assert before is not None and after is not None and len(before) >= 3
+        naive = max(after[tid].waited_ns - before[tid].waited_ns for tid in after if tid in before) / 1e9
         gap = later.t - (earlier.answered_at or 0.0)
-        assert gap - naive / 1e9 < sleep_s, "the busy children lost too little to tell a sleeper-only correction from a naive one"
-    assert runqueue.waited({1: (0, True)}, {1: (5_000_000, True)}, slack=0.001) == pytest.approx(0.004)
+        assert gap - naive < sleep_s, "the busy children lost too little to tell a sleeper-only correction from a naive one"
+
+
+def test_a_lone_clients_waits_for_a_cpu_are_subtracted() -> None:
+    """A single-threaded client that blocks once for its answer and once for its sleep, on a CPU a busy process
+    (not its own) keeps loaded, scheduled last (SCHED_IDLE: Linux otherwise runs a waking sleeper at once, and it
+    waits for nothing): what it lost waiting to run after the answer and after the sleep is counted, and the delay
+    is still never shorter than its sleep."""
+    import itertools
+    import os
+    import subprocess
+
+    from checker.harness.runqueue import waited
+    from checker.probes.client import _delays, _queued
+
+    cpu = min(os.sched_getaffinity(0))
+    hog = subprocess.Popen([sys.executable, "-c", f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"])
+    try:
+        sleep_s = 0.3
+        run = _timed_run(LONE_CLIENT, sleep_s, cpu)
+    finally:
+        hog.kill()
+        hog.wait()
+    posts = run.posts  # type: ignore[attr-defined]
+    assert len(posts) == 4 and run.process.exit_code == 0, run.evidence()  # type: ignore[attr-defined]
+    raw = [later.t - (earlier.answered_at or 0.0) for earlier, later in itertools.pairwise(posts)]
+    lost = [_queued(a, b) for a, b in itertools.pairwise(posts)]
+    for gap, delay in zip(raw, _delays(run), strict=True):  # type: ignore[arg-type]
+        assert sleep_s - 0.002 <= delay <= gap, (raw, lost)
+    # it is the lone sleeper the correction looks for (one thread ran, blocked at the answer, blocked twice), and
+    # sharing its CPU it waited to run: before the slack golive's own late reads cost (which a busy machine can
+    # make larger than these waits), the correction counts them
+    counted = [waited(a.queued_answer, b.queued_read) for a, b in itertools.pairwise(posts)]
+    assert any(w > 0 for w in counted), (raw, counted, lost)
+
+
+@pytest.mark.parametrize(
+    ("after", "lost"),
+    [
+        ({1: (5, 10, 12, True)}, 0.004),  # it ran, blocked twice (the sleep, the next read): 5 ms lost, 1 ms slack
+        ({1: (5, 10, 13, True)}, 0.0),  # it blocked a third time: woken inside its sleep, maybe
+        ({1: (5, 10, 12, True), 2: (0, 4, 0, True)}, 0.0),  # another thread ran too: which one slept is unknown
+        ({1: (5, 10, 12, True), 3: (0, 1, 0, True)}, 0.0),  # a new thread (or process) ran
+    ],
+)
+def test_only_the_lone_sleepers_waits_are_subtracted(after: dict[int, tuple[int, int, int, bool]], lost: float) -> None:
+    from checker.harness.runqueue import Thread, waited
+
+    ms = 1_000_000
+    before = {1: Thread(0, 1 * ms, 10, True), 2: Thread(0, 3 * ms, 0, True)}
+    now = {tid: Thread(w * ms, r * ms, b, blocked) for tid, (w, r, b, blocked) in after.items()}
+    now.setdefault(2, before[2])
+    assert waited(before, now, slack=0.001) == pytest.approx(lost)
+    busy = {**before, 1: Thread(0, 1 * ms, 10, False)}  # runnable when golive answered: not the one waiting for it
+    assert waited(busy, now, slack=0.001) == 0.0

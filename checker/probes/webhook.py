@@ -25,6 +25,7 @@ from checker.errors import ProbeError
 from checker.model import Outcome, Rule
 from checker.packs import WebhookFacts
 from checker.probes.context import ProbeContext
+from checker.redact import mask_key_like
 from checker.registry import check
 from checker.signing import SecretError, SigningScheme
 
@@ -33,6 +34,7 @@ SHOWN = 300  # characters of it kept in the evidence
 BURST = 20
 COUNT_WAIT_S = 10.0
 COUNT = re.compile(r"[0-9]{1,9}")
+REGISTER_S = 20.0  # webhook.register's bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -632,13 +634,22 @@ async def _register(ctx: ProbeContext) -> tuple[str, Any]:
 
     webhook = ctx.config.file.webhook
     assert webhook is not None and webhook.registration and ctx.sandbox_url
+    # the step must register where golive says: with the embedded sandbox's URL and key, not a production default
+    told = webhook.registration + " " + " ".join(webhook.env.values())
+    if "{base_url}" not in told or "{api_key}" not in told:
+        raise ProbeError(
+            "webhook.register must take the sandbox's URL and key from golive ({base_url} and {api_key}, in the command or "
+            "webhook.env): golive will not run a registration that might reach the provider's live API"
+        )
+    ctx.refuse_live_key()
     key = ctx.client_key() or ""
     values = {"python": sys.executable, "workdir": str(ctx.workdir or "."), "secret": webhook.secret or ""}
     url = ctx.webhook_url or fill(webhook.url or "http://127.0.0.1:{port}/webhooks", {"port": str(free_port())})
     values |= {"url": url, "base_url": ctx.sandbox_url, "api_key": key}
-    result = await run_client(webhook.registration, values, env=webhook.env, cwd=ctx.config.resolve(webhook.cwd), timeout_s=30)
+    # within the rule's own 30 s bound (config rules), so that a slow step is named as such
+    result = await run_client(webhook.registration, values, env=webhook.env, cwd=ctx.config.resolve(webhook.cwd), timeout_s=REGISTER_S)
     if result.exit_code != 0:
-        tail = (result.stderr or result.stdout).strip()[-300:]
+        tail = mask_key_like((result.stderr or result.stdout).strip()[-300:])  # it may print the endpoint's new secret
         ended = "timed out" if result.timed_out else f"exited {result.exit_code}"
         raise ProbeError(f"webhook.register {ended} against the embedded sandbox: {tail or '(no output)'}")
     return key, result
