@@ -333,41 +333,46 @@ def test_a_busy_event_loop_does_not_lengthen_a_clients_delays() -> None:
         assert before <= arrival <= after + 0.05, (late, sends)
 
 
-SHARING_CLIENT = r"""
-import os, socket, subprocess, sys, time
+# four failing POSTs to golive's proxy, a sleep of argv[2] seconds after each answer but the last
+_REQUESTS = r"""
+def requests(port, sleep_s, read):
+    for n in range(4):
+        sock = socket.create_connection(("127.0.0.1", port))
+        body = b'{"to": "+15005550000"}'
+        sock.sendall(b"POST /v1/fax HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        read(sock)
+        sock.close()
+        if n < 3:
+            time.sleep(sleep_s)
+"""
+
+SHARING_CLIENT = (
+    "import os, socket, subprocess, sys, time\n"
+    + _REQUESTS
+    + r"""
 os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one CPU, shared with two busy children (they inherit it)
 hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
 time.sleep(0.3)  # the hogs are running
-port = int(sys.argv[1])
-for n in range(4):
-    sock = socket.create_connection(("127.0.0.1", port))
-    body = b'{"to": "+15005550000"}'
-    sock.sendall(b"POST /v1/fax HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+def until_closed(sock):
     while sock.recv(65536):
         pass
-    sock.close()
-    if n < 3:
-        time.sleep(float(sys.argv[2]))
+requests(int(sys.argv[1]), float(sys.argv[2]), until_closed)
 for hog in hogs:
     hog.kill()
 """
+)
 
-LONE_CLIENT = r"""
-import os, socket, sys, time
+LONE_CLIENT = (
+    "import os, socket, sys, time\n"
+    + _REQUESTS
+    + r"""
 os.sched_setaffinity(0, {int(sys.argv[3])})
 os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))  # it runs only when the busy process lets it: it waits
-port = int(sys.argv[1])
-for n in range(4):
-    sock = socket.create_connection(("127.0.0.1", port))
-    body = b'{"to": "+15005550000"}'
-    sock.sendall(b"POST /v1/fax HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
-                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-    sock.recv(65536)  # the whole answer comes in one piece: one blocking read, then the sleep
-    sock.close()
-    if n < 3:
-        time.sleep(float(sys.argv[2]))
+# the whole answer comes in one piece: one blocking read, then the sleep
+requests(int(sys.argv[1]), float(sys.argv[2]), lambda sock: sock.recv(65536))
 """
+)
 
 
 def _timed_run(script: str, sleep_s: float, cpu: int | None = None) -> object:
