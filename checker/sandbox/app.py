@@ -48,6 +48,9 @@ class SandboxOptions:
     # webhooks go to loopback endpoints only (127.0.0.0/8, ::1, localhost) unless this is set: a sandbox
     # anyone on the machine can reach must not become a way to make requests into the network
     allow_remote_webhooks: bool = False
+    # the clock moves only when POST /_sandbox/clock moves it, not with wall time (tests that count redeliveries
+    # must not depend on how fast the machine is)
+    frozen_clock: bool = False
 
 
 @dataclass
@@ -342,7 +345,7 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
     if db is None:
         tmp = tempfile.TemporaryDirectory(prefix="golive-sandbox-")
         db = Path(tmp.name) / "sandbox.db"
-    sandbox = Sandbox(provider, Store(db), options)
+    sandbox = Sandbox(provider, Store(db), options, clock=SandboxClock(frozen=options.frozen_clock))
     rate = module.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit
     sandbox.limiter = TokenBucket(rate)
 

@@ -9,12 +9,14 @@ class SandboxClock:
     """Every account's clock is the sandbox's plus the account's own offset: a probe that ages its keys past their
     expiry (IDEM-007) moves only its own account, so no other probe's keys expire under it."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, frozen: bool = False) -> None:
         self.offset_s = 0.0
         self.accounts: dict[str, float] = {}
+        self._frozen_at = time.time() if frozen else None  # a frozen clock moves only when advanced
 
     def now(self, account: str | None = None) -> float:
-        return time.time() + self.offset_s + (self.accounts.get(account, 0.0) if account is not None else 0.0)
+        base = time.time() if self._frozen_at is None else self._frozen_at
+        return base + self.offset_s + (self.accounts.get(account, 0.0) if account is not None else 0.0)
 
     def advance(self, seconds: float, account: str | None = None) -> None:
         if account is None:
