@@ -8,11 +8,11 @@ import difflib
 import json
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import pydantic
 import yaml
@@ -63,22 +63,16 @@ class Catalog(Strict):
 
 
 class KeyFacts(FactsModel):
-    _path: ClassVar[str] = "keys"
-
     test_prefixes: list[str] = []
     live_prefixes: list[str] = []
 
 
 class FileSpec(FactsModel):
-    _path: ClassVar[str] = "create.file"
-
     field: str
     kind: str = "pdf"
 
 
 class CreateFacts(FactsModel):
-    _path: ClassVar[str] = "create"
-
     path: str
     method: Literal["POST"] = "POST"
     encoding: Literal["multipart", "json"]
@@ -95,8 +89,6 @@ class CreateFacts(FactsModel):
 
 
 class ReplayFacts(FactsModel):
-    _path: ClassVar[str] = "idempotency.replay"
-
     status: Literal["same"] | int = "same"
     headers: dict[str, str] = {}
     echo_header: str | None = None
@@ -104,8 +96,6 @@ class ReplayFacts(FactsModel):
 
 
 class IdempotencyFacts(FactsModel):
-    _path: ClassVar[str] = "idempotency"
-
     key_in: Literal["header", "body"]
     name: str
     required: bool = False
@@ -116,8 +106,6 @@ class IdempotencyFacts(FactsModel):
 
 
 class RetryFacts(FactsModel):
-    _path: ClassVar[str] = "retry"
-
     retryable_statuses: list[int]
     non_retryable_statuses: list[int]
     base_s: float = 1.0
@@ -132,8 +120,6 @@ class RetryFacts(FactsModel):
 
 
 class RateLimitFacts(FactsModel):
-    _path: ClassVar[str] = "rate_limit"
-
     requests_per_s: float
 
 
@@ -147,8 +133,6 @@ def size_limit(max_bytes: int) -> str:
 
 
 class FileFacts(FactsModel):
-    _path: ClassVar[str] = "files"
-
     types: list[Literal["pdf", "docx", "xlsx", "jpg", "png", "tiff", "html", "txt"]]
     max_bytes: int
     unsupported_error: str = "unsupported_file_type"
@@ -156,8 +140,6 @@ class FileFacts(FactsModel):
 
 
 class WebhookFacts(FactsModel):
-    _path: ClassVar[str] = "webhooks"
-
     scheme: Literal["mintfax", "standard", "github"]
     signature_header: str
     timestamp_header: str | None = None  # standard: webhook-timestamp
@@ -185,6 +167,28 @@ class Facts(FactsModel):
     files: FileFacts | None = None
     magic: dict[str, str] = {}
     webhooks: WebhookFacts | None = None
+
+
+def _fields(model: type[pydantic.BaseModel], prefix: str = "") -> Iterator[tuple[str, list[Any]]]:
+    """Every field of a pack's facts, depth first: its path ("retry.base_s") and the types it may hold."""
+    for name, field in model.model_fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        kinds = [field.annotation, *typing.get_args(field.annotation)]
+        yield path, kinds
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, FactsModel):
+                yield from _fields(kind, path)
+
+
+def _place_models() -> None:
+    """Tell each facts model the path it sits at in a pack's facts: its reads are recorded under it (checker/provenance.py)."""
+    for path, kinds in _fields(Facts):
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, FactsModel):
+                kind._path = path
+
+
+_place_models()
 
 
 class Document(Strict):
@@ -424,19 +428,7 @@ def _load_pack(path: Path) -> Pack:
 def fact_paths() -> dict[str, bool]:
     """Every path into a pack's facts ("retry.base_s"), and whether it is a mapping whose keys are paths too
     ("magic.busy", "create.fields.to")."""
-    paths: dict[str, bool] = {}
-
-    def walk(model: type[pydantic.BaseModel], prefix: str) -> None:
-        for name, field in model.model_fields.items():
-            path = f"{prefix}.{name}" if prefix else name
-            kinds = [field.annotation, *typing.get_args(field.annotation)]
-            paths[path] = any(kind is dict or typing.get_origin(kind) is dict for kind in kinds)
-            for kind in kinds:
-                if isinstance(kind, type) and issubclass(kind, FactsModel):
-                    walk(kind, path)
-
-    walk(Facts, "")
-    return paths
+    return {path: any(kind is dict or typing.get_origin(kind) is dict for kind in kinds) for path, kinds in _fields(Facts)}
 
 
 def is_fact_path(path: str) -> bool:

@@ -70,8 +70,8 @@ def snapshot(root: int) -> dict[int, Thread]:
             except (OSError, ValueError, IndexError, StopIteration):  # exited meanwhile, or no schedstat on this kernel
                 continue
             # the command name is in parentheses and may hold spaces; the state follows it
-            state = line[line.rindex(b")") + 2 : line.rindex(b")") + 3]
-            threads[int(tid)] = Thread(waited, ran, blockings, state != b"R")
+            after_name = line.rindex(b")") + 2
+            threads[int(tid)] = Thread(waited, ran, blockings, line[after_name : after_name + 1] != b"R")
     return threads
 
 
