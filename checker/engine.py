@@ -20,7 +20,7 @@ from checker.budget import BudgetExceeded, within
 from checker.config import Config
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
 from checker.model import Outcome, Result, Rule, RunResult, Severity, Status
-from checker.packs import BUILTIN_PACKS, Pack
+from checker.packs import Pack
 from checker.printable import printable, printable_deep
 from checker.provenance import READING, covers
 from checker.redact import Redactor, remember
@@ -190,16 +190,19 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
     if url != "builtin":  # a real sandbox: nothing to start (HOOK-212 also reads its endpoints)
         targets.sandbox_url = url.rstrip("/")
         if not targets.api_key:
-            targets.sandbox_note = "sandbox.api_key is not set"
+            targets.sandbox_note = f"sandbox.api_key is not set: the contract cannot be probed at {targets.sandbox_url} without a key"
         yield targets
         return
     registers = config.file.webhook is not None and config.file.webhook.registration is not None and "config" in needed
     if "sandbox" not in needed and "client" not in needed and not registers:  # (HOOK-212 reads back a registration)
         yield targets
         return
-    provider = pack.name if pack.name in BUILTIN_PACKS else None
+    provider = pack.builtin  # the built-in pack it is or extends: never by name alone (a pack of one's own named mintfax)
     if provider is None:
-        targets.sandbox_note = f"there is no embedded sandbox for {pack.name}; set sandbox.url to the provider's sandbox"
+        targets.sandbox_note = (
+            f"the embedded sandbox cannot serve the {pack.name} pack (it emulates the built-in packs and packs that extend one); "
+            "set sandbox.url and sandbox.api_key to the provider's sandbox"
+        )
         yield targets
         return
     prefix = (pack.facts.keys.test_prefixes or ["test_"])[0]
@@ -226,8 +229,10 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
 # ---------------------------------------------------------------- running
 
 
-def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check]) -> Outcome | None:
-    """The outcome of a rule that needs no probe and no target: skipped, manual, attested or not configured."""
+def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check], selected: bool = False) -> Outcome | None:
+    """The outcome of a rule that needs no probe and no target: skipped, manual, attested or not configured.
+    A rule the user `selected` by name or prefix whose target is not configured is an error, not a skip: they
+    asked for it to be probed."""
     if rule.skip:
         return Outcome.skipped(rule.skip)
     if rule.target == "manual":
@@ -238,24 +243,32 @@ def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check
         return Outcome(Status.ATTESTED, f"attested by {attestation.by} on {attestation.date.isoformat()}{evidence}")
     if rule.id not in checks:
         return Outcome.skipped("not implemented in this version of golive")
-    target = checks[rule.id].target
+    reason = _not_configured(checks[rule.id].target, config)
+    if reason is None:
+        return None
+    return Outcome(Status.ERROR, f"selected, but {reason}") if selected else Outcome.skipped(reason)
+
+
+def _not_configured(target: str, config: Config) -> str | None:
     if target == "client" and config.file.client is None:
-        return Outcome.skipped("no client configured (client.command in golive.yaml)")
+        return "no client configured (client.command in golive.yaml)"
     if target == "repo" and config.path == "(built-in)":
-        return Outcome.skipped("no golive.yaml: the repo checks read the project that a config file names")
+        return "no golive.yaml: the repo checks read the project that a config file names"
     if target == "webhook" and (config.file.webhook is None or not config.file.webhook.url):
-        return Outcome.skipped("no webhook receiver configured (webhook.url in golive.yaml)")
+        return "no webhook receiver configured (webhook.url in golive.yaml)"
     if target == "config" and config.path == "(built-in)":
-        return Outcome.skipped("no golive.yaml: this rule reads the integration's settings")
+        return "no golive.yaml: this rule reads the integration's settings"
     return None
 
 
 def _decided_by_targets(target: str, targets: Targets) -> Outcome | None:
-    """The outcome of a rule whose target turned out not to be there once the targets were prepared."""
+    """The outcome of a rule whose target turned out not to be there once the targets were prepared: an error,
+    never a skip (the sandbox section is always configured, `builtin` by default: a rule that needs it and cannot
+    have it was not probed, and a verdict must not read READY over it)."""
     if target in ("sandbox", "client") and not targets.sandbox_url:
-        return Outcome.skipped(targets.sandbox_note or "the sandbox is not configured")
+        return Outcome(Status.ERROR, targets.sandbox_note or "the sandbox could not be served")
     if target == "sandbox" and not targets.api_key:
-        return Outcome.skipped(targets.sandbox_note or "sandbox.api_key is not set")
+        return Outcome(Status.ERROR, targets.sandbox_note or "sandbox.api_key is not set: the contract cannot be probed without a key")
     return None
 
 
@@ -408,8 +421,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     reads: dict[str, set[str]] = {}  # per rule, the pack facts its check read (checker/provenance.py)
     redactor = Redactor(config.secrets)
     # what needs no target is decided first: an interruption while the targets start cannot mislabel it
+    selected = bool(options.select or config.file.rules.select)  # every rule chosen was named by id or prefix
     for rule in rules:
-        decided = _decided_without_targets(rule, config, checks)
+        decided = _decided_without_targets(rule, config, checks, selected)
         if decided is not None:
             outcomes[rule.id] = (decided, 0.0)
             if progress:

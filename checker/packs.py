@@ -271,6 +271,8 @@ class Pack:
     sections: tuple[str, ...]
     rules: tuple[Rule, ...]
     documents: Mapping[str, str] = dataclasses.field(default_factory=dict)  # name -> how to cite it to a user
+    # the built-in pack this one is or extends: whose embedded sandbox serves it (None: a pack of its own)
+    builtin: str | None = None
 
     def cite(self, document: str | None) -> str:
         """A document as a user finds it (its title and site), not the file name a pack knows it by."""
@@ -418,7 +420,12 @@ def _load_pack(path: Path) -> Pack:
         sections=tuple(catalog.sections),
         rules=tuple(rules),
         documents=_frozen({name: _cite(pack_file, name) for name in pack_file.documents}),
+        builtin=extends if extends is not None else (pack_file.name if path == _builtin_path(pack_file.name) else None),
     )
+
+
+def _builtin_path(name: str) -> Path:
+    return (data_dir("rules") / f"{name}.yaml").resolve()
 
 
 # ---------------------------------------------------------------- provenance

@@ -132,7 +132,7 @@ def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
 
 
 def test_check_without_a_config_uses_the_provider(tmp_path):
-    done = golive("check", "--provider", "flexforward", "--select", "IDEM", "--format", "json", cwd=tmp_path)
+    done = golive("check", "--provider", "flexforward", "--select", "IDEM-00", "--format", "json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Report: ")
 

@@ -216,15 +216,26 @@ def test_creating_checks_are_refused_with_a_live_key(fake_checks):
     assert result.status is Status.ERROR and "live key" in result.message
 
 
-def test_targets_that_are_not_configured_are_skipped_with_the_reason(fake_checks):
+def test_targets_that_are_not_configured_are_skipped_with_the_reason_unless_selected(fake_checks):
+    """A target the user has not set up skips its rules (the verdict line names the blockers not probed); a rule the
+    user selected by id or prefix was asked for, and not probing it is an error."""
+
     async def never(ctx, rule):
         raise AssertionError("must not run")
 
     fake_checks("RETRY-101", never, target="client")
     fake_checks("HOOK-201", never, target="webhook")
-    results = run(config(), "RETRY-101", "HOOK-201")
+    results = run(config())
+    assert results["RETRY-101"].status is Status.SKIP
     assert results["RETRY-101"].message == "no client configured (client.command in golive.yaml)"
     assert results["HOOK-201"].message == "no webhook receiver configured (webhook.url in golive.yaml)"
+    results = run(config(), "RETRY-101", "HOOK-201")
+    assert results["RETRY-101"].status is Status.ERROR
+    assert results["RETRY-101"].message == "selected, but no client configured (client.command in golive.yaml)"
+    assert results["HOOK-201"].status is Status.ERROR
+    assert results["verdict"] == "not ready"
+    results = run(config("rules:\n  select: [RETRY]\n"))
+    assert results["RETRY-101"].status is Status.ERROR
 
 
 def test_the_registry_refuses_a_second_check_for_one_rule():
@@ -247,3 +258,84 @@ def test_progress_reports_every_selected_rule_once(fake_checks):
     done = [rule_id for event, rule_id in events if event == "done"]
     assert sorted(done) == ["IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006", "IDEM-007"]
     assert ("start", "IDEM-001") in events
+
+
+# ---------------------------------------------------------------- never a silent READY
+
+OWN_PACK = """schema: golive-pack/1
+name: acme
+documents: {guide: {title: "Idempotent requests", site: acme.example}}
+facts:
+  create: {path: /v1/things, encoding: json, body: {ref: "{ref}"}}
+  idempotency: {key_in: header, name: Idempotency-Key}
+  retry: {retryable_statuses: [500], non_retryable_statuses: [400]}
+rules:
+  IDEM-001: {source: guide}
+  IDEM-002: {source: guide}
+  RETRY-101: {source: guide}
+  RETRY-102: {source: guide}
+"""
+NOT_PROBED = (Status.SKIP, Status.ERROR, Status.MANUAL)
+
+
+def configurations(tmp_path):
+    (tmp_path / "acme.yaml").write_text(OWN_PACK)
+    (tmp_path / "mine.yaml").write_text("schema: golive-pack/1\nname: mintfax\nextends: mintfax\n")
+    (tmp_path / "impostor.yaml").write_text(OWN_PACK.replace("name: acme", "name: mintfax"))
+    client = "client: {command: 'true', timeout: 5}\n"
+    webhook = "webhook: {url: 'http://127.0.0.1:9/hooks', secret: whsec_0123456789abcdef0123}\n"
+    for provider in ("mintfax", str(tmp_path / "mine.yaml"), str(tmp_path / "acme.yaml"), str(tmp_path / "impostor.yaml")):
+        for sandbox in ("{url: builtin}", f"{{url: 'http://127.0.0.1:9', api_key: {KEY}}}", "{url: 'http://127.0.0.1:9'}"):
+            for extra in ("", client, webhook, client + webhook):
+                for select in ((), ("RETRY",), ("HOOK-201",)):
+                    text = f"provider: {provider}\nsandbox: {sandbox}\n{extra}"
+                    yield text, select
+
+
+def test_no_configuration_reaches_ready_while_a_blocker_it_asks_for_was_not_probed(tmp_path, monkeypatch):
+    """Every check passes whatever it probes (a fake that records it ran). Over packs (built-in, extending one, a pack
+    of its own, one of its own named like a built-in), sandboxes (embedded, real with and without a key), targets
+    configured or not, and selections: a READY verdict means every blocker was probed and passed, except what the
+    pack does not cover (`skip` with the pack's reason) and targets the user did not set up and did not select —
+    and those the verdict line names (`not_probed`). A pack the embedded sandbox cannot serve is an error (the
+    issue this test comes from: a user pack with `url: builtin` read READY with all 18 sandbox and client rules
+    skipped)."""
+    from checker.registry import registered
+
+    probed: list[str] = []
+
+    async def passes(ctx, rule):
+        probed.append(rule.id)
+        return Outcome.passed("probed")
+
+    real = registered()
+    fakes = {rule_id: Check(rule_id, c.target, passes, False) for rule_id, c in real.items()}
+    monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
+    seen_ready = seen_refused = 0
+    for text, select in configurations(tmp_path):
+        cfg = parse_config(text, environ={})
+        pack = load_pack(cfg.file.provider)
+        probed.clear()
+        result = asyncio.run(engine.run(cfg, pack, engine.RunOptions(select=select)))  # type: ignore[arg-type]
+        unprobed = [r for r in result.results if r.severity is Severity.BLOCKER and r.status in NOT_PROBED]
+        if result.verdict != "ready":
+            seen_refused += 1
+            continue
+        seen_ready += 1
+        for r in unprobed:
+            assert r.status is Status.SKIP, (text, select, r.rule.id, r.message)
+            assert not select or r.rule.skip is not None, (text, select, r.rule.id, "a selected rule was not probed")
+            assert r.rule.skip is not None or r.rule.id in result.not_probed(), (text, r.rule.id)
+            assert r.rule.skip is not None or r.message.startswith("no "), (text, r.rule.id, r.message)  # a target not set up
+        assert all(r.rule.id in probed for r in result.results if r.status is Status.PASS), text
+        if ("acme" in text or "impostor" in text) and not select:  # no embedded sandbox serves them: their sandbox rules err
+            assert "url: builtin" not in text, (text, select)
+    assert seen_ready and seen_refused  # the property was exercised both ways
+
+
+def test_a_pack_of_ones_own_named_like_a_built_in_does_not_get_its_sandbox(tmp_path):
+    (tmp_path / "impostor.yaml").write_text(OWN_PACK.replace("name: acme", "name: mintfax"))
+    assert load_pack(str(tmp_path / "impostor.yaml")).builtin is None
+    (tmp_path / "mine.yaml").write_text("schema: golive-pack/1\nname: myfax\nextends: mintfax\n")
+    assert load_pack(str(tmp_path / "mine.yaml")).builtin == "mintfax"
+    assert load_pack("idunox").builtin == "idunox"
