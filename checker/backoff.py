@@ -5,6 +5,8 @@ Schedules (retry n, 0-based; D = min(base * 2**n, cap)):
   documented    min(base * 2**n + U(0, jitter), cap)
   full jitter   U(0, D)
   equal jitter  D/2 + U(0, D/2)
+  floored equal jitter  max(base, D/2 + U(0, D/2)): equal jitter never shorter than the base (every official Stripe
+                SDK: the first retry waits exactly the base)
   added jitter  D + anything in [0, max(base, D/2)]: a provider documenting exact delays (jitter 0) accepts jitter
                 that only adds to them (golive's reading); only its support is tested, as its shape is the client's
 
@@ -95,7 +97,7 @@ DEFAULT_NOISE = Noise()
 class Schedule:
     """One accepted schedule of retry delays (see the module's docstring)."""
 
-    model: str  # documented | full jitter | equal jitter | added jitter
+    model: str  # documented | full jitter | equal jitter | floored equal jitter | added jitter
     base: float
     cap: float
     jitter: float = 0.0
@@ -108,6 +110,8 @@ class Schedule:
             return 0.0, d
         if self.model == "added jitter":
             return d, d + max(self.base, d / 2)
+        if self.model == "floored equal jitter":
+            return max(d / 2, min(self.base, d)), d
         return d / 2, d
 
     def cdf(self, n: int, x: float) -> float:
@@ -138,7 +142,7 @@ class Schedule:
         return self.model == "documented" and not self.jitter
 
 
-VARIANTS = ("full jitter", "equal jitter", "added jitter")
+VARIANTS = ("full jitter", "equal jitter", "floored equal jitter", "added jitter")
 
 
 def default_variants(jitter: float) -> tuple[str, ...]:

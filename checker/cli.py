@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -461,7 +462,12 @@ def _explain_basis(rule: Any) -> None:
 
 
 @cli.command()
-@click.option("--provider", type=click.Choice(PROVIDERS), default="mintfax", show_default=True)
+@click.option(
+    "--provider",
+    default="mintfax",
+    show_default=True,
+    help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML, served from its facts.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (the sandbox is for local use).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True)
 @click.option("--db", type=click.Path(dir_okay=False), help="SQLite file that keeps the state across restarts [default: a temporary file].")
@@ -481,15 +487,18 @@ def _explain_basis(rule: Any) -> None:
 def sandbox(
     provider: str, host: str, port: int, db: str | None, rate_limit: float | None, replay_style: str, allow_remote_webhooks: bool
 ) -> int:
-    """Serve the embedded sandbox for local development (Ctrl-C stops it)."""
+    """Serve the embedded sandbox for local development (Ctrl-C stops it): a built-in provider's, or any pack's,
+    served from its facts."""
+    from checker.packs import load_pack
     from checker.sandbox.app import SandboxOptions
     from checker.sandbox.server import serve
     from checker.sandbox.store import StateFileError
 
-    click.echo(f"golive sandbox: {provider} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
+    pack = load_pack(provider)
+    click.echo(f"golive sandbox: {pack.name} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
     options = SandboxOptions(rate_limit=rate_limit, replay_style=replay_style, allow_remote_webhooks=allow_remote_webhooks)
     try:
-        serve(provider, host=host, port=port, db=db, options=options)
+        serve(pack if pack.builtin is None else pack.builtin, host=host, port=port, db=db, options=options)
     except StateFileError as exc:
         raise click.UsageError(f"--db: {exc}") from None
     except OSError as exc:
@@ -504,19 +513,23 @@ def sandbox(
 
 
 @cli.command()
-@click.option("--provider", type=click.Choice(PROVIDERS), default="mintfax", show_default=True)
+@click.option("--provider", default="mintfax", show_default=True, help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("golive.yaml"), show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(provider: str, output: Path, force: bool) -> int:
     """Write a commented golive.yaml to start from."""
-    from checker.packs import data_dir
+    from checker.packs import BUILTIN_PACKS, data_dir, load_pack
 
     if output.exists() and not force:
         raise click.UsageError(f"{output} exists; use --force to overwrite it")
+    pack = load_pack(provider)  # a pack path is checked before anything is written
+    if provider not in BUILTIN_PACKS:  # as the config will read it: relative to the config's folder
+        provider = os.path.relpath(Path(provider).resolve(), output.resolve().parent)
     template = (data_dir("rules") / "golive.template.yaml").read_text(encoding="utf-8")
-    env_prefix = provider.upper()
+    env_prefix = re.sub(r"[^A-Z0-9]+", "_", pack.name.upper()).strip("_") or "PROVIDER"
     production = production_paths(output.resolve().parent)
-    text = template.replace("{provider}", provider).replace("{ENV}", env_prefix)
+    named = provider if provider in BUILTIN_PACKS else json.dumps(provider)
+    text = template.replace("{provider}", named).replace("{ENV}", env_prefix)
     text = text.replace("production_paths: []", f"production_paths: [{', '.join(json.dumps(p) for p in production)}]", 1)
     output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output}. Next: set ${env_prefix}_API_KEY and run `golive check`.")

@@ -197,14 +197,6 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
     if "sandbox" not in needed and "client" not in needed and not registers:  # (HOOK-212 reads back a registration)
         yield targets
         return
-    provider = pack.builtin  # the built-in pack it is or extends: never by name alone (a pack of one's own named mintfax)
-    if provider is None:
-        targets.sandbox_note = (
-            f"the embedded sandbox cannot serve the {pack.name} pack (it emulates the built-in packs and packs that extend one); "
-            "set sandbox.url and sandbox.api_key to the provider's sandbox"
-        )
-        yield targets
-        return
     prefix = (pack.facts.keys.test_prefixes or ["test_"])[0]
     if not targets.api_key:
         targets.api_key = f"{prefix}golive{secrets.token_hex(10)}"
@@ -214,10 +206,11 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
     from checker.sandbox.server import EmbeddedSandbox
 
     options = SandboxOptions()
-    if provider == "mintfax":  # the revision of the guide the pack describes (rules/mintfax.yaml: 000; README: 001)
+    if pack.builtin == "mintfax":  # the revision of the guide the pack describes (rules/mintfax.yaml: 000; README: 001)
         replay = pack.facts.idempotency.replay
         options.replay_style = mintfax.revision(replay.headers, replay.missing_key_echo)
-    sandbox = EmbeddedSandbox(provider, db=workdir / "sandbox.db", options=options)  # removed with the run's folder
+    # a built-in pack (or one extending it) on its provider's sandbox; any other pack served from its facts
+    sandbox = EmbeddedSandbox(pack, db=workdir / "sandbox.db", options=options)  # removed with the run's folder
     await asyncio.to_thread(sandbox.start)
     try:
         targets.sandbox_url = sandbox.url

@@ -58,8 +58,18 @@ class Exchange:
         return data.get(name) if name and isinstance(data, dict) else None
 
     def error_code(self) -> str | None:
+        """The error's code: `error` when it is a string (mintfax), else its `code` or `type` (Stripe's nested error)."""
         value = self.field("error")
+        if isinstance(value, dict):
+            value = value.get("code") or value.get("type")
         return value if isinstance(value, str) else None
+
+    def error_codes(self) -> set[str]:
+        """Every name the error goes by: the code, and for a nested error its type too."""
+        value = self.field("error")
+        if isinstance(value, dict):
+            return {v for v in (value.get("code"), value.get("type")) if isinstance(v, str)}
+        return {value} if isinstance(value, str) else set()
 
     def evidence(self, n: int, *, headers: tuple[str, ...] = ()) -> dict[str, Any]:
         item: dict[str, Any] = {

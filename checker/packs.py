@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import dataclasses
 import difflib
@@ -75,7 +76,8 @@ class FileSpec(FactsModel):
 class CreateFacts(FactsModel):
     path: str
     method: Literal["POST"] = "POST"
-    encoding: Literal["multipart", "json"]
+    # json; multipart (fields and a file); form (application/x-www-form-urlencoded, nested objects as a[b]=c)
+    encoding: Literal["multipart", "json", "form"]
     fields: dict[str, str] = {}
     alternate_fields: dict[str, str] = {}
     invalid_fields: dict[str, str] = {}
@@ -86,6 +88,13 @@ class CreateFacts(FactsModel):
     created_status: int = 201
     id_field: str = "id"
     status_field: str | None = None
+
+
+class MismatchError(FactsModel):
+    """A reused key with a different body is refused: this status, with this error code (or type)."""
+
+    status: int
+    code: str
 
 
 class ReplayFacts(FactsModel):
@@ -101,7 +110,8 @@ class IdempotencyFacts(FactsModel):
     required: bool = False
     max_length: int | None = None
     ttl_hours: float | None = None
-    on_body_mismatch: Literal["replay", "conflict", "undocumented"] = "undocumented"
+    # replay: the first answer again; conflict: 409; or {status, code}: that error (Stripe: 400 idempotency_error)
+    on_body_mismatch: Literal["replay", "conflict", "undocumented"] | MismatchError = "undocumented"
     replay: ReplayFacts = ReplayFacts()
 
 
@@ -113,7 +123,7 @@ class RetryFacts(FactsModel):
     jitter_s: float = 0.0
     # the schedules accepted beside the documented one (RETRY-106); unset: golive's reading, see
     # checker/backoff.py's default_variants (full and equal jitter where jitter is documented, else added jitter)
-    variants: list[Literal["full jitter", "equal jitter", "added jitter"]] | None = None
+    variants: list[Literal["full jitter", "equal jitter", "floored equal jitter", "added jitter"]] | None = None
     max_attempts: int = 5
     stop_on_4xx: bool = False
     request_timeout_s: float | None = None
@@ -121,6 +131,40 @@ class RetryFacts(FactsModel):
 
 class RateLimitFacts(FactsModel):
     requests_per_s: float
+
+
+class SandboxFacts(FactsModel):
+    """How golive's embedded sandbox emulates the provider, beyond what the checks read: the fields a valid create
+    has and the patterns they match (an invalid one gets `invalid_status` with `invalid_code`), how a created
+    resource looks, which field carries the magic values, what a request does while another with its key is in
+    flight (409 conflict, or wait for the first and answer as its retry), and the named features that no fact can
+    express (see README, "Writing a rule pack"). No verdict rests on these: they shape the emulation only."""
+
+    required: list[str] = []
+    patterns: dict[str, str] = {}
+    invalid_status: int = 400
+    invalid_code: str = "validation_failed"
+    id_prefix: str = ""
+    initial_status: str = "created"
+    magic_field: str | None = None
+    in_flight: Literal["conflict", "wait"] = "conflict"
+    response_fields: list[str] | None = None  # what a create answers (None: the whole resource)
+    features: list[str] = []
+
+
+class ErrorFacts(FactsModel):
+    """What the provider's error answers look like: every fault golive injects, and every error of the embedded
+    sandbox, is written this way, so a client (or an official SDK) parses them as it would the provider's.
+
+    `body` is a JSON template: a string that is exactly one placeholder becomes its value, others are filled in;
+    placeholders: {status} {code} {type} {message} {action} {param}. `fields_at` is where a list of
+    {field, message} goes for a validation error (dotted path; none: left out). `types` gives {type} per status.
+    `headers` adds headers by status: "429", "4xx", "5xx" (the exact status wins over its class)."""
+
+    body: dict[str, Any] = {"error": "{code}", "message": "{message}", "action": "{action}"}
+    fields_at: str | None = "context.errors"
+    types: dict[int, str] = {}
+    headers: dict[str, dict[str, str]] = {}
 
 
 def size_limit(max_bytes: int) -> str:
@@ -139,6 +183,29 @@ class FileFacts(FactsModel):
     too_large_error: str = "file_too_large"
 
 
+class EnvelopeFacts(FactsModel):
+    """The field names of a webhook event (dotted paths for nesting: `data: data.object`), how `created` is
+    written (iso: "2026-11-26T10:00:00Z"; unix: seconds), and constant fields every event carries."""
+
+    id: str = "event_id"
+    type: str = "type"
+    created: str = "created_at"
+    created_format: Literal["iso", "unix"] = "iso"
+    data: str = "data"
+    constant: dict[str, Any] = {}
+
+
+class RegistrationFacts(FactsModel):
+    """How an endpoint is registered (POST) and listed (GET) at `webhooks.endpoints_path`: the request's field names,
+    and the field of the list answer that holds the endpoints."""
+
+    url_field: str = "url"
+    events_field: str = "events"
+    all_events: str | None = None  # a value of events_field that subscribes to every event ("*")
+    secret_field: str = "secret"
+    list_field: str = "data"
+
+
 class WebhookFacts(FactsModel):
     scheme: Literal["mintfax", "standard", "github"]
     signature_header: str
@@ -150,6 +217,9 @@ class WebhookFacts(FactsModel):
     balance_event: str | None = None  # the event that warns of a low balance (BAL-001)
     endpoints_path: str | None = None  # where a real sandbox lists the registered endpoints (HOOK-212)
     event_data: dict[str, Any] = {}  # a realistic `data` object for the deliveries golive sends
+    envelope: EnvelopeFacts = EnvelopeFacts()
+    registration: RegistrationFacts = RegistrationFacts()
+    created_event: str | None = None  # the event the embedded sandbox emits when a resource is created (a pack of its own)
 
     def signing(self) -> SigningScheme:
         return SigningScheme(self.scheme, self.signature_header, self.timestamp_header, self.id_header)
@@ -167,6 +237,8 @@ class Facts(FactsModel):
     files: FileFacts | None = None
     magic: dict[str, str] = {}
     webhooks: WebhookFacts | None = None
+    errors: ErrorFacts = ErrorFacts()
+    sandbox: SandboxFacts = SandboxFacts()
 
 
 def _fields(model: type[pydantic.BaseModel], prefix: str = "") -> Iterator[tuple[str, list[Any]]]:
@@ -363,21 +435,10 @@ def load_pack(name_or_path: str, relative_to: Path | None = None, named_in: tupl
 def _load_pack(path: Path) -> Pack:
     catalog, _ = load_catalog()
     doc = load_yaml(path, what="rule pack", expect=_schema_is("golive-pack/", "a golive rule pack"))
-    data = doc.data
-    extends = data.get("extends")
-    if extends is not None:
-        if extends not in BUILTIN_PACKS:
-            raise doc_error(doc, ("extends",), f"can only extend a built-in pack ({', '.join(BUILTIN_PACKS)})")
-        base = load_yaml(data_dir("rules") / f"{extends}.yaml", expect=_schema_is("golive-pack/", "a golive rule pack")).data
-        own_rules = data.get("rules") or {}
-        inherited = {name for name in base.get("documents") or {} if name not in (data.get("documents") or {})}
-        data = _deep_merge(_without_what_is_restated(base, data), data)
-        if isinstance(own_rules, Mapping):
-            # a rule the pack names replaces the base's entry whole (source and skip exclude each other)
-            data["rules"] = {**base.get("rules", {}), **own_rules}
+    data, cited_as, builtin = _pack_data(path, doc, ())
     pack_file = validate(PackFile, data, doc)
-    if extends is not None:  # the base's documents are the base provider's: cited in its name
-        pack_file = pack_file.model_copy(update={"cited_as": {name: extends for name in inherited}})
+    if cited_as:  # the documents a base brought are its provider's: cited in its name
+        pack_file = pack_file.model_copy(update={"cited_as": cited_as})
 
     known = {rule.id: rule for rule in catalog.rules}
     problems = []
@@ -420,8 +481,50 @@ def _load_pack(path: Path) -> Pack:
         sections=tuple(catalog.sections),
         rules=tuple(rules),
         documents=_frozen({name: _cite(pack_file, name) for name in pack_file.documents}),
-        builtin=extends if extends is not None else (pack_file.name if path == _builtin_path(pack_file.name) else None),
+        builtin=builtin,
     )
+
+
+MAX_EXTENDS = 8  # how long a chain of packs extending packs may be
+_LOADING: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("golive_packs_loading", default=())
+
+
+def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str], str | None]:
+    """A pack's data with what it extends merged in (`extends:` a built-in pack, or a pack file relative to this one,
+    which may extend another), the documents it inherited and whose provider cites them, and the built-in pack at the
+    root of the chain (whose embedded sandbox serves it; None: the sandbox is served from the facts)."""
+    data = doc.data
+    extends = data.get("extends")
+    if extends is None:
+        name = str(data.get("name", ""))
+        return data, {}, name if name in BUILTIN_PACKS and path == _builtin_path(name) else None
+    if not isinstance(extends, str) or not extends:
+        raise doc_error(doc, ("extends",), "must name a built-in pack or a pack file")
+    if extends in BUILTIN_PACKS:
+        base_path = _builtin_path(extends)
+    else:
+        base_path = (path.parent / Path(extends).expanduser()).resolve()
+        if base_path.suffix not in (".yaml", ".yml") or not base_path.is_file():
+            hint = f"a built-in pack ({', '.join(BUILTIN_PACKS)}) or a pack file; looked for {base_path}"
+            raise doc_error(doc, ("extends",), f"no such pack: {extends!r}", hint)
+    if base_path == path or base_path in chain or base_path in _LOADING.get() or len(chain) + len(_LOADING.get()) >= MAX_EXTENDS:
+        raise doc_error(doc, ("extends",), f"{extends!r} leads back to this pack (or is more than {MAX_EXTENDS} packs deep)")
+    token = _LOADING.set((*_LOADING.get(), path))
+    try:
+        _load_pack(base_path)  # the base is valid on its own, its problems reported at its own lines
+    finally:
+        _LOADING.reset(token)
+    base_doc = load_yaml(base_path, what="rule pack", expect=_schema_is("golive-pack/", "a golive rule pack"))
+    base, base_cited, builtin = _pack_data(base_path, base_doc, (*chain, path))
+    own_documents = data.get("documents") or {}
+    inherited = {name: base_cited.get(name, str(base.get("name"))) for name in base.get("documents") or {} if name not in own_documents}
+    merged = _deep_merge(_without_what_is_restated(base, data), data)
+    own_rules = data.get("rules") or {}
+    if isinstance(own_rules, Mapping):
+        # a rule the pack names replaces the base's entry whole (source and skip exclude each other)
+        merged["rules"] = {**base.get("rules", {}), **own_rules}
+    merged.pop("extends", None)
+    return merged, inherited, builtin
 
 
 def _builtin_path(name: str) -> Path:

@@ -297,9 +297,9 @@ def test_no_configuration_reaches_ready_while_a_blocker_it_asks_for_was_not_prob
     of its own, one of its own named like a built-in), sandboxes (embedded, real with and without a key), targets
     configured or not, and selections: a READY verdict means every blocker was probed and passed, except what the
     pack does not cover (`skip` with the pack's reason) and targets the user did not set up and did not select —
-    and those the verdict line names (`not_probed`). A pack the embedded sandbox cannot serve is an error (the
-    issue this test comes from: a user pack with `url: builtin` read READY with all 18 sandbox and client rules
-    skipped)."""
+    and those the verdict line names (`not_probed`). A real sandbox without a key errs; a pack of one's own is served
+    by the embedded sandbox from its facts (the issue this test comes from: such a pack with `url: builtin` read
+    READY with all 18 sandbox and client rules skipped)."""
     from checker.registry import registered
 
     probed: list[str] = []
@@ -328,8 +328,8 @@ def test_no_configuration_reaches_ready_while_a_blocker_it_asks_for_was_not_prob
             assert r.rule.skip is not None or r.rule.id in result.not_probed(), (text, r.rule.id)
             assert r.rule.skip is not None or r.message.startswith("no "), (text, r.rule.id, r.message)  # a target not set up
         assert all(r.rule.id in probed for r in result.results if r.status is Status.PASS), text
-        if ("acme" in text or "impostor" in text) and not select:  # no embedded sandbox serves them: their sandbox rules err
-            assert "url: builtin" not in text, (text, select)
+        if ("acme" in text or "impostor" in text) and "url: builtin" in text and not select:  # served from their facts
+            assert "IDEM-001" in probed, text
     assert seen_ready and seen_refused  # the property was exercised both ways
 
 

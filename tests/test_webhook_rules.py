@@ -225,10 +225,10 @@ def test_unreachable_receiver_is_an_error_not_a_fail(tmp_path: Path) -> None:
     assert results["HOOK-203"].status is Status.ERROR
 
 
-def test_no_webhook_section_skips_the_probes_and_fails_the_subscription_rules(tmp_path: Path) -> None:
+def test_no_webhook_section_errs_on_the_selected_probes_and_fails_the_subscription_rules(tmp_path: Path) -> None:
     config = parse_config(f"provider: mintfax\nsandbox: {{api_key: '{TEST_KEYS['mintfax']}'}}\n", environ={})
-    results = run_rules(config, "HOOK", "BAL")
-    assert results["HOOK-201"].status is Status.SKIP and "webhook.url" in results["HOOK-201"].message
+    results = run_rules(config, "HOOK", "BAL")  # selected: not probing them is an error (tests/test_engine.py)
+    assert results["HOOK-201"].status is Status.ERROR and "selected, but no webhook receiver" in results["HOOK-201"].message
     assert results["HOOK-212"].status is Status.FAIL
     assert results["BAL-001"].status is Status.FAIL
     polled = parse_config("provider: mintfax\nbalance: {poll: true}\n", environ={})

@@ -22,6 +22,7 @@ from typing import Any
 import h11
 
 from checker import http
+from checker.envelope import error_answer, form_decode
 from checker.errors import ProbeError
 from checker.harness import runqueue
 from checker.harness.runqueue import Snapshot
@@ -127,6 +128,7 @@ class RecordingProxy:
     correlation_header: str | None = None
     upstream_timeout_s: float = 30.0  # the whole upstream answer (sandbox.timeout)
     replay_signal: dict[str, str] = field(default_factory=dict)  # headers the provider marks a replayed answer with
+    errors: dict[str, Any] = field(default_factory=dict)  # the provider's error envelope (a pack's facts.errors): injected faults wear it
     attempts: list[Attempt] = field(default_factory=list)
     client: int | None = None  # the client's pid once it runs: its waits for a CPU are read around each answer
 
@@ -283,8 +285,12 @@ class RecordingProxy:
         if self.key_in == "header":
             key = headers.get(self.key_name.lower())
         else:
-            with contextlib.suppress(ValueError, AttributeError, RecursionError):
-                value = json.loads(b"".join(body)).get(self.key_name) if size <= KEY_BODY_LIMIT else None
+            with contextlib.suppress(ValueError, AttributeError, RecursionError, UnicodeDecodeError):
+                raw = b"".join(body) if size <= KEY_BODY_LIMIT else b""
+                if "x-www-form-urlencoded" in headers.get("content-type", ""):
+                    value = form_decode(raw.decode()).get(self.key_name)
+                else:
+                    value = json.loads(raw).get(self.key_name) if raw else None
                 key = value if isinstance(value, str) else None
         shown = {k: (mask(v.split(" ", 1)[-1]) if k in SECRET_HEADERS else v) for k, v in headers.items()}
         attempt = Attempt(
@@ -303,23 +309,25 @@ class RecordingProxy:
 
     async def _answer(self, action: Action, request: h11.Request, body: list[bytes], size: int) -> tuple[int, list[tuple[str, str]], bytes]:
         if action.kind == "status":
-            envelope: dict[str, Any] = {
-                "error": action.error,
-                "message": f"golive injected {action.status} {action.error}",
-                "action": "This is a golive probe.",
-            }
-            if action.field_errors:
-                envelope["context"] = {"errors": [{"field": f, "message": m} for f, m in action.field_errors]}
-            headers = [("content-type", "application/json")]
+            payload, extra = error_answer(
+                self.errors,
+                action.status,
+                action.error,
+                f"golive injected {action.status} {action.error}",
+                "This is a golive probe.",
+                action.field_errors,
+            )
+            headers = [(k.lower(), v) for k, v in extra.items()]
             if action.retry_after is not None:
                 headers.append(("retry-after", f"{action.retry_after:g}"))
-            return action.status, headers, json.dumps(envelope).encode()
+            return action.status, headers, payload
         target = request.target.decode("latin-1")
         if not target.startswith("/") or target.startswith("//"):
             # absolute-form (`GET http://other-host/x`) or `*`: the proxy forwards to the configured sandbox only,
             # never where a request names (the client's Authorization would go with it)
             message = f"golive's proxy forwards only to the sandbox; it refused the request target {target[:80]!r}"
-            return 400, [("content-type", "application/json")], json.dumps({"error": "invalid_request", "message": message}).encode()
+            payload, extra = error_answer(self.errors, 400, "invalid_request", message)
+            return 400, [(k.lower(), v) for k, v in extra.items()], payload
         forwarded = {
             k.decode("latin-1"): v.decode("latin-1") for k, v in request.headers if k.decode("latin-1").lower() not in FORWARD_DROPPED
         }
@@ -344,8 +352,8 @@ class RecordingProxy:
                 raise ProbeError(f"the sandbox's answer is over {http.MAX_BODY // 1024} KB")
         except ProbeError as exc:
             message = f"golive's proxy could not use the sandbox: {exc}"
-            payload = json.dumps({"error": "upstream_unavailable", "message": message, "action": ""})
-            return 502, [("content-type", "application/json")], payload.encode()
+            payload, extra = error_answer(self.errors, 502, "upstream_unavailable", message)
+            return 502, [(k.lower(), v) for k, v in extra.items()], payload
         headers = [(k, v) for k, v in response.headers.items() if k not in HOP and k != "content-encoding"]
         return response.status, headers, response.body
 

@@ -78,6 +78,7 @@ async def run(
     with untracked():  # the document a plain run uploads, and what the proxy records for the evidence
         name, content = upload or document(facts.create.file.kind if facts.create.file else "pdf")[:2]
         recording = (facts.idempotency.key_in, facts.idempotency.name, facts.correlation_header, dict(facts.idempotency.replay.headers))
+        errors = facts.errors.model_dump()
         recipient = to or _recipient(ctx)
     if ctx.workdir is None:
         raise ProbeError("no working folder for sample documents")
@@ -90,7 +91,12 @@ async def run(
         else:
             path.write_bytes(content)
     proxy = RecordingProxy(
-        ctx.sandbox_url, scenario, *recording[:3], upstream_timeout_s=ctx.config.file.sandbox.timeout, replay_signal=recording[3]
+        ctx.sandbox_url,
+        scenario,
+        *recording[:3],
+        upstream_timeout_s=ctx.config.file.sandbox.timeout,
+        replay_signal=recording[3],
+        errors=errors,
     )
     async with ctx.client_account(), proxy:
         values = {

@@ -8,6 +8,7 @@ import dataclasses
 from types import TracebackType
 from typing import Any, Literal
 
+from checker.envelope import form_encode
 from checker.errors import ProbeError
 from checker.http import MAX_BODY, Exchange, new_client, send
 from checker.packs import Facts
@@ -83,7 +84,11 @@ class SandboxAPI:
             body = _fill(copy.deepcopy(template), ref)
             if key is not None and idem.key_in == "body":
                 body[idem.name] = key
-            kwargs["json"] = body
+            if create.encoding == "form":
+                kwargs["content"] = form_encode(body)
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+            else:
+                kwargs["json"] = body
         for _ in range(MAX_RATE_LIMIT_WAITS):
             exchange = await self._send(create.method, create.path, key=key, headers=headers, note=note, **kwargs)
             if exchange.ok and self.resource_id(exchange) is None:  # every judgement below compares resource ids

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
-from checker.packs import Facts
+from checker.packs import Facts, MismatchError
 from checker.probes.context import ProbeContext, fresh_key
 from checker.registry import check
 from checker.samples import ELF_EXECUTABLE
@@ -156,6 +156,13 @@ def judge_body_mismatch(facts: Facts, first: Exchange, second: Exchange) -> Outc
     """A failure message, or "" when the answer is the documented one."""
     behaviour = facts.idempotency.on_body_mismatch
     id_field = facts.create.id_field
+    if isinstance(behaviour, MismatchError):
+        if second.status != behaviour.status or behaviour.code not in second.error_codes():
+            created = second.field(id_field) if second.ok else None
+            what = f" and a new resource {created!r}" if created not in (None, first.field(id_field)) else ""
+            got = f"{second.status} {second.error_code() or ''}".strip()
+            return f"a different body with the same key was answered {got}{what}, documented {behaviour.status} {behaviour.code}"
+        return ""
     if behaviour == "conflict":
         if second.status != 409:
             created = second.field(id_field)
@@ -182,7 +189,13 @@ async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
         problem = judge_body_mismatch(api.facts, first, second)
         if problem:
             return Outcome.failed(str(problem), api.evidence())
-        answer = "409 Conflict" if behaviour == "conflict" else "the original resource replayed"
+        answer = (
+            f"{behaviour.status} {behaviour.code}"
+            if isinstance(behaviour, MismatchError)
+            else "409 Conflict"
+            if behaviour == "conflict"
+            else "the original resource replayed"
+        )
         return Outcome.passed(f"a different body with the same key got {answer}, as documented", api.evidence())
 
 

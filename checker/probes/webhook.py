@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
+import copy
 import json
 import re
 import secrets
@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
+from checker import envelope
+from checker.envelope import dig
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
 from checker.packs import WebhookFacts
@@ -126,14 +128,23 @@ class Sender:
     # ---------------------------------------------------------------- what is sent
 
     def event(self, type_: str | None = None) -> dict[str, Any]:
-        """A realistic event envelope with a fresh event_id."""
-        events = self.facts.required_events or ["test.event"]
-        return {
-            "event_id": "evt_golive_" + secrets.token_hex(10),
-            "type": type_ or events[0],
-            "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "data": dict(self.facts.event_data) or {"id": "obj_golive", "status": "delivered"},
-        }
+        """A realistic event in the provider's envelope (webhooks.envelope) with a fresh id."""
+        events = self.facts.required_events or [self.facts.created_event or "test.event"]
+        data = dict(self.facts.event_data) or {"id": "obj_golive", "status": "delivered"}
+        return envelope.event(
+            self.facts.envelope.model_dump(), "evt_golive_" + secrets.token_hex(10), type_ or events[0], time.time(), data
+        )
+
+    def id_of(self, event: dict[str, Any]) -> str:
+        return str(dig(event, self.facts.envelope.id))
+
+    def changed(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The event with one field of its data changed (a body altered after signing)."""
+        event = copy.deepcopy(event)
+        data = dig(event, self.facts.envelope.data)
+        if isinstance(data, dict):
+            data["status"] = "failed" if data.get("status") != "failed" else "delivered"
+        return event
 
     def body(self, event: dict[str, Any]) -> bytes:
         return SERIALISATIONS[self.serialisation](event)
@@ -186,12 +197,12 @@ class Sender:
         """A fresh event, its body, and headers signing it (with `keys`, at `timestamp`, when given)."""
         event = self.event()
         body = self.body(event)
-        return event, body, self.headers(body, event["event_id"], keys=keys, timestamp=timestamp)
+        return event, body, self.headers(body, self.id_of(event), keys=keys, timestamp=timestamp)
 
     async def valid(self, label: str, event: dict[str, Any] | None = None, *, paced: bool = True) -> Delivery:
         event = event or self.event()
         body = self.body(event)
-        return await self.post(label, event["event_id"], body, self.headers(body, event["event_id"]), paced=paced)
+        return await self.post(label, self.id_of(event), body, self.headers(body, self.id_of(event)), paced=paced)
 
 
 # ---------------------------------------------------------------- shared deliveries
@@ -232,7 +243,9 @@ async def _diagnosis(ctx: ProbeContext) -> tuple[str, Delivery] | None:
                     continue
                 event = sender.event()
                 body = SERIALISATIONS[name](event)
-                delivery = await sender.post(f"the same event as {name}", event["event_id"], body, sender.headers(body, event["event_id"]))
+                delivery = await sender.post(
+                    f"the same event as {name}", sender.id_of(event), body, sender.headers(body, sender.id_of(event))
+                )
                 if delivery.ok:
                     # the control: golive's usual serialisation once more. Accepted now, the first rejection was
                     # a one-off (a warm-up, a flaky check), not a receiver that verifies re-serialised JSON
@@ -321,11 +334,11 @@ async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
         event, body, good = sender.signed()
-        wrong = sender.headers(body, event["event_id"], keys=[sender.other_secret()])
+        wrong = sender.headers(body, sender.id_of(event), keys=[sender.other_secret()])
         variants = [*sender.scheme.malformed(good)]
         # the right format with a wrong value: the other secret's signature over this body
         variants.append(("a wrong signature value", wrong))
-        bad = await asyncio.gather(*(sender.post(label, event["event_id"], body, headers) for label, headers in variants))
+        bad = await asyncio.gather(*(sender.post(label, sender.id_of(event), body, headers) for label, headers in variants))
     return _judge_rejections(control, list(bad), "malformed and wrong signatures")
 
 
@@ -335,7 +348,7 @@ async def rejects_missing_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with Sender(ctx) as sender:
         event, body, headers = sender.signed()
         headers.pop(sender.scheme.signature_header)
-        bad = await sender.post(f"no {sender.scheme.signature_header} header", event["event_id"], body, headers)
+        bad = await sender.post(f"no {sender.scheme.signature_header} header", sender.id_of(event), body, headers)
     return _judge_rejections(control, [bad], "a delivery without a signature")
 
 
@@ -354,7 +367,7 @@ async def _outside_tolerance(ctx: ProbeContext, direction: int) -> Outcome:
         skew = _skew(sender.facts)
         event, body, headers = sender.signed(timestamp=int(time.time()) + direction * skew)
         label = f"a valid signature {skew} s {'old' if direction < 0 else 'in the future'}"
-        bad = await sender.post(label, event["event_id"], body, headers)
+        bad = await sender.post(label, sender.id_of(event), body, headers)
     tolerance = f"{sender.facts.tolerance_s:g} s tolerance"
     what = f"a delivery older than the {tolerance}" if direction < 0 else f"a timestamp beyond the {tolerance} in the future"
     return _judge_rejections(control, [bad], what)
@@ -375,8 +388,8 @@ async def rejects_tampered(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
         event, _, headers = sender.signed()  # the signature of the original body
-        changed = {**event, "data": {**event["data"], "status": "failed" if event["data"].get("status") != "failed" else "delivered"}}
-        bad = await sender.post("a body changed after signing", event["event_id"], sender.body(changed), headers)
+        changed = sender.changed(event)
+        bad = await sender.post("a body changed after signing", sender.id_of(event), sender.body(changed), headers)
     return _judge_rejections(control, [bad], "a body changed after signing")
 
 
@@ -385,7 +398,7 @@ async def rejects_other_secret(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
         event, body, headers = sender.signed(keys=[sender.other_secret()])
-        bad = await sender.post("a signature made with another secret", event["event_id"], body, headers)
+        bad = await sender.post("a signature made with another secret", sender.id_of(event), body, headers)
     return _judge_rejections(control, [bad], "a signature made with another secret")
 
 
@@ -403,7 +416,7 @@ async def accepts_rotation(ctx: ProbeContext, rule: Rule) -> Outcome:
             ("new and old signatures (valid one first)", [sender.secret, old]),
         ):
             event, body, headers = sender.signed(keys=keys)
-            runs.append(sender.post(label, event["event_id"], body, headers))
+            runs.append(sender.post(label, sender.id_of(event), body, headers))
         second, first = await asyncio.gather(*runs)
     evidence = _evidence(second, first)
     if not second.ok and first.ok:
@@ -426,8 +439,8 @@ async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
     await _control(ctx)
     async with Sender(ctx) as sender:
         event = sender.event()
-        body = unusual_json(event)
-        delivery = await sender.post("unusual JSON formatting", event["event_id"], body, sender.headers(body, event["event_id"]))
+        body = unusual_json(event, sender.facts.envelope.data)
+        delivery = await sender.post("unusual JSON formatting", sender.id_of(event), body, sender.headers(body, sender.id_of(event)))
     evidence = [*_evidence(delivery), {"kind": "note", "text": "body sent: " + body.decode()[:SHOWN]}]
     if delivery.ok:
         return Outcome.passed(f"accepted a valid delivery with unusual JSON formatting ({delivery.describe()})", evidence)
@@ -438,19 +451,17 @@ async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
     )
 
 
-def unusual_json(event: dict[str, Any]) -> bytes:
-    """The same event as valid JSON in a form no serialiser writes by default: keys reordered, odd
+def unusual_json(event: dict[str, Any], data_path: str = "data") -> bytes:
+    """The same event as valid JSON in a form no serialiser writes by default: keys reversed, odd
     whitespace, CRLF, escaped non-ASCII and an escaped slash. Re-serialising it changes the bytes."""
-    data = {**event["data"], "note": "caf\u00e9 / \u2713"}
-    inner = json.dumps(data, indent="\t", ensure_ascii=True).replace("/", "\\/")
-    text = (
-        "{\r\n"
-        f'  "type" :   {json.dumps(event["type"])},\n'
-        f'\t"created_at":{json.dumps(event["created_at"])} ,  "event_id" : {json.dumps(event["event_id"])},\n'
-        f'  "data" : {inner}\n'
-        "}\n"
-    )
-    return text.encode()
+    event = copy.deepcopy(event)
+    data = dig(event, data_path)
+    if isinstance(data, dict):
+        data["note"] = "caf\u00e9 / \u2713"
+    fields = [
+        f"{json.dumps(k)} :   {json.dumps(v, indent=chr(9), ensure_ascii=True).replace('/', chr(92) + '/')}" for k, v in event.items()
+    ]
+    return ("{\r\n  " + " ,\n\t".join(reversed(fields)) + "\n}\n").encode()
 
 
 # ---------------------------------------------------------------- duplicates and latency
@@ -616,10 +627,13 @@ async def _registered(ctx: ProbeContext) -> tuple[list[dict[str, Any]] | None, l
         )
         async with api:
             exchange = await api.get(facts.endpoints_path, note="registered webhook endpoints")
-            data = exchange.json()
-            if exchange.status != 200 or not isinstance(data, dict) or not isinstance(data.get("data"), list):
-                raise ProbeError(f"could not list the webhook endpoints: {exchange.status} from {facts.endpoints_path}")
-            return [e for e in data["data"] if isinstance(e, dict)], [*evidence, *api.evidence()]
+            listed = dig(exchange.json(), facts.registration.list_field)
+            if exchange.status != 200 or not isinstance(listed, list):
+                raise ProbeError(
+                    f"could not list the webhook endpoints: {exchange.status} from {facts.endpoints_path} "
+                    f"(no list at '{facts.registration.list_field}')"
+                )
+            return [e for e in listed if isinstance(e, dict)], [*evidence, *api.evidence()]
 
     return await ctx.shared("hook:registered", make)
 
@@ -658,6 +672,17 @@ async def _register(ctx: ProbeContext) -> tuple[str, Any]:
 DECLARED = "declared, not verified: golive.yaml's"
 
 
+def _events_of(endpoint: dict[str, Any], facts: WebhookFacts | None) -> list[str]:
+    """The events a registered endpoint subscribes to, under the provider's field name (events, enabled_events)."""
+    events = endpoint.get(facts.registration.events_field if facts else "events")
+    return [e for e in events if isinstance(e, str)] if isinstance(events, list) else []
+
+
+def _subscribes(endpoint: dict[str, Any], event: str, facts: WebhookFacts | None) -> bool:
+    events = _events_of(endpoint, facts)
+    return event in events or (facts is not None and facts.registration.all_events in events)
+
+
 def _subscribed(ctx: ProbeContext) -> set[str]:
     webhook = ctx.config.file.webhook
     return set(webhook.events) if webhook else set()
@@ -679,8 +704,8 @@ async def subscribes_required(ctx: ProbeContext, rule: Rule) -> Outcome:
     evidence.extend(exchanges)
     if not endpoints:
         return Outcome.failed(f"no webhook endpoint is registered on the sandbox account ({facts.endpoints_path})", evidence)
-    registered = {e for endpoint in endpoints for e in endpoint.get("events", []) if isinstance(e, str)}
-    missing = [e for e in required if e not in registered]
+    registered = {e for endpoint in endpoints for e in _events_of(endpoint, facts)}
+    missing = [e for e in required if e not in registered and facts.registration.all_events not in registered]
     if missing:
         return Outcome.failed(f"the registered endpoints are not subscribed to {', '.join(missing)}", evidence)
     return Outcome.passed(f"subscribes to {', '.join(required)}; {len(endpoints)} endpoint(s) registered on the sandbox", evidence)
@@ -696,7 +721,7 @@ async def balance_monitored(ctx: ProbeContext, rule: Rule) -> Outcome:
         endpoints, exchanges = await _registered(ctx)
         if endpoints is None:
             return Outcome.passed(f"{event} is subscribed: {DECLARED} webhook.events; {_unverified(ctx)}")
-        if any(event in endpoint.get("events", []) for endpoint in endpoints):
+        if any(_subscribes(endpoint, event, facts) for endpoint in endpoints):
             return Outcome.passed(f"{event} is subscribed by a registered endpoint", exchanges)
         return Outcome.failed(f"webhook.events names {event}, but no endpoint registered on the sandbox subscribes to it", exchanges)
     watch = f"subscribe to {event} or " if event else ""

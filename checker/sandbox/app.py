@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
@@ -22,8 +22,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from checker.envelope import error_answer
 from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.store import IdempotencyRecord, Store
+
+if TYPE_CHECKING:
+    from checker.packs import Pack
 
 log = logging.getLogger("golive.sandbox")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
@@ -63,6 +67,8 @@ class Sandbox:
     in_flight: dict[tuple[str, str, str], asyncio.Event] = field(default_factory=dict)  # set when the first request ends
     # the provider's lifecycle step for one account (moves resources along, emits their events)
     settle: Callable[[str], None] = lambda account: None
+    ttl_s: float = TTL_S  # how long a key is honoured
+    errors: dict[str, Any] = field(default_factory=dict)  # the provider's error envelope (a pack's facts.errors); {}: golive's
 
 
 class ApiError(Exception):
@@ -82,11 +88,16 @@ class ApiError(Exception):
         self.status, self.error, self.message, self.action = status, error, message, action
         self.errors, self.headers = errors, headers or {}
 
-    def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"error": self.error, "message": self.message, "action": self.action}
-        if self.errors:
-            body["context"] = {"errors": self.errors}
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
+    def response(self, envelope: dict[str, Any] | None = None) -> Response:
+        """The error in `envelope`'s shape (a pack's facts.errors), or golive's default (mintfax's) without one."""
+        if not envelope:
+            body: dict[str, Any] = {"error": self.error, "message": self.message, "action": self.action}
+            if self.errors:
+                body["context"] = {"errors": self.errors}
+            return JSONResponse(body, status_code=self.status, headers=self.headers)
+        fields = [(e["field"], e["message"]) for e in self.errors or ()]
+        payload, headers = error_answer(envelope, self.status, self.error, self.message, self.action, fields)
+        return Response(payload, status_code=self.status, headers={**headers, **self.headers}, media_type="application/json")
 
 
 def validation_error(field_name: str, message: str, status: int = 422) -> ApiError:
@@ -185,12 +196,12 @@ def loopback_url(url: str) -> bool:
         return False
 
 
-def check_key_length(key: str) -> None:
-    if len(key) > MAX_KEY_LENGTH:
+def check_key_length(key: str, limit: int = MAX_KEY_LENGTH) -> None:
+    if len(key) > limit:
         raise ApiError(
             400,
             "idempotency_key_too_long",
-            f"Idempotency keys are at most {MAX_KEY_LENGTH} characters (got {len(key)}).",
+            f"Idempotency keys are at most {limit} characters (got {len(key)}).",
             "Use a UUID or a hash as the key.",
         )
 
@@ -206,9 +217,10 @@ class KeyScope:
     request_hash: str
     now: float
     saved: bool = False
+    ttl_s: float = TTL_S
 
     def save(self, status: int, body: bytes, content_type: str = "application/json") -> None:
-        self.store.save(self.account, ENV, self.key, self.request_hash, status, {"content-type": content_type}, body, self.now, TTL_S)
+        self.store.save(self.account, ENV, self.key, self.request_hash, status, {"content-type": content_type}, body, self.now, self.ttl_s)
         self.saved = True
 
 
@@ -249,7 +261,7 @@ async def idempotent(
     try:
         if sandbox.options.processing_delay_s:
             await asyncio.sleep(sandbox.options.processing_delay_s)
-        scope = KeyScope(store, account, key, request_hash, sandbox.clock.now(account))
+        scope = KeyScope(store, account, key, request_hash, sandbox.clock.now(account), ttl_s=sandbox.ttl_s)
         response = await create(scope)
         if 200 <= response.status_code < 300 and not scope.saved:
             scope.save(response.status_code, bytes(response.body), response.headers.get("content-type", "application/json"))
@@ -333,13 +345,18 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
 # ---------------------------------------------------------------- the app
 
 
-def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Contained:
-    from checker.sandbox import flexforward, idunox, mintfax
+def build_app(provider: str | Pack, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Contained:
+    """The sandbox of a built-in provider (by name), or of any pack, served from its facts (checker/sandbox/packed.py)."""
+    from checker.sandbox import flexforward, idunox, mintfax, packed
 
-    modules = {"mintfax": mintfax, "idunox": idunox, "flexforward": flexforward}
-    if provider not in modules:
+    modules: dict[str, Any] = {"mintfax": mintfax, "idunox": idunox, "flexforward": flexforward}
+    if not isinstance(provider, str):
+        module = modules[provider.builtin] if provider.builtin in modules else packed.Served(provider)
+        provider = provider.builtin or provider.name
+    elif provider not in modules:
         raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(PROVIDERS)})")
-    module = modules[provider]
+    else:
+        module = modules[provider]
     options = options or SandboxOptions()
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if db is None:
@@ -348,6 +365,8 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
     sandbox = Sandbox(provider, Store(db), options, clock=SandboxClock(frozen=options.frozen_clock))
     rate = module.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit
     sandbox.limiter = TokenBucket(rate)
+    if hasattr(module, "configure"):
+        module.configure(sandbox)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -370,7 +389,7 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        response = exc.response()
+        response = exc.response(sandbox.errors)
         cid = request.headers.get("x-correlation-id")
         if cid and provider == "idunox":
             response.headers["x-correlation-id"] = cid
@@ -380,12 +399,12 @@ def build_app(provider: str, *, db: str | Path | None = None, options: SandboxOp
         status = getattr(exc, "status_code", 404)
         return ApiError(
             status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}."
-        ).response()
+        ).response(sandbox.errors)
 
     async def crashed(request: Request, exc: Exception) -> Response:
         return ApiError(
             500, "internal_error", "The sandbox could not handle this request.", "This is a golive bug; please report it."
-        ).response()
+        ).response(sandbox.errors)
 
     app = Starlette(
         routes=[*module.routes(sandbox), *control_routes(sandbox)],

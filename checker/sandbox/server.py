@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import h11
 import uvicorn
@@ -18,6 +19,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from checker.redact import Redactor, mask_key_like
 from checker.sandbox.app import SandboxOptions, build_app
+
+if TYPE_CHECKING:
+    from checker.packs import Pack
 
 HEAD_TIMEOUT_S = 10.0  # a connection that has not sent a whole request head by then is closed (slowloris)
 
@@ -102,15 +106,22 @@ class ServedApp:
 
 
 class EmbeddedSandbox(ServedApp):
-    """The embedded sandbox of one provider, served in a background thread."""
+    """The embedded sandbox of one provider (a built-in's name, or any pack), served in a background thread."""
 
     def __init__(
-        self, provider: str, *, db: str | Path | None = None, options: SandboxOptions | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        provider: str | Pack,
+        *,
+        db: str | Path | None = None,
+        options: SandboxOptions | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
-        super().__init__(build_app(provider, db=db, options=options), host=host, port=port, name=f"sandbox-{provider}")
+        name = provider if isinstance(provider, str) else provider.name
+        super().__init__(build_app(provider, db=db, options=options), host=host, port=port, name=f"sandbox-{name}")
 
 
-def serve(provider: str, *, host: str, port: int, db: str | None, options: SandboxOptions) -> None:
+def serve(provider: str | Pack, *, host: str, port: int, db: str | None, options: SandboxOptions) -> None:
     """`golive sandbox`: serve in the foreground until Ctrl-C, with an access log."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(levelname)-9s %(message)s"))  # aligned like uvicorn's lines

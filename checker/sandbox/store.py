@@ -47,7 +47,7 @@ CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_at) WHERE state = 
 PLAN_DELIVERIES = """
 INSERT OR IGNORE INTO deliveries (event_id, webhook_id, next_at)
 SELECT e.id, w.id, e.created_at FROM webhooks w JOIN events e ON e.account = w.account
-WHERE e.created_at >= w.created_at AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = e.type)
+WHERE e.created_at >= w.created_at AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = e.type OR value = '*')
 """
 DUE_DELIVERIES = """
 SELECT d.event_id, d.webhook_id, d.attempts, e.type, e.payload, w.url, w.secret

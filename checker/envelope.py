@@ -1,0 +1,130 @@
+"""A provider's shapes as its pack states them: error answers, webhook events, form bodies. Pure functions,
+shared by the checker (injected faults, deliveries it signs) and the embedded sandbox (its answers and events)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+PLACEHOLDER = re.compile(r"\{(status|code|type|message|action|param)\}")
+MAX_FORM_DEPTH = 8  # a[b][c]…: deeper keys are kept as one flat name
+
+
+def dig(data: Any, path: str) -> Any:
+    """The value at a dotted path ("error.code"), or None."""
+    for part in path.split("."):
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+def put(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set the value at a dotted path, making the mappings on the way."""
+    *parents, last = path.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+def _fill(template: Any, values: Mapping[str, Any]) -> Any:
+    if isinstance(template, str):
+        whole = PLACEHOLDER.fullmatch(template)
+        if whole:
+            return values.get(whole.group(1))
+        return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1)) or ""), template)
+    if isinstance(template, Mapping):
+        return {k: _fill(v, values) for k, v in template.items()}
+    if isinstance(template, list):
+        return [_fill(v, values) for v in template]
+    return template
+
+
+def error_headers(headers: Mapping[str, Mapping[str, str]], status: int) -> dict[str, str]:
+    """The extra headers a pack puts on an error of `status`: its class's ("5xx"), then the status's own."""
+    return {**headers.get(f"{status // 100}xx", {}), **headers.get(str(status), {})}
+
+
+def error_answer(
+    errors: Mapping[str, Any],
+    status: int,
+    code: str,
+    message: str,
+    action: str = "",
+    fields: Iterable[tuple[str, str]] = (),
+) -> tuple[bytes, dict[str, str]]:
+    """An error in the provider's envelope (`errors` as a pack's `facts.errors` dumps it): the JSON body and the
+    headers (content type and the pack's per-status headers)."""
+    fields = list(fields)
+    types = {int(k): v for k, v in (errors.get("types") or {}).items()}
+    values = {
+        "status": status,
+        "code": code,
+        "type": code if code in types.values() else types.get(status, code),  # a code that names a type is of that type
+        "message": message,
+        "action": action,
+        "param": fields[0][0] if fields else None,
+    }
+    body = _fill(errors.get("body") or {"error": "{code}", "message": "{message}"}, values)
+    body = {k: v for k, v in body.items() if v is not None} if isinstance(body, dict) else body
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):  # Stripe's nested error: no nulls inside either
+        body["error"] = {k: v for k, v in body["error"].items() if v is not None}
+    if fields and errors.get("fields_at"):
+        put(body, str(errors["fields_at"]), [{"field": f, "message": m} for f, m in fields])
+    headers = {"Content-Type": "application/json", **error_headers(errors.get("headers") or {}, status)}
+    return json.dumps(body).encode(), headers
+
+
+def event(envelope: Mapping[str, Any], event_id: str, type_: str, created: float, data: Any) -> dict[str, Any]:
+    """A webhook event in the provider's envelope (a pack's `webhooks.envelope`)."""
+    body: dict[str, Any] = {}
+    for name, value in (envelope.get("constant") or {}).items():
+        put(body, name, value)
+    put(body, envelope.get("id") or "event_id", event_id)
+    put(body, envelope.get("type") or "type", type_)
+    when: Any = int(created)
+    if (envelope.get("created_format") or "iso") == "iso":
+        when = dt.datetime.fromtimestamp(int(created), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    put(body, envelope.get("created") or "created_at", when)
+    put(body, envelope.get("data") or "data", data)
+    return body
+
+
+def form_encode(data: Mapping[str, Any]) -> str:
+    """A form body the way Stripe's SDK writes one: nested objects as a[b]=c, lists as a[0]=x."""
+    pairs: list[tuple[str, str]] = []
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, Mapping):
+            for k, v in value.items():
+                walk(f"{prefix}[{k}]" if prefix else str(k), v)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(f"{prefix}[{i}]", v)
+        elif value is not None:
+            pairs.append((prefix, "true" if value is True else "false" if value is False else str(value)))
+
+    walk("", data)
+    return urlencode(pairs)
+
+
+def form_decode(text: str) -> dict[str, Any]:
+    """The nested object a form body stands for (a[b]=c → {"a": {"b": "c"}}); every value a string."""
+    data: dict[str, Any] = {}
+    for name, value in parse_qsl(text, keep_blank_values=True, max_num_fields=1000):
+        head, _, rest = name.partition("[")
+        parts = [head, *re.findall(r"([^\[\]]*)\]", "[" + rest)] if rest else [head]
+        if len(parts) > MAX_FORM_DEPTH:
+            parts = [name]
+        node = data
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = value
+    return data

@@ -1,0 +1,340 @@
+"""A sandbox served from a pack's facts alone: any provider whose API has the usual shape.
+
+What it serves, all read from the pack (README, "Writing a rule pack"): the create endpoint (`create.path`,
+JSON, form or multipart as `create.encoding` says) and the read endpoint (`get_path`); keys (`keys.*`: live
+keys refused, sandbox prefixes required when the pack names any); the idempotency key where the provider takes
+it (`idempotency.key_in`, `name`, `max_length`, `required`), honoured for `ttl_hours` on the movable clock,
+replayed as `idempotency.replay` says, a different body answered as `on_body_mismatch` says, a request in flight
+as `sandbox.in_flight` says; validation (`sandbox.required`, `sandbox.patterns`); magic values in
+`sandbox.magic_field` (`magic.transient`: 503 on a key's first attempt; `magic.rate_limited`: 429 with
+Retry-After on the first; `magic.invalid`; `magic.insufficient_balance` or `magic.insufficient_funds`: 402); a
+rate limit (`rate_limit.requests_per_s`); every error in the provider's envelope (`errors`); webhook endpoints
+(`webhooks.endpoints_path`, `webhooks.registration`) and, per created resource, the event `webhooks.created_event`
+in the provider's envelope and signature scheme, redelivered with backoff (checker/sandbox/webhooks.py).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from checker import envelope
+from checker.envelope import dig, form_decode
+from checker.sandbox.app import (
+    MAX_JSON_BYTES,
+    ApiError,
+    KeyScope,
+    Sandbox,
+    authenticate,
+    check_key_length,
+    idempotent,
+    json_bytes,
+    loopback_url,
+    rate_limited,
+    read_body,
+    read_json,
+    validation_error,
+)
+from checker.sandbox.forms import FormError, read_form
+from checker.sandbox.store import IdempotencyRecord
+from checker.signing import SigningScheme
+from checker.sniff import sniff
+
+if TYPE_CHECKING:
+    from checker.packs import Pack
+
+KIND = "resource"
+DEFAULT_MAX_FILE_BYTES = 10_000_000
+
+
+class Served:
+    """The routes of one pack, in the shape `checker.sandbox.app.build_app` takes a provider module in."""
+
+    def __init__(self, pack: Pack) -> None:
+        self.pack = pack
+        facts = pack.facts
+        self.DEFAULT_RATE_LIMIT = facts.rate_limit.requests_per_s if facts.rate_limit else 0.0
+        hooks = facts.webhooks
+        self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks and hooks.endpoints_path else None
+
+    def configure(self, sandbox: Sandbox) -> None:
+        facts = self.pack.facts
+        sandbox.errors = facts.errors.model_dump()
+        if facts.idempotency.ttl_hours:
+            sandbox.ttl_s = facts.idempotency.ttl_hours * 3600
+
+    def routes(self, sandbox: Sandbox) -> list[Route]:
+        return _routes(self.pack, sandbox, self.WEBHOOK_SCHEME)
+
+
+def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[Route]:
+    facts = pack.facts
+    create_facts, idem, emulation = facts.create, facts.idempotency, facts.sandbox
+    store, clock = sandbox.store, sandbox.clock
+    live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
+    patterns = {name: re.compile(pattern) for name, pattern in emulation.patterns.items()}
+    magic = {value: name for name, value in facts.magic.items()}
+    replay_facts = idem.replay
+    echo_name = replay_facts.echo_header
+    hooks = facts.webhooks
+
+    def answer_headers(request: Request, key: str | None) -> dict[str, str]:
+        """What every answer to a create carries, errors too: the correlation id echoed, the key echoed."""
+        headers = {}
+        if facts.correlation_header and (cid := request.headers.get(facts.correlation_header)):
+            headers[facts.correlation_header] = cid
+        if echo_name and (key or replay_facts.missing_key_echo):
+            headers[echo_name] = key or str(replay_facts.missing_key_echo)
+        return headers
+
+    async def fields_of(request: Request) -> tuple[dict[str, Any], str]:
+        """The request's fields (files as {name: (filename, kind, size)}), and a digest of the whole request."""
+        if create_facts.encoding == "json":
+            body = await read_json(request)
+            if not isinstance(body, dict):
+                raise validation_error("body", "must be a JSON object", emulation.invalid_status)
+            return body, hashlib.sha256(json_bytes(body)).hexdigest()
+        if create_facts.encoding == "form":
+            raw = await read_body(request, MAX_JSON_BYTES)
+            try:
+                data = form_decode(raw.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                raise ApiError(400, "invalid_request", "The body is not a form.", "Send application/x-www-form-urlencoded.") from None
+            return data, hashlib.sha256(json_bytes(data)).hexdigest()
+        limit = facts.files.max_bytes if facts.files else DEFAULT_MAX_FILE_BYTES
+        try:
+            form = await read_form(request, max_file_bytes=limit)
+        except FormError as exc:
+            if exc.kind == "too_large":
+                code = facts.files.too_large_error if facts.files else "file_too_large"
+                raise ApiError(422, code, f"Files are at most {limit:,} bytes.", "Send a smaller document.") from None
+            raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc}", "Send multipart/form-data.") from None
+        with form:
+            digest = hashlib.sha256(json_bytes(form.fields))
+            fields: dict[str, Any] = dict(form.fields)
+            for name, upload in form.files.items():
+                content = upload.file.read()
+                digest.update(hashlib.sha256(content).digest())
+                upload.file.seek(0)
+                fields[name] = {"filename": upload.filename, "kind": sniff(upload.file), "size": upload.size}
+        return fields, digest.hexdigest()
+
+    def key_of(request: Request, data: dict[str, Any]) -> str | None:
+        if idem.key_in == "header":
+            return request.headers.get(idem.name) or None
+        value = data.pop(idem.name, None)
+        return value if isinstance(value, str) and value else None
+
+    def validate(data: dict[str, Any]) -> None:
+        problems = []
+        for name in emulation.required:
+            value = dig(data, name)
+            if value in (None, "", {}, []):
+                problems.append((name, "is required"))
+        for name, pattern in patterns.items():
+            value = dig(data, name)
+            if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
+                problems.append((name, f"does not match {pattern.pattern}"))
+        if create_facts.file is not None and facts.files is not None:
+            upload = data.get(create_facts.file.field)
+            if isinstance(upload, dict) and upload.get("kind") not in facts.files.types:
+                raise ApiError(
+                    422,
+                    facts.files.unsupported_error,
+                    f"The file's content is {upload.get('kind')}, which is not accepted.",
+                    f"Send one of: {', '.join(t.upper() for t in facts.files.types)}.",
+                    errors=[{"field": create_facts.file.field, "message": f"unsupported type {upload.get('kind')}"}],
+                )
+        if problems:
+            raise ApiError(
+                emulation.invalid_status,
+                emulation.invalid_code,
+                "; ".join(f"{name}: {message}" for name, message in problems),
+                "Fix the invalid fields and send the request again.",
+                errors=[{"field": name, "message": message} for name, message in problems],
+            )
+
+    def first_attempt(account: str, key: str | None, what: str) -> bool:
+        """A magic value fails the first attempt of each key; without a key, every other request."""
+        if key is not None:
+            return store.next_attempt(account, f"{what}:{key}") == 1
+        return store.next_attempt(account, what) % 2 == 1
+
+    def magic_behaviour(account: str, key: str | None, data: dict[str, Any]) -> None:
+        value = dig(data, emulation.magic_field) if emulation.magic_field else None
+        name = magic.get(value) if isinstance(value, str) else None
+        if name == "transient" and first_attempt(account, key, "transient"):
+            raise ApiError(503, "service_unavailable", "Temporary failure; retry with the same idempotency key.", "Retry with backoff.")
+        if name == "rate_limited" and first_attempt(account, key, "rate"):
+            raise ApiError(429, "rate_limited", "Too many requests.", "Wait 2 s (Retry-After).", headers={"Retry-After": "2"})
+        if name == "invalid":
+            field = emulation.magic_field or "body"
+            raise ApiError(
+                emulation.invalid_status,
+                emulation.invalid_code,
+                f"{field}: is invalid",
+                "Fix the request.",
+                errors=[{"field": field, "message": "is invalid"}],
+            )
+        if name in ("insufficient_balance", "insufficient_funds"):
+            raise ApiError(402, name, "The balance cannot cover this request.", "Top up your balance.")
+
+    async def create(request: Request) -> Response:
+        account = authenticate(request, live, test)
+        limit_headers = rate_limited(sandbox, account)
+        key = request.headers.get(idem.name) or None if idem.key_in == "header" else None
+        try:
+            data, digest = await fields_of(request)
+            key = key_of(request, data)
+            extra = {**limit_headers, **answer_headers(request, key)}
+            if key is None and idem.required:
+                where = "header" if idem.key_in == "header" else "field"
+                raise ApiError(
+                    400, "idempotency_key_required", f"Every request needs the {idem.name} {where}.", "Send a unique key per operation."
+                )
+            if key is not None:
+                check_key_length(key, idem.max_length or 255)
+                if idem.key_in == "body":  # the digest is of the request without its key
+                    digest = hashlib.sha256(json_bytes(data)).hexdigest()
+                response = await idempotent(
+                    sandbox,
+                    account,
+                    key,
+                    digest,
+                    lambda scope: submit(account, data, scope),
+                    replay(digest),
+                    in_flight_waits=emulation.in_flight == "wait",
+                )
+            else:
+                response = await submit(account, data, None)
+        except ApiError as exc:
+            exc.headers.update({**limit_headers, **answer_headers(request, key)})
+            raise
+        response.headers.update(extra)
+        return response
+
+    async def submit(account: str, data: dict[str, Any], scope: KeyScope | None) -> Response:
+        validate(data)
+        magic_behaviour(account, scope.key if scope else None, data)
+        now = clock.now(account)
+        rid = emulation.id_prefix + secrets.token_hex(12)
+        resource = {**data, create_facts.id_field: rid, "created": int(now)}
+        if create_facts.status_field:
+            resource[create_facts.status_field] = emulation.initial_status
+        shown = {k: resource[k] for k in emulation.response_fields if k in resource} if emulation.response_fields is not None else resource
+        payload = json.dumps(shown).encode()
+        with store.transaction() as db:
+            store.insert_resource(db, rid, account, KIND, scope.key if scope else None, emulation.initial_status, resource, now)
+            if hooks is not None and hooks.created_event:
+                event_id = "evt_" + hashlib.blake2b(f"{rid}:created".encode(), digest_size=12).hexdigest()
+                event = envelope.event(hooks.envelope.model_dump(), event_id, hooks.created_event, now, resource)
+                store.add_event(db, event_id, account, hooks.created_event, json.dumps(event), now)
+            if scope is not None:
+                scope.save(create_facts.created_status, payload)
+        return Response(payload, status_code=create_facts.created_status, media_type="application/json")
+
+    def replay(digest: str) -> Any:
+        def replayed(record: IdempotencyRecord) -> Response:
+            mismatch = idem.on_body_mismatch
+            if record.request_hash != digest and not isinstance(mismatch, str):
+                raise ApiError(
+                    mismatch.status,
+                    mismatch.code,
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                    "Use a new key for a different request.",
+                )
+            if record.request_hash != digest and mismatch == "conflict":
+                raise ApiError(
+                    409, "conflict", "This idempotency key was used with a different body.", "Use a new key for a different request."
+                )
+            status = record.status or create_facts.created_status
+            if replay_facts.status != "same":
+                status = int(replay_facts.status)
+            return Response(record.body, status_code=status, headers={**record.headers, **replay_facts.headers})
+
+        return replayed
+
+    async def get(request: Request) -> Response:
+        account = authenticate(request, live, test)
+        headers = rate_limited(sandbox, account)
+        resource = store.get_resource(account, KIND, request.path_params["rid"])
+        if resource is None:
+            raise ApiError(404, "resource_missing", "No such resource.", "Check the id.", headers=headers)
+        return JSONResponse(resource, headers=headers)
+
+    routes = [Route(create_facts.path, create, methods=["POST"])]
+    if facts.get_path:
+        routes.append(Route(facts.get_path.replace("{id}", "{rid}"), get, methods=["GET"]))
+    if hooks is not None and hooks.endpoints_path and scheme is not None:
+        routes += _webhook_routes(pack, sandbox, scheme)
+    return routes
+
+
+def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list[Route]:
+    facts = pack.facts
+    hooks = facts.webhooks
+    assert hooks is not None and hooks.endpoints_path
+    registration = hooks.registration
+    store, clock = sandbox.store, sandbox.clock
+    live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
+
+    def shown(endpoint: dict[str, Any]) -> dict[str, Any]:
+        events = [registration.all_events if e == "*" and registration.all_events else e for e in endpoint["events"]]
+        return {
+            "id": endpoint["id"],
+            registration.url_field: endpoint["url"],
+            registration.events_field: events,
+            "created": int(endpoint["created_at"]),
+        }
+
+    async def endpoints(request: Request) -> Response:
+        account = authenticate(request, live, test)
+        headers = rate_limited(sandbox, account)
+        if request.method == "GET":
+            listed: dict[str, Any] = {}
+            envelope.put(listed, registration.list_field, [shown(e) for e in store.webhooks(account)])
+            return JSONResponse(listed, headers=headers)
+        if pack.facts.create.encoding == "form":
+            body: Any = form_decode((await read_body(request, 64 * 1024)).decode("utf-8", "replace"))
+        else:
+            body = await read_json(request, 64 * 1024)
+        if not isinstance(body, dict):
+            raise validation_error(registration.url_field, "is required")
+        url = body.get(registration.url_field)
+        events = body.get(registration.events_field)
+        if isinstance(events, dict):  # a form's enabled_events[0]=…: a mapping of indexes
+            events = list(events.values())
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
+            raise validation_error(registration.url_field, "must be an http(s) URL")
+        if not sandbox.options.allow_remote_webhooks and not loopback_url(url):
+            raise validation_error(registration.url_field, "must be on this machine (127.0.0.1, ::1 or localhost)")
+        if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
+            raise validation_error(registration.events_field, "must be a non-empty list of event types")
+        if registration.all_events is not None:  # stored as the delivery planner's wildcard
+            events = ["*" if e == registration.all_events else e for e in events]
+        hook_id = "we_" + secrets.token_hex(8)
+        secret = "whsec_" + (base64.b64encode(secrets.token_bytes(24)).decode() if scheme.name == "standard" else secrets.token_hex(24))
+        now = clock.now(account)
+        store.add_webhook(hook_id, account, url, events, secret, now)
+        answer = shown({"id": hook_id, "url": url, "events": events, "created_at": now})
+        answer[registration.secret_field] = secret
+        return JSONResponse(answer, headers=headers)
+
+    async def delete(request: Request) -> Response:
+        account = authenticate(request, live, test)
+        if not store.delete_webhook(account, request.path_params["hook_id"]):
+            raise ApiError(404, "resource_missing", "No such webhook endpoint.", f"List endpoints with GET {hooks.endpoints_path}.")
+        return JSONResponse({"id": request.path_params["hook_id"], "deleted": True})
+
+    return [
+        Route(hooks.endpoints_path, endpoints, methods=["GET", "POST"]),
+        Route(hooks.endpoints_path.rstrip("/") + "/{hook_id}", delete, methods=["DELETE"]),
+    ]
