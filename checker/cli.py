@@ -355,7 +355,7 @@ def rules(provider: str | None, fmt: str) -> int:
     """List the rules: id, section, target, severity, title."""
     import json
 
-    from checker.packs import load_catalog, load_pack
+    from checker.packs import filled, load_catalog, load_pack
 
     if provider:
         pack = load_pack(provider, relative_to=Path.cwd())
@@ -378,7 +378,8 @@ def rules(provider: str | None, fmt: str) -> int:
     else:
         catalog, _ = load_catalog()
         items = [
-            {"id": r.id, "section": r.section, "target": r.target, "severity": r.severity.value, "title": r.title} for r in catalog.rules
+            {"id": r.id, "section": r.section, "target": r.target, "severity": r.severity.value, "title": filled(r.title, None)}
+            for r in catalog.rules
         ]
     if fmt == "json":
         click.echo(json.dumps({"provider": provider, "rules": items}, indent=2))
@@ -399,7 +400,7 @@ def explain(rule_id: str, provider: str | None) -> int:
     import difflib
     import textwrap
 
-    from checker.packs import BUILTIN_PACKS, load_catalog, load_pack
+    from checker.packs import BUILTIN_PACKS, TEXTS, filled, load_catalog, load_pack
     from checker.printable import printable
 
     catalog, _ = load_catalog()
@@ -408,9 +409,20 @@ def explain(rule_id: str, provider: str | None) -> int:
     if rule is None:
         close = difflib.get_close_matches(rule_id.upper(), known, n=1)
         raise click.UsageError(f"unknown rule {rule_id!r}" + (f"; did you mean {close[0]}?" if close else "; see `golive rules`"))
-    click.echo(f"{rule.id}  {rule.title}")
+    # in the pack's numbers and words with --provider; else each fact's placeholder (<retry.max_attempts>)
+    words = (
+        load_pack(provider, relative_to=Path.cwd()).rule(rule.id)
+        if provider
+        else rule.model_copy(update={n: filled(getattr(rule, n), None) for n in TEXTS})
+    )
+    click.echo(f"{rule.id}  {words.title}")
     click.echo(f"section: {rule.section} · target: {rule.target} · default severity: {rule.severity.value}")
-    for label, text in (("What it checks", rule.checks), ("Why", rule.why), ("How golive probes it", rule.probe), ("How to fix", rule.fix)):
+    for label, text in (
+        ("What it checks", words.checks),
+        ("Why", words.why),
+        ("How golive probes it", words.probe),
+        ("How to fix", words.fix),
+    ):
         click.echo(f"\n{label}:")
         click.echo(textwrap.fill(text, width=92, initial_indent="  ", subsequent_indent="  "))
     click.echo("\nSources:")
@@ -509,6 +521,24 @@ def sandbox(
     return 0
 
 
+# ---------------------------------------------------------------- schema
+
+
+@cli.command()
+@click.argument("kind", type=click.Choice(["pack", "config"]))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of printing.")
+def schema(kind: str, output: Path | None) -> int:
+    """Print the JSON Schema of a rule pack or of golive.yaml (for editors and linters)."""
+    from checker.schema import json_schema
+
+    text = json.dumps(json_schema(kind), indent=2) + "\n"
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+    return 0
+
+
 # ---------------------------------------------------------------- init
 
 
@@ -531,8 +561,16 @@ def init(provider: str, output: Path, force: bool) -> int:
     named = provider if provider in BUILTIN_PACKS else json.dumps(provider)
     text = template.replace("{provider}", named).replace("{ENV}", env_prefix)
     text = text.replace("production_paths: []", f"production_paths: [{', '.join(json.dumps(p) for p in production)}]", 1)
+    # editors that speak yaml-language-server (VS Code's YAML extension, Neovim, JetBrains) check the file as it is typed
+    from checker.schema import json_schema
+
+    schema_file = output.parent / ".golive" / "golive.schema.json"
+    schema_file.parent.mkdir(parents=True, exist_ok=True)
+    schema_file.write_text(json.dumps(json_schema("config"), indent=2) + "\n", encoding="utf-8")
+    relative = os.path.relpath(schema_file, output.parent).replace(os.sep, "/")
+    text = f"# yaml-language-server: $schema={relative}\n{text}"
     output.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {output}. Next: set ${env_prefix}_API_KEY and run `golive check`.")
+    click.echo(f"Wrote {output} (and its JSON Schema, {schema_file}). Next: set ${env_prefix}_API_KEY and run `golive check`.")
     if production:
         click.echo(f"KEY-003 scans these production paths for sandbox keys: {', '.join(production)} (repo.production_paths)")
     else:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import pydantic
 import yaml
+from pydantic.json_schema import SkipJsonSchema
 
 from checker.errors import ConfigError, Problem
 from checker.model import Rule, Severity
@@ -60,6 +61,35 @@ class Catalog(Strict):
     rules: list[CatalogRule]
 
 
+# ---------------------------------------------------------------- rule texts: templates filled from a pack's facts
+
+TEXTS = ("title", "checks", "why", "probe", "fix")
+WORDS = ("create.noun",)  # facts that only word the rules' texts: no verdict rests on them
+NEUTRAL = {"create.noun": "resource"}  # else a placeholder reads <retry.max_attempts>: the pack's value goes there
+# {retry.max_attempts} or {idempotency.max_length|255}: a fact of the pack, or the words after | when it is unset;
+# ${VAR} (an environment variable in a config example) is text
+PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_][a-z0-9_.]*)(?:\|([^{}]*))?\}")
+
+
+def filled(text: str, facts: Facts | None) -> str:
+    """A rule's text in the pack's own numbers and words: "at most 3 attempts" for a provider documenting 3. Without
+    a pack (the catalog on its own: `golive rules`, `explain` without --provider), every placeholder's fallback."""
+
+    def one(match: re.Match[str]) -> str:
+        if facts is None:
+            return match.group(2) if match.group(2) is not None else NEUTRAL.get(match.group(1), f"<{match.group(1)}>")
+        value = fact_value(facts, match.group(1))
+        if value is None or value == [] or value == {}:
+            return match.group(2) if match.group(2) is not None else "the documented value"
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
+        return f"{value:,}" if isinstance(value, int) and value >= 10_000 else str(value)
+
+    return PLACEHOLDER.sub(one, text)
+
+
 # ---------------------------------------------------------------- provider facts
 
 
@@ -88,6 +118,7 @@ class CreateFacts(FactsModel):
     created_status: int = 201
     id_field: str = "id"
     status_field: str | None = None
+    noun: str = "resource"  # what one create makes, in the rules' words: "a second fax", "a second payment"
 
 
 class MismatchError(FactsModel):
@@ -328,7 +359,8 @@ class PackFile(Strict):
     provenance: dict[str, Provenance] = {}  # fact path ("retry.base_s", "magic.busy") -> where it comes from
     conflicts: list[Conflict] = []
     rules: dict[str, RuleOverride] = {}
-    cited_as: dict[str, str] = pydantic.Field({}, exclude=True)  # documents a base pack brought: its provider's name
+    # documents a base pack brought: its provider's name (golive's own bookkeeping, not part of the format)
+    cited_as: SkipJsonSchema[dict[str, str]] = pydantic.Field({}, exclude=True)
 
 
 # ---------------------------------------------------------------- the joined pack
@@ -380,6 +412,10 @@ def load_catalog() -> tuple[Catalog, YamlDocument]:
         for n, path in enumerate(rule.facts):
             if not is_fact_path(path):
                 problems.append(doc.problem(("rules", index, "facts", n), f"no such fact: {path!r}"))
+        for name in TEXTS:
+            for match in PLACEHOLDER.finditer(getattr(rule, name)):
+                if not is_fact_path(match.group(1)):
+                    problems.append(doc.problem(("rules", index, name), f"no such fact in a placeholder: {match.group(0)}"))
         seen.add(rule.id)
     if problems:
         raise ConfigError(problems)
@@ -454,17 +490,14 @@ def _load_pack(path: Path) -> Pack:
     for base_rule in catalog.rules:
         override = pack_file.rules.get(base_rule.id)
         skip = override.skip if override else f"the {pack_file.name} pack does not cover this rule"
+        words = {name: filled(getattr(base_rule, name), pack_file.facts) for name in TEXTS}
         rules.append(
             Rule(
                 id=base_rule.id,
-                title=base_rule.title,
                 section=base_rule.section,
                 target=base_rule.target,
                 severity=(override.severity if override and override.severity else base_rule.severity),
-                checks=base_rule.checks,
-                why=base_rule.why,
-                probe=base_rule.probe,
-                fix=base_rule.fix,
+                **words,
                 source=override.source if override else None,
                 cite=_cite(pack_file, override.source) if override and override.source else None,
                 skip=skip,
@@ -583,7 +616,7 @@ def _leaves(pack: PackFile, path: str) -> list[str]:
     paths = fact_paths()
     below = [p for p in paths if p == path or p.startswith(path + ".")] or [path]
     leaves = []
-    for leaf in (p for p in below if not any(q.startswith(p + ".") for q in paths)):
+    for leaf in (p for p in below if not any(q.startswith(p + ".") for q in paths) and p not in WORDS):
         value = fact_value(pack.facts, leaf)
         if value is None or value == {} or value == []:  # unset, or empty: no fact to rest on
             continue

@@ -625,9 +625,10 @@ def _evidence_adapters() -> dict[str, Any]:
 
 def _run_of(report: Any) -> RunResult:
     from checker.model import Result, Rule
-    from checker.packs import load_catalog
+    from checker.packs import BUILTIN_PACKS, TEXTS, filled, load_catalog, load_pack
 
-    catalog = {r.id: r for r in load_catalog()[0].rules}
+    facts = load_pack(report.provider).facts if report.provider in BUILTIN_PACKS else None  # a pack path may be gone
+    catalog = {r.id: r.model_copy(update={n: filled(getattr(r, n), facts) for n in TEXTS}) for r in load_catalog()[0].rules}
     results = []
     for entry in report.results:
         known = catalog.get(entry.id)

@@ -219,3 +219,21 @@ def test_readme_lists_every_rule():
     readme = (ROOT / "README.md").read_text()
     for rule_id in DESIGN_IDS:
         assert f"| {rule_id} |" in readme, f"README does not list {rule_id}"
+
+
+def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
+    """Rule texts are templates filled from the pack's facts: no rule says mintfax's numbers (5 attempts, a 1 s base
+    and 30 s cap) or its words (fax, balance.low, context.errors) for another provider."""
+    from checker.packs import TEXTS
+
+    mintfax, stripelike = load_pack("mintfax"), load_pack(str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml"))
+    assert mintfax.rule("RETRY-108").title == "Gives up after at most 5 attempts and exits non-zero"
+    assert stripelike.rule("RETRY-108").title == "Gives up after at most 3 attempts and exits non-zero"
+    assert stripelike.rule("RETRY-106").fix == "Use exponential backoff from a 0.5 s base with a 5 s cap."
+    assert mintfax.rule("BAL-001").fix.startswith("Subscribe to balance.low or poll the balance (/v1/account/balance)")
+    assert "a second payment" in stripelike.rule("IDEM-001").why
+    for rule in stripelike.rules:
+        text = " ".join(getattr(rule, name) for name in TEXTS)
+        assert "{" not in text.replace("${", ""), (rule.id, text)  # every placeholder filled
+        for mintfax_word in ("fax", "balance.low", "context.errors", "30 s cap", "at most 5 attempts", "mintfax"):
+            assert mintfax_word not in text.lower(), (rule.id, mintfax_word, text)

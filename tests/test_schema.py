@@ -1,0 +1,68 @@
+"""`golive schema pack|config`: JSON Schemas generated from the models that validate the files, so they cannot drift;
+they validate every pack, example and template golive ships, and refuse what golive refuses."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from tests.conftest import ROOT, golive
+
+PACKS = sorted([*ROOT.glob("rules/*.yaml"), *ROOT.glob("tests/data/packs/*.yaml")])
+PACKS = [p for p in PACKS if p.name not in ("catalog.yaml", "golive.template.yaml")]
+CONFIGS = sorted(ROOT.glob("examples/*/*/golive.yaml"))
+
+
+def as_json(text: str) -> object:
+    """A YAML file as a JSON document (what an editor's YAML language server validates): keys become strings."""
+    return json.loads(json.dumps(yaml.safe_load(text), default=str))
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, jsonschema.Draft202012Validator]:
+    found = {}
+    for kind in ("pack", "config"):
+        done = golive("schema", kind)
+        assert done.returncode == 0, done.stderr
+        schema = json.loads(done.stdout)
+        jsonschema.Draft202012Validator.check_schema(schema)
+        found[kind] = jsonschema.Draft202012Validator(schema)
+    return found
+
+
+@pytest.mark.parametrize("path", PACKS, ids=lambda p: p.name)
+def test_every_shipped_pack_is_valid(schemas, path: Path) -> None:
+    assert [e.message for e in schemas["pack"].iter_errors(as_json(path.read_text()))] == []
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: f"{p.parent.parent.name}-{p.parent.name}")
+def test_every_example_config_is_valid(schemas, path: Path) -> None:
+    assert [e.message for e in schemas["config"].iter_errors(as_json(path.read_text()))] == []
+
+
+def test_the_template_and_what_init_writes_are_valid(schemas, tmp_path: Path) -> None:
+    template = (ROOT / "rules" / "golive.template.yaml").read_text().replace("{provider}", "mintfax").replace("{ENV}", "MINTFAX")
+    assert list(schemas["config"].iter_errors(as_json(template))) == []
+    for provider in ("mintfax", "idunox", "flexforward", str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml")):
+        folder = tmp_path / Path(provider).stem
+        folder.mkdir()
+        assert golive("init", "--provider", provider, cwd=folder).returncode == 0
+        written = (folder / "golive.yaml").read_text()
+        assert written.startswith("# yaml-language-server: $schema=.golive/golive.schema.json\n")
+        assert json.loads((folder / ".golive" / "golive.schema.json").read_text()) == schemas["config"].schema
+        assert [e.message for e in schemas["config"].iter_errors(as_json(written))] == []
+
+
+def test_the_schemas_refuse_what_golive_refuses(schemas) -> None:
+    pack = as_json((ROOT / "rules" / "idunox.yaml").read_text())
+    assert isinstance(pack, dict)
+    assert not schemas["pack"].is_valid({**pack, "fact": {}})  # a misspelt key
+    assert not schemas["pack"].is_valid({**pack, "schema": "golive-pack/9"})
+    bad_retry = {**pack, "facts": {**pack["facts"], "retry": {**pack["facts"]["retry"], "variants": ["no jitter at all"]}}}
+    assert not schemas["pack"].is_valid(bad_retry)
+    assert not schemas["config"].is_valid({"provider": "mintfax", "environment": "production"})
+    assert not schemas["config"].is_valid({"sandbox": {"url": "builtin"}})  # no provider
