@@ -40,6 +40,7 @@ class Finding:
     line: int
     masked: str
     version: str = ""  # "" when git and the working tree agree; else which copy holds the key
+    prefix: str = ""  # the longest prefix the key matched (its kind)
 
     def evidence(self) -> dict[str, object]:
         item: dict[str, object] = {"kind": "finding", "file": self.file, "line": self.line, "match": self.masked}
@@ -193,7 +194,7 @@ def scan(root: Path, files: Iterable[Tracked], prefixes: Iterable[str], *, max_f
             line = data.count(b"\n", 0, match.start()) + 1
             if (name, line, key) not in seen:  # the same key in git's copy and the working tree's: once
                 seen.add((name, line, key))
-                result.findings.append(Finding(name, line, mask(key), version))
+                result.findings.append(Finding(name, line, mask(key), version, prefix))
 
     from_git: dict[str, list[Tracked]] = {}
     for tracked in files:

@@ -94,8 +94,15 @@ def filled(text: str, facts: Facts | None) -> str:
 
 
 class KeyFacts(FactsModel):
+    """Key kinds by prefix. test and live: API keys (secret or restricted), valid as sandbox.api_key in their
+    environment; live ones must never be committed (KEY-002), test ones not in production paths (KEY-003).
+    publishable: meant for front-end code, so committing one is no finding, and it is never an API key (KEY-001).
+    webhook_secret: a webhook signing secret, which must never be committed either (KEY-002)."""
+
     test_prefixes: list[str] = []
     live_prefixes: list[str] = []
+    publishable_prefixes: list[str] = []
+    webhook_secret_prefixes: list[str] = []
 
 
 class FileSpec(FactsModel):

@@ -273,3 +273,33 @@ def test_pre_commit_hook_runs_the_static_rules(project):
     assert done.returncode == 1
     assert "KEY-002" in done.stdout and "5 live keys in tracked files" in done.stdout
     assert "IDEM-001" not in done.stdout  # static rules only: nothing is probed over the network
+
+
+def test_key_kinds_publishable_keys_and_webhook_secrets(tmp_path):
+    """A pack that names key kinds (tests/data/packs/stripelike.yaml): a publishable key committed for front-end code is
+    no finding even where the pack's live prefix would match it, a committed webhook signing secret is, and a
+    publishable key configured as the API key fails KEY-001 for what it is."""
+    from tests.conftest import ROOT
+
+    pack = ROOT / "tests" / "data" / "packs" / "stripelike.yaml"
+    root = tmp_path / "shop"
+    (root / "web").mkdir(parents=True)
+    (root / "web" / "checkout.js").write_text('Stripe("pk_live_51Hx9Qw2Er4Ty6Ui8Op0");\n')  # front-end code: expected
+    (root / "server.env").write_text("STRIPE_KEY=sk_live_51Hx9Qw2Er4Ty6Ui8Op1\nSTRIPE_WEBHOOK_SECRET=whsec_9f8e7d6c5b4a39281706\n")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "init")
+
+    def config(key: str) -> object:
+        (root / "golive.yaml").write_text(f"provider: {pack}\nsandbox:\n  url: builtin\n  api_key: ${{STRIPE_KEY}}\n")
+        return load_config(root / "golive.yaml", environ={"STRIPE_KEY": key})
+
+    results = run_rules(config("sk_test_51Hx9Qw2Er4Ty6Ui8Op2"), "KEY-001", "KEY-002")
+    assert results["KEY-001"].status is Status.PASS, results["KEY-001"].message
+    found = results["KEY-002"]
+    assert found.status is Status.FAIL
+    assert {(e["file"], e["line"]) for e in found.evidence} == {("server.env", 1), ("server.env", 2)}, found.evidence
+    assert found.message.startswith("2 live keys or webhook secrets in tracked files: server.env:1"), found.message
+    assert "checkout.js" not in found.message
+    publishable = run_rules(config("pk_test_51Hx9Qw2Er4Ty6Ui8Op3"), "KEY-001")["KEY-001"]
+    assert publishable.status is Status.FAIL and "is a publishable key (pk_test_…)" in publishable.message, publishable.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,13 @@ async def key_prefix_matches_environment(ctx: ProbeContext, rule: Rule) -> Outco
     other = keys.test_prefixes if ctx.environment == "live" else keys.live_prefixes
     where = _where(ctx, "sandbox", "api_key")
     evidence = [_config_evidence(ctx, "sandbox", "api_key", value=mask(key))]
+    publishable = _longest(key, keys.publishable_prefixes)
+    if publishable and len(publishable) >= len(_longest(key, [*expected, *other])):
+        return Outcome.failed(
+            f"the key ({mask(key)}) is a publishable key ({publishable}…), meant for front-end code: it is not an API key; "
+            f"use the secret or restricted {ctx.environment} key ({where})",
+            evidence,
+        )
     if key.startswith(tuple(expected)):
         return Outcome.passed(f"the key ({mask(key)}) has the {ctx.environment} prefix", evidence)
     if key.startswith(tuple(other)):
@@ -106,25 +114,44 @@ def _list(findings: list[Finding], limit: int = 5) -> str:
     return shown + (f" and {len(findings) - limit} more" if len(findings) > limit else "")
 
 
-async def _judge_scan(ctx: ProbeContext, prefixes: list[str], what: str, where: str, only: list[str] | None = None) -> Outcome:
-    """Fail naming each key found (file:line, masked), pass saying what was scanned, skip outside git."""
-    result = await _scan(ctx, prefixes, only)
+async def _judge_scan(
+    ctx: ProbeContext, prefixes: list[str], what: str, where: str, only: list[str] | None = None, publishable: list[str] | None = None
+) -> Outcome:
+    """Fail naming each key found (file:line, masked), pass saying what was scanned, skip outside git. With
+    `publishable`, the scan looks for those prefixes too and drops a key whose longest matching prefix is one."""
+    result = await _scan(ctx, [*prefixes, *(publishable or [])], only)
     if isinstance(result, Outcome):
         return result
+    if publishable:
+        kept = [f for f in result.findings if f.prefix not in publishable]
+        result = dataclasses.replace(result, findings=kept)
     if result.findings:
         n = len(result.findings)
         return Outcome.failed(
-            f"{n} {what}{'s' * (n > 1)} in {where}: {_list(result.findings)}; {result.summary()}", [f.evidence() for f in result.findings]
+            f"{n} {_plural(what) if n > 1 else what} in {where}: {_list(result.findings)}; {result.summary()}",
+            [f.evidence() for f in result.findings],
         )
     return Outcome.passed(f"no {what} ({', '.join(prefixes)}) in {where}; {result.summary()}")
 
 
+def _plural(what: str) -> str:
+    """ "live key or webhook secret" -> "live keys or webhook secrets"."""
+    return " or ".join(part + "s" for part in what.split(" or "))
+
+
+def _longest(key: str, prefixes: list[str]) -> str:
+    return max((p for p in prefixes if p and key.startswith(p)), key=len, default="")
+
+
 @check("KEY-002", target="repo")
 async def no_live_key_committed(ctx: ProbeContext, rule: Rule) -> Outcome:
-    prefixes = ctx.pack.facts.keys.live_prefixes
+    keys = ctx.pack.facts.keys
+    prefixes = [*keys.live_prefixes, *keys.webhook_secret_prefixes]
     if not prefixes:
         return Outcome.skipped(f"{ctx.pack.name} documents no live key prefix to recognise a live key by")
-    return await _judge_scan(ctx, prefixes, "live key", "tracked files")
+    # a publishable key is meant for front-end code: where its prefix is the longer match, it is no finding
+    what = "live key or webhook secret" if keys.webhook_secret_prefixes else "live key"
+    return await _judge_scan(ctx, prefixes, what, "tracked files", publishable=keys.publishable_prefixes)
 
 
 @check("KEY-003", target="repo")
