@@ -201,15 +201,10 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
     if not targets.api_key:
         targets.api_key = f"{prefix}golive{secrets.token_hex(10)}"
     targets.contract_key = f"{prefix}golivecontract{secrets.token_hex(10)}"
-    from checker.sandbox import mintfax
     from checker.sandbox.app import SandboxOptions
     from checker.sandbox.server import EmbeddedSandbox
 
-    options = SandboxOptions()
-    if pack.builtin == "mintfax":  # the revision of the guide the pack describes (rules/mintfax.yaml: 000; README: 001)
-        replay = pack.facts.idempotency.replay
-        options.replay_style = mintfax.revision(replay.headers, replay.missing_key_echo)
-    # a built-in pack (or one extending it) on its provider's sandbox; any other pack served from its facts
+    options = SandboxOptions()  # the sandbox follows the pack's facts (a pack for mintfax's revision 001 too)
     sandbox = EmbeddedSandbox(pack, db=workdir / "sandbox.db", options=options)  # removed with the run's folder
     await asyncio.to_thread(sandbox.start)
     try:

@@ -187,7 +187,9 @@ class SandboxFacts(FactsModel):
     magic_field: str | None = None
     in_flight: Literal["conflict", "wait"] = "conflict"
     response_fields: list[str] | None = None  # what a create answers (None: the whole resource)
-    features: list[str] = []
+    features: list[Literal["courier_retry", "delivery_lifecycle", "balance_holds"]] = []  # checker/sandbox/features.py
+    params: dict[str, Any] = {}  # the features' settings (balance_holds: price_cents, low_balance_cents)
+    path_aliases: list[str] = []  # other paths the create is served at (its read at <alias>/{id})
 
 
 class ErrorFacts(FactsModel):
@@ -242,6 +244,8 @@ class RegistrationFacts(FactsModel):
     all_events: str | None = None  # a value of events_field that subscribes to every event ("*")
     secret_field: str = "secret"
     list_field: str = "data"
+    created_status: int = 200  # what a registration answers
+    deleted_status: int = 200  # what a deletion answers (204: no body; else {id, deleted: true})
 
 
 class WebhookFacts(FactsModel):
@@ -258,6 +262,7 @@ class WebhookFacts(FactsModel):
     envelope: EnvelopeFacts = EnvelopeFacts()
     registration: RegistrationFacts = RegistrationFacts()
     created_event: str | None = None  # the event the embedded sandbox emits when a resource is created (a pack of its own)
+    event_types: list[str] = []  # every event the provider sends: what an endpoint may subscribe to (none: any)
 
     def signing(self) -> SigningScheme:
         return SigningScheme(self.scheme, self.signature_header, self.timestamp_header, self.id_header)

@@ -69,6 +69,7 @@ class Sandbox:
     settle: Callable[[str], None] = lambda account: None
     ttl_s: float = TTL_S  # how long a key is honoured
     errors: dict[str, Any] = field(default_factory=dict)  # the provider's error envelope (a pack's facts.errors); {}: golive's
+    correlation_header: str | None = None  # echoed on every answer, errors too (a pack's correlation_header)
 
 
 class ApiError(Exception):
@@ -347,16 +348,15 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
 
 def build_app(provider: str | Pack, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Contained:
     """The sandbox of a built-in provider (by name), or of any pack, served from its facts (checker/sandbox/packed.py)."""
-    from checker.sandbox import flexforward, idunox, mintfax, packed
+    from checker.packs import load_pack
+    from checker.sandbox import packed
 
-    modules: dict[str, Any] = {"mintfax": mintfax, "idunox": idunox, "flexforward": flexforward}
-    if not isinstance(provider, str):
-        module = modules[provider.builtin] if provider.builtin in modules else packed.Served(provider)
-        provider = provider.builtin or provider.name
-    elif provider not in modules:
-        raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(PROVIDERS)})")
-    else:
-        module = modules[provider]
+    if isinstance(provider, str):
+        if provider not in PROVIDERS:
+            raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(PROVIDERS)})")
+        provider = load_pack(provider)
+    module = packed.Served(provider)  # every provider, built-in or not, is served from its pack's facts
+    provider = provider.name
     options = options or SandboxOptions()
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if db is None:
@@ -390,9 +390,9 @@ def build_app(provider: str | Pack, *, db: str | Path | None = None, options: Sa
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         response = exc.response(sandbox.errors)
-        cid = request.headers.get("x-correlation-id")
-        if cid and provider == "idunox":
-            response.headers["x-correlation-id"] = cid
+        cid = request.headers.get(sandbox.correlation_header) if sandbox.correlation_header else None
+        if cid:
+            response.headers[sandbox.correlation_header or ""] = cid
         return response
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -22,17 +22,21 @@ import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checker import envelope
 from checker.envelope import dig, form_decode
+from checker.packs import size_limit
 from checker.sandbox.app import (
     MAX_JSON_BYTES,
     ApiError,
     KeyScope,
     Sandbox,
+    SandboxOptions,
     authenticate,
     check_key_length,
     idempotent,
@@ -49,9 +53,44 @@ from checker.signing import SigningScheme
 from checker.sniff import sniff
 
 if TYPE_CHECKING:
-    from checker.packs import Pack
+    from checker.packs import Pack, ReplayFacts
 
-KIND = "resource"
+MISSING_KEY_ECHO = "not provided; recommended"  # --replay-style 001: the echo of a POST without a key (mintfax 001)
+
+
+def replay_of(pack: Pack, sandbox: Sandbox) -> ReplayFacts:
+    """The pack's replay facts, or, with `golive sandbox --replay-style 001`, the other revision of a guide that echoes
+    the key on every POST answer: no replay header, and MISSING_KEY_ECHO without a key."""
+    replay = pack.facts.idempotency.replay
+    if sandbox.options.replay_style == "001" and replay.echo_header:
+        return replay.model_copy(update={"headers": {}, "missing_key_echo": replay.missing_key_echo or MISSING_KEY_ECHO})
+    return replay
+
+
+class EchoKey:
+    """The idempotency key echoed on every POST answer, errors too (401, 422, 429; webhook registration), where the
+    pack names an echo header (`idempotency.replay.echo_header`): the key sent, or `missing_key_echo` without one.
+    golive's own /_sandbox control endpoints are not the provider's and get none."""
+
+    def __init__(self, app: ASGIApp, header: str, key_header: str, missing: str | None) -> None:
+        self.app, self.header, self.key_header, self.missing = app, header.lower().encode(), key_header.lower().encode(), missing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].startswith("/_sandbox"):
+            await self.app(scope, receive, send)
+            return
+        key = next((value for name, value in scope["headers"] if name == self.key_header), b"") or None
+        echo = key if key is not None else (self.missing.encode() if self.missing else None)
+
+        async def echoed(message: Message) -> None:
+            if message["type"] == "http.response.start" and echo is not None:
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != self.header]
+                message = {**message, "headers": [*headers, (self.header, echo)]}
+            await send(message)
+
+        await self.app(scope, receive, echoed)
+
+
 DEFAULT_MAX_FILE_BYTES = 10_000_000
 
 
@@ -65,9 +104,19 @@ class Served:
         hooks = facts.webhooks
         self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks and hooks.endpoints_path else None
 
+    def middleware(self, options: SandboxOptions) -> list[Middleware]:
+        idem = self.pack.facts.idempotency
+        if not idem.replay.echo_header or idem.key_in != "header":
+            return []
+        missing = idem.replay.missing_key_echo
+        if options.replay_style == "001":
+            missing = missing or MISSING_KEY_ECHO
+        return [Middleware(EchoKey, header=idem.replay.echo_header, key_header=idem.name, missing=missing)]
+
     def configure(self, sandbox: Sandbox) -> None:
         facts = self.pack.facts
         sandbox.errors = facts.errors.model_dump()
+        sandbox.correlation_header = facts.correlation_header
         if facts.idempotency.ttl_hours:
             sandbox.ttl_s = facts.idempotency.ttl_hours * 3600
 
@@ -76,24 +125,27 @@ class Served:
 
 
 def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[Route]:
+    from checker.sandbox.features import FEATURES, Feature
+
+    features: list[Feature] = []
+    for name in pack.facts.sandbox.features:  # each sees the others (holds during a lifecycle's create)
+        features.append(FEATURES[name](pack, sandbox, features))
+    own_create = next((f.create for f in features if f.create is not None), None)
     facts = pack.facts
     create_facts, idem, emulation = facts.create, facts.idempotency, facts.sandbox
     store, clock = sandbox.store, sandbox.clock
     live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
     patterns = {name: re.compile(pattern) for name, pattern in emulation.patterns.items()}
     magic = {value: name for name, value in facts.magic.items()}
-    replay_facts = idem.replay
-    echo_name = replay_facts.echo_header
+    replay_facts = replay_of(pack, sandbox)
     hooks = facts.webhooks
 
     def answer_headers(request: Request, key: str | None) -> dict[str, str]:
-        """What every answer to a create carries, errors too: the correlation id echoed, the key echoed."""
-        headers = {}
+        """What every answer to a create carries, errors too: the correlation id echoed (the key's echo, on every
+        POST answer, is EchoKey's)."""
         if facts.correlation_header and (cid := request.headers.get(facts.correlation_header)):
-            headers[facts.correlation_header] = cid
-        if echo_name and (key or replay_facts.missing_key_echo):
-            headers[echo_name] = key or str(replay_facts.missing_key_echo)
-        return headers
+            return {facts.correlation_header: cid}
+        return {}
 
     async def fields_of(request: Request) -> tuple[dict[str, Any], str]:
         """The request's fields (files as {name: (filename, kind, size)}), and a digest of the whole request."""
@@ -115,7 +167,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         except FormError as exc:
             if exc.kind == "too_large":
                 code = facts.files.too_large_error if facts.files else "file_too_large"
-                raise ApiError(422, code, f"Files are at most {limit:,} bytes.", "Send a smaller document.") from None
+                raise ApiError(422, code, f"Files must be {size_limit(limit)}.", "Compress or split the document.") from None
             raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc}", "Send multipart/form-data.") from None
         with form:
             digest = hashlib.sha256(json_bytes(form.fields))
@@ -224,6 +276,8 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
     async def submit(account: str, data: dict[str, Any], scope: KeyScope | None) -> Response:
         validate(data)
         magic_behaviour(account, scope.key if scope else None, data)
+        if own_create is not None:  # a named feature makes the resource (checker/sandbox/features.py)
+            return await own_create(account, data, scope)
         now = clock.now(account)
         rid = emulation.id_prefix + secrets.token_hex(12)
         resource = {**data, create_facts.id_field: rid, "created": int(now)}
@@ -232,7 +286,9 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         shown = {k: resource[k] for k in emulation.response_fields if k in resource} if emulation.response_fields is not None else resource
         payload = json.dumps(shown).encode()
         with store.transaction() as db:
-            store.insert_resource(db, rid, account, KIND, scope.key if scope else None, emulation.initial_status, resource, now)
+            store.insert_resource(
+                db, rid, account, create_facts.noun, scope.key if scope else None, emulation.initial_status, resource, now
+            )
             if hooks is not None and hooks.created_event:
                 event_id = "evt_" + hashlib.blake2b(f"{rid}:created".encode(), digest_size=12).hexdigest()
                 event = envelope.event(hooks.envelope.model_dump(), event_id, hooks.created_event, now, resource)
@@ -265,16 +321,20 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
     async def get(request: Request) -> Response:
         account = authenticate(request, live, test)
         headers = rate_limited(sandbox, account)
-        resource = store.get_resource(account, KIND, request.path_params["rid"])
+        sandbox.settle(account)  # a lifecycle moves it along on the sandbox clock first
+        resource = store.get_resource(account, create_facts.noun, request.path_params["rid"])
         if resource is None:
-            raise ApiError(404, "resource_missing", "No such resource.", "Check the id.", headers=headers)
+            raise ApiError(404, "not_found", f"No such {create_facts.noun}.", "Check the id.", headers=headers)
         return JSONResponse(resource, headers=headers)
 
-    routes = [Route(create_facts.path, create, methods=["POST"])]
+    routes = [Route(path, create, methods=["POST"]) for path in (create_facts.path, *emulation.path_aliases)]
     if facts.get_path:
         routes.append(Route(facts.get_path.replace("{id}", "{rid}"), get, methods=["GET"]))
+        routes += [Route(alias.rstrip("/") + "/{rid}", get, methods=["GET"]) for alias in emulation.path_aliases]
     if hooks is not None and hooks.endpoints_path and scheme is not None:
         routes += _webhook_routes(pack, sandbox, scheme)
+    for feature in features:
+        routes += feature.routes()
     return routes
 
 
@@ -282,18 +342,17 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
     facts = pack.facts
     hooks = facts.webhooks
     assert hooks is not None and hooks.endpoints_path
-    registration = hooks.registration
+    registration, shape = hooks.registration, hooks.envelope
+    known = hooks.event_types
     store, clock = sandbox.store, sandbox.clock
     live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
 
     def shown(endpoint: dict[str, Any]) -> dict[str, Any]:
+        """An endpoint as the provider lists it: its field names, `created` as its events write it."""
         events = [registration.all_events if e == "*" and registration.all_events else e for e in endpoint["events"]]
-        return {
-            "id": endpoint["id"],
-            registration.url_field: endpoint["url"],
-            registration.events_field: events,
-            "created": int(endpoint["created_at"]),
-        }
+        when = envelope.event(shape.model_dump(), "", "", endpoint["created_at"], None)
+        created = {shape.created: envelope.dig(when, shape.created)} if "." not in shape.created else {}
+        return {"id": endpoint["id"], registration.url_field: endpoint["url"], registration.events_field: events, **created}
 
     async def endpoints(request: Request) -> Response:
         account = authenticate(request, live, test)
@@ -302,22 +361,27 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
             listed: dict[str, Any] = {}
             envelope.put(listed, registration.list_field, [shown(e) for e in store.webhooks(account)])
             return JSONResponse(listed, headers=headers)
-        if pack.facts.create.encoding == "form":
+        if facts.create.encoding == "form":
             body: Any = form_decode((await read_body(request, 64 * 1024)).decode("utf-8", "replace"))
         else:
             body = await read_json(request, 64 * 1024)
         if not isinstance(body, dict):
             raise validation_error(registration.url_field, "is required")
         url = body.get(registration.url_field)
-        events = body.get(registration.events_field)
+        events = body.get(registration.events_field, list(known) if known else None)
         if isinstance(events, dict):  # a form's enabled_events[0]=…: a mapping of indexes
             events = list(events.values())
         if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
             raise validation_error(registration.url_field, "must be an http(s) URL")
         if not sandbox.options.allow_remote_webhooks and not loopback_url(url):
-            raise validation_error(registration.url_field, "must be on this machine (127.0.0.1, ::1 or localhost)")
-        if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
-            raise validation_error(registration.events_field, "must be a non-empty list of event types")
+            raise validation_error(
+                registration.url_field,
+                "must be on this machine (127.0.0.1, ::1 or localhost); start golive sandbox with --allow-remote-webhooks for others",
+            )
+        allowed = [*known, *([registration.all_events] if registration.all_events else [])]
+        if not isinstance(events, list) or not events or not all(isinstance(e, str) and (not known or e in allowed) for e in events):
+            listed_types = f" of: {', '.join(allowed)}" if known else " of event types"
+            raise validation_error(registration.events_field, f"must be a non-empty list{listed_types}")
         if registration.all_events is not None:  # stored as the delivery planner's wildcard
             events = ["*" if e == registration.all_events else e for e in events]
         hook_id = "we_" + secrets.token_hex(8)
@@ -326,13 +390,17 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         store.add_webhook(hook_id, account, url, events, secret, now)
         answer = shown({"id": hook_id, "url": url, "events": events, "created_at": now})
         answer[registration.secret_field] = secret
-        return JSONResponse(answer, headers=headers)
+        return JSONResponse(answer, status_code=registration.created_status, headers=headers)
 
     async def delete(request: Request) -> Response:
         account = authenticate(request, live, test)
-        if not store.delete_webhook(account, request.path_params["hook_id"]):
-            raise ApiError(404, "resource_missing", "No such webhook endpoint.", f"List endpoints with GET {hooks.endpoints_path}.")
-        return JSONResponse({"id": request.path_params["hook_id"], "deleted": True})
+        headers = rate_limited(sandbox, account)
+        hook_id = request.path_params["hook_id"]
+        if not store.delete_webhook(account, hook_id):
+            raise ApiError(404, "not_found", "No such webhook endpoint.", f"List endpoints with GET {hooks.endpoints_path}.")
+        if registration.deleted_status == 204:
+            return Response(status_code=204, headers=headers)
+        return JSONResponse({"id": hook_id, "deleted": True}, status_code=registration.deleted_status, headers=headers)
 
     return [
         Route(hooks.endpoints_path, endpoints, methods=["GET", "POST"]),

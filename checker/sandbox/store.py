@@ -190,12 +190,12 @@ class Store:
         row = self.db.execute("SELECT data FROM resources WHERE id = ? AND account = ? AND kind = ?", (rid, account, kind)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def failed_label_by_key(self, account: str, idem_key: str, since: float) -> dict[str, Any] | None:
-        """The label a courier error left failed under this key, created after `since` (while the key is live)."""
+    def failed_by_key(self, account: str, kind: str, idem_key: str, since: float) -> dict[str, Any] | None:
+        """The resource a failure left `failed` under this key, created after `since` (while the key is live)."""
         row = self.db.execute(
-            "SELECT data FROM resources WHERE account = ? AND idem_key = ? AND kind = 'label' AND status = 'failed' AND created_at > ? "
+            "SELECT data FROM resources WHERE account = ? AND idem_key = ? AND kind = ? AND status = 'failed' AND created_at > ? "
             "ORDER BY created_at DESC LIMIT 1",
-            (account, idem_key, since),
+            (account, idem_key, kind, since),
         ).fetchone()
         return json.loads(row[0]) if row else None
 
