@@ -7,7 +7,8 @@ import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from checker.sandbox.app import SandboxOptions, build_app
+from checker.sandbox.app import SandboxOptions
+from checker.sandbox.packed import build_app
 from checker.sandbox.server import bind
 
 which, port = sys.argv[1], int(sys.argv[2])

@@ -24,7 +24,7 @@ from checker.packs import Pack
 from checker.printable import printable, printable_deep
 from checker.provenance import READING, covers
 from checker.redact import Redactor, remember
-from checker.registry import Check, registered
+from checker.registry import Check
 from checker.yamlfile import dotted
 
 DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0, "config": 30.0}
@@ -49,6 +49,14 @@ class RunOptions:
     fail_on: str = "blocker"
     jobs: int = 16
     today: dt.date = field(default_factory=dt.date.today)
+
+
+def registered() -> dict[str, Check]:
+    """Every built-in check: importing the probes registers them (the registry itself imports no probe)."""
+    import checker.probes  # noqa: F401
+    from checker import registry
+
+    return registry.registered()
 
 
 # ---------------------------------------------------------------- selection

@@ -1,4 +1,7 @@
-"""The check registry: one decorated async function per rule id; a new kind of check is one registration."""
+"""The check registry: one decorated async function per rule id; a new kind of check is one registration.
+
+A leaf: every probe module imports it to register its checks; whoever needs the full set imports the probes
+(the engine: `checker.engine.registered`)."""
 
 from __future__ import annotations
 
@@ -35,6 +38,5 @@ def check(rule_id: str, *, target: str, creates: bool = False) -> Callable[[Chec
 
 
 def registered() -> dict[str, Check]:
-    import checker.probes  # noqa: F401  (registers the built-in checks)
-
+    """The checks registered so far (the built-in ones once `checker.probes` is imported)."""
     return dict(_CHECKS)

@@ -300,7 +300,7 @@ def test_no_configuration_reaches_ready_while_a_blocker_it_asks_for_was_not_prob
     and those the verdict line names (`not_probed`). A real sandbox without a key errs; a pack of one's own is served
     by the embedded sandbox from its facts (the issue this test comes from: such a pack with `url: builtin` read
     READY with all 18 sandbox and client rules skipped)."""
-    from checker.registry import registered
+    from checker.engine import registered
 
     probed: list[str] = []
 

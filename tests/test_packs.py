@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from checker.engine import registered
 from checker.errors import ConfigError
 from checker.model import Status
 from checker.packs import BUILTIN_PACKS, RULE_ID, load_catalog, load_pack
-from checker.registry import registered
 from tests.conftest import ROOT, config_for, run_rules
 
 # DESIGN.md section 5, verbatim (and the additions marked below): the IDs are a contract

@@ -1,33 +1,29 @@
-"""The sandbox's shared machinery: auth, the error envelope, idempotency, control endpoints, the app."""
+"""The sandbox's shared machinery: auth, the error envelope, idempotency, rate limiting, bounded bodies, control
+endpoints. It imports nothing else of the sandbox; `packed.py` builds the app from a pack."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import ipaddress
 import json
 import logging
 import math
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from checker.envelope import error_answer
 from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.store import IdempotencyRecord, Store
 
 if TYPE_CHECKING:
-    from checker.packs import Pack
+    pass
 
 log = logging.getLogger("golive.sandbox")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
@@ -341,99 +337,3 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route("/_sandbox/clock", clock, methods=["POST"]),
         Route("/_sandbox/events", events, methods=["GET"]),
     ]
-
-
-# ---------------------------------------------------------------- the app
-
-
-def build_app(provider: str | Pack, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Contained:
-    """The sandbox of a built-in provider (by name), or of any pack, served from its facts (checker/sandbox/packed.py)."""
-    from checker.packs import load_pack
-    from checker.sandbox import packed
-
-    if isinstance(provider, str):
-        if provider not in PROVIDERS:
-            raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(PROVIDERS)})")
-        provider = load_pack(provider)
-    module = packed.Served(provider)  # every provider, built-in or not, is served from its pack's facts
-    provider = provider.name
-    options = options or SandboxOptions()
-    tmp: tempfile.TemporaryDirectory[str] | None = None
-    if db is None:
-        tmp = tempfile.TemporaryDirectory(prefix="golive-sandbox-")
-        db = Path(tmp.name) / "sandbox.db"
-    sandbox = Sandbox(provider, Store(db), options, clock=SandboxClock(frozen=options.frozen_clock))
-    rate = module.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit
-    sandbox.limiter = TokenBucket(rate)
-    if hasattr(module, "configure"):
-        module.configure(sandbox)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        worker: asyncio.Task[None] | None = None
-        scheme = getattr(module, "WEBHOOK_SCHEME", None)
-        if scheme is not None:
-            from checker.sandbox.webhooks import DeliveryWorker
-
-            worker = asyncio.ensure_future(DeliveryWorker(sandbox, scheme, options.webhook_timeout_s).run())
-        try:
-            yield
-        finally:
-            if worker is not None:
-                worker.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await worker
-            sandbox.store.close()
-            if tmp is not None:
-                tmp.cleanup()
-
-    async def api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        response = exc.response(sandbox.errors)
-        cid = request.headers.get(sandbox.correlation_header) if sandbox.correlation_header else None
-        if cid:
-            response.headers[sandbox.correlation_header or ""] = cid
-        return response
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        return ApiError(
-            status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}."
-        ).response(sandbox.errors)
-
-    async def crashed(request: Request, exc: Exception) -> Response:
-        return ApiError(
-            500, "internal_error", "The sandbox could not handle this request.", "This is a golive bug; please report it."
-        ).response(sandbox.errors)
-
-    app = Starlette(
-        routes=[*module.routes(sandbox), *control_routes(sandbox)],
-        middleware=module.middleware(options) if hasattr(module, "middleware") else None,
-        lifespan=lifespan,
-        exception_handlers={ApiError: api_error, 404: not_found, 405: not_found, Exception: crashed},
-    )
-    app.state.sandbox = sandbox
-    return Contained(app)
-
-
-class Contained:
-    """The app, with no exception escaping to the server: Starlette answers an unexpected one with the
-    error envelope (`crashed` above) and then re-raises it, which would print a traceback per request.
-    Here it ends as one log line naming the request."""
-
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
-        self.state = app.state
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await self.app(scope, receive, send)
-        except Exception as exc:
-            if scope["type"] != "http":
-                raise
-            log.error(
-                "%s %s failed inside the sandbox (%s); answered 500 internal_error",
-                scope.get("method"),
-                scope.get("path"),
-                type(exc).__name__,
-            )

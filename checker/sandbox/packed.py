@@ -15,13 +15,19 @@ in the provider's envelope and signature scheme, redelivered with backoff (check
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import re
 import secrets
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,22 +39,27 @@ from checker.envelope import dig, form_decode
 from checker.packs import size_limit
 from checker.sandbox.app import (
     MAX_JSON_BYTES,
+    PROVIDERS,
     ApiError,
     KeyScope,
     Sandbox,
     SandboxOptions,
     authenticate,
     check_key_length,
+    control_routes,
     idempotent,
     json_bytes,
+    log,
     loopback_url,
     rate_limited,
     read_body,
     read_json,
     validation_error,
 )
+from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.forms import FormError, read_form
-from checker.sandbox.store import IdempotencyRecord
+from checker.sandbox.store import IdempotencyRecord, Store
+from checker.sandbox.webhooks import DeliveryWorker
 from checker.signing import SigningScheme
 from checker.sniff import sniff
 
@@ -95,7 +106,7 @@ DEFAULT_MAX_FILE_BYTES = 10_000_000
 
 
 class Served:
-    """The routes of one pack, in the shape `checker.sandbox.app.build_app` takes a provider module in."""
+    """The routes, middleware and settings of one pack's sandbox (see `build_app`)."""
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
@@ -406,3 +417,92 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         Route(hooks.endpoints_path, endpoints, methods=["GET", "POST"]),
         Route(hooks.endpoints_path.rstrip("/") + "/{hook_id}", delete, methods=["DELETE"]),
     ]
+
+
+# ---------------------------------------------------------------- the app
+
+
+def build_app(provider: str | Pack, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Contained:
+    """The embedded sandbox of a pack (or a built-in provider's, by name): every provider is served from its facts."""
+    from checker.packs import load_pack
+
+    if isinstance(provider, str):
+        if provider not in PROVIDERS:
+            raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(PROVIDERS)})")
+        provider = load_pack(provider)
+    served = Served(provider)
+    options = options or SandboxOptions()
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if db is None:
+        tmp = tempfile.TemporaryDirectory(prefix="golive-sandbox-")
+        db = Path(tmp.name) / "sandbox.db"
+    sandbox = Sandbox(provider.name, Store(db), options, clock=SandboxClock(frozen=options.frozen_clock))
+    sandbox.limiter = TokenBucket(served.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit)
+    served.configure(sandbox)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        worker: asyncio.Task[None] | None = None
+        if served.WEBHOOK_SCHEME is not None:
+            worker = asyncio.ensure_future(DeliveryWorker(sandbox, served.WEBHOOK_SCHEME, options.webhook_timeout_s).run())
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
+            sandbox.store.close()
+            if tmp is not None:
+                tmp.cleanup()
+
+    async def api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        response = exc.response(sandbox.errors)
+        cid = request.headers.get(sandbox.correlation_header) if sandbox.correlation_header else None
+        if cid:
+            response.headers[sandbox.correlation_header or ""] = cid
+        return response
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = getattr(exc, "status_code", 404)
+        return ApiError(
+            status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}."
+        ).response(sandbox.errors)
+
+    async def crashed(request: Request, exc: Exception) -> Response:
+        return ApiError(
+            500, "internal_error", "The sandbox could not handle this request.", "This is a golive bug; please report it."
+        ).response(sandbox.errors)
+
+    app = Starlette(
+        routes=[*served.routes(sandbox), *control_routes(sandbox)],
+        middleware=served.middleware(options),
+        lifespan=lifespan,
+        exception_handlers={ApiError: api_error, 404: not_found, 405: not_found, Exception: crashed},
+    )
+    app.state.sandbox = sandbox
+    return Contained(app)
+
+
+class Contained:
+    """The app, with no exception escaping to the server: Starlette answers an unexpected one with the
+    error envelope (`crashed` above) and then re-raises it, which would print a traceback per request.
+    Here it ends as one log line naming the request."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if scope["type"] != "http":
+                raise
+            log.error(
+                "%s %s failed inside the sandbox (%s); answered 500 internal_error",
+                scope.get("method"),
+                scope.get("path"),
+                type(exc).__name__,
+            )

@@ -18,7 +18,8 @@ from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from checker.redact import Redactor, mask_key_like
-from checker.sandbox.app import SandboxOptions, build_app
+from checker.sandbox.app import SandboxOptions
+from checker.sandbox.packed import build_app
 
 if TYPE_CHECKING:
     from checker.packs import Pack
