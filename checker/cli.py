@@ -248,7 +248,9 @@ def _sandbox_label(config: Any) -> str:
 
 @cli.command()
 @click.option("--flawed", is_flag=True, help="Run the flawed example integration instead of the good one.")
-@click.option("--provider", type=click.Choice(PROVIDERS), default="mintfax", show_default=True)
+@click.option(
+    "--provider", default="mintfax", show_default=True, help="A built-in provider with a bundled example (mintfax, idunox, flexforward)."
+)
 @click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True, help="Outputs, comma-separated.")
 @click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
@@ -262,6 +264,14 @@ def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: b
     from checker.engine import RunOptions
     from checker.packs import data_dir
 
+    if provider not in PROVIDERS:
+        from checker.packs import load_pack
+
+        pack = load_pack(provider)  # a pack path: valid, but golive bundles no integration for it
+        raise click.UsageError(
+            f"golive bundles example integrations for {', '.join(PROVIDERS)} only; for the {pack.name} pack, check your own "
+            f"integration: golive init --provider {provider}, then golive check"
+        )
     path = data_dir("examples") / provider / ("flawed" if flawed else "good") / "golive.yaml"
     if not path.exists():
         raise click.UsageError(f"no {'flawed' if flawed else 'good'} example for {provider} in this version")

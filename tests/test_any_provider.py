@@ -198,3 +198,28 @@ def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(10)
+
+
+@pytest.mark.parametrize(
+    ("events", "status"), [("", Status.PASS), (" --events charge.succeeded", Status.FAIL)], ids=["every-event", "other-event"]
+)
+def test_an_endpoint_registered_with_the_sdk_is_read_back_in_the_providers_field_names(tmp_path: Path, events: str, status: Status) -> None:
+    """HOOK-212 on the pack-driven sandbox: the integration registers its endpoint with the official SDK
+    (`webhook_endpoints.create`, `enabled_events: ["*"]`), golive lists the endpoints at the pack's path and reads
+    `enabled_events`, where "*" stands for every event (webhooks.registration.all_events). A team pack extending the
+    Stripe-like one names the event it needs."""
+    (tmp_path / "team.yaml").write_text(
+        f"schema: golive-pack/1\nname: teampay\nextends: {PACK}\nfacts: {{webhooks: {{required_events: [payment_intent.succeeded]}}}}\n"
+        "provenance: {webhooks.required_events: {assumed: 'the events this integration acts on'}}\n"
+        "rules: {HOOK-212: {source: sdk-webhook.py.txt}}\n"
+    )
+    register = ROOT / "tests" / "clients" / "stripe_register.py"
+    text = (
+        f"provider: {tmp_path / 'team.yaml'}\nsandbox: {{url: builtin, api_key: {KEY}}}\n"
+        f"webhook:\n  url: http://127.0.0.1:{{port}}/hooks\n  secret: {SECRET}\n  events: [payment_intent.succeeded]\n"
+        f'  register: "{{python}} {register} --base {{base_url}} --key {{api_key}} --url {{url}}{events}"\n'
+    )
+    result = run_rules(parse_config(text, str(tmp_path / "golive.yaml"), environ={}), "HOOK-212")["HOOK-212"]
+    assert result.status is status, result.message
+    if status is Status.FAIL:
+        assert "not subscribed to payment_intent.succeeded" in result.message
