@@ -249,7 +249,7 @@ class RegistrationFacts(FactsModel):
 
 
 class WebhookFacts(FactsModel):
-    scheme: Literal["mintfax", "standard", "github"]
+    scheme: Literal["mintfax", "standard", "github", "square"]
     signature_header: str
     timestamp_header: str | None = None  # standard: webhook-timestamp
     id_header: str | None = None  # standard: webhook-id

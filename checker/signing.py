@@ -10,6 +10,9 @@ its pack (`facts.webhooks`).
   during rotation); the key is the base64 after `whsec_` (standardwebhooks.com).
 - github:   `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, raw body)>`; no timestamp, one
   signature.
+- square:   `x-square-hmacsha256-signature: <base64 HMAC-SHA256(signature key, notification URL + raw body)>`; no
+  timestamp, one signature; the URL the provider delivers to is signed too (Square's "Validate that the
+  notification is from Square"; its SDK's square.utils.webhooks_helper.verify_signature).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SCHEMES = ("mintfax", "standard", "github")
+SCHEMES = ("mintfax", "standard", "github", "square")
 
 
 class SecretError(ValueError):
@@ -37,14 +40,16 @@ class SigningScheme:
 
     @property
     def has_timestamp(self) -> bool:
-        return self.name != "github"
+        return self.name not in ("github", "square")
 
     @property
     def carries_several_signatures(self) -> bool:
-        return self.name != "github"
+        return self.name not in ("github", "square")
 
-    def sign(self, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str) -> dict[str, str]:
-        """The headers of a delivery of `body`, with one signature per secret (a rotation has two)."""
+    def sign(self, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str = "") -> dict[str, str]:
+        """The headers of a delivery of `body` to `url`, with one signature per secret (a rotation has two)."""
+        if self.name == "square":
+            return {self.signature_header: base64.b64encode(_mac(secrets[0].encode(), url.encode() + body)).decode()}
         if self.name == "mintfax":
             parts = [f"t={timestamp}", *(f"v1={_hex(s.encode(), f'{timestamp}.'.encode() + body)}" for s in secrets)]
             return {self.signature_header: ",".join(parts)}
@@ -80,6 +85,13 @@ class SigningScheme:
                 ("not base64", "v1,!!!not*base64!!!"),
                 ("unknown version", f"v2,{signature}"),
                 ("empty", "v1,"),
+            ]
+        elif self.name == "square":
+            variants = [
+                ("garbage", "not-a-signature"),
+                ("not base64", "!!!not*base64!!!"),
+                ("hex instead of base64", base64.b64decode(value).hex()),
+                ("empty", ""),
             ]
         else:
             digest = value.split("=", 1)[1]

@@ -105,3 +105,20 @@ def _dt(ts: int):  # type: ignore[no-untyped-def]
     import datetime as dt
 
     return dt.datetime.fromtimestamp(ts, tz=dt.UTC)
+
+
+def test_squares_sdk_verifies_golives_square_signature() -> None:
+    """The squareup SDK's verifier (square.utils.webhooks_helper.verify_signature) accepts what golive signs for
+    Square's scheme, and refuses it for another URL, another body or another key."""
+    from square.utils.webhooks_helper import verify_signature
+
+    scheme = SigningScheme("square", "x-square-hmacsha256-signature")
+    url = "http://127.0.0.1:8700/hooks"
+    header = scheme.sign([SECRET], BODY, timestamp=0, msg_id="", url=url)["x-square-hmacsha256-signature"]
+    check = {"request_body": BODY.decode(), "signature_header": header, "signature_key": SECRET, "notification_url": url}
+    assert verify_signature(**check)
+    assert not verify_signature(**{**check, "notification_url": url + "/other"})
+    assert not verify_signature(**{**check, "request_body": BODY.decode() + " "})
+    assert not verify_signature(**{**check, "signature_key": SECRET + "x"})
+    for label, bad in scheme.malformed({"x-square-hmacsha256-signature": header}):
+        assert not verify_signature(**{**check, "signature_header": bad["x-square-hmacsha256-signature"]}), label

@@ -171,6 +171,39 @@ def test_github_style_scheme_skips_what_it_cannot_carry(tmp_path: Path) -> None:
     assert set(statuses(flawed).values()) == {"fail"}
 
 
+def test_square_style_scheme_with_squares_own_verifier(tmp_path: Path) -> None:
+    """Square's scheme (base64 HMAC-SHA256 over the notification URL + the raw body, no timestamp), verified by the
+    squareup SDK's own helper (square.utils.webhooks_helper.verify_signature, squareup 46): every rule it can carry
+    passes, the timestamp and rotation rules are skipped for what the scheme cannot carry, and an endpoint that
+    trusts everything fails the signature rules."""
+    pack = tmp_path / "square-pack.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: mintfax-square\nextends: mintfax\n"
+        "facts:\n  webhooks:\n    scheme: square\n    signature_header: x-square-hmacsha256-signature\n"
+    )
+    config = hook_config(tmp_path, "--scheme", "square", "--verifier", "square", pack=str(pack))
+    webhook = config.file.webhook
+    assert webhook is not None
+    signed_url = webhook.model_copy(update={"env": {**webhook.env, "RECEIVER_URL": "{url}"}})
+    config = type(config)(
+        **{**{f: getattr(config, f) for f in config.__slots__}, "file": config.file.model_copy(update={"webhook": signed_url})}
+    )
+    results = run_rules(config, *PROBED)
+    skipped = {k for k, s in statuses(results).items() if s == "skip"}
+    assert skipped == {"HOOK-204", "HOOK-210", "HOOK-211"}
+    assert all(results[k].status is Status.PASS for k in PROBED if k not in skipped), {k: results[k].message for k in PROBED}
+    trusting = type(config)(
+        **{
+            **{f: getattr(config, f) for f in config.__slots__},
+            "file": config.file.model_copy(
+                update={"webhook": signed_url.model_copy(update={"start": signed_url.start + " --flaw trust-all"})}
+            ),
+        }
+    )
+    flawed = run_rules(trusting, "HOOK-205", "HOOK-206")
+    assert set(statuses(flawed).values()) == {"fail"}
+
+
 # ---------------------------------------------------------------- starting the receiver
 
 

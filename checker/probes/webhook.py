@@ -156,7 +156,7 @@ class Sender:
 
     def headers(self, body: bytes, event_id: str, *, keys: list[str] | None = None, timestamp: int | None = None) -> dict[str, str]:
         ts = int(time.time()) if timestamp is None else timestamp
-        signed = self.scheme.sign(keys or [self.secret], body, timestamp=ts, msg_id=event_id)
+        signed = self.scheme.sign(keys or [self.secret], body, timestamp=ts, msg_id=event_id, url=self.url or "")
         return {"Content-Type": "application/json", **signed}
 
     # ---------------------------------------------------------------- sending

@@ -98,7 +98,7 @@ class DeliveryWorker:
         body = due.payload.encode()
         headers = {
             "Content-Type": "application/json",
-            **self.scheme.sign([due.secret], body, timestamp=int(time.time()), msg_id=due.event_id),
+            **self.scheme.sign([due.secret], body, timestamp=int(time.time()), msg_id=due.event_id, url=due.url),
         }
         started = time.monotonic()
         try:

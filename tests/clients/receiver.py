@@ -1,7 +1,7 @@
 """A webhook receiver for the HOOK tests, with switchable flaws (repeat --flaw) and optional verification
 by a mainstream library. It is a real program on a real socket: golive starts it with webhook.start.
 
-    receiver.py --port P [--scheme mintfax|standard|github] [--flaw NAME ...] [--verifier own|stripe|standardwebhooks]
+    receiver.py --port P [--scheme mintfax|standard|github|square] [--flaw NAME ...] [--verifier own|stripe|standardwebhooks|square]
     receiver.py count EVENT_ID      prints how often EVENT_ID was processed
 
 The secret comes from RECEIVER_SECRET; processed events are counted in the SQLite file RECEIVER_DB.
@@ -97,6 +97,18 @@ def verify_own(scheme: str, secret: str, body: bytes, headers: dict[str, str], f
 
 
 def verify_library(verifier: str, secret: str, body: bytes, headers: dict[str, str]) -> None:
+    if verifier == "square":  # Square's SDK (squareup), as its docs show: the notification URL is signed too
+        from square.utils.webhooks_helper import verify_signature
+
+        valid = verify_signature(
+            request_body=body.decode("utf-8"),
+            signature_header=headers.get("x-square-hmacsha256-signature", ""),
+            signature_key=secret,
+            notification_url=os.environ["RECEIVER_URL"],
+        )
+        if not valid:
+            raise Rejected("invalid signature")
+        return
     if verifier == "stripe":
         import stripe
 
@@ -163,7 +175,12 @@ def serve(args: argparse.Namespace) -> None:
             if "reject-first" in flaws and not cold_start.is_set():
                 cold_start.set()
                 raise Rejected("warming up")
-            signature_header = {"mintfax": "x-mintfax-signature", "standard": "webhook-signature", "github": "x-hub-signature-256"}
+            signature_header = {
+                "mintfax": "x-mintfax-signature",
+                "standard": "webhook-signature",
+                "github": "x-hub-signature-256",
+                "square": "x-square-hmacsha256-signature",
+            }
             skip = "trust-all" in flaws or ("no-header-ok" in flaws and signature_header[args.scheme] not in headers)
             if not skip:
                 if args.verifier == "own":
@@ -202,9 +219,9 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--scheme", choices=["mintfax", "standard", "github"], default="mintfax")
+    parser.add_argument("--scheme", choices=["mintfax", "standard", "github", "square"], default="mintfax")
     parser.add_argument("--flaw", action="append", default=[])
-    parser.add_argument("--verifier", choices=["own", "stripe", "standardwebhooks"], default="own")
+    parser.add_argument("--verifier", choices=["own", "stripe", "standardwebhooks", "square"], default="own")
     parser.add_argument("--tolerance", type=float, default=TOLERANCE_S, help="seconds a signature's timestamp may be off")
     args = parser.parse_args()
     globals()["TOLERANCE_S"] = args.tolerance
