@@ -167,8 +167,15 @@ class RetryFacts(FactsModel):
     request_timeout_s: float | None = None
 
 
+class RateLimitHeaders(FactsModel):
+    limit: str = "X-RateLimit-Limit"
+    remaining: str = "X-RateLimit-Remaining"
+    reset: str = "X-RateLimit-Reset"
+
+
 class RateLimitFacts(FactsModel):
     requests_per_s: float
+    headers: RateLimitHeaders = RateLimitHeaders()  # what the embedded sandbox names its rate-limit headers
 
 
 class SandboxFacts(FactsModel):

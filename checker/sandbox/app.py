@@ -66,6 +66,7 @@ class Sandbox:
     ttl_s: float = TTL_S  # how long a key is honoured
     errors: dict[str, Any] = field(default_factory=dict)  # the provider's error envelope (a pack's facts.errors); {}: golive's
     correlation_header: str | None = None  # echoed on every answer, errors too (a pack's correlation_header)
+    rate_headers: tuple[str, str, str] = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")  # a pack's names
 
 
 class ApiError(Exception):
@@ -288,16 +289,12 @@ def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
     if sandbox.limiter.rate <= 0:
         return {}
     limit = f"{sandbox.limiter.rate:g}"
+    limit_name, remaining_name, reset_name = sandbox.rate_headers
     if not allowed:
         retry_after = max(1, math.ceil(wait))
-        headers = {
-            "Retry-After": str(retry_after),
-            "X-RateLimit-Limit": limit,
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(retry_after),
-        }
+        headers = {"Retry-After": str(retry_after), limit_name: limit, remaining_name: "0", reset_name: str(retry_after)}
         raise ApiError(429, "rate_limited", "Too many requests.", f"Wait {retry_after} s (Retry-After) before retrying.", headers=headers)
-    return {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": str(int(left)), "X-RateLimit-Reset": "1"}
+    return {limit_name: limit, remaining_name: str(int(left)), reset_name: "1"}
 
 
 # ---------------------------------------------------------------- control endpoints (embedded sandbox only)

@@ -128,6 +128,9 @@ class Served:
         facts = self.pack.facts
         sandbox.errors = facts.errors.model_dump()
         sandbox.correlation_header = facts.correlation_header
+        if facts.rate_limit is not None:
+            names = facts.rate_limit.headers
+            sandbox.rate_headers = (names.limit, names.remaining, names.reset)
         if facts.idempotency.ttl_hours:
             sandbox.ttl_s = facts.idempotency.ttl_hours * 3600
 
