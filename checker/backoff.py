@@ -101,8 +101,11 @@ class Schedule:
     base: float
     cap: float
     jitter: float = 0.0
+    immediate_first: bool = False  # the provider documents a first retry at once, then the schedule (urllib3 2.x's shape)
 
     def window(self, n: int) -> tuple[float, float]:
+        if self.immediate_first and n == 0:
+            return 0.0, 0.0
         d = min(self.base * 2.0 ** min(n, 60), self.cap)
         if self.model == "documented":
             return d, min(d + self.jitter, self.cap)
@@ -130,12 +133,13 @@ class Schedule:
         return lo + (hi - lo) * rng.random()
 
     def describe(self) -> str:
+        first = "; the first retry at once" if self.immediate_first else ""
         if self.model == "documented":
             jitter = f" + U(0, {self.jitter:g})" if self.jitter else ""
-            return f"documented schedule (base {self.base:g} s{jitter}, cap {self.cap:g} s)"
+            return f"documented schedule (base {self.base:g} s{jitter}, cap {self.cap:g} s{first})"
         if self.model == "added jitter":
-            return f"documented delays with added jitter (base {self.base:g} s, cap {self.cap:g} s; never shorter than documented)"
-        return f"{self.model} schedule (base {self.base:g} s, cap {self.cap:g} s)"
+            return f"documented delays with added jitter (base {self.base:g} s, cap {self.cap:g} s; never shorter than documented{first})"
+        return f"{self.model} schedule (base {self.base:g} s, cap {self.cap:g} s{first})"
 
     @property
     def exact(self) -> bool:
@@ -152,10 +156,13 @@ def default_variants(jitter: float) -> tuple[str, ...]:
     return ("equal jitter", "full jitter") if jitter else ("added jitter",)
 
 
-def accepted_schedules(base: float, cap: float, jitter: float, variants: Sequence[str] | None = None) -> tuple[Schedule, ...]:
-    """What a pack accepts: its documented schedule, and the variants it names on the same base and cap."""
+def accepted_schedules(
+    base: float, cap: float, jitter: float, variants: Sequence[str] | None = None, immediate_first: bool = False
+) -> tuple[Schedule, ...]:
+    """What a pack accepts: its documented schedule, and the variants it names on the same base and cap (each with
+    the first retry at once, where the provider documents that)."""
     chosen = default_variants(jitter) if variants is None else variants
-    return (Schedule("documented", base, cap, jitter), *(Schedule(v, base, cap) for v in chosen))
+    return tuple(Schedule(model, base, cap, jitter if model == "documented" else 0.0, immediate_first) for model in ("documented", *chosen))
 
 
 @dataclass(frozen=True)
@@ -362,7 +369,7 @@ def describe_deviation(runs: Sequence[Sequence[float]], schedules: Sequence[Sche
         return "every retry is immediate (no backoff at all)"
     if documented.exact:
         short = sum(d < documented.window(n)[0] - EARLY_S for n, d in points)
-        variants = (Schedule(m, documented.base, documented.cap) for m in ("equal jitter", "full jitter"))
+        variants = (Schedule(m, documented.base, documented.cap, 0.0, documented.immediate_first) for m in ("equal jitter", "full jitter"))
         jittered = [v.model for v in variants if _fit(runs, v, noise).p >= FAIL_P]
         if short and jittered:
             return (

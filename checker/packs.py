@@ -163,6 +163,7 @@ class RetryFacts(FactsModel):
     # checker/backoff.py's default_variants (full and equal jitter where jitter is documented, else added jitter)
     variants: list[Literal["full jitter", "equal jitter", "floored equal jitter", "added jitter"]] | None = None
     max_attempts: int = 5
+    immediate_first_retry: bool = False  # the provider documents a first retry at once, then the schedule from retry 1
     stop_on_4xx: bool = False
     request_timeout_s: float | None = None
 

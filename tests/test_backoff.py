@@ -270,3 +270,21 @@ def test_fixed_and_immediate_schedules_never_pass(delay, retries, latency, seed,
 
 def test_delays_are_measured_from_the_answer():
     assert delays_of([0.1, 1.2, None], [0.0, 1.1, 3.2, 7.0]) == pytest.approx([1.0, 2.0, 3.8])
+
+
+@pytest.mark.parametrize(
+    ("library", "schedules", "says"),
+    [
+        # urllib3 2.x: get_backoff_time() is 0 until two errors in a row, then backoff_factor * 2**(n-1): 0, 2, 4, 8 s.
+        # A provider that documents "retry at once, then back off" says so (retry.immediate_first_retry): it fits.
+        ("urllib3-post", accepted_schedules(1, 30, 1, immediate_first=True), "the first retry at once"),
+        # stripe-python 16: max(0.5, min(0.5 * 2**(n-1), 5) * U(0.5, 1)): the pack names that schedule
+        ("stripe", accepted_schedules(0.5, 5, 0, ["floored equal jitter"]), "floored equal jitter"),
+    ],
+)
+def test_a_pack_states_the_schedule_family_a_real_library_uses(library, schedules, says):
+    """The same recorded delays that fail mintfax's schedule above pass a pack that documents the library's family."""
+    record = RECORDED[library]
+    verdict = judge_backoff(record["delays"], schedules, Noise(samples=record["noise_samples"]), final=True)
+    assert verdict.ok is True, verdict.message
+    assert says in verdict.message, verdict.message

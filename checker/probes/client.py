@@ -497,7 +497,7 @@ def _schedules(ctx: ProbeContext) -> tuple[Schedule, ...]:
     from checker.backoff import accepted_schedules
 
     retry = ctx.pack.facts.retry
-    return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s, retry.variants)
+    return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s, retry.variants, retry.immediate_first_retry)
 
 
 async def _timed(ctx: ProbeContext, judge: Callable[[list[list[float]], Noise, bool], Verdict]) -> tuple[Verdict, list[ClientRun], Noise]:
