@@ -349,9 +349,15 @@ async def retries_after_reset(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed("after a connection reset the client retried with the same key and succeeded", outcome.evidence())
 
 
+UNLISTED_4XX = 410  # a client error no built-in pack lists: where a provider says every 4xx stops retrying, it must
+
+
 @check("RETRY-105", target="client", creates=True)
 async def no_retry_of_client_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
-    codes = ctx.pack.facts.retry.non_retryable_statuses
+    retry = ctx.pack.facts.retry
+    codes = list(retry.non_retryable_statuses)
+    if retry.stop_on_4xx and UNLISTED_4XX not in (*codes, *retry.retryable_statuses):
+        codes.append(UNLISTED_4XX)  # "stop after any 4xx": one the pack does not list must stop the client too
     runs = await asyncio.gather(*(_always(ctx, code) for code in codes))
     evidence = [item for code, outcome in zip(codes, runs, strict=True) for item in outcome.evidence(f"always {code}")]
     problems = []
