@@ -223,3 +223,24 @@ def test_an_endpoint_registered_with_the_sdk_is_read_back_in_the_providers_field
     assert result.status is status, result.message
     if status is Status.FAIL:
         assert "not subscribed to payment_intent.succeeded" in result.message
+
+
+@pytest.mark.parametrize("should_retry", [False, True], ids=["plain-429", "stripe-should-retry"])
+def test_rate_limits_with_the_official_sdk(tmp_path: Path, should_retry: bool) -> None:
+    """RATE-101 (waits at least Retry-After after a 429) with the official SDK. stripe 16.1.0's _should_retry never
+    retries a 429 unless the answer carries `Stripe-Should-Retry: true`, and its _sleep_time_seconds never reads
+    Retry-After. A pack can put that header on golive's injected 429s (errors.headers): then the SDK retries, but after
+    its own 0.5 s backoff, not the Retry-After golive sent — a careful reviewer's verdict is fail either way, for the
+    reason the message names."""
+    headers = "  errors: {headers: {'429': {Stripe-Should-Retry: 'true'}}}\n" if should_retry else ""
+    (tmp_path / "limited.yaml").write_text(
+        f"schema: golive-pack/1\nname: limited\nextends: {PACK}\nfacts:\n  rate_limit: {{requests_per_s: 25}}\n{headers}"
+        "provenance: {rate_limit: {assumed: a test}, errors.headers: {assumed: a test}}\n"
+        "rules: {RATE-101: {source: errors.md}}\n"
+    )
+    result = run_rules(config(tmp_path, pack=tmp_path / "limited.yaml", webhook=False), "RATE-101")["RATE-101"]
+    assert result.status is Status.FAIL, result.message
+    if should_retry:
+        assert "after a 429 with Retry-After: 2" in result.message and "waits too short" in result.message, result.message
+    else:
+        assert "after 429 with Retry-After: 2 the client did not retry (it exited 1)" in result.message, result.message
