@@ -520,7 +520,7 @@ def sandbox(
     click.echo(f"golive sandbox: {pack.name} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
     options = SandboxOptions(rate_limit=rate_limit, replay_style=replay_style, allow_remote_webhooks=allow_remote_webhooks)
     try:
-        serve(pack if pack.builtin is None else pack.builtin, host=host, port=port, db=db, options=options)
+        serve(pack, host=host, port=port, db=db, options=options)  # served from its facts, as `golive check` serves it
     except StateFileError as exc:
         raise click.UsageError(f"--db: {exc}") from None
     except OSError as exc:

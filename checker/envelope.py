@@ -10,6 +10,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+# golive's own envelope (mintfax's), where a pack states none: every fault golive injects has a shape
+DEFAULT_BODY = {"error": "{code}", "message": "{message}", "action": "{action}"}
+DEFAULT_FIELDS_AT = "context.errors"
 PLACEHOLDER = re.compile(r"\{(status|code|type|message|action|param)\}")
 MAX_FORM_DEPTH = 8  # a[b][c]…: deeper keys are kept as one flat name
 
@@ -69,12 +72,13 @@ def error_answer(
         "action": action,
         "param": fields[0][0] if fields else None,
     }
-    body = _fill(errors.get("body") or {"error": "{code}", "message": "{message}"}, values)
+    body = _fill(errors.get("body") or DEFAULT_BODY, values)
     body = {k: v for k, v in body.items() if v is not None} if isinstance(body, dict) else body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):  # Stripe's nested error: no nulls inside either
         body["error"] = {k: v for k, v in body["error"].items() if v is not None}
-    if fields and errors.get("fields_at"):
-        put(body, str(errors["fields_at"]), [{"field": f, "message": m} for f, m in fields])
+    fields_at = errors.get("fields_at", DEFAULT_FIELDS_AT)
+    if fields and fields_at:
+        put(body, str(fields_at), [{"field": f, "message": m} for f, m in fields])
     headers = {"Content-Type": "application/json", **error_headers(errors.get("headers") or {}, status)}
     return json.dumps(body).encode(), headers
 
@@ -126,5 +130,6 @@ def form_decode(text: str) -> dict[str, Any]:
             if not isinstance(child, dict):
                 child = node[part] = {}
             node = child
-        node[parts[-1]] = value
+        last = parts[-1] if parts[-1] or len(parts) == 1 else str(len(node))  # a[]=x&a[]=y: items 0, 1
+        node[last] = value
     return data

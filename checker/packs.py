@@ -19,6 +19,7 @@ import pydantic
 import yaml
 from pydantic.json_schema import SkipJsonSchema
 
+from checker.envelope import DEFAULT_BODY, DEFAULT_FIELDS_AT
 from checker.errors import ConfigError, Problem
 from checker.model import Rule, Severity
 from checker.provenance import FactsModel, covers
@@ -194,6 +195,17 @@ class SandboxFacts(FactsModel):
     initial_status: str = "created"
     magic_field: str | None = None
     in_flight: Literal["conflict", "wait"] = "conflict"
+
+    @pydantic.field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        for name, pattern in patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{name}: {pattern!r} is not a regular expression ({exc})") from None
+        return patterns
+
     response_fields: list[str] | None = None  # what a create answers (None: the whole resource)
     features: list[Literal["courier_retry", "delivery_lifecycle", "balance_holds"]] = []  # checker/sandbox/features.py
     params: dict[str, Any] = {}  # the features' settings (balance_holds: price_cents, low_balance_cents)
@@ -209,8 +221,8 @@ class ErrorFacts(FactsModel):
     {field, message} goes for a validation error (dotted path; none: left out). `types` gives {type} per status.
     `headers` adds headers by status: "429", "4xx", "5xx" (the exact status wins over its class)."""
 
-    body: dict[str, Any] = {"error": "{code}", "message": "{message}", "action": "{action}"}
-    fields_at: str | None = "context.errors"
+    body: dict[str, Any] = DEFAULT_BODY
+    fields_at: str | None = DEFAULT_FIELDS_AT
     types: dict[int, str] = {}
     headers: dict[str, dict[str, str]] = {}
 
@@ -395,8 +407,6 @@ class Pack:
     sections: tuple[str, ...]
     rules: tuple[Rule, ...]
     documents: Mapping[str, str] = dataclasses.field(default_factory=dict)  # name -> how to cite it to a user
-    # the built-in pack this one is or extends: whose embedded sandbox serves it (None: a pack of its own)
-    builtin: str | None = None
 
     def cite(self, document: str | None) -> str:
         """A document as a user finds it (its title and site), not the file name a pack knows it by."""
@@ -491,7 +501,7 @@ def load_pack(name_or_path: str, relative_to: Path | None = None, named_in: tupl
 def _load_pack(path: Path) -> Pack:
     catalog, _ = load_catalog()
     doc = load_yaml(path, what="rule pack", expect=_schema_is("golive-pack/", "a golive rule pack"))
-    data, cited_as, builtin = _pack_data(path, doc, ())
+    data, cited_as = _pack_data(path, doc, ())
     pack_file = validate(PackFile, data, doc)
     if cited_as:  # the documents a base brought are its provider's: cited in its name
         pack_file = pack_file.model_copy(update={"cited_as": cited_as})
@@ -534,7 +544,6 @@ def _load_pack(path: Path) -> Pack:
         sections=tuple(catalog.sections),
         rules=tuple(rules),
         documents=_frozen({name: _cite(pack_file, name) for name in pack_file.documents}),
-        builtin=builtin,
     )
 
 
@@ -542,15 +551,13 @@ MAX_EXTENDS = 8  # how long a chain of packs extending packs may be
 _LOADING: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("golive_packs_loading", default=())
 
 
-def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str], str | None]:
+def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str]]:
     """A pack's data with what it extends merged in (`extends:` a built-in pack, or a pack file relative to this one,
-    which may extend another), the documents it inherited and whose provider cites them, and the built-in pack at the
-    root of the chain (whose embedded sandbox serves it; None: the sandbox is served from the facts)."""
+    which may extend another), and the documents it inherited with the provider whose name cites them."""
     data = doc.data
     extends = data.get("extends")
     if extends is None:
-        name = str(data.get("name", ""))
-        return data, {}, name if name in BUILTIN_PACKS and path == _builtin_path(name) else None
+        return data, {}
     if not isinstance(extends, str) or not extends:
         raise doc_error(doc, ("extends",), "must name a built-in pack or a pack file")
     if extends in BUILTIN_PACKS:
@@ -568,7 +575,7 @@ def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> tuple[
     finally:
         _LOADING.reset(token)
     base_doc = load_yaml(base_path, what="rule pack", expect=_schema_is("golive-pack/", "a golive rule pack"))
-    base, base_cited, builtin = _pack_data(base_path, base_doc, (*chain, path))
+    base, base_cited = _pack_data(base_path, base_doc, (*chain, path))
     own_documents = data.get("documents") or {}
     inherited = {name: base_cited.get(name, str(base.get("name"))) for name in base.get("documents") or {} if name not in own_documents}
     merged = _deep_merge(_without_what_is_restated(base, data), data)
@@ -577,7 +584,7 @@ def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> tuple[
         # a rule the pack names replaces the base's entry whole (source and skip exclude each other)
         merged["rules"] = {**base.get("rules", {}), **own_rules}
     merged.pop("extends", None)
-    return merged, inherited, builtin
+    return merged, inherited
 
 
 def _builtin_path(name: str) -> Path:

@@ -21,6 +21,7 @@ What the official SDK really does (stripe 16.1.0, read in its source), and so wh
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def test_a_pack_extends_a_pack_file_which_extends_a_built_in(tmp_path: Path) -> 
     (tmp_path / "base.yaml").write_text("schema: golive-pack/1\nname: acmefax\nextends: mintfax\nfacts: {retry: {max_attempts: 4}}\n")
     (tmp_path / "team.yaml").write_text("schema: golive-pack/1\nname: teamfax\nextends: base.yaml\nfacts: {webhooks: {tolerance_s: 600}}\n")
     pack = load_pack(str(tmp_path / "team.yaml"))
-    assert pack.name == "teamfax" and pack.builtin == "mintfax"  # served by mintfax's sandbox
+    assert pack.name == "teamfax" and pack.facts.sandbox.features == ["delivery_lifecycle", "balance_holds"]  # mintfax's
     assert pack.facts.retry.max_attempts == 4 and pack.facts.webhooks and pack.facts.webhooks.tolerance_s == 600
     assert 'mintfax docs, "Go-live checklist"' in pack.cite("002_8baf5029274c2112.txt")  # still cited in mintfax's name
     (tmp_path / "loop.yaml").write_text("schema: golive-pack/1\nname: loop\nextends: loop2.yaml\n")
@@ -159,10 +160,20 @@ def test_the_packs_shapes_for_errors_events_and_forms() -> None:
     form = form_encode({"amount": 2000, "metadata": {"order": "o/1"}, "items": ["a", "b"], "capture": True})
     assert form == "amount=2000&metadata%5Border%5D=o%2F1&items%5B0%5D=a&items%5B1%5D=b&capture=true"
     assert form_decode(form) == {"amount": "2000", "metadata": {"order": "o/1"}, "items": {"0": "a", "1": "b"}, "capture": "true"}
+    assert form_decode("a[]=x&a[]=y") == {"a": {"0": "x", "1": "y"}}  # every item kept, as a[0], a[1]
+    # golive's own envelope (mintfax's) where a pack states none: the proxy's faults always have a shape
+    body, _ = error_answer({}, 422, "validation_failed", "to: bad", "Fix it.", [("to", "bad")])
+    assert json.loads(body) == {
+        "error": "validation_failed",
+        "message": "to: bad",
+        "action": "Fix it.",
+        "context": {"errors": [{"field": "to", "message": "bad"}]},
+    }
 
 
 def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
-    """`golive sandbox --provider PATH`: the pack's sandbox on a port, as a user runs it for local development."""
+    """`golive sandbox --provider PATH`: the pack's sandbox on a port, as a user runs it for local development — served
+    from the pack's own facts, also where it extends another (here: another create path)."""
     import subprocess
     import time
 
@@ -170,9 +181,11 @@ def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
 
     from checker.harness.receiver import free_port
 
+    moved = tmp_path / "moved.yaml"
+    moved.write_text(f"schema: golive-pack/1\nname: moved\nextends: {PACK}\nfacts: {{create: {{path: /v2/intents}}}}\n")
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "checker", "sandbox", "--provider", str(PACK), "--port", str(port)],
+        [sys.executable, "-m", "checker", "sandbox", "--provider", str(moved), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -180,7 +193,7 @@ def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
         for _ in range(200):  # bounded: 20 s
             try:
                 answer = httpx.post(
-                    f"http://127.0.0.1:{port}/v1/payment_intents",
+                    f"http://127.0.0.1:{port}/v2/intents",
                     data={"amount": "2000", "currency": "usd"},
                     headers={"Authorization": f"Bearer {KEY}", "Idempotency-Key": "k-1"},
                 )
@@ -192,7 +205,7 @@ def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
         assert answer.status_code == 200 and answer.json()["id"].startswith("pi_"), answer.text
         assert answer.json()["status"] == "requires_payment_method"
         missing = httpx.post(
-            f"http://127.0.0.1:{port}/v1/payment_intents", data={"currency": "usd"}, headers={"Authorization": f"Bearer {KEY}"}
+            f"http://127.0.0.1:{port}/v2/intents", data={"currency": "usd"}, headers={"Authorization": f"Bearer {KEY}"}
         )
         assert missing.status_code == 400 and missing.json()["error"]["param"] == "amount", missing.text
     finally:

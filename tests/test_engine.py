@@ -334,8 +334,14 @@ def test_no_configuration_reaches_ready_while_a_blocker_it_asks_for_was_not_prob
 
 
 def test_a_pack_of_ones_own_named_like_a_built_in_does_not_get_its_sandbox(tmp_path):
+    """The embedded sandbox serves a pack from its own facts, never a built-in's by name: one named mintfax answers
+    its own create path, and mintfax's answers 404."""
+    import httpx
+
+    from checker.sandbox.server import EmbeddedSandbox
+
     (tmp_path / "impostor.yaml").write_text(OWN_PACK.replace("name: acme", "name: mintfax"))
-    assert load_pack(str(tmp_path / "impostor.yaml")).builtin is None
-    (tmp_path / "mine.yaml").write_text("schema: golive-pack/1\nname: myfax\nextends: mintfax\n")
-    assert load_pack(str(tmp_path / "mine.yaml")).builtin == "mintfax"
-    assert load_pack("idunox").builtin == "idunox"
+    with EmbeddedSandbox(load_pack(str(tmp_path / "impostor.yaml"))) as served:
+        headers = {"Authorization": "Bearer test_key", "Idempotency-Key": "k1"}
+        assert httpx.post(served.url + "/v1/things", json={"ref": "r"}, headers=headers).status_code == 201
+        assert httpx.post(served.url + "/v1/fax", json={"ref": "r"}, headers=headers).status_code == 404

@@ -237,3 +237,11 @@ def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
         assert "{" not in text.replace("${", ""), (rule.id, text)  # every placeholder filled
         for mintfax_word in ("fax", "balance.low", "context.errors", "30 s cap", "at most 5 attempts", "mintfax"):
             assert mintfax_word not in text.lower(), (rule.id, mintfax_word, text)
+
+
+def test_a_sandbox_pattern_that_is_no_regular_expression_is_refused_at_its_line(tmp_path):
+    (tmp_path / "p.yaml").write_text(
+        "schema: golive-pack/1\nname: p\nextends: mintfax\nfacts:\n  sandbox:\n    patterns: {amount: '[0-9'}\n"
+    )
+    with pytest.raises(ConfigError, match=r"p\.yaml:6: facts\.sandbox\.patterns: .*amount: '\[0-9' is not a regular expression"):
+        load_pack(str(tmp_path / "p.yaml"))

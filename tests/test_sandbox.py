@@ -420,3 +420,55 @@ def test_mintfax_echoes_the_key_on_every_post_answer(sandbox, style, without_key
             assert send("k-echo").headers.get("x-idempotency-key") == "k-echo", (style, what)
             assert send(None).headers.get("x-idempotency-key") == without_key, (style, what)
     assert good.post("/_sandbox/clock", json={"advance_s": 0}).headers.get("x-idempotency-key") is None
+
+
+# ---------------------------------------------------------------- what the pack-driven engine must refuse
+
+
+def test_mintfax_wants_an_uploaded_document_not_a_text_field_named_file(sandbox):
+    """A client that sends the file's path as text instead of uploading it must not pass (a review of the pack-driven
+    engine found it accepted)."""
+    c = client_for(sandbox("mintfax").url, "mintfax")
+    answer = c.post("/v1/fax", data={"to": "+15005550000", "file": "/tmp/doc.pdf"}, files={"x": ("", b"")})
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["context"]["errors"][0] == {"field": "file", "message": "is required (a document upload)"}
+
+
+@pytest.mark.parametrize(
+    ("provider", "path", "body", "field"),
+    [("idunox", "/v1/submissions", {"reference": 5}, "reference"), ("flexforward", "/labels", {"courier": {"x": 1}}, "courier")],
+)
+def test_required_fields_are_strings(sandbox, provider, path, body, field):
+    c = client_for(sandbox(provider).url, provider)
+    headers = {"Idempotency-Key": "typed-1"} if provider == "idunox" else {}
+    payload = {**body, **({"idempotencyKey": "typed-1"} if provider == "flexforward" else {})}
+    answer = c.post(path, json=payload, headers=headers)
+    assert (answer.status_code, answer.json()["error"]) == (400, "validation_failed"), answer.text
+    assert answer.json()["context"]["errors"][0] == {"field": field, "message": "must be a string"}
+
+
+def test_flexforward_missing_key_is_a_validation_error_as_before(sandbox):
+    answer = client_for(sandbox("flexforward").url, "flexforward").post("/labels", json={"courier": "dhl"})
+    assert (answer.status_code, answer.json()["error"]) == (400, "validation_failed")
+    assert answer.json()["context"]["errors"][0]["field"] == "idempotencyKey"
+
+
+def test_a_form_registration_with_too_many_fields_stays_in_the_envelope(sandbox):
+    from checker.packs import load_pack
+    from tests.conftest import ROOT
+
+    url = sandbox(load_pack(str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml"))).url
+    body = "url=http://127.0.0.1:9/h&" + "&".join(f"f{i}=1" for i in range(1001))
+    answer = httpx.post(
+        url + "/v1/webhook_endpoints",
+        content=body,
+        headers={"Authorization": "Bearer sk_test_x", "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert answer.status_code == 400 and answer.json()["error"]["code"] == "invalid_request", answer.text
+    bad = httpx.post(url + "/v1/webhook_endpoints", data={"url": "ftp://x"}, headers={"Authorization": "Bearer sk_test_x"})
+    assert bad.status_code == 400 and bad.json()["error"] == {  # the pack's validation error, in its envelope
+        "type": "invalid_request_error",
+        "code": "parameter_missing",
+        "message": "url: must be an http(s) URL",
+        "param": "url",
+    }, bad.text

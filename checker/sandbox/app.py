@@ -65,7 +65,7 @@ class Sandbox:
     settle: Callable[[str], None] = lambda account: None
     ttl_s: float = TTL_S  # how long a key is honoured
     errors: dict[str, Any] = field(default_factory=dict)  # the provider's error envelope (a pack's facts.errors); {}: golive's
-    correlation_header: str | None = None  # echoed on every answer, errors too (a pack's correlation_header)
+    correlation_header: str | None = None  # echoed on every error and every create answer (a pack's correlation_header)
     rate_headers: tuple[str, str, str] = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")  # a pack's names
 
 
@@ -98,10 +98,10 @@ class ApiError(Exception):
         return Response(payload, status_code=self.status, headers={**headers, **self.headers}, media_type="application/json")
 
 
-def validation_error(field_name: str, message: str, status: int = 422) -> ApiError:
+def validation_error(field_name: str, message: str, status: int = 422, code: str = "validation_failed") -> ApiError:
     return ApiError(
         status,
-        "validation_failed",
+        code,
         f"{field_name}: {message}",
         "Fix the invalid fields and send the request again.",
         errors=[{"field": field_name, "message": message}],

@@ -175,7 +175,7 @@ class DeliveryLifecycle(Feature):
             "pages": 1,
             "retries": int(data.get("retries", 3)),
             "attempts": 0,
-            "file_name": upload.get("filename") or "" if isinstance(upload, dict) else "",
+            "file_name": getattr(upload, "filename", "") or "",
             "created_at": iso(now),
         }
         with store.transaction() as db:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
@@ -105,6 +106,15 @@ class EchoKey:
 DEFAULT_MAX_FILE_BYTES = 10_000_000
 
 
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """A document a multipart create carried: its name, its kind by content (checker/sniff.py), its size."""
+
+    filename: str
+    kind: str
+    size: int
+
+
 class Served:
     """The routes, middleware and settings of one pack's sandbox (see `build_app`)."""
 
@@ -152,6 +162,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
     patterns = {name: re.compile(pattern) for name, pattern in emulation.patterns.items()}
     magic = {value: name for name, value in facts.magic.items()}
     replay_facts = replay_of(pack, sandbox)
+    compares_bodies = not isinstance(idem.on_body_mismatch, str) or idem.on_body_mismatch == "conflict"
     hooks = facts.webhooks
 
     def answer_headers(request: Request, key: str | None) -> dict[str, str]:
@@ -187,10 +198,11 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             digest = hashlib.sha256(json_bytes(form.fields))
             fields: dict[str, Any] = dict(form.fields)
             for name, upload in form.files.items():
-                content = upload.file.read()
-                digest.update(hashlib.sha256(content).digest())
-                upload.file.seek(0)
-                fields[name] = {"filename": upload.filename, "kind": sniff(upload.file), "size": upload.size}
+                if compares_bodies:  # the upload's digest, read in chunks from its spool (never whole in memory)
+                    while chunk := upload.file.read(64 * 1024):
+                        digest.update(chunk)
+                    upload.file.seek(0)
+                fields[name] = Upload(upload.filename, sniff(upload.file), upload.size)
         return fields, digest.hexdigest()
 
     def key_of(request: Request, data: dict[str, Any]) -> str | None:
@@ -200,25 +212,30 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         return value if isinstance(value, str) and value else None
 
     def validate(data: dict[str, Any]) -> None:
+        """`sandbox.required`: a non-empty string (the file field: an uploaded document); `sandbox.patterns`: a string
+        matching the pattern whole."""
         problems = []
+        file_field = create_facts.file.field if create_facts.file else None
         for name in emulation.required:
             value = dig(data, name)
-            if value in (None, "", {}, []):
-                problems.append((name, "is required"))
+            if name == file_field:
+                if not isinstance(value, Upload):
+                    problems.append((name, "is required (a document upload)"))
+            elif not isinstance(value, str) or not value:
+                problems.append((name, "is required (a string)" if value in (None, "") else "must be a string"))
         for name, pattern in patterns.items():
             value = dig(data, name)
             if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
-                problems.append((name, f"does not match {pattern.pattern}"))
-        if create_facts.file is not None and facts.files is not None:
-            upload = data.get(create_facts.file.field)
-            if isinstance(upload, dict) and upload.get("kind") not in facts.files.types:
-                raise ApiError(
-                    422,
-                    facts.files.unsupported_error,
-                    f"The file's content is {upload.get('kind')}, which is not accepted.",
-                    f"Send one of: {', '.join(t.upper() for t in facts.files.types)}.",
-                    errors=[{"field": create_facts.file.field, "message": f"unsupported type {upload.get('kind')}"}],
-                )
+                problems.append((name, f"is not valid (expected {pattern.pattern})"))
+        upload = data.get(file_field) if file_field else None
+        if isinstance(upload, Upload) and facts.files is not None and upload.kind not in facts.files.types:
+            raise ApiError(
+                422,
+                facts.files.unsupported_error,
+                f"The file's content is {upload.kind}, which is not accepted.",
+                f"Send one of: {', '.join(t.upper() for t in facts.files.types)}.",
+                errors=[{"field": file_field or "file", "message": f"unsupported type {upload.kind}"}],
+            )
         if problems:
             raise ApiError(
                 emulation.invalid_status,
@@ -261,10 +278,17 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             data, digest = await fields_of(request)
             key = key_of(request, data)
             extra = {**limit_headers, **answer_headers(request, key)}
-            if key is None and idem.required:
-                where = "header" if idem.key_in == "header" else "field"
+            if key is None and idem.required and idem.key_in == "body":  # a missing field: the pack's validation error
                 raise ApiError(
-                    400, "idempotency_key_required", f"Every request needs the {idem.name} {where}.", "Send a unique key per operation."
+                    emulation.invalid_status,
+                    emulation.invalid_code,
+                    f"{idem.name}: is required in every request",
+                    "Send a unique key per operation; the same key can be reused for a retry.",
+                    errors=[{"field": idem.name, "message": "is required in every request"}],
+                )
+            if key is None and idem.required:
+                raise ApiError(
+                    400, "idempotency_key_required", f"Every request needs the {idem.name} header.", "Send a unique key per operation."
                 )
             if key is not None:
                 check_key_length(key, idem.max_length or 255)
@@ -294,7 +318,8 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             return await own_create(account, data, scope)
         now = clock.now(account)
         rid = emulation.id_prefix + secrets.token_hex(12)
-        resource = {**data, create_facts.id_field: rid, "created": int(now)}
+        shown_data = {k: (dataclasses.asdict(v) if isinstance(v, Upload) else v) for k, v in data.items()}
+        resource = {**shown_data, create_facts.id_field: rid, "created": int(now)}
         if create_facts.status_field:
             resource[create_facts.status_field] = emulation.initial_status
         shown = {k: resource[k] for k in emulation.response_fields if k in resource} if emulation.response_fields is not None else resource
@@ -356,7 +381,7 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
     facts = pack.facts
     hooks = facts.webhooks
     assert hooks is not None and hooks.endpoints_path
-    registration, shape = hooks.registration, hooks.envelope
+    registration, shape, emulation = hooks.registration, hooks.envelope, facts.sandbox
     known = hooks.event_types
     store, clock = sandbox.store, sandbox.clock
     live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
@@ -376,26 +401,35 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
             envelope.put(listed, registration.list_field, [shown(e) for e in store.webhooks(account)])
             return JSONResponse(listed, headers=headers)
         if facts.create.encoding == "form":
-            body: Any = form_decode((await read_body(request, 64 * 1024)).decode("utf-8", "replace"))
+            try:
+                body: Any = form_decode((await read_body(request, 64 * 1024)).decode("utf-8", "replace"))
+            except ValueError:
+                raise ApiError(
+                    400, "invalid_request", "The body is not a usable form.", "Send application/x-www-form-urlencoded."
+                ) from None
         else:
             body = await read_json(request, 64 * 1024)
+
+        def invalid(field: str, message: str) -> ApiError:
+            return validation_error(field, message, emulation.invalid_status, emulation.invalid_code)
+
         if not isinstance(body, dict):
-            raise validation_error(registration.url_field, "is required")
+            raise invalid(registration.url_field, "is required")
         url = body.get(registration.url_field)
         events = body.get(registration.events_field, list(known) if known else None)
         if isinstance(events, dict):  # a form's enabled_events[0]=…: a mapping of indexes
             events = list(events.values())
         if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
-            raise validation_error(registration.url_field, "must be an http(s) URL")
+            raise invalid(registration.url_field, "must be an http(s) URL")
         if not sandbox.options.allow_remote_webhooks and not loopback_url(url):
-            raise validation_error(
+            raise invalid(
                 registration.url_field,
                 "must be on this machine (127.0.0.1, ::1 or localhost); start golive sandbox with --allow-remote-webhooks for others",
             )
         allowed = [*known, *([registration.all_events] if registration.all_events else [])]
         if not isinstance(events, list) or not events or not all(isinstance(e, str) and (not known or e in allowed) for e in events):
             listed_types = f" of: {', '.join(allowed)}" if known else " of event types"
-            raise validation_error(registration.events_field, f"must be a non-empty list{listed_types}")
+            raise invalid(registration.events_field, f"must be a non-empty list{listed_types}")
         if registration.all_events is not None:  # stored as the delivery planner's wildcard
             events = ["*" if e == registration.all_events else e for e in events]
         hook_id = "we_" + secrets.token_hex(8)
