@@ -204,9 +204,7 @@ def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
             pytest.fail("golive sandbox did not start")
         assert answer.status_code == 200 and answer.json()["id"].startswith("pi_"), answer.text
         assert answer.json()["status"] == "requires_payment_method"
-        missing = httpx.post(
-            f"http://127.0.0.1:{port}/v2/intents", data={"currency": "usd"}, headers={"Authorization": f"Bearer {KEY}"}
-        )
+        missing = httpx.post(f"http://127.0.0.1:{port}/v2/intents", data={"currency": "usd"}, headers={"Authorization": f"Bearer {KEY}"})
         assert missing.status_code == 400 and missing.json()["error"]["param"] == "amount", missing.text
     finally:
         server.terminate()
@@ -257,3 +255,15 @@ def test_rate_limits_with_the_official_sdk(tmp_path: Path, should_retry: bool) -
         assert "after a 429 with Retry-After: 2" in result.message and "waits too short" in result.message, result.message
     else:
         assert "after 429 with Retry-After: 2 the client did not retry (it exited 1)" in result.message, result.message
+
+
+def test_the_readmes_example_pack_is_served_and_probed_as_it_stands(tmp_path: Path) -> None:
+    """The pack the README teaches with ("Writing a rule pack", the `acmepay` example), copied verbatim: it loads, the
+    embedded sandbox serves it from its facts alone, and its covered contract rules pass against it."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```yaml\n", readme.index("A shorter one:")) + len("```yaml\n")
+    (tmp_path / "acmepay.yaml").write_text(readme[start : readme.index("```", start)])
+    text = f"provider: {tmp_path / 'acmepay.yaml'}\nsandbox: {{url: builtin, api_key: acme_test_0123456789}}\n"
+    results = run_rules(parse_config(text, str(tmp_path / "golive.yaml"), environ={}), "IDEM-001", "IDEM-003")
+    assert results["IDEM-001"].status is Status.PASS, results["IDEM-001"].message
+    assert results["IDEM-003"].status is Status.PASS and "400 idempotency_error" in results["IDEM-003"].message, results["IDEM-003"].message
