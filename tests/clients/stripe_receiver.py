@@ -19,6 +19,8 @@ import sqlite3
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import stripe  # imported before the port opens, as a web app does: not on the first delivery
+
 
 def db() -> sqlite3.Connection:
     conn = sqlite3.connect(os.environ["RECEIVER_DB"], timeout=10, isolation_level=None)
@@ -28,8 +30,6 @@ def db() -> sqlite3.Connection:
 
 class Endpoint(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
-        import stripe
-
         payload = self.rfile.read(int(self.headers.get("content-length") or 0))
         try:
             event = stripe.Webhook.construct_event(payload, self.headers.get("stripe-signature"), os.environ["STRIPE_WEBHOOK_SECRET"])
@@ -59,6 +59,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     db().close()
+    ThreadingHTTPServer.request_queue_size = 128  # a web server's backlog, not http.server's 5 (which drops a burst)
     ThreadingHTTPServer(("127.0.0.1", args.port), Endpoint).serve_forever()
     return 0
 
