@@ -172,20 +172,24 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             return {facts.correlation_header: cid}
         return {}
 
+    def digest_of(data: dict[str, Any]) -> str:
+        """What a reused key's body is compared by (nothing where the pack compares no bodies)."""
+        return hashlib.sha256(json_bytes(data)).hexdigest() if compares_bodies else ""
+
     async def fields_of(request: Request) -> tuple[dict[str, Any], str]:
-        """The request's fields (files as {name: (filename, kind, size)}), and a digest of the whole request."""
+        """The request's fields (uploads as `Upload`s), and a digest of the whole request where bodies are compared."""
         if create_facts.encoding == "json":
             body = await read_json(request)
             if not isinstance(body, dict):
                 raise validation_error("body", "must be a JSON object", emulation.invalid_status)
-            return body, hashlib.sha256(json_bytes(body)).hexdigest()
+            return body, digest_of(body)
         if create_facts.encoding == "form":
             raw = await read_body(request, MAX_JSON_BYTES)
             try:
                 data = form_decode(raw.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
                 raise ApiError(400, "invalid_request", "The body is not a form.", "Send application/x-www-form-urlencoded.") from None
-            return data, hashlib.sha256(json_bytes(data)).hexdigest()
+            return data, digest_of(data)
         limit = facts.files.max_bytes if facts.files else DEFAULT_MAX_FILE_BYTES
         try:
             form = await read_form(request, max_file_bytes=limit)
@@ -195,7 +199,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
                 raise ApiError(422, code, f"Files must be {size_limit(limit)}.", "Compress or split the document.") from None
             raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc}", "Send multipart/form-data.") from None
         with form:
-            digest = hashlib.sha256(json_bytes(form.fields))
+            digest = hashlib.sha256(json_bytes(form.fields) if compares_bodies else b"")
             fields: dict[str, Any] = dict(form.fields)
             for name, upload in form.files.items():
                 if compares_bodies:  # the upload's digest, read in chunks from its spool (never whole in memory)
@@ -203,7 +207,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
                         digest.update(chunk)
                     upload.file.seek(0)
                 fields[name] = Upload(upload.filename, sniff(upload.file), upload.size)
-        return fields, digest.hexdigest()
+        return fields, digest.hexdigest() if compares_bodies else ""
 
     def key_of(request: Request, data: dict[str, Any]) -> str | None:
         if idem.key_in == "header":
@@ -274,9 +278,11 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         account = authenticate(request, live, test)
         limit_headers = rate_limited(sandbox, account)
         key = request.headers.get(idem.name) or None if idem.key_in == "header" else None
+        # a key in a header, and bodies not compared: a replay never reads the body (the first request alone does)
+        lazy = idem.key_in == "header" and not compares_bodies and key is not None
         try:
-            data, digest = await fields_of(request)
-            key = key_of(request, data)
+            data, digest = ({}, "") if lazy else await fields_of(request)
+            key = key if lazy else key_of(request, data)
             extra = {**limit_headers, **answer_headers(request, key)}
             if key is None and idem.required and idem.key_in == "body":  # a missing field: the pack's validation error
                 raise ApiError(
@@ -293,13 +299,18 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             if key is not None:
                 check_key_length(key, idem.max_length or 255)
                 if idem.key_in == "body":  # the digest is of the request without its key
-                    digest = hashlib.sha256(json_bytes(data)).hexdigest()
+                    digest = digest_of(data)
+
+                async def first(scope: KeyScope) -> Response:
+                    fields = (await fields_of(request))[0] if lazy else data
+                    return await submit(account, fields, scope)
+
                 response = await idempotent(
                     sandbox,
                     account,
                     key,
                     digest,
-                    lambda scope: submit(account, data, scope),
+                    first,
                     replay(digest),
                     in_flight_waits=emulation.in_flight == "wait",
                 )
