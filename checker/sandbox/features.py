@@ -162,15 +162,16 @@ class DeliveryLifecycle(Feature):
         self.field = facts.sandbox.magic_field or "to"
         self.busy, self.failing = facts.magic.get("busy"), facts.magic.get("failed")
         self.file_field = facts.create.file.field if facts.create.file else None
+        self.id_prefix, self.initial_status = facts.sandbox.id_prefix, facts.sandbox.initial_status
+        self.created_status = facts.create.created_status
         sandbox.settle = self.settle
 
     async def _create(self, account: str, data: dict[str, Any], scope: KeyScope | None) -> Response:
         store, now = self.sandbox.store, self.sandbox.clock.now(account)
-        emulation = self.pack.facts.sandbox
         upload = data.get(self.file_field) if self.file_field else None
         resource: dict[str, Any] = {
-            "id": emulation.id_prefix + secrets.token_hex(12),
-            "status": emulation.initial_status,
+            "id": self.id_prefix + secrets.token_hex(12),
+            "status": self.initial_status,
             self.field: data.get(self.field),
             "pages": 1,
             "retries": int(data.get("retries", 3)),
@@ -184,8 +185,8 @@ class DeliveryLifecycle(Feature):
             text = json.dumps(resource)
             store.insert_resource(db, resource["id"], account, self.kind, scope.key if scope else None, resource["status"], text, now)
             if scope is not None:
-                scope.save(self.pack.facts.create.created_status, text.encode())
-        return Response(text, status_code=self.pack.facts.create.created_status, media_type="application/json")
+                scope.save(self.created_status, text.encode())
+        return Response(text, status_code=self.created_status, media_type="application/json")
 
     def settle(self, account: str) -> None:
         """Move resources along queued -> sending -> delivered|failed on the sandbox clock and emit their events, in one

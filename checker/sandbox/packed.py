@@ -24,6 +24,7 @@ import json
 import re
 import secrets
 import tempfile
+import types
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,6 +149,11 @@ class Served:
         return _routes(self.pack, sandbox, self.WEBHOOK_SCHEME)
 
 
+def _plain(model: Any) -> Any:
+    """A facts model's fields as plain attributes (nested models stay models)."""
+    return types.SimpleNamespace(**{name: getattr(model, name) for name in type(model).model_fields})
+
+
 def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[Route]:
     from checker.sandbox.features import FEATURES, Feature
 
@@ -156,7 +162,11 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         features.append(FEATURES[name](pack, sandbox, features))
     own_create = next((f.create for f in features if f.create is not None), None)
     facts = pack.facts
-    create_facts, idem, emulation = facts.create, facts.idempotency, facts.sandbox
+    # plain snapshots of the facts read on every request: a facts model records each read (checker/provenance.py),
+    # which a request path this hot should not pay for
+    create_facts, idem, emulation = _plain(facts.create), _plain(facts.idempotency), _plain(facts.sandbox)
+    files = _plain(facts.files) if facts.files is not None else None
+    correlation_header = facts.correlation_header
     store, clock = sandbox.store, sandbox.clock
     live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
     patterns = {name: re.compile(pattern) for name, pattern in emulation.patterns.items()}
@@ -168,8 +178,8 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
     def answer_headers(request: Request, key: str | None) -> dict[str, str]:
         """What every answer to a create carries, errors too: the correlation id echoed (the key's echo, on every
         POST answer, is EchoKey's)."""
-        if facts.correlation_header and (cid := request.headers.get(facts.correlation_header)):
-            return {facts.correlation_header: cid}
+        if correlation_header and (cid := request.headers.get(correlation_header)):
+            return {correlation_header: cid}
         return {}
 
     def digest_of(data: dict[str, Any]) -> str:
@@ -190,12 +200,12 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             except (UnicodeDecodeError, ValueError):
                 raise ApiError(400, "invalid_request", "The body is not a form.", "Send application/x-www-form-urlencoded.") from None
             return data, digest_of(data)
-        limit = facts.files.max_bytes if facts.files else DEFAULT_MAX_FILE_BYTES
+        limit = files.max_bytes if files else DEFAULT_MAX_FILE_BYTES
         try:
             form = await read_form(request, max_file_bytes=limit)
         except FormError as exc:
             if exc.kind == "too_large":
-                code = facts.files.too_large_error if facts.files else "file_too_large"
+                code = files.too_large_error if files else "file_too_large"
                 raise ApiError(422, code, f"Files must be {size_limit(limit)}.", "Compress or split the document.") from None
             raise ApiError(400, "invalid_request", f"Could not read the multipart body: {exc}", "Send multipart/form-data.") from None
         with form:
@@ -232,12 +242,12 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
                 problems.append((name, f"is not valid (expected {pattern.pattern})"))
         upload = data.get(file_field) if file_field else None
-        if isinstance(upload, Upload) and facts.files is not None and upload.kind not in facts.files.types:
+        if isinstance(upload, Upload) and files is not None and upload.kind not in files.types:
             raise ApiError(
                 422,
-                facts.files.unsupported_error,
+                files.unsupported_error,
                 f"The file's content is {upload.kind}, which is not accepted.",
-                f"Send one of: {', '.join(t.upper() for t in facts.files.types)}.",
+                f"Send one of: {', '.join(t.upper() for t in files.types)}.",
                 errors=[{"field": file_field or "file", "message": f"unsupported type {upload.kind}"}],
             )
         if problems:
