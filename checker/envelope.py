@@ -30,7 +30,10 @@ def put(data: dict[str, Any], path: str, value: Any) -> None:
     """Set the value at a dotted path, making the mappings on the way."""
     *parents, last = path.split(".")
     for part in parents:
-        data = data.setdefault(part, {})
+        child = data.get(part)
+        if not isinstance(child, dict):  # a constant where the path goes on: the path wins
+            child = data[part] = {}
+        data = child
     data[last] = value
 
 

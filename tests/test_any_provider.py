@@ -267,3 +267,10 @@ def test_the_readmes_example_pack_is_served_and_probed_as_it_stands(tmp_path: Pa
     results = run_rules(parse_config(text, str(tmp_path / "golive.yaml"), environ={}), "IDEM-001", "IDEM-003")
     assert results["IDEM-001"].status is Status.PASS, results["IDEM-001"].message
     assert results["IDEM-003"].status is Status.PASS and "400 idempotency_error" in results["IDEM-003"].message, results["IDEM-003"].message
+
+
+def test_an_envelope_path_through_a_constant_does_not_break_an_event() -> None:
+    shaped = event(
+        {"id": "id", "type": "type", "created": "created", "data": "data.object", "constant": {"data": "x"}}, "e1", "t", 0, {"a": 1}
+    )
+    assert shaped["data"] == {"object": {"a": 1}}

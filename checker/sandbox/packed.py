@@ -191,7 +191,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         if create_facts.encoding == "json":
             body = await read_json(request)
             if not isinstance(body, dict):
-                raise validation_error("body", "must be a JSON object", emulation.invalid_status)
+                raise validation_error("body", "must be a JSON object", emulation.invalid_status, emulation.invalid_code)
             return body, digest_of(body)
         if create_facts.encoding == "form":
             raw = await read_body(request, MAX_JSON_BYTES)
