@@ -66,7 +66,12 @@ def cli() -> None:
 
 @cli.command()
 @click.option(
-    "-c", "--config", "config_path", type=click.Path(path_type=Path), default=None, help="The config file [default: golive.yaml]."
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The config file [default: golive.yaml here, or in the nearest parent folder up to the git repository's root].",
 )
 @click.option("--provider", help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML; overrides the config.")
 @click.option("--environment", type=click.Choice(["sandbox", "live"]), help="Which key prefixes are expected.")
@@ -110,7 +115,9 @@ def check(
     from checker.config import load_config, minimal_config
     from checker.engine import RunOptions
 
-    path = config_path or Path("golive.yaml")
+    path = config_path or find_config(Path.cwd()) or Path("golive.yaml")
+    if config_path is None and path.exists() and path.parent.resolve() != Path.cwd().resolve():
+        click.echo(f"golive: using {os.path.relpath(path)}", err=True)
     if config_path is None and not path.exists():
         if provider is None:
             raise click.UsageError(
@@ -128,6 +135,14 @@ def check(
         jobs=jobs,
     )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
+
+
+def find_config(start: Path) -> Path | None:
+    """golive.yaml in `start` or, inside a git repository, in the nearest parent up to the repository's root (a folder
+    holding `.git`); outside a repository only `start` is looked at."""
+    folders = [start, *start.parents]
+    root = next((i for i, folder in enumerate(folders) if (folder / ".git").exists()), 0)
+    return next((folder / "golive.yaml" for folder in folders[: root + 1] if (folder / "golive.yaml").is_file()), None)
 
 
 def _run_and_report(

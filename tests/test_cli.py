@@ -257,3 +257,28 @@ def test_sandbox_on_a_busy_port_is_a_clear_error(tmp_path):
         done = golive("sandbox", "--port", str(taken.getsockname()[1]), cwd=tmp_path, timeout=30)
     assert done.returncode == 2
     assert "cannot serve on 127.0.0.1" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_check_finds_golive_yaml_in_a_parent_folder_up_to_the_repository_root(tmp_path):
+    """From a subfolder of the integration's repository, `golive check` uses the repository's golive.yaml (and says
+    which); it does not look above the repository's root, and outside a repository only in the current folder."""
+    import subprocess
+
+    outer = tmp_path / "outer"
+    repo = outer / "shop"
+    (repo / "src" / "payments").mkdir(parents=True)
+    (outer / "golive.yaml").write_text("provider: idunox\n")  # above the repository: never used
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    (repo / "golive.yaml").write_text("provider: flexforward\nrules: {select: [IDEM-00]}\n")
+    done = golive("check", "--format", "json", "-q", cwd=repo / "src" / "payments")
+    assert done.returncode == 0, done.stderr
+    assert "golive: using ../../golive.yaml" in done.stderr
+    report = json.loads((repo / "src" / "payments" / "golive-report" / "report.json").read_text())
+    assert report["provider"] == "flexforward"
+    (repo / "golive.yaml").unlink()
+    lost = golive("check", cwd=repo / "src")
+    assert lost.returncode == 2 and "no golive.yaml here" in lost.stderr  # the one above the repository is not taken
+    plain = tmp_path / "plain" / "sub"
+    plain.mkdir(parents=True)
+    (tmp_path / "plain" / "golive.yaml").write_text("provider: idunox\n")
+    assert golive("check", cwd=plain).returncode == 2  # outside a repository: only the current folder
