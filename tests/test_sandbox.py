@@ -57,7 +57,9 @@ def test_mintfax_rejects_keys_of_another_provider(sandbox):
 
 @pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
 def test_hundred_parallel_creates_with_one_key_make_one_resource(sandbox, provider):
-    url = sandbox(provider, processing_delay_s=0.05).url
+    # the first request is held 1 s: long enough that the others, released together, meet it in flight however
+    # slow the machine (with 0.05 s, a loaded CI runner delivered all 99 after it had finished)
+    url = sandbox(provider, processing_delay_s=1.0).url
     key = f"parallel-{provider}"
     all_ready = threading.Barrier(100)
 
