@@ -282,3 +282,13 @@ def test_check_finds_golive_yaml_in_a_parent_folder_up_to_the_repository_root(tm
     plain.mkdir(parents=True)
     (tmp_path / "plain" / "golive.yaml").write_text("provider: idunox\n")
     assert golive("check", cwd=plain).returncode == 2  # outside a repository: only the current folder
+
+
+def test_shell_completion(tmp_path):
+    """click's completion, as the README says to enable it: a script for bash, and commands and options completed."""
+    script = golive(env={"_GOLIVE_COMPLETE": "bash_source"}, cwd=tmp_path)
+    assert script.returncode == 0 and "_golive_completion()" in script.stdout
+    words = golive(env={"_GOLIVE_COMPLETE": "bash_complete", "COMP_WORDS": "golive ch", "COMP_CWORD": "1"}, cwd=tmp_path)
+    assert "plain,check" in words.stdout.split()
+    options = golive(env={"_GOLIVE_COMPLETE": "bash_complete", "COMP_WORDS": "golive check --sel", "COMP_CWORD": "2"}, cwd=tmp_path)
+    assert "plain,--select" in options.stdout.split()
