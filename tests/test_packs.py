@@ -228,7 +228,7 @@ def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
 
     mintfax, stripelike = load_pack("mintfax"), load_pack(str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml"))
     assert mintfax.rule("RETRY-108").title == "Gives up after at most 5 attempts and exits non-zero"
-    assert stripelike.rule("RETRY-108").title == "Gives up after at most 3 attempts and exits non-zero"
+    assert stripelike.rule("RETRY-108").title == "Gives up after at most 4 attempts and exits non-zero"
     assert stripelike.rule("RETRY-106").fix == "Use exponential backoff from a 0.5 s base with a 5 s cap."
     assert mintfax.rule("BAL-001").fix.startswith("Subscribe to balance.low or poll the balance (/v1/account/balance)")
     assert "a second payment" in stripelike.rule("IDEM-001").why

@@ -5,7 +5,8 @@ Stripe-like pack's tests (tests/test_any_provider.py) put in front of golive.
 
 STRIPE_BASE_URL and STRIPE_API_KEY come from golive (the proxy and a sandbox key). What the SDK does (stripe
 16.1.0, read in its source: stripe/_http_client.py, stripe/_api_requestor.py):
-- max_network_retries=2, set here explicitly (the module-level default, stripe.max_network_retries, is 2);
+- max_network_retries=3 here, set explicitly (the module-level default, stripe.max_network_retries, is 2): its first
+  retry always waits exactly 0.5 s, so only the later ones carry jitter, and three give golive room to see it;
   it retries connection errors, 409 and every status >= 500, and what `Stripe-Should-Retry: true` marks; it never
   retries a 429 without that header, and never reads Retry-After;
 - it sleeps min(0.5 * 2**(n-1), 5) * U(0.5, 1), and at least 0.5 s;
@@ -41,10 +42,10 @@ def with_sdk(args: argparse.Namespace) -> int:
 
 
 def with_requests(args: argparse.Namespace) -> int:
-    """The flawed one: raw `requests`, a new key per attempt, fixed 1 s sleeps, retries on every failure."""
+    """The flawed one: raw `requests`, a new key per attempt, fixed 1 s sleeps, retries on every failure (5 attempts)."""
     import requests
 
-    for attempt in range(4):
+    for attempt in range(5):
         answer = requests.post(
             os.environ["STRIPE_BASE_URL"] + "/v1/payment_intents",
             data={"amount": "2000", "currency": "usd", "payment_method": args.payment_method, "metadata[order]": args.ref},
@@ -63,7 +64,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--payment-method", required=True)
     parser.add_argument("--ref", required=True)
-    parser.add_argument("--retries", type=int, default=2)
+    parser.add_argument("--retries", type=int, default=3)
     parser.add_argument("--flaw", choices=["raw-requests"])
     args = parser.parse_args()
     return with_requests(args) if args.flaw else with_sdk(args)
