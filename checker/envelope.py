@@ -3,9 +3,10 @@ shared by the checker (injected faults, deliveries it signs) and the embedded sa
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -93,12 +94,24 @@ def event(envelope: Mapping[str, Any], event_id: str, type_: str, created: float
         put(body, name, value)
     put(body, envelope.get("id") or "event_id", event_id)
     put(body, envelope.get("type") or "type", type_)
-    when: Any = int(created)
-    if (envelope.get("created_format") or "iso") == "iso":
-        when = dt.datetime.fromtimestamp(int(created), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    put(body, envelope.get("created") or "created_at", when)
+    put(body, envelope.get("created") or "created_at", stamp(envelope.get("created_format") or "iso", created))
     put(body, envelope.get("data") or "data", data)
     return body
+
+
+@functools.lru_cache(maxsize=64)
+def _iso_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
+
+
+def iso(ts: float) -> str:
+    """A unix time as ISO 8601 in UTC, to the second ("2026-11-26T10:00:00Z")."""
+    return _iso_second(int(ts))
+
+
+def stamp(created_format: str, ts: float) -> str | int:
+    """A time as a provider writes it: ISO 8601 (`iso`) or whole unix seconds (`unix`)."""
+    return iso(ts) if created_format == "iso" else int(ts)
 
 
 def form_encode(data: Mapping[str, Any]) -> str:

@@ -21,12 +21,10 @@ on by name (`facts.sandbox.features`). Each is reusable by any pack whose provid
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import secrets
 import sqlite3
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -36,6 +34,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checker import envelope
+from checker.envelope import iso
 from checker.sandbox.app import ApiError, KeyScope, Sandbox, authenticate, rate_limited
 
 if TYPE_CHECKING:
@@ -64,15 +63,6 @@ class Feature:
 
     def settled(self, db: sqlite3.Connection, account: str, resource: dict[str, Any], failed: bool, now: float) -> None:
         """Inside the lifecycle's transaction, when a resource reaches its final status."""
-
-
-@functools.lru_cache(maxsize=64)
-def _iso_second(second: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))
-
-
-def iso(ts: float) -> str:
-    return _iso_second(int(ts))
 
 
 def add_event(sandbox: Sandbox, pack: Pack, db: sqlite3.Connection, account: str, type_: str, origin: str, data: Any, now: float) -> None:

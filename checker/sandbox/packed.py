@@ -71,11 +71,11 @@ if TYPE_CHECKING:
 MISSING_KEY_ECHO = "not provided; recommended"  # --replay-style 001: the echo of a POST without a key (mintfax 001)
 
 
-def replay_of(pack: Pack, sandbox: Sandbox) -> ReplayFacts:
+def replay_of(pack: Pack, options: SandboxOptions) -> ReplayFacts:
     """The pack's replay facts, or, with `golive sandbox --replay-style 001`, the other revision of a guide that echoes
     the key on every POST answer: no replay header, and MISSING_KEY_ECHO without a key."""
     replay = pack.facts.idempotency.replay
-    if sandbox.options.replay_style == "001" and replay.echo_header:
+    if options.replay_style == "001" and replay.echo_header:
         return replay.model_copy(update={"headers": {}, "missing_key_echo": replay.missing_key_echo or MISSING_KEY_ECHO})
     return replay
 
@@ -127,13 +127,10 @@ class Served:
         self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks and hooks.endpoints_path else None
 
     def middleware(self, options: SandboxOptions) -> list[Middleware]:
-        idem = self.pack.facts.idempotency
-        if not idem.replay.echo_header or idem.key_in != "header":
+        idem, replay = self.pack.facts.idempotency, replay_of(self.pack, options)
+        if not replay.echo_header or idem.key_in != "header":
             return []
-        missing = idem.replay.missing_key_echo
-        if options.replay_style == "001":
-            missing = missing or MISSING_KEY_ECHO
-        return [Middleware(EchoKey, header=idem.replay.echo_header, key_header=idem.name, missing=missing)]
+        return [Middleware(EchoKey, header=replay.echo_header, key_header=idem.name, missing=replay.missing_key_echo)]
 
     def configure(self, sandbox: Sandbox) -> None:
         facts = self.pack.facts
@@ -171,7 +168,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
     live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
     patterns = {name: re.compile(pattern) for name, pattern in emulation.patterns.items()}
     magic = {value: name for name, value in facts.magic.items()}
-    replay_facts = replay_of(pack, sandbox)
+    replay_facts = replay_of(pack, sandbox.options)
     compares_bodies = not isinstance(idem.on_body_mismatch, str) or idem.on_body_mismatch == "conflict"
     hooks = facts.webhooks
 
@@ -410,8 +407,7 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
     def shown(endpoint: dict[str, Any]) -> dict[str, Any]:
         """An endpoint as the provider lists it: its field names, `created` as its events write it."""
         events = [registration.all_events if e == "*" and registration.all_events else e for e in endpoint["events"]]
-        when = envelope.event(shape.model_dump(), "", "", endpoint["created_at"], None)
-        created = {shape.created: envelope.dig(when, shape.created)} if "." not in shape.created else {}
+        created = {shape.created: envelope.stamp(shape.created_format, endpoint["created_at"])} if "." not in shape.created else {}
         return {"id": endpoint["id"], registration.url_field: endpoint["url"], registration.events_field: events, **created}
 
     async def endpoints(request: Request) -> Response:
