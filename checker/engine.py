@@ -19,7 +19,7 @@ from checker import __version__
 from checker.budget import BudgetExceeded, within
 from checker.config import Config
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
-from checker.model import Outcome, Result, Rule, RunResult, Severity, Status
+from checker.model import Outcome, Result, Rule, RunResult, Severity, Status, verdict_of
 from checker.packs import Pack
 from checker.printable import printable, printable_deep
 from checker.provenance import READING, covers
@@ -33,7 +33,6 @@ DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo":
 # the static checks take no slot at all (see `guarded`)
 START_ORDER = {"repo": 0, "config": 0, "client": 1, "webhook": 2, "sandbox": 3}
 STATIC = {"repo", "config"}
-BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}
 
 if TYPE_CHECKING:
     from checker.harness.receiver import RunningReceiver
@@ -324,14 +323,6 @@ def _waiver_states(results: Iterable[Result], config: Config, today: dt.date) ->
             {"rule": waiver.rule, "reason": waiver.reason, "by": waiver.by, "expires": waiver.expires.isoformat(), "state": state}
         )
     return tuple(states)
-
-
-def verdict_of(results: Iterable[Result], fail_on: str) -> str:
-    blocking_severities = {Severity.BLOCKER} | ({Severity.WARNING} if fail_on == "warning" else set())
-    for result in results:
-        if result.status in BLOCKING and result.severity in blocking_severities:
-            return "not ready"
-    return "ready"
 
 
 async def _run_checks(

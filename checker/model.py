@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ class Severity(enum.StrEnum):
 
 
 TARGETS = ("sandbox", "client", "webhook", "repo", "manual")
+BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}  # statuses that hold a go-live back (at the fail_on severity)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +161,11 @@ class RunResult:
             "waivers": [dict(w) for w in self.waivers],
             "results": [r.to_json() for r in self.results],
         }
+
+
+def verdict_of(results: Iterable[Result], fail_on: str) -> str:
+    blocking_severities = {Severity.BLOCKER} | ({Severity.WARNING} if fail_on == "warning" else set())
+    for result in results:
+        if result.status in BLOCKING and result.severity in blocking_severities:
+            return "not ready"
+    return "ready"

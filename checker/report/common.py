@@ -1,0 +1,103 @@
+"""What every renderer shares: the Jinja2 environments, text made safe for each format, counts and sections."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from checker.printable import printable
+
+STATUS_ORDER = ("fail", "error", "manual", "waived", "pass", "attested", "skip")
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#!])")
+ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️", "skip": "➖", "waived": "🟪", "manual": "✋", "attested": "☑️"}
+
+
+def basis_lines(rule: Any) -> list[str]:
+    """What a rule's verdict rests on, one line per fact and per reading (SARIF's help, Markdown's notes)."""
+    lines = []
+    for item in rule.basis:
+        if "documented" in item:
+            lines.append(f'documented: {item["fact"]} = {item["value"]} ({item["documented"]}: "{item["quote"]}")')
+        elif "assumed" in item:
+            lines.append(f"assumed: {item['fact']} = {item['value']} ({item['assumed']})")
+    for reading in rule.readings:
+        lines.append(f"the documents disagree on {reading['about']}; golive's reading: {reading['reading']}")
+    return lines
+
+
+def basis_text(rule: Any, bullet: str = "", escape: Callable[[str], str] = printable) -> str:
+    lines = basis_lines(rule)
+    return "\n\nWhat the verdict rests on:\n" + "\n".join(bullet + escape(line) for line in lines) if lines else ""
+
+
+@cache
+def templates(kind: str) -> Any:
+    """The Jinja2 environment for one kind of template. Every `{{ value }}` passes through `finalize` for
+    that kind, so no field of any template (a pack's name, a section, a target's message) can carry markup
+    or characters its format cannot hold, whoever wrote the template: HTML and XML are autoescaped, XML
+    also loses what XML 1.0 forbids, Markdown is escaped and kept on one line, and control characters are
+    shown as escapes everywhere."""
+    import jinja2
+    from markupsafe import Markup
+
+    from checker.packs import data_dir
+
+    def finalize(value: Any) -> Any:
+        if isinstance(value, Markup):  # golive's own CSS, script and SVG
+            return value
+        if kind == "md":
+            return md_text(value)
+        if not isinstance(value, str):
+            return value
+        text = printable(value)
+        return _XML_INVALID.sub("?", text) if kind == "xml" else text
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_dir("reports"))),
+        autoescape=kind in ("html", "xml"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=finalize,
+    )
+    return env
+
+
+def md_text(value: object) -> str:
+    """Text from anywhere, safe in a Markdown table cell: one line, markup characters escaped."""
+    text = re.sub(r"\s+", " ", printable(str(value)))  # one line; a template's own " · " keeps its spaces
+    text = _MD_SPECIAL.sub(lambda m: "&lt;" if m.group(1) == "<" else "&gt;" if m.group(1) == ">" else "\\" + m.group(1), text)
+    return text[:500] + ("…" if len(text) > 500 else "")
+
+
+def counts(data: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(status, data["summary"].get(status, 0)) for status in STATUS_ORDER if data["summary"].get(status, 0)]
+
+
+def sections(results: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        sections.setdefault(result["section"], []).append(result)
+    return list(sections.items())
+
+
+class Obj(dict):  # type: ignore[type-arg]
+    """A dict whose keys templates can also read as attributes."""
+
+    def __init__(self, data: dict[str, Any], **extra: Any) -> None:
+        super().__init__(data, **extra)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def safe(text: str) -> Any:
+    from markupsafe import Markup
+
+    return Markup(text)  # golive's own CSS/JS, never a target's text

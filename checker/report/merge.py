@@ -1,0 +1,46 @@
+"""One report from the reports of parallel jobs."""
+
+from __future__ import annotations
+
+import json
+
+from checker.model import Result, RunResult, verdict_of
+
+# how bad a status is, when two runs judged the same rule
+SEVERITY_OF_STATUS = {"fail": 6, "error": 5, "manual": 4, "waived": 3, "pass": 2, "attested": 2, "skip": 1}
+
+
+def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
+    """One report from the reports of parallel jobs: every rule once, the worst verdict on a rule two jobs ran."""
+    from checker.errors import ConfigError, Problem
+
+    providers = {(r.provider, r.environment) for r in runs}
+    if len(providers) > 1:
+        found = ", ".join(f"{p} ({e})" for p, e in sorted(providers))
+        raise ConfigError([Problem("report merge", None, "provider", f"the reports are of different runs: {found}")])
+    chosen: dict[str, Result] = {}
+    order: list[str] = []
+    for run in runs:
+        for result in run.results:
+            current = chosen.get(result.rule.id)
+            if current is None:
+                order.append(result.rule.id)
+                chosen[result.rule.id] = result
+            elif SEVERITY_OF_STATUS[result.status.value] > SEVERITY_OF_STATUS[current.status.value]:
+                chosen[result.rule.id] = result
+    results = tuple(chosen[i] for i in order)
+    threshold = fail_on or ("warning" if any(r.fail_on == "warning" for r in runs) else "blocker")
+    waivers = {json.dumps(dict(w), sort_keys=True): w for run in runs for w in run.waivers}
+    return RunResult(
+        provider=runs[0].provider,
+        environment=runs[0].environment,
+        started_at=min(r.started_at for r in runs),
+        duration_s=max(r.duration_s for r in runs),
+        verdict=verdict_of(results, threshold) if not any(r.verdict != "ready" and r.interrupted for r in runs) else "not ready",
+        interrupted=any(r.interrupted for r in runs),
+        results=results,
+        tool_version=runs[0].tool_version,
+        fail_on=threshold,
+        waivers=tuple(waivers.values()),
+        config_file=runs[0].config_file,
+    )
