@@ -20,6 +20,7 @@ from checker import __version__
 T = TypeVar("T")
 U = TypeVar("U")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif")
+REQUIRABLE = ("sandbox", "client", "webhook", "repo")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 
 
@@ -93,6 +94,13 @@ def cli() -> None:
     show_default=True,
     help="Which failed severities make the verdict 'not ready'.",
 )
+@click.option(
+    "--require",
+    "require",
+    type=CsvChoice(REQUIRABLE),
+    default=None,
+    help="Targets that must be configured and probed, comma-separated (with golive.yaml's require:); a missing one fails the verdict.",
+)
 @click.option("--jobs", type=click.IntRange(1, 256), default=16, show_default=True, help="Probes run at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each rule's evidence (request transcripts) and fix.")
@@ -106,6 +114,7 @@ def check(
     formats: list[str],
     output: Path,
     fail_on: str,
+    require: list[str] | None,
     jobs: int,
     quiet: bool,
     verbose: bool,
@@ -133,6 +142,7 @@ def check(
         environment=environment,
         fail_on=fail_on,
         jobs=jobs,
+        require=tuple(require or ()),
     )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
 

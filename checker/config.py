@@ -89,6 +89,7 @@ class ConfigFile(Strict):
     repo: RepoSection = RepoSection()
     documents: list[str] = []
     balance: BalanceSection = BalanceSection()
+    require: list[Literal["sandbox", "client", "webhook", "repo"]] = []  # targets that must be configured and probed
     rules: RulesSection = RulesSection()
     waivers: list[Waiver] = []
     attestations: dict[str, Attestation] = {}

@@ -13,11 +13,12 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from checker import __version__
 from checker.budget import BudgetExceeded, within
 from checker.config import Config
+from checker.context import context_of, locations_of
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
 from checker.model import Outcome, Result, Rule, RunResult, Severity, Status, verdict_of
 from checker.packs import Pack
@@ -48,6 +49,7 @@ class RunOptions:
     fail_on: str = "blocker"
     jobs: int = 16
     today: dt.date = field(default_factory=dt.date.today)
+    require: tuple[str, ...] = ()  # --require: targets that must be configured and probed (with golive.yaml's require:)
 
 
 def registered() -> dict[str, Check]:
@@ -224,10 +226,10 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
 # ---------------------------------------------------------------- running
 
 
-def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check], selected: bool = False) -> Outcome | None:
+def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check], demanded: str | None = None) -> Outcome | None:
     """The outcome of a rule that needs no probe and no target: skipped, manual, attested or not configured.
-    A rule the user `selected` by name or prefix whose target is not configured is an error, not a skip: they
-    asked for it to be probed."""
+    A rule the user `demanded` (selected it by name or prefix, or required its target) whose target is not
+    configured is an error, not a skip: they asked for it to be probed."""
     if rule.skip:
         return Outcome.skipped(rule.skip)
     if rule.target == "manual":
@@ -238,10 +240,10 @@ def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check
         return Outcome(Status.ATTESTED, f"attested by {attestation.by} on {attestation.date.isoformat()}{evidence}")
     if rule.id not in checks:
         return Outcome.skipped("not implemented in this version of golive")
-    reason = _not_configured(checks[rule.id].target, config)
+    reason = _not_configured(checks[rule.id].target, config) or _section_not_set_up(rule, config)
     if reason is None:
         return None
-    return Outcome(Status.ERROR, f"selected, but {reason}") if selected else Outcome.skipped(reason)
+    return Outcome(Status.ERROR, f"{demanded}, but {reason}") if demanded else Outcome.skipped(reason)
 
 
 def _not_configured(target: str, config: Config) -> str | None:
@@ -254,6 +256,54 @@ def _not_configured(target: str, config: Config) -> str | None:
     if target == "config" and config.path == "(built-in)":
         return "no golive.yaml: this rule reads the integration's settings"
     return None
+
+
+def _section_not_set_up(rule: Rule, config: Config) -> str | None:
+    """A webhook rule that reads only settings (HOOK-212: webhook.events) follows its siblings: without a webhook
+    section it is skipped as they are, rather than failing alone on a section the user has not set up yet."""
+    if rule.target == "webhook" and rule.id.startswith("HOOK-") and config.file.webhook is None:
+        return "no webhook receiver configured (webhook in golive.yaml)"
+    return None
+
+
+COVERED = ("sandbox", "client", "webhook", "repo")  # the targets a verdict's coverage speaks of (manual items are listed)
+
+
+def required_targets(config: Config, options: RunOptions) -> tuple[str, ...]:
+    wanted = {*config.file.require, *options.require}
+    return tuple(t for t in COVERED if t in wanted)
+
+
+def _demanded(rule: Rule, config: Config, options: RunOptions, required: tuple[str, ...]) -> str | None:
+    """Why a rule must be probed rather than skipped when its target is missing, in the user's words; None if not."""
+    if rule.target in required:
+        where = "--require" if rule.target in options.require else "require: in golive.yaml"
+        return f"required ({where} names {rule.target})"
+    if options.select or config.file.rules.select:  # every rule chosen was named by id or prefix
+        return "selected"
+    return None
+
+
+def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> dict[str, Any]:
+    """Which targets this run probed and which it did not because golive.yaml does not configure them, counted in the
+    rules the pack covers (a rule the provider's documents do not cover is no gap); and the required targets no
+    selected rule probed."""
+    by_id = {r.rule.id: r for r in results}
+    probed: dict[str, list[str]] = {}
+    not_configured: dict[str, list[str]] = {}
+    for rule in rules:
+        result = by_id.get(rule.id)
+        if rule.target not in COVERED or rule.skip or result is None:
+            continue
+        missing = result.status is Status.SKIP and (
+            _not_configured(rule.target, config) is not None or _section_not_set_up(rule, config) is not None
+        )
+        if missing or (result.status is Status.ERROR and rule.target in required and _not_configured(rule.target, config)):
+            not_configured.setdefault(rule.target, []).append(rule.id)
+        elif result.status is not Status.SKIP:
+            probed.setdefault(rule.target, []).append(rule.id)
+    unprobed = [t for t in required if t not in probed]
+    return {"probed": probed, "not_configured": not_configured, "required": list(required), "required_not_probed": unprobed}
 
 
 def _decided_by_targets(target: str, targets: Targets) -> Outcome | None:
@@ -408,9 +458,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     reads: dict[str, set[str]] = {}  # per rule, the pack facts its check read (checker/provenance.py)
     redactor = Redactor(config.secrets)
     # what needs no target is decided first: an interruption while the targets start cannot mislabel it
-    selected = bool(options.select or config.file.rules.select)  # every rule chosen was named by id or prefix
+    required = required_targets(config, options)
     for rule in rules:
-        decided = _decided_without_targets(rule, config, checks, selected)
+        decided = _decided_without_targets(rule, config, checks, _demanded(rule, config, options, required))
         if decided is not None:
             outcomes[rule.id] = (decided, 0.0)
             if progress:
@@ -434,6 +484,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     for rule in rules:
         outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
     results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
+    coverage = coverage_of(rules, results, config, required)
     return RunResult(
         fail_on=options.fail_on,
         waivers=tuple(printable_deep(redactor.deep(w)) for w in _waiver_states(results, config, options.today)),
@@ -441,7 +492,10 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         environment=environment,
         started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=time.monotonic() - t0,
-        verdict="not ready" if interrupted else verdict_of(results, options.fail_on),
+        verdict="not ready" if interrupted or coverage["required_not_probed"] else verdict_of(results, options.fail_on),
+        coverage=coverage,
+        context=context_of(config, pack, redactor),
+        locations=locations_of(config),
         interrupted=interrupted,
         results=results,
         tool_version=__version__,

@@ -25,6 +25,7 @@ class Severity(enum.StrEnum):
 
 
 TARGETS = ("sandbox", "client", "webhook", "repo", "manual")
+TARGET_NAMES = {"sandbox": "sandbox contract", "client": "client", "webhook": "webhook receiver", "repo": "repo"}  # coverage
 BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}  # statuses that hold a go-live back (at the fail_on severity)
 
 
@@ -133,11 +134,42 @@ class RunResult:
     config_file: str | None = None  # the config's file name, for locations in SARIF
     fail_on: str = "blocker"
     waivers: tuple[Mapping[str, Any], ...] = ()  # every waiver in the config, with its state: applied | unused | expired
+    # which targets were probed and which not configured: {probed: {target: [rule id]}, not_configured: {target: [rule id]},
+    # required: [target], required_not_probed: [target]} (engine.coverage_of)
+    coverage: Mapping[str, Any] = field(default_factory=dict)
+    # what was checked, for a reviewer: {config, git: {commit, dirty}, client, receiver, sandbox, pack: {name, path, digest}}
+    context: Mapping[str, Any] = field(default_factory=dict)
+    locations: Mapping[str, int] = field(default_factory=dict)  # target -> the config line that configures it (SARIF, annotations)
 
     def not_probed(self) -> list[str]:
         """Blockers the pack covers that were skipped all the same, because of a setting in golive.yaml (KEY-003
         without repo.production_paths): a READY verdict says it did not look there."""
         return [r.rule.id for r in self.results if r.status is Status.SKIP and r.severity is Severity.BLOCKER and r.rule.skip is None]
+
+    def verdict_label(self) -> str:
+        """The verdict as people read it: READY over a partial set of targets says which it covers."""
+        if self.verdict != "ready":
+            return "NOT READY"
+        probed = [TARGET_NAMES[t] for t in TARGET_NAMES if t in (self.coverage.get("probed") or {})]
+        if not self.coverage.get("not_configured") or not probed:
+            return "READY"
+        return f"READY ({' and '.join(probed)} only)"
+
+    def coverage_line(self) -> str:
+        """Which targets were probed and which were not configured (required ones the verdict counts against)."""
+        probed, missing = self.coverage.get("probed") or {}, self.coverage.get("not_configured") or {}
+        required = set(self.coverage.get("required") or ())
+
+        def listed(ids: Mapping[str, list[str]]) -> str:
+            items = [(t, len(ids[t])) for t in TARGET_NAMES if t in ids]
+            return ", ".join(f"{TARGET_NAMES[t]} ({n} rule{'s' * (n != 1)}{', required' if t in required else ''})" for t, n in items)
+
+        parts = [f"probed: {listed(probed) or 'nothing'}"] if probed or missing else []
+        if missing:
+            parts.append(f"not configured: {listed(missing)}")
+        if self.coverage.get("required_not_probed"):
+            parts.append(f"required but no rule of it selected: {', '.join(self.coverage['required_not_probed'])}")
+        return "; ".join(parts)
 
     def summary(self) -> dict[str, int]:
         counts = {status.value: 0 for status in Status}
@@ -158,6 +190,9 @@ class RunResult:
             "fail_on": self.fail_on,
             "config_file": self.config_file,
             "summary": self.summary(),
+            "coverage": dict(self.coverage),
+            "context": dict(self.context),
+            "locations": dict(self.locations),
             "waivers": [dict(w) for w in self.waivers],
             "results": [r.to_json() for r in self.results],
         }

@@ -65,6 +65,7 @@ class Checklist:
                 self.line(self.style(printable(section, one_line=True), bold=True, underline=True))
                 self._section(by_section[section])
             self.line()
+            self._triage(run)
         self.line(self.verdict(run))
 
     def _section(self, results: list[Result]) -> None:
@@ -99,20 +100,113 @@ class Checklist:
         if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:
             self.line("              " + self.style("fix: " + result.rule.fix, fg="yellow"))
         if self.verbose and result.evidence:
-            for item in result.evidence:  # one line each: a target's newline must not start a line of ours
-                self.line("              " + self.style(printable(_evidence_line(item), one_line=True), dim=True))
+            for item in result.evidence:
+                head, block = evidence_lines(item)
+                self.line("              " + self.style(head, dim=True))
+                for text in block:  # a target's multi-line text, indented under its line: never a line of ours
+                    self.line("                │ " + self.style(text, dim=True))
+
+    def _triage(self, run: RunResult) -> None:
+        """What to fix first: the blockers that hold the verdict back, then the warnings, each with its fix; rules that
+        failed for one and the same reason (a target not configured, a client that cannot start) are one entry."""
+        groups = triage(run)
+        if not groups:
+            return
+        self.line(self.style("What to fix first", bold=True, underline=True))
+        for severity, entries in groups:
+            self.line(f"  {severity}s:")
+            for n, (results, message) in enumerate(entries, 1):
+                first = results[0]
+                symbol = self.style(self.symbols[first.status], fg=COLOURS[first.status], bold=True)
+                ids = first.rule.id if len(results) == 1 else f"{_ids(results)} ({len(results)} rules)"
+                title = first.rule.title if len(results) == 1 else first.rule.section
+                self.line(f"  {n:>2}. {symbol} {ids}  {printable(title, one_line=True)}")
+                label = "" if first.status is Status.FAIL else f"{first.status.value}: "
+                self.line(
+                    "        "
+                    + self.style(_cut(printable(label + _plain(message, first.rule.id), one_line=True)), fg=COLOURS[first.status])
+                )
+                if first.rule.fix and first.status is not Status.MANUAL:
+                    self.line("        " + self.style("fix: " + printable(first.rule.fix, one_line=True), fg="yellow"))
+        self.line()
 
     def verdict(self, run: RunResult) -> str:
         counts = run.summary()
         summary = " · ".join(f"{n} {s}" for s, n in counts.items() if n)
         ready = run.verdict == "ready"
-        word = (
-            self.style(" READY " if ready else " NOT READY ", fg="white", bg="green" if ready else "red", bold=True)
-            if self.colour
-            else ("READY" if ready else "NOT READY")
-        )
+        label = run.verdict_label()
+        word = self.style(f" {label} ", fg="white", bg="green" if ready else "red", bold=True) if self.colour else label
         interrupted = " (interrupted)" if run.interrupted else ""
-        return f"Verdict: {word}{interrupted}  {summary}  in {run.duration_s:.1f} s{_not_probed(run.not_probed())}"
+        lines = [f"Verdict: {word}{interrupted}  {summary}  in {run.duration_s:.1f} s"]
+        if severities := by_severity(run):
+            lines.append(f"  {severities}")
+        if coverage := run.coverage_line():
+            lines.append(f"  {coverage}")
+            if run.coverage.get("not_configured") and not run.coverage.get("required"):
+                lines.append("  (require: [sandbox, client, webhook, repo] in golive.yaml, or --require, makes a missing target fail)")
+        return "\n".join(lines) + _not_probed(run.not_probed())
+
+
+PROBLEMS = (Status.FAIL, Status.ERROR, Status.MANUAL)
+TRIAGE_CUT = 240  # characters of a message in the triage list; the checklist above and the reports have it whole
+
+
+def triage(run: RunResult) -> list[tuple[str, list[tuple[list[Result], str]]]]:
+    """The results to act on, by severity (blockers first), failures before errors; a message shared by several rules
+    (one cause) is one entry. Manual items are listed where they hold the verdict back (live)."""
+    from checker.model import BLOCKING, Severity
+
+    groups = []
+    for severity in (Severity.BLOCKER, Severity.WARNING):
+        holding = [r for r in run.results if r.severity is severity and r.status in BLOCKING]
+        if severity is Severity.WARNING:
+            holding = [r for r in holding if r.status is not Status.MANUAL]
+        holding.sort(key=lambda r: PROBLEMS.index(r.status))
+        entries: dict[tuple[Status, str], list[Result]] = {}
+        for result in holding:
+            key = (result.status, result.message) if result.status is not Status.FAIL else (result.status, result.rule.id)
+            entries.setdefault(key, []).append(result)
+        if entries:
+            groups.append((severity.value, [(results, results[0].message) for results in entries.values()]))
+    return groups
+
+
+def by_severity(run: RunResult) -> str:
+    """Counts of what went wrong by severity: "blockers: 2 failed, 1 error · warnings: 3 failed"."""
+    parts = []
+    for severity in ("blocker", "warning", "info"):
+        counts = {status: sum(1 for r in run.results if r.severity.value == severity and r.status is status) for status in PROBLEMS}
+        words = [f"{n} {WORDS[status]}" for status, n in counts.items() if n and (status is not Status.MANUAL or severity == "blocker")]
+        if words:
+            parts.append(f"{'info' if severity == 'info' else severity + 's'}: {', '.join(words)}")
+    return " · ".join(parts)
+
+
+WORDS = {Status.FAIL: "failed", Status.ERROR: "error", Status.MANUAL: "to attest"}
+
+
+def _ids(results: list[Result]) -> str:
+    ids = [r.rule.id for r in results]
+    return ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+
+
+QUALIFIERS = {
+    " [rests on golive's assumption": "rests on golive's assumptions",
+    " [the provider's documents disagree on": "documents disagree",
+}
+
+
+def _plain(message: str, rule_id: str) -> str:
+    """A message without the qualifiers the engine appends (what it rests on): the checklist above and the reports
+    carry them whole; the triage list names them and where to read them."""
+    found = sorted((i, words) for q, words in QUALIFIERS.items() if (i := message.find(q)) >= 0)
+    if not found:
+        return message
+    return message[: found[0][0]] + f" ({'; '.join(words for _, words in found)}: golive explain {rule_id})"
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= TRIAGE_CUT else text[: TRIAGE_CUT - 1] + "…"
 
 
 def _not_probed(ids: list[str]) -> str:
@@ -120,6 +214,30 @@ def _not_probed(ids: list[str]) -> str:
         return ""
     shown = ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
     return f"\n  not probed: {len(ids)} blocker{'s' * (len(ids) > 1)} the pack covers ({shown}): see their skip reasons"
+
+
+BLOCK_FIELDS = ("body_sent", "stderr_tail", "stdout_tail", "answer", "text")  # multi-line text shown as an indented block
+BLOCK_LINES = 8  # lines of such a block in the terminal; report.json has them all
+
+
+def evidence_lines(item: object) -> tuple[str, list[str]]:
+    """One evidence item for `-v`: a line saying what it is, and the lines of any multi-line text it carries (a body,
+    a process's output), each made printable and cut, so nothing a target sent can break the layout."""
+    head = printable(_evidence_line(item), one_line=True)
+    if not isinstance(item, dict):
+        return head, []
+    block: list[str] = []
+    for name in BLOCK_FIELDS:
+        value = item.get(name)
+        if isinstance(value, str) and "\n" in value.strip():
+            lines = value.strip().splitlines()
+            if not block:
+                head = _cut(head)
+            block.append(f"{name.replace('_', ' ')}:")
+            block += [_cut(printable(line, one_line=True)) for line in lines[:BLOCK_LINES]]
+            if len(lines) > BLOCK_LINES:
+                block.append(f"… {len(lines) - BLOCK_LINES} more lines (all in report.json)")
+    return head, block
 
 
 def _evidence_line(item: dict[str, object] | object) -> str:
@@ -154,8 +272,23 @@ def _evidence_line(item: dict[str, object] | object) -> str:
             line += f"  answer: {str(item['answer'])[:120]}"
         return line
     if item.get("kind") == "note":
-        return str(item.get("text", ""))
-    return ", ".join(f"{k}={v}" for k, v in item.items())
+        text = str(item.get("text", ""))
+        return text.strip().splitlines()[0] + " …" if "\n" in text.strip() else text
+    if item.get("kind") == "backoff_windows":
+        windows = item.get("windows") or []
+        shown = ", ".join(f"{w[0]:g}–{w[1]:g} s" for w in windows if isinstance(w, (list, tuple)) and len(w) == 2)  # type: ignore[union-attr]
+        return f"expected retry delays ({item.get('model')}): {shown}"
+    kind = item.get("kind")
+    present = {str(k): v for k, v in item.items() if k != "kind" and v not in (None, "", [], {})}
+    present = {k: v for k, v in present.items() if not (k in BLOCK_FIELDS and isinstance(v, str) and "\n" in v.strip())}  # below it
+    fields = "  ".join(f"{k.replace('_', ' ')}: {_short(v)}" for k, v in present.items())
+    return f"{kind}: {fields}" if kind else fields
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else str(value)
+    first = text.strip().splitlines()[0] if text.strip() else text
+    return _cut(first) + (" …" if first != text.strip() else "")
 
 
 class ProgressLine:

@@ -246,6 +246,9 @@ def _run_of(report: Any) -> RunResult:
         fail_on=report.fail_on,
         waivers=tuple(report.waivers),
         config_file=report.config_file,
+        coverage=report.coverage,
+        context=report.context,
+        locations=report.locations,
     )
 
 
@@ -291,6 +294,9 @@ def _report_model() -> Any:
         fail_on: str = "blocker"
         config_file: str | None = None
         waivers: list[dict[str, Any]] = []
+        coverage: dict[str, Any] = {}
+        context: dict[str, Any] = {}
+        locations: dict[str, int] = {}
         results: list[Entry]
 
     return ReportFile

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from checker.model import Result, RunResult, verdict_of
 
@@ -29,6 +30,7 @@ def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
             elif SEVERITY_OF_STATUS[result.status.value] > SEVERITY_OF_STATUS[current.status.value]:
                 chosen[result.rule.id] = result
     results = tuple(chosen[i] for i in order)
+    coverage = merged_coverage(runs)
     threshold = fail_on or ("warning" if any(r.fail_on == "warning" for r in runs) else "blocker")
     waivers = {json.dumps(dict(w), sort_keys=True): w for run in runs for w in run.waivers}
     return RunResult(
@@ -36,11 +38,35 @@ def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
         environment=runs[0].environment,
         started_at=min(r.started_at for r in runs),
         duration_s=max(r.duration_s for r in runs),
-        verdict=verdict_of(results, threshold) if not any(r.verdict != "ready" and r.interrupted for r in runs) else "not ready",
+        verdict="not ready"
+        if any(r.verdict != "ready" and r.interrupted for r in runs) or coverage["required_not_probed"]
+        else verdict_of(results, threshold),
         interrupted=any(r.interrupted for r in runs),
         results=results,
         tool_version=runs[0].tool_version,
         fail_on=threshold,
         waivers=tuple(waivers.values()),
         config_file=runs[0].config_file,
+        coverage=coverage,
+        context=runs[0].context,
+        locations=runs[0].locations,
     )
+
+
+def merged_coverage(runs: list[RunResult]) -> dict[str, Any]:
+    """The jobs' coverage together: a rule one job probed is probed, whatever another job did not configure."""
+    probed: dict[str, set[str]] = {}
+    missing: dict[str, set[str]] = {}
+    for run in runs:
+        for key, into in (("probed", probed), ("not_configured", missing)):
+            for target, ids in (run.coverage.get(key) or {}).items():
+                into.setdefault(target, set()).update(ids)
+    seen = {rule_id for ids in probed.values() for rule_id in ids}
+    not_configured = {t: sorted(ids - seen) for t, ids in missing.items() if ids - seen}
+    required = sorted({t for run in runs for t in run.coverage.get("required") or ()})
+    return {
+        "probed": {t: sorted(ids) for t, ids in probed.items()},
+        "not_configured": not_configured,
+        "required": required,
+        "required_not_probed": [t for t in required if t not in probed],
+    }

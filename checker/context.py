@@ -1,0 +1,88 @@
+"""What a run checked, for the reviewer who signs it off: the config, the integration's git commit, the commands golive
+ran, the provider pack; and where in golive.yaml each target is configured (SARIF and annotations point there)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from checker.config import Config
+from checker.packs import BUILTIN_PACKS, Pack
+from checker.redact import Redactor
+
+BUILT_IN = "(built-in)"
+GIT_TIMEOUT_S = 10  # for the metadata only: a slow git leaves the commit out, it does not hold the run
+
+
+def context_of(config: Config, pack: Pack, redactor: Redactor) -> dict[str, Any]:
+    """The facts of the run a reviewer needs to tell what was checked; secrets masked, git bounded in time."""
+    file = config.file
+    webhook = file.webhook
+    context: dict[str, Any] = {
+        "config": None if config.path == BUILT_IN else _shown(Path(config.path)),
+        "git": git_state(config.base_dir) if config.path != BUILT_IN else None,
+        "sandbox": "embedded" if file.sandbox.url == "builtin" else file.sandbox.url,
+        "client": file.client.command if file.client else None,
+        "receiver": webhook.start if webhook else None,
+        "webhook_url": webhook.url if webhook else None,
+        "register": webhook.registration if webhook else None,
+        "pack": pack_identity(pack),
+    }
+    return redactor.deep(context)  # type: ignore[no-any-return]
+
+
+def pack_identity(pack: Pack) -> dict[str, Any]:
+    """A pack by name and by content: the first 12 hex digits of its file's SHA-256 say which revision was used."""
+    path = Path(pack.path)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    except OSError:
+        digest = None
+    return {"name": pack.name, "title": pack.title, "path": "built-in" if pack.name in BUILTIN_PACKS else _shown(path), "sha256": digest}
+
+
+def git_state(folder: Path) -> dict[str, Any] | None:
+    """The commit the integration's working tree is at and whether it has changes git would show; None outside a
+    repository or without git (the report says so rather than failing a run over it)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, timeout=GIT_TIMEOUT_S, stdin=subprocess.DEVNULL)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain") if commit else None
+    if commit is None or status is None:
+        return None
+    changed = [line for line in status.splitlines() if line]
+    return {"commit": commit.strip(), "dirty": bool(changed), "changed_files": len(changed)}
+
+
+def locations_of(config: Config) -> dict[str, int]:
+    """Per target, the line of golive.yaml that configures it: a client finding belongs at client.command, a webhook
+    one at the webhook section; what is not in the file belongs at its provider line."""
+    if config.path == BUILT_IN:
+        return {}
+    fallback = config.lines.get(("provider",)) or 1
+    where: dict[str, list[tuple[str, ...]]] = {
+        "sandbox": [("sandbox", "url"), ("sandbox",)],
+        "client": [("client", "command"), ("client",)],
+        "webhook": [("webhook",)],
+        "repo": [("repo", "paths"), ("repo",)],
+        "config": [("provider",)],
+        "manual": [("attestations",)],
+    }
+    return {target: next((config.lines[p] for p in paths if p in config.lines), fallback) for target, paths in where.items()}
+
+
+def _shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when under it."""
+    try:
+        return os.path.relpath(path) if path.is_absolute() and Path.cwd() in path.parents else str(path)
+    except ValueError:
+        return str(path)
