@@ -262,7 +262,7 @@ def _section_not_set_up(rule: Rule, config: Config) -> str | None:
     """A webhook rule that reads only settings (HOOK-212: webhook.events) follows its siblings: without a webhook
     section it is skipped as they are, rather than failing alone on a section the user has not set up yet."""
     if rule.target == "webhook" and rule.id.startswith("HOOK-") and config.file.webhook is None:
-        return "no webhook receiver configured (webhook in golive.yaml)"
+        return "no webhook receiver configured (webhook.url in golive.yaml)"  # its siblings' words: one cause, one message
     return None
 
 
@@ -295,14 +295,11 @@ def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, re
         result = by_id.get(rule.id)
         if rule.target not in COVERED or rule.skip or result is None:
             continue
-        missing = result.status is Status.SKIP and (
-            _not_configured(rule.target, config) is not None or _section_not_set_up(rule, config) is not None
-        )
-        if missing or (result.status is Status.ERROR and rule.target in required and _not_configured(rule.target, config)):
+        if _not_configured(rule.target, config) or _section_not_set_up(rule, config):  # whatever a settings check found
             not_configured.setdefault(rule.target, []).append(rule.id)
         elif result.status is not Status.SKIP:
             probed.setdefault(rule.target, []).append(rule.id)
-    unprobed = [t for t in required if t not in probed]
+    unprobed = [t for t in required if t not in probed and t not in not_configured]
     return {"probed": probed, "not_configured": not_configured, "required": list(required), "required_not_probed": unprobed}
 
 

@@ -159,6 +159,7 @@ def read_blobs(root: Path, oids: Iterable[str], max_bytes: int = MAX_FILE_BYTES)
         timer.cancel()
         process.kill()
         process.wait()
+        stdout.close()  # the pipe's file object: left open it warns (ResourceWarning) when collected
 
 
 def key_pattern(prefixes: Iterable[str]) -> re.Pattern[bytes]:

@@ -118,16 +118,16 @@ class Checklist:
             for n, (results, message) in enumerate(entries, 1):
                 first = results[0]
                 symbol = self.style(self.symbols[first.status], fg=COLOURS[first.status], bold=True)
-                ids = first.rule.id if len(results) == 1 else f"{_ids(results)} ({len(results)} rules)"
-                title = first.rule.title if len(results) == 1 else first.rule.section
-                self.line(f"  {n:>2}. {symbol} {ids}  {printable(title, one_line=True)}")
                 label = "" if first.status is Status.FAIL else f"{first.status.value}: "
-                self.line(
-                    "        "
-                    + self.style(_cut(printable(label + _plain(message, first.rule.id), one_line=True)), fg=COLOURS[first.status])
-                )
-                if first.rule.fix and first.status is not Status.MANUAL:
-                    self.line("        " + self.style("fix: " + printable(first.rule.fix, one_line=True), fg="yellow"))
+                said = _cut(printable(label + _plain(message, first.rule.id), one_line=True))
+                if len(results) == 1:
+                    self.line(f"  {n:>2}. {symbol} {first.rule.id}  {printable(first.rule.title, one_line=True)}")
+                    self.line("        " + self.style(said, fg=COLOURS[first.status]))
+                    if first.rule.fix and first.status is not Status.MANUAL:
+                        self.line("        " + self.style("fix: " + printable(first.rule.fix, one_line=True), fg="yellow"))
+                else:  # one cause: the message says what to do; each rule's own fix is for when it runs
+                    self.line(f"  {n:>2}. {symbol} {len(results)} rules: {_ids(results)}")
+                    self.line("        " + self.style(said, fg=COLOURS[first.status]))
         self.line()
 
     def verdict(self, run: RunResult) -> str:
@@ -152,22 +152,24 @@ TRIAGE_CUT = 240  # characters of a message in the triage list; the checklist ab
 
 
 def triage(run: RunResult) -> list[tuple[str, list[tuple[list[Result], str]]]]:
-    """The results to act on, by severity (blockers first), failures before errors; a message shared by several rules
-    (one cause) is one entry. Manual items are listed where they hold the verdict back (live)."""
+    """The results to act on, by severity (blockers first), failures before errors; rules that share one error message
+    (one cause: a target not configured, a client that cannot start) are one entry, under the gravest severity among
+    them. Manual items are listed where they hold the verdict back (a live blocker)."""
     from checker.model import BLOCKING, Severity
 
+    order = (Severity.BLOCKER, Severity.WARNING)
+    holding = [r for r in run.results if r.status in BLOCKING and r.severity in order]
+    holding = [r for r in holding if not (r.status is Status.MANUAL and r.severity is not Severity.BLOCKER)]
+    holding.sort(key=lambda r: (order.index(r.severity), PROBLEMS.index(r.status)))
+    entries: dict[tuple[Status, str], list[Result]] = {}
+    for result in holding:
+        key = (result.status, result.message if result.status is Status.ERROR else result.rule.id)
+        entries.setdefault(key, []).append(result)
     groups = []
-    for severity in (Severity.BLOCKER, Severity.WARNING):
-        holding = [r for r in run.results if r.severity is severity and r.status in BLOCKING]
-        if severity is Severity.WARNING:
-            holding = [r for r in holding if r.status is not Status.MANUAL]
-        holding.sort(key=lambda r: PROBLEMS.index(r.status))
-        entries: dict[tuple[Status, str], list[Result]] = {}
-        for result in holding:
-            key = (result.status, result.message) if result.status is not Status.FAIL else (result.status, result.rule.id)
-            entries.setdefault(key, []).append(result)
-        if entries:
-            groups.append((severity.value, [(results, results[0].message) for results in entries.values()]))
+    for severity in order:
+        chosen = [(results, results[0].message) for results in entries.values() if results[0].severity is severity]
+        if chosen:
+            groups.append((severity.value, chosen))
     return groups
 
 

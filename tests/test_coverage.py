@@ -1,0 +1,222 @@
+"""A verdict that states its coverage: which targets were probed and which were not configured, `READY (… only)` over
+a partial set, `require:` / `--require` turning a missing target into a failure, and a terminal that ends with what to
+fix first. The engine runs with every check faked to pass (it records that it ran), so what is judged here is the
+bookkeeping, not the probes."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import json
+import subprocess
+import sys
+
+import pytest
+
+from checker import engine
+from checker.config import minimal_config, parse_config
+from checker.model import Outcome, Result, RunResult, Severity, Status
+from checker.packs import load_pack
+from checker.registry import Check
+from checker.report import load_report, merge_runs, write_reports
+from checker.terminal import Checklist
+
+KEY = "fx_test_a1b2c3d4e5f6a7b8c9d0"
+CLIENT = "client: {command: 'true', timeout: 5}\n"
+WEBHOOK = (
+    "webhook: {url: 'http://127.0.0.1:9/hooks', secret: whsec_0123456789abcdef0123, events: [fax.delivered, fax.failed, balance.low]}\n"
+)
+
+
+@pytest.fixture
+def passing(monkeypatch):
+    """Every registered check passes whatever it probes."""
+
+    async def passes(ctx, rule):
+        return Outcome.passed("probed")
+
+    fakes = {rule_id: Check(rule_id, c.target, passes, False) for rule_id, c in engine.registered().items()}
+    monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
+
+
+def checked(cfg, *select: str, require: tuple[str, ...] = ()) -> RunResult:
+    options = engine.RunOptions(select=select, require=require)
+    return asyncio.run(engine.run(cfg, load_pack(cfg.file.provider), options))
+
+
+@pytest.mark.parametrize(("client", "webhook"), list(itertools.product((False, True), repeat=2)))
+def test_coverage_names_what_was_probed_and_what_was_not_configured(passing, client, webhook):
+    cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{CLIENT * client}{WEBHOOK * webhook}", environ={})
+    run = checked(cfg)
+    probed, missing = run.coverage["probed"], run.coverage["not_configured"]
+    configured = {"sandbox", "repo"} | ({"client"} if client else set()) | ({"webhook"} if webhook else set())
+    assert set(probed) == configured, run.coverage
+    assert set(missing) == {"sandbox", "client", "webhook", "repo"} - configured, run.coverage
+    pack = load_pack("mintfax")
+    for target, ids in missing.items():  # counted in the rules the pack covers, every one of them
+        assert sorted(ids) == sorted(r.id for r in pack.rules if r.target == target and not r.skip), target
+    assert run.verdict == "ready"
+    if configured == {"sandbox", "client", "webhook", "repo"}:
+        assert run.verdict_label() == "READY" and "not configured" not in run.coverage_line()
+    else:
+        shown = " and ".join(
+            n
+            for t, n in (("sandbox", "sandbox contract"), ("client", "client"), ("webhook", "webhook receiver"), ("repo", "repo"))
+            if t in configured
+        )
+        assert run.verdict_label() == f"READY ({shown} only)"
+        assert "not configured: " in run.coverage_line()
+        for target in missing:
+            assert f"{'webhook receiver' if target == 'webhook' else target} ({len(missing[target])} rules)" in run.coverage_line()
+
+
+def test_without_a_config_file_only_the_sandbox_contract_is_covered(passing):
+    run = checked(minimal_config("idunox", api_key=""))
+    assert run.verdict_label() == "READY (sandbox contract only)", run.coverage
+    assert set(run.coverage["not_configured"]) == {"client", "repo"}  # idunox documents no webhooks: no gap there
+    line = Checklist(io.StringIO(), colour=False).verdict(run)
+    assert "Verdict: READY (sandbox contract only)" in line
+    assert "probed: sandbox contract (" in line and "not configured: client (" in line and "repo (" in line
+    assert "require:" in line  # says how to make a missing target fail
+
+
+@pytest.mark.parametrize("where", ["file", "flag"])
+def test_a_required_target_that_is_not_configured_fails_the_verdict(passing, where):
+    require = "require: [sandbox, client, webhook]\n" if where == "file" else ""
+    cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{require}", environ={})
+    run = checked(cfg, require=("client", "webhook") if where == "flag" else ())
+    results = {r.rule.id: r for r in run.results}
+    assert run.verdict == "not ready" and run.verdict_label() == "NOT READY"
+    said = "--require names client" if where == "flag" else "require: in golive.yaml names client"
+    assert results["RETRY-101"].status is Status.ERROR
+    assert results["RETRY-101"].message == f"required ({said}), but no client configured (client.command in golive.yaml)"
+    assert results["HOOK-201"].status is Status.ERROR and "no webhook receiver configured" in results["HOOK-201"].message
+    assert results["IDEM-001"].status is Status.PASS  # the sandbox is configured (builtin) and was probed
+    client_rules = [r for r in load_pack("mintfax").rules if r.target == "client" and not r.skip]
+    assert f"client ({len(client_rules)} rules, required)" in run.coverage_line()
+    # the triage list says it once, not once per rule
+    out = io.StringIO()
+    Checklist(out, colour=False).render(run, load_pack("mintfax").sections, "golive")
+    text = out.getvalue()
+    fix_first = text[text.index("What to fix first") :]
+    listed = [r for r in client_rules if r.severity is not Severity.INFO]  # info items do not hold a verdict back
+    assert fix_first.count("but no client configured") == 1 and f"{len(listed)} rules: " in fix_first, fix_first
+
+
+def test_a_required_target_with_no_rule_selected_is_not_ready(passing):
+    cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{CLIENT}", environ={})
+    run = checked(cfg, "IDEM-001", require=("client",))
+    assert all(r.status is Status.PASS for r in run.results)
+    assert run.coverage["required_not_probed"] == ["client"] and run.verdict == "not ready"
+    assert "required but no rule of it selected: client" in run.coverage_line()
+    assert checked(cfg, "IDEM-001", "RETRY-101", require=("client",)).verdict == "ready"
+
+
+def test_hook_212_follows_the_webhook_section():
+    """A fresh `golive init` has no webhook section: HOOK-212 (a blocker that reads only webhook.events) used to fail
+    alone while every other webhook rule skipped. It now skips with its siblings; with a webhook section it judges."""
+    none = parse_config("provider: mintfax\nsandbox: {url: builtin}\n", environ={})
+    result = checked(none, "HOOK-212").results[0]
+    assert result.status is Status.ERROR and "no webhook receiver configured (webhook.url in golive.yaml)" in result.message  # selected
+    result = next(r for r in checked(none, "HOOK-212", "IDEM-001").results if r.rule.id == "HOOK-212")
+    assert result.status is Status.ERROR
+    unselected = asyncio.run(
+        engine.run(none, load_pack("mintfax"), engine.RunOptions(ignore=("IDEM", "RETRY", "RATE", "ERR", "FILE", "OBS")))
+    )
+    hook = next(r for r in unselected.results if r.rule.id == "HOOK-212")
+    assert hook.status is Status.SKIP and hook.message == "no webhook receiver configured (webhook.url in golive.yaml)"
+    some = parse_config("provider: mintfax\nsandbox: {url: builtin}\nwebhook: {events: [fax.delivered]}\n", environ={})
+    hook = checked(some, "HOOK-212").results[0]
+    assert hook.status is Status.FAIL and "does not include fax.failed, balance.low" in hook.message
+
+
+def test_coverage_context_and_locations_survive_a_report_and_merge(passing, tmp_path):
+    text = f"provider: mintfax\nsandbox:\n  url: builtin\n{CLIENT}"
+    (tmp_path / "golive.yaml").write_text(text)
+    from checker.config import load_config
+
+    cfg = load_config(tmp_path / "golive.yaml")
+    sandbox_only = checked(cfg, "IDEM")
+    client_only = checked(cfg, "RETRY-101")
+    assert sandbox_only.locations["client"] == 4 and sandbox_only.locations["sandbox"] == 3
+    assert sandbox_only.context["client"] == "true" and sandbox_only.context["pack"]["name"] == "mintfax"
+    assert len(sandbox_only.context["pack"]["sha256"]) == 12
+    write_reports(sandbox_only, ["json"], tmp_path / "a")
+    again = load_report(tmp_path / "a" / "report.json")
+    assert (again.coverage, again.context, again.locations) == (
+        json.loads(json.dumps(sandbox_only.coverage)),
+        json.loads(json.dumps(sandbox_only.context)),
+        sandbox_only.locations,
+    )
+    merged = merge_runs([sandbox_only, client_only])
+    assert set(merged.coverage["probed"]) == {"sandbox", "client"}
+
+
+def test_the_triage_list_orders_blockers_then_warnings_with_fixes():
+    pack = load_pack("mintfax")
+
+    def result(rule_id: str, status: Status, message: str, severity: Severity | None = None) -> Result:
+        rule = pack.rule(rule_id)
+        return Result(rule=rule, status=status, severity=severity or rule.severity, message=message)
+
+    results = (
+        result("RETRY-107", Status.FAIL, "no jitter"),
+        result("IDEM-001", Status.PASS, "fine"),
+        result("RETRY-101", Status.ERROR, "cannot start the client: no such program"),
+        result("RETRY-102", Status.ERROR, "cannot start the client: no such program"),
+        result("IDEM-102", Status.FAIL, "the retry changed the key [rests on golive's assumption, not the provider's documents: x = 1]"),
+        result("LIVE-001", Status.MANUAL, "needs a person's attestation"),
+    )
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False).render(run, pack.sections, "golive")
+    text = out.getvalue()
+    triage = text[text.index("What to fix first") : text.index("Verdict:")]
+    assert triage.index("IDEM-102") < triage.index("2 rules: RETRY-101, RETRY-102") < triage.index("RETRY-107"), triage
+    assert triage.index("blockers:") < triage.index("warnings:")
+    assert "fix: Create the key once, outside the retry loop." in triage
+    assert "(rests on golive's assumptions: golive explain IDEM-102)" in triage and "x = 1" not in triage
+    assert "LIVE-001" not in triage  # an info item to attest does not hold a sandbox verdict back
+    assert "blockers: 1 failed, 2 error · warnings: 1 failed" in text
+    assert text.rstrip().endswith("blockers: 1 failed, 2 error · warnings: 1 failed")
+
+
+def test_verbose_evidence_is_readable_lines_and_blocks():
+    from checker.terminal import evidence_lines
+
+    head, block = evidence_lines({"kind": "backoff_windows", "model": "documented", "windows": [[1.0, 2.0], [2.0, 4.0]]})
+    assert head == "expected retry delays (documented): 1–2 s, 2–4 s" and block == []
+    head, block = evidence_lines(
+        {"kind": "process", "exit_code": 1, "duration_s": 0.5, "stderr_tail": "Traceback\n  File x\nValueError: no\n"}
+    )
+    assert "\n" not in head and block[0] == "stderr tail:" and block[-1] == "ValueError: no"
+    head, block = evidence_lines({"kind": "note", "text": 'body sent: {\r\n "a" : 1\n}'})
+    assert head == "body sent: { …" and block == ["text:", "body sent: {", ' "a" : 1', "}"]
+    head, _ = evidence_lines({"kind": "document", "file": "documents/a.pdf", "bytes": 1880, "accepted": True})
+    assert head == "document: file: documents/a.pdf  bytes: 1880  accepted: True"
+
+
+def test_check_in_an_empty_folder_says_it_covered_only_the_sandbox_contract(tmp_path):
+    """As a new user meets it: no golive.yaml, `--provider`, and then `--require client`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "checker", "check", "--provider", "idunox", "--format", "text"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Verdict: READY (sandbox contract only)" in done.stdout
+    assert "not configured: client (" in done.stdout
+    required = subprocess.run(
+        [sys.executable, "-m", "checker", "check", "--provider", "idunox", "--require", "client", "--format", "text"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1", "HOME": str(tmp_path)},
+    )
+    assert required.returncode == 1, required.stdout + required.stderr
+    assert "Verdict: NOT READY" in required.stdout and "required (--require names client), but no client configured" in required.stdout
