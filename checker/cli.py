@@ -160,6 +160,7 @@ def _run_and_report(
 ) -> int:
     from checker import engine
     from checker.packs import load_pack
+    from checker.preflight import check_before_probing
     from checker.report import write_reports
     from checker.terminal import Checklist, ProgressLine, colour_enabled
 
@@ -167,6 +168,8 @@ def _run_and_report(
     named_in = (config.path, config.line_of("provider")) if from_file else None
     pack = load_pack(provider, relative_to=config.base_dir, named_in=named_in)
     rules = engine.select_rules(pack, config, options)
+    checks = engine.registered()
+    check_before_probing(config, {r.id: checks[r.id].target for r in rules if not r.skip and r.id in checks})  # exit 2, nothing probed
     progress = ProgressLine(len(rules))
 
     def write(run: Any) -> list[Path]:

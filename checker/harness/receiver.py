@@ -102,6 +102,33 @@ def _group_sockets(pgid: int) -> set[str] | None:
     return inodes
 
 
+def port_holder(port: int) -> str | None:
+    """Which process listens on `port`, as "pid N (its command line)", where /proc tells (another user's does not)."""
+    listening = _listening_inodes(port)
+    if not listening:
+        return None
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in listening}
+    for pid in pids:
+        held: set[str] = set()
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):  # closed since the listing
+                    held.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+            if not held & wanted:
+                continue
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                words = handle.read(4096).split(b"\0")
+        except OSError:  # gone, or another user's
+            continue
+        command = " ".join(w.decode("utf-8", "replace") for w in words if w)
+        return f"pid {pid} ({command[:100]})"
+    return None
+
+
 def owned_by_group(port: int, pgid: int) -> bool | None:
     """Whether the socket listening on `port` belongs to process group `pgid` (None: cannot tell here)."""
     listening = _listening_inodes(port)
