@@ -103,7 +103,10 @@ def select_rules(pack: Pack, config: Config, options: RunOptions) -> list[Rule]:
         if best_ignore > best_select:
             continue
         chosen.append(rule)
-    return chosen
+    # in the pack's section order (the catalog lists FILE-003, a sandbox rule, among the idempotency ones): every output
+    # follows the results' order, so the terminal, the HTML, Markdown and JUnit show the sections alike
+    order = {section: n for n, section in enumerate(pack.sections)}
+    return sorted(chosen, key=lambda rule: order.get(rule.section, len(order)))
 
 
 # ---------------------------------------------------------------- targets

@@ -220,3 +220,18 @@ def test_check_in_an_empty_folder_says_it_covered_only_the_sandbox_contract(tmp_
     )
     assert required.returncode == 1, required.stdout + required.stderr
     assert "Verdict: NOT READY" in required.stdout and "required (--require names client), but no client configured" in required.stdout
+
+
+def test_every_output_shows_the_sections_in_the_packs_order():
+    """The catalog lists FILE-003 (a sandbox rule of section Files) among the idempotency rules; the results follow the
+    pack's section order, so the HTML and JUnit (first appearance) show the sections as the terminal does."""
+    from checker.config import minimal_config
+
+    for name in ("mintfax", "idunox", "flexforward"):
+        pack = load_pack(name)
+        rules = engine.select_rules(pack, minimal_config(name, api_key=""), engine.RunOptions())
+        seen: list[str] = []
+        for rule in rules:
+            if rule.section not in seen:
+                seen.append(rule.section)
+        assert seen == [s for s in pack.sections if s in seen], (name, seen)
