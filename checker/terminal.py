@@ -69,23 +69,28 @@ class Checklist:
         self.line(self.verdict(run))
 
     def _section(self, results: list[Result]) -> None:
-        """Each result on its lines; outside -v, skips sharing one reason fold into a single line."""
-        folded: dict[str, list[Result]] = {}
+        """Each result on its lines; outside -v, skips or errors sharing one reason (a target not configured, a client
+        that cannot start) fold into a single line."""
+        folded: dict[tuple[Status, str], list[Result]] = {}
         if not self.verbose:
             for result in results:
-                if result.status is Status.SKIP:
-                    folded.setdefault(result.message, []).append(result)
-            folded = {reason: group for reason, group in folded.items() if len(group) >= FOLD_AT}
-        shown: set[str] = set()
+                if result.status in (Status.SKIP, Status.ERROR):
+                    folded.setdefault((result.status, result.message), []).append(result)
+            folded = {key: group for key, group in folded.items() if len(group) >= FOLD_AT}
+        shown: set[tuple[Status, str]] = set()
         for result in results:
-            group = folded.get(result.message) if result.status is Status.SKIP else None
+            key = (result.status, result.message)
+            group = folded.get(key)
             if group is None:
                 self._result(result)
-            elif result.message not in shown:
-                shown.add(result.message)
-                symbol = self.style(self.symbols[Status.SKIP], fg=COLOURS[Status.SKIP])
-                ids = ", ".join(r.rule.id for r in group)
-                self.line(f"  {symbol} {self.style(f'{ids}: skip: {result.message}', dim=True)}")
+            elif key not in shown:
+                shown.add(key)
+                status = result.status
+                symbol = self.style(self.symbols[status], fg=COLOURS[status], bold=status is Status.ERROR)
+                said = printable(f"{', '.join(r.rule.id for r in group)}: {status.value}: {result.message}", one_line=True)
+                self.line(
+                    f"  {symbol} {self.style(said, dim=status is Status.SKIP, fg=COLOURS[status] if status is Status.ERROR else None)}"
+                )
 
     def _result(self, result: Result) -> None:
         status = result.status

@@ -235,3 +235,21 @@ def test_every_output_shows_the_sections_in_the_packs_order():
             if rule.section not in seen:
                 seen.append(rule.section)
         assert seen == [s for s in pack.sections if s in seen], (name, seen)
+
+
+def test_one_cause_is_one_line_in_the_checklist_too():
+    """Pre-flight stops a missing program before any probe; a cause it cannot see (a client that crashes the same way
+    on every run) still errs on every client rule: outside -v the section shows it once, with the rules it hit."""
+    pack = load_pack("mintfax")
+    ids = ("RETRY-101", "RETRY-102", "RETRY-103", "RETRY-104")
+    message = "the client exited 1 before sending any request: ImportError: no module named stripe"
+    results = tuple(Result(rule=pack.rule(i), status=Status.ERROR, severity=pack.rule(i).severity, message=message) for i in ids)
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False).render(run, pack.sections, "golive")
+    text = out.getvalue()
+    section = text[: text.index("What to fix first")]
+    assert section.count(message) == 1 and f"{', '.join(ids)}: error: {message}" in section, section
+    verbose = io.StringIO()
+    Checklist(verbose, colour=False, verbose=True).render(run, pack.sections, "golive")
+    assert verbose.getvalue().count(message) == len(ids) + 1  # each rule, and the triage entry
