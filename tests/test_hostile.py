@@ -30,6 +30,7 @@ import httpx
 import pytest
 
 from checker.harness.receiver import free_port
+from checker.model import Status
 from tests.conftest import ROOT, SandboxProcess, Witness, golive, listening, wait_for
 
 CLIENTS = ROOT / "tests" / "clients"
@@ -687,23 +688,33 @@ def receiver_config(folder: Path, port: int | str, start: str) -> None:
 
 
 def test_an_impostor_on_the_receivers_port_is_never_probed(tmp_path: Path) -> None:
-    """5. Another server (accepting any signature) already holds the port the receiver is to open: golive
-    refuses to start the receiver there, and no webhook rule passes."""
+    """5. Another server (accepting any signature) already holds the port the receiver is to open: `golive check`'s
+    pre-flight refuses the run (exit 2, nothing probed, the holder named); and where pre-flight does not run or the
+    impostor comes after it (the engine as a library, a race), golive refuses to start the receiver there and no
+    webhook rule passes."""
+    import asyncio
+
+    from checker import engine
+    from checker.config import load_config
+    from checker.packs import load_pack
+
     port = free_port()
     impostor = hostile("accept", port)
     try:
         receiver_config(tmp_path, port, f"{{python}} {CLIENTS / 'receiver.py'} --port {port}")
         done = golive("check", "--select", "HOOK", "--ignore", "HOOK-212", "--format", "json", "--output", "out", cwd=tmp_path)
+        cfg = load_config(tmp_path / "golive.yaml")
+        options = engine.RunOptions(select=("HOOK",), ignore=("HOOK-212",))
+        run = asyncio.run(engine.run(cfg, load_pack(cfg.file.provider), options))
     finally:
         impostor.kill()
         impostor.wait()
-    assert done.returncode == 1, done.stderr
-    results = json.loads((tmp_path / "out" / "report.json").read_text())["results"]
-    probed = [r for r in results if r["target"] == "webhook" and r["status"] != "skip"]
-    assert probed and all(r["status"] == "error" for r in probed), [
-        (r["id"], r["status"], r["message"]) for r in probed if r["status"] != "error"
-    ]
-    assert f"port {port} is already in use by another process" in probed[0]["message"]
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"webhook.url: port {port} is already in use by pid {impostor.pid}" in done.stderr
+    assert not (tmp_path / "out").exists()
+    probed = [r for r in run.results if r.rule.target == "webhook" and r.status is not Status.SKIP]
+    assert probed and all(r.status is Status.ERROR for r in probed), [(r.rule.id, r.status, r.message) for r in probed]
+    assert f"port {port} is already in use by another process" in probed[0].message
 
 
 def test_a_receiver_that_dies_during_the_check_passes_nothing_after(tmp_path: Path) -> None:
