@@ -407,7 +407,7 @@ def rules(provider: str | None, fmt: str) -> int:
             for r in catalog.rules
         ]
     if fmt == "json":
-        click.echo(json.dumps({"provider": provider, "rules": items}, indent=2))
+        click.echo(json.dumps({"provider": provider, "rules": items}, indent=2, ensure_ascii=False))  # cites read "Title — URL"
         return 0
     for item in items:
         note = "" if item.get("applies", True) else f"  (skip: {item['skip_reason']})"
@@ -481,7 +481,7 @@ def _explain_basis(rule: Any) -> None:
     for item in rule.basis:
         if "documented" in item:
             say(f"documented: {item['fact']} = {item['value']}", "  ")
-            say(f'{item["documented"]}: "{item["quote"]}"', "      ")
+            say(f'{item["documented"]} says "{item["quote"]}"', "      ")
         elif "assumed" in item:
             say(f"assumed: {item['fact']} = {item['value']}", "  ")
             say(str(item["assumed"]), "      ")
@@ -490,7 +490,7 @@ def _explain_basis(rule: Any) -> None:
     for reading in rule.readings:
         click.echo(f"\nWhere the documents disagree: {reading['about']}")
         for quote in reading["quotes"]:
-            say(f'{quote["document"]}: "{quote["quote"]}"', "  ")
+            say(f'{quote["document"]} says "{quote["quote"]}"', "  ")
         say(f"reading: {reading['reading']}", "  ")
         say(f"otherwise: {reading['otherwise']}", "  ")
 

@@ -39,7 +39,8 @@ def test_rules_json_lists_every_design_id():
 
 def test_rules_for_a_provider_say_what_applies():
     rules = {r["id"]: r for r in json.loads(golive("rules", "--provider", "idunox", "--format", "json").stdout)["rules"]}
-    assert rules["IDEM-003"]["applies"] and rules["IDEM-003"]["source"] == "003_831ca1a28e9ab1b8.txt"
+    assert rules["IDEM-003"]["applies"] and rules["IDEM-003"]["source"] == "003_831ca1a28e9ab1b8.txt"  # the pack's name for it
+    assert rules["IDEM-003"]["cite"] == "Idempotency and Retries — https://developers-test.idunox.com"  # what a user is shown
     assert not rules["HOOK-201"]["applies"] and rules["HOOK-201"]["skip_reason"] == "idunox documents no webhooks"
     text = golive("rules", "--provider", "idunox").stdout
     assert "HOOK-201" in text and "(skip: idunox documents no webhooks)" in text
@@ -54,10 +55,14 @@ def test_explain_prints_the_rule_text_and_sources():
         "Why:",
         "How golive probes it:",
         "How to fix:",
-        'mintfax: mintfax docs, "Retry safely without sending duplicate faxes" (mintfax.com/docs)',
-        'flexforward: flexforward docs, "Idempotency and retries" (openapidocs.flexforwardship.com)',
+        "mintfax: Retry safely without sending duplicate faxes — https://mintfax.com/docs",
+        "idunox: Idempotency and Retries — https://developers-test.idunox.com",
+        "flexforward: Idempotency and retries — https://openapidocs.flexforwardship.com",
     ):
         assert expected in done.stdout
+    for provider in ("mintfax", "idunox", "flexforward"):  # no file name a user does not have, with the basis shown too
+        out = golive("explain", "idem-004", "--provider", provider).stdout
+        assert "https://" in out and ".txt" not in out and "seeds/" not in out, out
 
 
 def test_explain_unknown_rule_is_a_usage_error():
