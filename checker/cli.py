@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 import traceback
@@ -568,24 +567,22 @@ def schema(kind: str, output: Path | None) -> int:
 
 
 @cli.command()
-@click.option("--provider", default="mintfax", show_default=True, help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML.")
+@click.option(
+    "--provider", default="mintfax", show_default=True, help="The provider: a built-in pack (mintfax, idunox, flexforward) or a pack YAML."
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("golive.yaml"), show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(provider: str, output: Path, force: bool) -> int:
-    """Write a commented golive.yaml to start from."""
-    from checker.packs import BUILTIN_PACKS, data_dir, load_pack
+    """Write a commented golive.yaml for the provider's documented targets."""
+    from checker.packs import BUILTIN_PACKS, load_pack
+    from checker.starter import Starter
 
     if output.exists() and not force:
         raise click.UsageError(f"{output} exists; use --force to overwrite it")
     pack = load_pack(provider)  # a pack path is checked before anything is written
     if provider not in BUILTIN_PACKS:  # as the config will read it: relative to the config's folder
         provider = os.path.relpath(Path(provider).resolve(), output.resolve().parent)
-    template = (data_dir("rules") / "golive.template.yaml").read_text(encoding="utf-8")
-    env_prefix = re.sub(r"[^A-Z0-9]+", "_", pack.name.upper()).strip("_") or "PROVIDER"
-    production = production_paths(output.resolve().parent)
-    named = provider if provider in BUILTIN_PACKS else json.dumps(provider)
-    text = template.replace("{provider}", named).replace("{ENV}", env_prefix)
-    text = text.replace("production_paths: []", f"production_paths: [{', '.join(json.dumps(p) for p in production)}]", 1)
+    starter = Starter(pack, provider, tuple(production_paths(output.resolve().parent)))
     # editors that speak yaml-language-server (VS Code's YAML extension, Neovim, JetBrains) check the file as it is typed
     from checker.schema import json_schema
 
@@ -593,11 +590,16 @@ def init(provider: str, output: Path, force: bool) -> int:
     schema_file.parent.mkdir(parents=True, exist_ok=True)
     schema_file.write_text(json.dumps(json_schema("config"), indent=2) + "\n", encoding="utf-8")
     relative = os.path.relpath(schema_file, output.parent).replace(os.sep, "/")
-    text = f"# yaml-language-server: $schema={relative}\n{text}"
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {output} (and its JSON Schema, {schema_file}). Next: set ${env_prefix}_API_KEY and run `golive check`.")
-    if production:
-        click.echo(f"KEY-003 scans these production paths for sandbox keys: {', '.join(production)} (repo.production_paths)")
+    output.write_text(f"# yaml-language-server: $schema={relative}\n{starter.render()}", encoding="utf-8")
+    click.echo(f"Wrote {output} (and its JSON Schema, {schema_file}) for {pack.title}: its documents cover {', '.join(starter.targets)}.")
+    click.echo(f"Next: `golive check` probes golive's embedded {pack.name} sandbox, which needs no key; uncomment your")
+    click.echo("integration's sections to probe it too.")
+    example = f" ({starter.key_example})" if starter.key_example else ""
+    click.echo(f"For the provider's own sandbox instead: set sandbox.url to it, and ${starter.env}_API_KEY to your sandbox key{example}.")
+    if not starter.applies("KEY-003"):
+        pass  # the pack recognises no sandbox key by its prefix: production paths would be scanned for nothing
+    elif starter.production_paths:
+        click.echo(f"KEY-003 scans these production paths for sandbox keys: {', '.join(starter.production_paths)} (repo.production_paths)")
     else:
         click.echo("KEY-003 is not probed until repo.production_paths names where production code and config live")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -12,10 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from checker import __version__
 from checker.samples import MINIMAL_PDF
-from tests.conftest import ROOT, TEST_KEYS, golive
+from tests.conftest import ROOT, TEST_KEYS, golive, uncommented
 from tests.test_packs import DESIGN_IDS
 
 HEAVY = ("httpx", "pydantic", "starlette", "jinja2", "uvicorn", "yaml")
@@ -81,6 +83,52 @@ def test_init_writes_a_config_that_checks(tmp_path):
     assert again.returncode == 2 and "exists; use --force" in again.stderr
     checked = golive("check", "--select", "IDEM-001", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+STRIPELIKE = str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml")
+FAX_WORDS = re.compile(r"\bfax|\+1500|--to\b|balance|MINTFAX_", re.I)
+
+
+@pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward", STRIPELIKE], ids=lambda p: Path(p).stem)
+def test_init_writes_the_providers_own_targets_and_words(tmp_path, provider):
+    """`golive init --provider P` writes sections for what P's documents cover, in P's own field and event names, and
+    loads with golive's own config loader, its commented examples switched on too (issue 15)."""
+    from checker.config import load_config
+    from checker.packs import load_pack
+
+    pack = load_pack(provider)
+    done = golive("init", "--provider", provider, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "golive.yaml").read_text()
+    data = yaml.safe_load(text)
+    assert data["sandbox"] == {"url": "builtin", "api_key": f"${{{pack.name.upper()}_API_KEY:-}}"}
+    assert load_pack(load_config(tmp_path / "golive.yaml", environ={}).file.provider, relative_to=tmp_path).name == pack.name
+    # the embedded sandbox needs no key: init says so, and what the key is for, instead of "set $X_API_KEY"
+    assert "needs no key" in done.stdout and "Next: set" not in done.stdout
+    assert "sandbox.url" in done.stdout and f"${pack.name.upper()}_API_KEY to your sandbox key" in done.stdout
+    examples = yaml.safe_load(uncommented(text))
+    full = tmp_path / "full.yaml"
+    full.write_text(uncommented(text))
+    load_config(full, environ={f"{pack.name.upper()}_WEBHOOK_SECRET": "whsec_" + "A" * 32})  # validates, placeholders and all
+    command = examples["client"]["command"]
+    assert "{ref}" in command
+    hooks = pack.facts.webhooks
+    if pack.name == "mintfax":
+        assert command == "python create_fax.py --to {to} --file {file} --ref {ref}"
+        assert examples["webhook"]["events"] == ["fax.delivered", "fax.failed", "balance.low"]
+        assert data["documents"] == [] and data["balance"] == {"poll": False} and "LIVE-004" in text
+    else:
+        assert not FAX_WORDS.search(text), FAX_WORDS.findall(text)
+        assert "documents" not in data and "balance" not in data
+    if hooks is None:  # idunox and flexforward document no webhooks: no webhook section, not even commented out
+        assert "webhook" not in examples and not re.search(r"^#?\s*webhook:", text, re.M) and "events" not in text
+    else:
+        assert examples["webhook"]["events"] == (hooks.required_events or hooks.event_types or [hooks.created_event])
+    if pack.name == "flexforward":
+        assert command == "python create_label.py --reference {ref}"  # its body's own field; no recipient {to}
+        assert "repo" not in data  # it documents no key prefixes: KEY-002/003 have nothing to find
+    if pack.name == "stripelike":
+        assert command == "python create_payment.py --payment-method {to} --order {ref}"
 
 
 @pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
