@@ -49,6 +49,20 @@ class IdList(click.ParamType):  # type: ignore[type-arg]
         return [v.strip().upper() for v in str(value).split(",") if v.strip()]
 
 
+class ReplayStyle(click.Choice):  # type: ignore[type-arg]
+    """How the embedded sandbox signals a replay, named by what a user sees; the revision numbers it was first
+    spelt with (000, 001: the guide's two revisions) are still taken."""
+
+    STYLES = {"replayed-header": "000", "key-echo": "001"}  # name -> the sandbox's option value
+
+    def __init__(self) -> None:
+        super().__init__(list(self.STYLES))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        older = {code: name for name, code in self.STYLES.items()}
+        return self.STYLES[super().convert(older.get(value, value), param, ctx)]
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, "--version", "-V", prog_name="golive", message="%(prog)s %(version)s")
 def cli() -> None:
@@ -505,15 +519,17 @@ def _explain_basis(rule: Any) -> None:
     help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML, served from its facts.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (the sandbox is for local use).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True, help="Port to listen on.")
 @click.option("--db", type=click.Path(dir_okay=False), help="SQLite file that keeps the state across restarts [default: a temporary file].")
 @click.option("--rate-limit", type=click.FloatRange(0), help="Requests a second per account (0 = off) [default: the provider's].")
 @click.option(
     "--replay-style",
-    type=click.Choice(["000", "001"]),
-    default="000",
+    type=ReplayStyle(),
+    default="replayed-header",
     show_default=True,
-    help="mintfax replay headers: seed 000 (Idempotency-Replayed) or 001 (X-Idempotency-Key always).",
+    help="How a replay is signalled, for a provider that echoes the key (mintfax): replayed-header marks a replay "
+    "with Idempotency-Replayed: true; key-echo, as a later revision of mintfax's retry guide has it, sends no such "
+    "header but echoes X-Idempotency-Key on every POST ('not provided; recommended' without a key).",
 )
 @click.option(
     "--allow-remote-webhooks",

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import httpx
 import pytest
 import yaml
@@ -65,6 +66,30 @@ def test_explain_prints_the_rule_text_and_sources():
     for provider in ("mintfax", "idunox", "flexforward"):  # no file name a user does not have, with the basis shown too
         out = golive("explain", "idem-004", "--provider", provider).stdout
         assert "https://" in out and ".txt" not in out and "seeds/" not in out, out
+
+
+COMMANDS = [[], ["check"], ["demo"], ["sandbox"], ["rules"], ["explain"], ["init"], ["schema"], ["report", "merge"], ["report", "diff"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "golive")
+def test_help_speaks_the_users_language(command):
+    """No seed numbers or document file names a user has never seen (`--replay-style` said "seed 000")."""
+    from click.testing import CliRunner
+
+    from checker.cli import cli
+
+    done = CliRunner().invoke(cli, [*command, "--help"], terminal_width=100)
+    assert done.exit_code == 0, done.output
+    assert not re.search(r"seed|\b00[0-4]\b|_[0-9a-f]{16}\.txt", done.output, re.I), done.output
+
+
+def test_replay_style_is_named_by_what_it_does():
+    from checker.cli import ReplayStyle
+
+    style = ReplayStyle()
+    assert [style.convert(v, None, None) for v in ("replayed-header", "key-echo", "000", "001")] == ["000", "001", "000", "001"]
+    with pytest.raises(click.BadParameter, match="replayed-header"):
+        style.convert("002", None, None)
 
 
 def test_explain_unknown_rule_is_a_usage_error():

@@ -267,7 +267,8 @@ def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
     mintfax, stripelike = load_pack("mintfax"), load_pack(str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml"))
     assert mintfax.rule("RETRY-108").title == "Gives up after at most 5 attempts and exits non-zero"
     assert stripelike.rule("RETRY-108").title == "Gives up after at most 4 attempts and exits non-zero"
-    assert stripelike.rule("RETRY-106").fix == "Use exponential backoff from a 0.5 s base with a 5 s cap."
+    assert stripelike.rule("RETRY-106").fix == "Use exponential backoff, doubling from a base of 0.5 s, capped at 5 s."
+    assert "one byte larger than the provider accepts (9,999,999 bytes)" in mintfax.rule("FILE-102").probe  # not "an 11 MB file"
     assert mintfax.rule("BAL-001").fix.startswith("Subscribe to balance.low or poll the balance (/v1/account/balance)")
     assert "a second payment" in stripelike.rule("IDEM-001").why
     for rule in stripelike.rules:
@@ -275,6 +276,12 @@ def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
         assert "{" not in text.replace("${", ""), (rule.id, text)  # every placeholder filled
         for mintfax_word in ("fax", "balance.low", "context.errors", "30 s cap", "at most 5 attempts", "mintfax"):
             assert mintfax_word not in text.lower(), (rule.id, mintfax_word, text)
+    for pack in (mintfax, load_pack("idunox"), load_pack("flexforward"), stripelike):
+        for rule in pack.rules:
+            text = " ".join(getattr(rule, name) for name in TEXTS)
+            if pack.name != "flexforward":  # labels are Flex Forward's word
+                assert not re.search(r"\blabels?\b", text), (pack.name, rule.id, text)
+            assert not re.search(r"\ba (8|11|18)\b|\ba 8\d", text), (pack.name, rule.id, text)  # "an 8 s cap"
 
 
 def test_a_sandbox_pattern_that_is_no_regular_expression_is_refused_at_its_line(tmp_path):
