@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import tempfile
 import traceback
@@ -49,6 +48,20 @@ class IdList(click.ParamType):  # type: ignore[type-arg]
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
         return [v.strip().upper() for v in str(value).split(",") if v.strip()]
+
+
+class ReplayStyle(click.Choice):  # type: ignore[type-arg]
+    """How the embedded sandbox signals a replay, named by what a user sees; the revision numbers it was first
+    spelt with (000, 001: the guide's two revisions) are still taken."""
+
+    STYLES = {"replayed-header": "000", "key-echo": "001"}  # name -> the sandbox's option value
+
+    def __init__(self) -> None:
+        super().__init__(list(self.STYLES))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        older = {code: name for name, code in self.STYLES.items()}
+        return self.STYLES[super().convert(older.get(value, value), param, ctx)]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -420,7 +433,7 @@ def rules(provider: str | None, fmt: str) -> int:
             for r in catalog.rules
         ]
     if fmt == "json":
-        click.echo(json.dumps({"provider": provider, "rules": items}, indent=2))
+        click.echo(json.dumps({"provider": provider, "rules": items}, indent=2, ensure_ascii=False))  # cites read "Title — URL"
         return 0
     for item in items:
         note = "" if item.get("applies", True) else f"  (skip: {item['skip_reason']})"
@@ -494,7 +507,7 @@ def _explain_basis(rule: Any) -> None:
     for item in rule.basis:
         if "documented" in item:
             say(f"documented: {item['fact']} = {item['value']}", "  ")
-            say(f'{item["documented"]}: "{item["quote"]}"', "      ")
+            say(f'{item["documented"]} says "{item["quote"]}"', "      ")
         elif "assumed" in item:
             say(f"assumed: {item['fact']} = {item['value']}", "  ")
             say(str(item["assumed"]), "      ")
@@ -503,7 +516,7 @@ def _explain_basis(rule: Any) -> None:
     for reading in rule.readings:
         click.echo(f"\nWhere the documents disagree: {reading['about']}")
         for quote in reading["quotes"]:
-            say(f'{quote["document"]}: "{quote["quote"]}"', "  ")
+            say(f'{quote["document"]} says "{quote["quote"]}"', "  ")
         say(f"reading: {reading['reading']}", "  ")
         say(f"otherwise: {reading['otherwise']}", "  ")
 
@@ -519,15 +532,17 @@ def _explain_basis(rule: Any) -> None:
     help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML, served from its facts.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (the sandbox is for local use).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True, help="Port to listen on.")
 @click.option("--db", type=click.Path(dir_okay=False), help="SQLite file that keeps the state across restarts [default: a temporary file].")
 @click.option("--rate-limit", type=click.FloatRange(0), help="Requests a second per account (0 = off) [default: the provider's].")
 @click.option(
     "--replay-style",
-    type=click.Choice(["000", "001"]),
-    default="000",
+    type=ReplayStyle(),
+    default="replayed-header",
     show_default=True,
-    help="mintfax replay headers: seed 000 (Idempotency-Replayed) or 001 (X-Idempotency-Key always).",
+    help="How a replay is signalled, for a provider that echoes the key (mintfax): replayed-header marks a replay "
+    "with Idempotency-Replayed: true; key-echo, as a later revision of mintfax's retry guide has it, sends no such "
+    "header but echoes X-Idempotency-Key on every POST ('not provided; recommended' without a key).",
 )
 @click.option(
     "--allow-remote-webhooks",
@@ -581,24 +596,22 @@ def schema(kind: str, output: Path | None) -> int:
 
 
 @cli.command()
-@click.option("--provider", default="mintfax", show_default=True, help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML.")
+@click.option(
+    "--provider", default="mintfax", show_default=True, help="The provider: a built-in pack (mintfax, idunox, flexforward) or a pack YAML."
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("golive.yaml"), show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(provider: str, output: Path, force: bool) -> int:
-    """Write a commented golive.yaml to start from."""
-    from checker.packs import BUILTIN_PACKS, data_dir, load_pack
+    """Write a commented golive.yaml for the provider's documented targets."""
+    from checker.packs import BUILTIN_PACKS, load_pack
+    from checker.starter import Starter
 
     if output.exists() and not force:
         raise click.UsageError(f"{output} exists; use --force to overwrite it")
     pack = load_pack(provider)  # a pack path is checked before anything is written
     if provider not in BUILTIN_PACKS:  # as the config will read it: relative to the config's folder
         provider = os.path.relpath(Path(provider).resolve(), output.resolve().parent)
-    template = (data_dir("rules") / "golive.template.yaml").read_text(encoding="utf-8")
-    env_prefix = re.sub(r"[^A-Z0-9]+", "_", pack.name.upper()).strip("_") or "PROVIDER"
-    production = production_paths(output.resolve().parent)
-    named = provider if provider in BUILTIN_PACKS else json.dumps(provider)
-    text = template.replace("{provider}", named).replace("{ENV}", env_prefix)
-    text = text.replace("production_paths: []", f"production_paths: [{', '.join(json.dumps(p) for p in production)}]", 1)
+    starter = Starter(pack, provider, tuple(production_paths(output.resolve().parent)))
     # editors that speak yaml-language-server (VS Code's YAML extension, Neovim, JetBrains) check the file as it is typed
     from checker.schema import json_schema
 
@@ -606,11 +619,16 @@ def init(provider: str, output: Path, force: bool) -> int:
     schema_file.parent.mkdir(parents=True, exist_ok=True)
     schema_file.write_text(json.dumps(json_schema("config"), indent=2) + "\n", encoding="utf-8")
     relative = os.path.relpath(schema_file, output.parent).replace(os.sep, "/")
-    text = f"# yaml-language-server: $schema={relative}\n{text}"
-    output.write_text(text, encoding="utf-8")
-    click.echo(f"Wrote {output} (and its JSON Schema, {schema_file}). Next: set ${env_prefix}_API_KEY and run `golive check`.")
-    if production:
-        click.echo(f"KEY-003 scans these production paths for sandbox keys: {', '.join(production)} (repo.production_paths)")
+    output.write_text(f"# yaml-language-server: $schema={relative}\n{starter.render()}", encoding="utf-8")
+    click.echo(f"Wrote {output} (and its JSON Schema, {schema_file}) for {pack.title}: its documents cover {', '.join(starter.targets)}.")
+    click.echo(f"Next: `golive check` probes golive's embedded {pack.name} sandbox, which needs no key; uncomment your")
+    click.echo("integration's sections to probe it too.")
+    example = f" ({starter.key_example})" if starter.key_example else ""
+    click.echo(f"For the provider's own sandbox instead: set sandbox.url to it, and ${starter.env}_API_KEY to your sandbox key{example}.")
+    if not starter.applies("KEY-003"):
+        pass  # the pack recognises no sandbox key by its prefix: production paths would be scanned for nothing
+    elif starter.production_paths:
+        click.echo(f"KEY-003 scans these production paths for sandbox keys: {', '.join(starter.production_paths)} (repo.production_paths)")
     else:
         click.echo("KEY-003 is not probed until repo.production_paths names where production code and config live")
     return 0

@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 import pydantic
 import yaml
-from pydantic.json_schema import SkipJsonSchema
 
 from checker.envelope import DEFAULT_BODY, DEFAULT_FIELDS_AT
 from checker.errors import ConfigError, Problem
@@ -327,14 +326,20 @@ _place_models()
 
 
 class Document(Strict):
-    """A provider document a pack cites: how a user finds it (its title and site as the document names them)."""
+    """A provider document a pack cites: how a user finds it, its title and public URL (`site`: the URL, or its
+    host and path as the document names them, `https://` understood), never the file name the pack knows it by."""
 
-    title: str
-    site: str
+    title: str = pydantic.Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f-\x9f]*$")
+    site: str = pydantic.Field(min_length=1, max_length=500, pattern=r"^\S+$")
     revision: str = ""  # "later revision": which of two versions of one document
 
-    def cite(self, provider: str) -> str:
-        return f'{provider} docs, "{self.title}" ({self.site}{", " + self.revision if self.revision else ""})'
+    @property
+    def url(self) -> str:
+        return self.site if "://" in self.site else f"https://{self.site}"
+
+    def cite(self) -> str:
+        """ "Title — URL": what `explain`, `rules`, the reports' `cite` and every basis line show."""
+        return f"{self.title}{f' ({self.revision})' if self.revision else ''} — {self.url}"
 
 
 class Provenance(Strict):
@@ -391,8 +396,6 @@ class PackFile(Strict):
     provenance: dict[str, Provenance] = {}  # fact path ("retry.base_s", "magic.busy") -> where it comes from
     conflicts: list[Conflict] = []
     rules: dict[str, RuleOverride] = {}
-    # documents a base pack brought: its provider's name (golive's own bookkeeping, not part of the format)
-    cited_as: SkipJsonSchema[dict[str, str]] = pydantic.Field({}, exclude=True)
 
 
 # ---------------------------------------------------------------- the joined pack
@@ -406,10 +409,10 @@ class Pack:
     facts: Facts
     sections: tuple[str, ...]
     rules: tuple[Rule, ...]
-    documents: Mapping[str, str] = dataclasses.field(default_factory=dict)  # name -> how to cite it to a user
+    documents: Mapping[str, str] = dataclasses.field(default_factory=dict)  # name -> "Title — URL"
 
     def cite(self, document: str | None) -> str:
-        """A document as a user finds it (its title and site), not the file name a pack knows it by."""
+        """A document as a user finds it ("Title — URL"), not the file name a pack knows it by."""
         return self.documents.get(document or "", document or "n/a")
 
     def rule(self, rule_id: str) -> Rule:
@@ -501,10 +504,7 @@ def load_pack(name_or_path: str, relative_to: Path | None = None, named_in: tupl
 def _load_pack(path: Path) -> Pack:
     catalog, _ = load_catalog()
     doc = load_yaml(path, what="rule pack", expect=_schema_is("golive-pack/", "a golive rule pack"))
-    data, cited_as = _pack_data(path, doc, ())
-    pack_file = validate(PackFile, data, doc)
-    if cited_as:  # the documents a base brought are its provider's: cited in its name
-        pack_file = pack_file.model_copy(update={"cited_as": cited_as})
+    pack_file = validate(PackFile, _pack_data(path, doc, ()), doc)
 
     known = {rule.id: rule for rule in catalog.rules}
     problems = []
@@ -551,13 +551,13 @@ MAX_EXTENDS = 8  # how long a chain of packs extending packs may be
 _LOADING: contextvars.ContextVar[tuple[Path, ...]] = contextvars.ContextVar("golive_packs_loading", default=())
 
 
-def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[str, str]]:
+def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> dict[str, Any]:
     """A pack's data with what it extends merged in (`extends:` a built-in pack, or a pack file relative to this one,
-    which may extend another), and the documents it inherited with the provider whose name cites them."""
+    which may extend another); the documents a base brought keep their titles and URLs, so they cite its provider."""
     data = doc.data
     extends = data.get("extends")
     if extends is None:
-        return data, {}
+        return data
     if not isinstance(extends, str) or not extends:
         raise doc_error(doc, ("extends",), "must name a built-in pack or a pack file")
     if extends in BUILTIN_PACKS:
@@ -575,16 +575,14 @@ def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> tuple[
     finally:
         _LOADING.reset(token)
     base_doc = load_yaml(base_path, what="rule pack", expect=_schema_is("golive-pack/", "a golive rule pack"))
-    base, base_cited = _pack_data(base_path, base_doc, (*chain, path))
-    own_documents = data.get("documents") or {}
-    inherited = {name: base_cited.get(name, str(base.get("name"))) for name in base.get("documents") or {} if name not in own_documents}
+    base = _pack_data(base_path, base_doc, (*chain, path))
     merged = _deep_merge(_without_what_is_restated(base, data), data)
     own_rules = data.get("rules") or {}
     if isinstance(own_rules, Mapping):
         # a rule the pack names replaces the base's entry whole (source and skip exclude each other)
         merged["rules"] = {**base.get("rules", {}), **own_rules}
     merged.pop("extends", None)
-    return merged, inherited
+    return merged
 
 
 def _builtin_path(name: str) -> Path:
@@ -690,8 +688,9 @@ def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[s
 
 
 def _cite(pack: PackFile, name: str | None) -> str:
+    """A document as "Title — URL"; a name the pack lists under no `documents:` is cited as the pack wrote it."""
     document = pack.documents.get(name or "")
-    return document.cite(pack.cited_as.get(name or "", pack.name)) if document is not None else str(name)
+    return document.cite() if document is not None else str(name)
 
 
 def _cut(text: str, limit: int = 80) -> str:

@@ -103,6 +103,13 @@ def assert_reads_declared(result: Result) -> None:
     assert not undeclared, f"{result.rule.id} read {undeclared}, which rules/catalog.yaml does not list in its facts: {declared}"
 
 
+def uncommented(config: str) -> str:
+    """What `golive init` wrote, with its commented-out `client:` and `webhook:` examples switched on."""
+    import re
+
+    return re.sub(r"^# (client|webhook):\n(#   .*\n)+", lambda m: m[0].replace("# ", "", 1).replace("\n#", "\n"), config, flags=re.M)
+
+
 def golive(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 120, memory: int | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -121,7 +121,7 @@ def test_a_pack_extends_a_pack_file_which_extends_a_built_in(tmp_path: Path) -> 
     pack = load_pack(str(tmp_path / "team.yaml"))
     assert pack.name == "teamfax" and pack.facts.sandbox.features == ["delivery_lifecycle", "balance_holds"]  # mintfax's
     assert pack.facts.retry.max_attempts == 4 and pack.facts.webhooks and pack.facts.webhooks.tolerance_s == 600
-    assert 'mintfax docs, "Go-live checklist"' in pack.cite("002_8baf5029274c2112.txt")  # still cited in mintfax's name
+    assert pack.cite("002_8baf5029274c2112.txt") == "Go-live checklist — https://mintfax.com/docs"  # still mintfax's document
     (tmp_path / "loop.yaml").write_text("schema: golive-pack/1\nname: loop\nextends: loop2.yaml\n")
     (tmp_path / "loop2.yaml").write_text("schema: golive-pack/1\nname: loop2\nextends: loop.yaml\n")
     with pytest.raises(ConfigError, match=r"loop2?\.yaml:3: extends: .* leads back to this pack"):

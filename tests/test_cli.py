@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -10,12 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import click
 import httpx
 import pytest
+import yaml
 
 from checker import __version__
 from checker.samples import MINIMAL_PDF
-from tests.conftest import ROOT, TEST_KEYS, golive
+from tests.conftest import ROOT, TEST_KEYS, golive, uncommented
 from tests.test_packs import DESIGN_IDS
 
 HEAVY = ("httpx", "pydantic", "starlette", "jinja2", "uvicorn", "yaml")
@@ -39,7 +42,8 @@ def test_rules_json_lists_every_design_id():
 
 def test_rules_for_a_provider_say_what_applies():
     rules = {r["id"]: r for r in json.loads(golive("rules", "--provider", "idunox", "--format", "json").stdout)["rules"]}
-    assert rules["IDEM-003"]["applies"] and rules["IDEM-003"]["source"] == "003_831ca1a28e9ab1b8.txt"
+    assert rules["IDEM-003"]["applies"] and rules["IDEM-003"]["source"] == "003_831ca1a28e9ab1b8.txt"  # the pack's name for it
+    assert rules["IDEM-003"]["cite"] == "Idempotency and Retries — https://developers-test.idunox.com"  # what a user is shown
     assert not rules["HOOK-201"]["applies"] and rules["HOOK-201"]["skip_reason"] == "idunox documents no webhooks"
     text = golive("rules", "--provider", "idunox").stdout
     assert "HOOK-201" in text and "(skip: idunox documents no webhooks)" in text
@@ -54,10 +58,38 @@ def test_explain_prints_the_rule_text_and_sources():
         "Why:",
         "How golive probes it:",
         "How to fix:",
-        'mintfax: mintfax docs, "Retry safely without sending duplicate faxes" (mintfax.com/docs)',
-        'flexforward: flexforward docs, "Idempotency and retries" (openapidocs.flexforwardship.com)',
+        "mintfax: Retry safely without sending duplicate faxes — https://mintfax.com/docs",
+        "idunox: Idempotency and Retries — https://developers-test.idunox.com",
+        "flexforward: Idempotency and retries — https://openapidocs.flexforwardship.com",
     ):
         assert expected in done.stdout
+    for provider in ("mintfax", "idunox", "flexforward"):  # no file name a user does not have, with the basis shown too
+        out = golive("explain", "idem-004", "--provider", provider).stdout
+        assert "https://" in out and ".txt" not in out and "seeds/" not in out, out
+
+
+COMMANDS = [[], ["check"], ["demo"], ["sandbox"], ["rules"], ["explain"], ["init"], ["schema"], ["report", "merge"], ["report", "diff"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "golive")
+def test_help_speaks_the_users_language(command):
+    """No seed numbers or document file names a user has never seen (`--replay-style` said "seed 000")."""
+    from click.testing import CliRunner
+
+    from checker.cli import cli
+
+    done = CliRunner().invoke(cli, [*command, "--help"], terminal_width=100)
+    assert done.exit_code == 0, done.output
+    assert not re.search(r"seed|\b00[0-4]\b|_[0-9a-f]{16}\.txt", done.output, re.I), done.output
+
+
+def test_replay_style_is_named_by_what_it_does():
+    from checker.cli import ReplayStyle
+
+    style = ReplayStyle()
+    assert [style.convert(v, None, None) for v in ("replayed-header", "key-echo", "000", "001")] == ["000", "001", "000", "001"]
+    with pytest.raises(click.BadParameter, match="replayed-header"):
+        style.convert("002", None, None)
 
 
 def test_explain_unknown_rule_is_a_usage_error():
@@ -76,6 +108,52 @@ def test_init_writes_a_config_that_checks(tmp_path):
     assert again.returncode == 2 and "exists; use --force" in again.stderr
     checked = golive("check", "--select", "IDEM-001", cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+STRIPELIKE = str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml")
+FAX_WORDS = re.compile(r"\bfax|\+1500|--to\b|balance|MINTFAX_", re.I)
+
+
+@pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward", STRIPELIKE], ids=lambda p: Path(p).stem)
+def test_init_writes_the_providers_own_targets_and_words(tmp_path, provider):
+    """`golive init --provider P` writes sections for what P's documents cover, in P's own field and event names, and
+    loads with golive's own config loader, its commented examples switched on too (issue 15)."""
+    from checker.config import load_config
+    from checker.packs import load_pack
+
+    pack = load_pack(provider)
+    done = golive("init", "--provider", provider, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "golive.yaml").read_text()
+    data = yaml.safe_load(text)
+    assert data["sandbox"] == {"url": "builtin", "api_key": f"${{{pack.name.upper()}_API_KEY:-}}"}
+    assert load_pack(load_config(tmp_path / "golive.yaml", environ={}).file.provider, relative_to=tmp_path).name == pack.name
+    # the embedded sandbox needs no key: init says so, and what the key is for, instead of "set $X_API_KEY"
+    assert "needs no key" in done.stdout and "Next: set" not in done.stdout
+    assert "sandbox.url" in done.stdout and f"${pack.name.upper()}_API_KEY to your sandbox key" in done.stdout
+    examples = yaml.safe_load(uncommented(text))
+    full = tmp_path / "full.yaml"
+    full.write_text(uncommented(text))
+    load_config(full, environ={f"{pack.name.upper()}_WEBHOOK_SECRET": "whsec_" + "A" * 32})  # validates, placeholders and all
+    command = examples["client"]["command"]
+    assert "{ref}" in command
+    hooks = pack.facts.webhooks
+    if pack.name == "mintfax":
+        assert command == "python create_fax.py --to {to} --file {file} --ref {ref}"
+        assert examples["webhook"]["events"] == ["fax.delivered", "fax.failed", "balance.low"]
+        assert data["documents"] == [] and data["balance"] == {"poll": False} and "LIVE-004" in text
+    else:
+        assert not FAX_WORDS.search(text), FAX_WORDS.findall(text)
+        assert "documents" not in data and "balance" not in data
+    if hooks is None:  # idunox and flexforward document no webhooks: no webhook section, not even commented out
+        assert "webhook" not in examples and not re.search(r"^#?\s*webhook:", text, re.M) and "events" not in text
+    else:
+        assert examples["webhook"]["events"] == (hooks.required_events or hooks.event_types or [hooks.created_event])
+    if pack.name == "flexforward":
+        assert command == "python create_label.py --reference {ref}"  # its body's own field; no recipient {to}
+        assert "repo" not in data  # it documents no key prefixes: KEY-002/003 have nothing to find
+    if pack.name == "stripelike":
+        assert command == "python create_payment.py --payment-method {to} --order {ref}"
 
 
 @pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])

@@ -114,6 +114,44 @@ def test_builtin_packs_state_every_rule_with_a_source_or_a_reason(name):
             assert rule.source in SEEDS, f"{name} {rule.id} cites {rule.source}"
 
 
+CITE = re.compile(r"^[^\s—][^—]* — https://[^\s/]+\.[a-z]{2,}(/\S*)?$")  # "Title — URL"
+
+
+@pytest.mark.parametrize("name", [*BUILTIN_PACKS, str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml")])
+def test_every_source_a_user_sees_is_a_title_and_a_url(name):
+    """A rule's source, each documented fact and each side of a conflict are cited by the document's title and public
+    URL (DESIGN section 5), never the file name the pack knows it by (`000_aa85249851aa0a9c.txt`, `errors.md`)."""
+    pack = load_pack(name)
+    cites = {pack.cite(document) for document in pack.documents}
+    for rule in pack.rules:
+        assert (rule.cite is None) == (rule.source is None), rule.id
+        if rule.cite is not None:
+            assert rule.cite == pack.cite(rule.source) and rule.cite in cites, rule.id
+        cites |= {str(item["documented"]) for item in rule.basis if "documented" in item}
+        cites |= {str(quote["document"]) for reading in rule.readings for quote in reading["quotes"]}
+    assert cites
+    for cite in cites:
+        assert CITE.match(cite), cite
+        assert not re.search(r"\.(txt|md)\b|seeds/", cite), cite
+
+
+def test_a_document_cites_as_its_title_and_url(tmp_path):
+    pack_path = tmp_path / "acme.yaml"
+    pack_path.write_text(
+        "schema: golive-pack/1\nname: acme\nextends: mintfax\n"
+        "documents:\n  guide.md: {title: Retries, site: 'http://docs.acme.example/retries', revision: v2}\n"
+        "rules:\n  ERR-102: {source: guide.md}\n"
+    )
+    pack = load_pack(str(pack_path))
+    assert pack.rule("ERR-102").cite == "Retries (v2) — http://docs.acme.example/retries"  # a URL stays as written
+    # documents the base brought are the base provider's, cited by their own title and URL
+    assert pack.rule("IDEM-001").cite == "Retry safely without sending duplicate faxes — https://mintfax.com/docs"
+    spaced = tmp_path / "spaced.yaml"  # (packs are cached by path)
+    spaced.write_text(pack_path.read_text().replace("site: 'http://docs.acme.example/retries'", "site: 'docs acme'"))
+    with pytest.raises(ConfigError, match=r"spaced\.yaml:5: documents\.guide\.md\.site"):
+        load_pack(str(spaced))
+
+
 @pytest.mark.skipif(not SEED_DIR.is_dir(), reason="shared/seeds is not beside this checkout")
 def test_cited_documents_exist():
     assert {p.name for p in SEED_DIR.iterdir()} >= SEEDS
@@ -229,7 +267,8 @@ def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
     mintfax, stripelike = load_pack("mintfax"), load_pack(str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml"))
     assert mintfax.rule("RETRY-108").title == "Gives up after at most 5 attempts and exits non-zero"
     assert stripelike.rule("RETRY-108").title == "Gives up after at most 4 attempts and exits non-zero"
-    assert stripelike.rule("RETRY-106").fix == "Use exponential backoff from a 0.5 s base with a 5 s cap."
+    assert stripelike.rule("RETRY-106").fix == "Use exponential backoff, doubling from a base of 0.5 s, capped at 5 s."
+    assert "one byte larger than the provider accepts (9,999,999 bytes)" in mintfax.rule("FILE-102").probe  # not "an 11 MB file"
     assert mintfax.rule("BAL-001").fix.startswith("Subscribe to balance.low or poll the balance (/v1/account/balance)")
     assert "a second payment" in stripelike.rule("IDEM-001").why
     for rule in stripelike.rules:
@@ -237,6 +276,12 @@ def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
         assert "{" not in text.replace("${", ""), (rule.id, text)  # every placeholder filled
         for mintfax_word in ("fax", "balance.low", "context.errors", "30 s cap", "at most 5 attempts", "mintfax"):
             assert mintfax_word not in text.lower(), (rule.id, mintfax_word, text)
+    for pack in (mintfax, load_pack("idunox"), load_pack("flexforward"), stripelike):
+        for rule in pack.rules:
+            text = " ".join(getattr(rule, name) for name in TEXTS)
+            if pack.name != "flexforward":  # labels are Flex Forward's word
+                assert not re.search(r"\blabels?\b", text), (pack.name, rule.id, text)
+            assert not re.search(r"\ba (8|11|18)\b|\ba 8\d", text), (pack.name, rule.id, text)  # "an 8 s cap"
 
 
 def test_a_sandbox_pattern_that_is_no_regular_expression_is_refused_at_its_line(tmp_path):

@@ -90,7 +90,7 @@ def test_explain_shows_what_is_documented_and_what_is_assumed() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert 'documented: webhooks.signature_header = "X-Mintfax-Signature"' in out
-    assert 'mintfax docs, "Go-live checklist" (mintfax.com/docs)' in out
+    assert 'Go-live checklist — https://mintfax.com/docs says "Your endpoint verifies the' in out
     assert "assumed: webhooks.tolerance_s = 300" in out and "no tolerance is documented" in out
     assert "seeds/" not in out
 
@@ -200,7 +200,7 @@ def test_an_extending_pack_restating_a_fact_drops_what_its_base_said_of_it(tmp_p
         "value": "900",
         "unstated": "the pack does not say where this comes from",
     }
-    assert hook["webhooks.signature_header"]["documented"] == 'mintfax docs, "Go-live checklist" (mintfax.com/docs)'
+    assert hook["webhooks.signature_header"]["documented"] == "Go-live checklist — https://mintfax.com/docs"
     retry = {item["fact"]: item for item in pack.rule("RETRY-105").basis}
     assert retry["retry.non_retryable_statuses"]["quote"] == "Top up your balance before retrying."
     assert not any(r["about"].startswith("retrying after 402") for r in pack.rule("RETRY-105").readings)

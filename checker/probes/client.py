@@ -587,8 +587,8 @@ async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) ->
     replayed = [a for a in posts if a.replayed and a.status is not None and a.status < 300 and a.key not in created]
     if replayed:  # the key names another operation's resource: this operation was never sent on
         return Outcome.failed(
-            f"attempt {replayed[0].n} was answered with a replay of an earlier resource, not with a fax for this operation: "
-            "the key is shared with another operation (see IDEM-103)",
+            f"attempt {replayed[0].n} was answered with a replay of an earlier resource, "
+            f"not with a {ctx.pack.facts.create.noun} for this operation: the key is shared with another operation (see IDEM-103)",
             outcome.evidence(),
         )
     if posts[0].status is not None and posts[0].status < 500:
@@ -681,7 +681,7 @@ async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     await _working_client(ctx)
     outcome = await run(ctx, Scenario(), upload=("scan.pdf", lambda path: write_padded_pdf(path, size)), may_refuse=True)
     uploaded = [a for a in outcome.posts if a.body_bytes > files.max_bytes]
-    what = f"a {size:,}-byte file"
+    what = f"a file of {size:,} bytes"  # (not "a 8,000,000-byte file": the article would follow the number)
     if uploaded:
         return Outcome.failed(
             f"the client uploaded {what} ({len(uploaded)} time{'s' * (len(uploaded) > 1)}); files must be {size_limit(files.max_bytes)}",

@@ -257,7 +257,7 @@ async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
                 f"a key of exactly {limit} characters (the documented maximum) was refused with {boundary.status}", api.evidence()
             )
         return Outcome.passed(
-            f"a {limit + 1}-character key was rejected with {long_answer.status} "
+            f"a key of {limit + 1} characters was rejected with {long_answer.status} "
             f"{long_answer.error_code() or ''} and created nothing; {limit} characters are accepted".replace("  ", " "),
             api.evidence(),
         )

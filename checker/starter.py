@@ -1,0 +1,134 @@
+"""What `golive init` writes: a commented golive.yaml for the targets one pack's documents cover, in its own words."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from checker.packs import Pack, data_dir
+
+TARGETS = ("sandbox", "client", "webhook", "repo")  # what golive.yaml configures and `require:` names, in its order
+PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/*-]*$")  # a YAML scalar that needs no quotes
+
+
+@dataclass(frozen=True, slots=True)
+class Starter:
+    """A pack's starting config: the targets its documents cover and the words its sections are written in."""
+
+    pack: Pack
+    provider: str  # as golive.yaml names it: a built-in's name, or the pack file's path relative to the config
+    production_paths: tuple[str, ...] = ()
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The targets at least one rule of the pack applies to: the one place init knows which sections to write."""
+        covered = {rule.target for rule in self.pack.rules if rule.skip is None}
+        return tuple(target for target in TARGETS if target in covered)
+
+    def applies(self, *rule_ids: str) -> bool:
+        return any(self.pack.rule(rule_id).skip is None for rule_id in rule_ids)
+
+    def example_rule(self, *rule_ids: str) -> str | None:
+        """The first of these rules the pack covers: an example in a comment names a rule that means something here."""
+        return next((rule_id for rule_id in rule_ids if self.applies(rule_id)), None)
+
+    @property
+    def env(self) -> str:
+        """The prefix of the environment variables the config reads (MINTFAX_API_KEY)."""
+        return re.sub(r"[^A-Z0-9]+", "_", self.pack.name.upper()).strip("_") or "PROVIDER"
+
+    @property
+    def client_command(self) -> str:
+        """An example client command whose options carry the pack's own field names: `--to {to} --file {file}` for a
+        fax, `--reference {ref}` for a label; golive fills the placeholders (README, "Configuration")."""
+        facts = self.pack.facts
+        words = [f"python {re.sub(r'[^a-z0-9]+', '_', 'create ' + facts.create.noun.lower()).strip('_')}.py"]
+        if facts.sandbox.magic_field and "delivered" in facts.magic:  # golive passes the sandbox's magic values as {to}
+            words.append(f"--{_option(facts.sandbox.magic_field)} {{to}}")
+        if facts.create.file is not None:
+            words.append(f"--{_option(facts.create.file.field)} {{file}}")
+        words.append(f"--{_option(_ref_field(facts.create.model_dump()) or 'ref')} {{ref}}")
+        return " ".join(words)
+
+    @property
+    def placeholders(self) -> list[str]:
+        """What the command's placeholders stand for, one comment line each."""
+        facts = self.pack.facts
+        said = []
+        if facts.sandbox.magic_field and "delivered" in facts.magic:
+            said.append(f"{{to}}        a `{facts.sandbox.magic_field}` golive picks from the sandbox's test values")
+        if facts.create.file is not None:
+            said.append("{file}      the path of a document to send")
+        said.append(f"{{ref}}       your reference for one logical {facts.create.noun} (the same on every retry and re-run)")
+        said.append("{base_url}  golive's proxy, to send through; {api_key}: the key to send with")
+        return said
+
+    @property
+    def events(self) -> list[str]:
+        hooks = self.pack.facts.webhooks
+        if hooks is None:
+            return []
+        return list(hooks.required_events or hooks.event_types or ([hooks.created_event] if hooks.created_event else []))
+
+    @property
+    def key_example(self) -> str | None:
+        """How a sandbox key of this provider starts (fx_test_…), where its documents say."""
+        prefixes = self.pack.facts.keys.test_prefixes
+        return f"{prefixes[0]}…" if prefixes else None
+
+    def render(self) -> str:
+        import jinja2
+
+        environment = jinja2.Environment(
+            # golive.yaml's own ${VAR} and {placeholder} syntax stays as it is: the template speaks in << >> and <% %>
+            block_start_string="<%",
+            block_end_string="%>",
+            variable_start_string="<<",
+            variable_end_string=">>",
+            comment_start_string="<#",
+            comment_end_string="#>",
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            undefined=jinja2.StrictUndefined,
+            autoescape=False,
+        )
+        environment.filters["flow"] = flow
+        environment.filters["scalar"] = scalar
+        environment.filters["strings"] = lambda values: "[" + ", ".join(json.dumps(v) for v in values) + "]"
+        template = environment.from_string((data_dir("rules") / "golive.template.yaml").read_text(encoding="utf-8"))
+        return template.render(s=self, pack=self.pack, targets=self.targets)
+
+
+def flow(values: Iterable[str]) -> str:
+    """A YAML flow sequence, quoting only what needs it: [fax.delivered, "a b"]."""
+    return "[" + ", ".join(scalar(v) for v in values) + "]"
+
+
+def scalar(value: str) -> str:
+    return value if PLAIN.match(value) else json.dumps(value)
+
+
+def _option(field: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", field.lower()).strip("-")
+
+
+def _ref_field(create: Mapping[str, Any]) -> str | None:
+    """The field of the pack's example create request that carries `{ref}` (flexforward's `reference`)."""
+    for part in ("fields", "body"):
+        found = _holding(create.get(part) or {}, "{ref}")
+        if found:
+            return found
+    return None
+
+
+def _holding(data: Mapping[str, Any], value: str) -> str | None:
+    for key, item in data.items():
+        if item == value:
+            return str(key)
+        if isinstance(item, Mapping) and (inner := _holding(item, value)):
+            return inner
+    return None
