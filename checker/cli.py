@@ -621,8 +621,12 @@ def init(provider: str, output: Path, force: bool) -> int:
     relative = os.path.relpath(schema_file, output.parent).replace(os.sep, "/")
     output.write_text(f"# yaml-language-server: $schema={relative}\n{starter.render()}", encoding="utf-8")
     click.echo(f"Wrote {output} (and its JSON Schema, {schema_file}) for {pack.title}: its documents cover {', '.join(starter.targets)}.")
-    click.echo(f"Next: `golive check` probes golive's embedded {pack.name} sandbox, which needs no key; uncomment your")
-    click.echo("integration's sections to probe it too.")
+    click.echo(f"Next: `golive check` probes golive's embedded {pack.name} sandbox, which needs no key. require: names every")
+    others = [t for t in starter.targets if t not in ("sandbox", "repo")]
+    if others:
+        click.echo(f"target, so the verdict stays NOT READY until you uncomment and fill in your integration's {' and '.join(others)}.")
+    else:
+        click.echo("target: a missing one makes the verdict NOT READY.")
     example = f" ({starter.key_example})" if starter.key_example else ""
     click.echo(f"For the provider's own sandbox instead: set sandbox.url to it, and ${starter.env}_API_KEY to your sandbox key{example}.")
     if not starter.applies("KEY-003"):

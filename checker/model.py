@@ -43,7 +43,7 @@ class Rule:
     probe: str
     fix: str
     source: str | None = None
-    cite: str | None = None  # the source document as a user finds it: its title and site
+    cite: str | None = None  # the source document as a user finds it: "Title — URL"
     skip: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     # per fact the verdict rests on: {fact, value, documented, quote} or {fact, value, assumed} (checker/provenance.py)

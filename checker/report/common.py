@@ -20,7 +20,7 @@ def basis_lines(rule: Any) -> list[str]:
     lines = []
     for item in rule.basis:
         if "documented" in item:
-            lines.append(f'documented: {item["fact"]} = {item["value"]} ({item["documented"]}: "{item["quote"]}")')
+            lines.append(f'documented: {item["fact"]} = {item["value"]} ({item["documented"]} says "{item["quote"]}")')
         elif "assumed" in item:
             lines.append(f"assumed: {item['fact']} = {item['value']} ({item['assumed']})")
     for reading in rule.readings:
