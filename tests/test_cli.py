@@ -246,7 +246,7 @@ def test_malformed_config_exits_2_with_file_and_line(tmp_path):
 
 def test_unknown_format_is_a_usage_error(tmp_path):
     done = golive("check", "--provider", "mintfax", "--format", "text,pdf", cwd=tmp_path)
-    assert done.returncode == 2 and "pdf is not one of text, json, html, md, junit, sarif" in done.stderr
+    assert done.returncode == 2 and "pdf is not one of text, json, html, md, junit, sarif, github, gitlab" in done.stderr
 
 
 def test_every_format_is_written_at_once(tmp_path):

