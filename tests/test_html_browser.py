@@ -1,6 +1,8 @@
 """The HTML report in a real headless Chromium (Debian's, installed by .ci/run): it opens offline from a
-file URL, its filters and expanders work, a hostile receiver's markup never runs, and it prints.
-A screenshot is left in test-artifacts/ for a person to look at."""
+file URL, its filters show what you pick, its "Needs attention" links land on the cards, its evidence tables
+read as text (headers in words on one line, output with its lines), it says what was checked, a hostile
+receiver's markup never runs, and it prints. Screenshots are left in test-artifacts/ (gitignored) for a person
+to look at: report.png (a real run, whole page), report-top.png and report-evidence.png (a flawed run)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import pytest
 from checker.model import RunResult
 from checker.report import write_reports
 from tests.conftest import ROOT
-from tests.test_reports import hostile_project, run_of
+from tests.test_reports import flawed_run, hostile_project, run_of
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -52,9 +54,8 @@ def browser() -> Iterator[Any]:
         instance.close()
 
 
-@pytest.fixture
-def page(report_file: Path, browser: Any) -> Iterator[Any]:  # the report first: the sync API then owns the loop
-    context = browser.new_context(viewport={"width": 1200, "height": 1000})
+def open_page(browser: Any, path: Path, height: int = 1000) -> Any:
+    context = browser.new_context(viewport={"width": 1200, "height": height})
     page = context.new_page()
     page.problems = []  # type: ignore[attr-defined]
     page.requests = []  # type: ignore[attr-defined]
@@ -62,9 +63,33 @@ def page(report_file: Path, browser: Any) -> Iterator[Any]:  # the report first:
     page.on("console", lambda message: page.problems.append(message.text) if message.type == "error" else None)
     page.on("request", lambda request: page.requests.append(request.url))
     page.on("dialog", lambda dialog: (page.problems.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-    page.goto(report_file.as_uri())
+    page.goto(path.as_uri())
+    return page
+
+
+@pytest.fixture
+def page(report_file: Path, browser: Any) -> Iterator[Any]:  # the report first: the sync API then owns the loop
+    page = open_page(browser, report_file)
     yield page
-    context.close()
+    page.context.close()
+
+
+FLAWED = flawed_run()
+
+
+@pytest.fixture(scope="module")
+def flawed_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("flawed")
+    write_reports(FLAWED, ["html"], folder)
+    return folder / "report.html"
+
+
+@pytest.fixture
+def flawed(flawed_file: Path, browser: Any) -> Iterator[Any]:
+    page = open_page(browser, flawed_file, height=900)
+    yield page
+    assert page.problems == []  # the script ran under the page's CSP (its hash) and raised nothing
+    page.context.close()
 
 
 def visible_rules(page: Any) -> list[str]:
@@ -96,9 +121,8 @@ def test_status_and_section_filters(page: Any) -> None:
     everything = visible_rules(page)
     assert {"IDEM-001", "HOOK-201", "KEY-004", "LIVE-001", "LIVE-004"} <= set(everything)
     page.locator('button[data-status="manual"]').click()
-    assert not [r for r in visible_rules(page) if r.startswith("LIVE-") and r != "LIVE-004"]
-    assert "LIVE-004" in visible_rules(page)  # attested, still shown
-    page.locator('button[data-status="manual"]').click()
+    assert visible_rules(page) == [r for r in everything if r.startswith("LIVE-") and r != "LIVE-004"]  # LIVE-004: attested
+    page.locator('button[data-status="manual"]').click()  # pressing the shown status again shows all
     assert visible_rules(page) == everything
     page.select_option("#section-filter", "Webhooks")
     assert visible_rules(page) == ["HOOK-201", "HOOK-203"]
@@ -123,3 +147,113 @@ def test_print_opens_the_evidence_and_hides_the_filters(page: Any) -> None:
     assert page.eval_on_selector_all("details.evidence", "ds => ds.every(d => d.open)")
     pdf = page.pdf()
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+
+
+def pressed(page: Any) -> list[str]:
+    return page.eval_on_selector_all('.filters button[aria-pressed="true"]', "bs => bs.map(b => b.textContent)")  # type: ignore[no-any-return]
+
+
+def test_each_status_filter_shows_exactly_the_results_of_that_status(flawed: Any) -> None:
+    everything = [r.rule.id for r in FLAWED.results]
+    assert visible_rules(flawed) == everything and pressed(flawed) == [f"all ({len(everything)})"]
+    statuses = flawed.eval_on_selector_all(".filters button[data-status]", "bs => bs.map(b => b.dataset.status)")
+    assert statuses == ["", "fail", "error", "manual", "waived", "pass", "attested", "skip"]
+    for status in statuses[1:]:
+        wanted = [r.rule.id for r in FLAWED.results if r.status.value == status]
+        flawed.locator(f'.filters button[data-status="{status}"]').click()
+        assert visible_rules(flawed) == wanted, status
+        assert pressed(flawed) == [f"{status} ({len(wanted)})"]  # the one pressed is the one shown
+        assert flawed.locator("#shown").inner_text() == f"{len(wanted)} of {len(everything)} rules"
+        hidden_sections = {r.rule.section for r in FLAWED.results} - {r.rule.section for r in FLAWED.results if r.rule.id in wanted}
+        for section in hidden_sections:  # a section with nothing shown goes too
+            assert flawed.locator(f'section.group[data-section="{section}"]').is_hidden()
+    flawed.locator('.filters button[data-status=""]').click()
+    assert visible_rules(flawed) == everything and pressed(flawed) == [f"all ({len(everything)})"]
+    flawed.locator('.filters button[data-status="fail"]').click()
+    flawed.locator('.filters button[data-status="fail"]').click()  # again: back to all
+    assert visible_rules(flawed) == everything
+
+
+def test_needs_attention_opens_the_report_and_its_links_land_on_the_cards(flawed: Any) -> None:
+    from checker.terminal import triage
+
+    box = flawed.locator("#attention").bounding_box()
+    assert box["y"] < flawed.locator("#checked").bounding_box()["y"] < flawed.locator("nav.filters").bounding_box()["y"]
+    assert box["y"] < 300  # right under the verdict
+    linked = flawed.eval_on_selector_all("#attention a.id", "as => as.map(a => a.textContent)")
+    assert linked == [r.rule.id for _, entries in triage(FLAWED) for results, _ in entries for r in results]  # the terminal's order
+    headings = flawed.eval_on_selector_all("#attention h3", "hs => hs.map(h => h.textContent)")
+    assert headings == ["Blockers (6 rules)", "Warnings (3 rules)"]
+    entry = flawed.locator("#attention li", has=flawed.locator('a[href="#RETRY-104"]'))
+    assert "Fix: Set an explicit request timeout" in entry.inner_text()
+    assert "rests on golive's assumptions" in entry.inner_text() and "why:" not in entry.inner_text()  # the card has the rest
+    flawed.locator('.filters button[data-status="pass"]').click()  # the card is filtered out: following the link shows it
+    flawed.locator('#attention a[href="#HOOK-212"]').click()
+    assert flawed.evaluate("location.hash") == "#HOOK-212"
+    card = flawed.locator("#HOOK-212")
+    assert card.is_visible() and pressed(flawed)[0].startswith("all")
+    top = card.bounding_box()["y"]
+    assert flawed.locator("nav.filters").bounding_box()["height"] <= top < 900  # in view, below the sticky filters
+
+
+def test_the_timeline_has_a_legend(flawed: Any) -> None:
+    flawed.locator("#RETRY-106 details.evidence summary").click()
+    legend = flawed.locator("#RETRY-106 figure.timeline .legend")
+    assert legend.is_visible()
+    words = legend.inner_text()
+    assert "answered 2xx" in words and "4xx/5xx" in words and "no answer" in words and "expects the next retry" in words
+    colours = flawed.eval_on_selector_all(
+        "#RETRY-106 .legend .dot", "ds => ds.map(d => getComputedStyle(d).backgroundColor)"
+    )  # the dots in the timeline use the same colours as the legend
+    marks = flawed.eval_on_selector_all("#RETRY-106 svg circle", "cs => [...new Set(cs.map(c => getComputedStyle(c).fill))]")
+    assert set(marks) <= set(colours) and len(marks) == 2  # two 503s (red), one 201 (green)
+    flawed.locator("#IDEM-102 details.evidence summary").click()
+    assert "expects the next retry" not in flawed.locator("#IDEM-102 .legend").inner_text()  # no windows drawn there
+
+
+def test_evidence_tables_have_headers_in_words_on_one_line_and_output_keeps_its_lines(flawed: Any) -> None:
+    flawed.locator("#expand-all").click()
+    headers = flawed.eval_on_selector_all("details.evidence th", "ths => ths.map(th => th.textContent)")
+    assert headers and not [h for h in headers if "_" in h]
+    assert {"exit code", "stderr tail", "idempotency key", "timed out", "duration (s)", "latency (s)", "event id"} <= set(headers)
+    lines = flawed.eval_on_selector_all(  # line boxes of each header's text: one, never `exit_c` / `ode`
+        "details.evidence th",
+        "ths => ths.map(th => { const r = document.createRange(); r.selectNodeContents(th); return r.getClientRects().length; })",
+    )
+    assert set(lines) == {1}
+    table = flawed.locator("#IDEM-102 table.process")
+    columns = table.locator("th").all_inner_texts()
+    stderr = table.locator("tbody tr td").nth(columns.index("stderr tail"))
+    text = stderr.inner_text()
+    assert text.count("\n") >= 5 and text.startswith("Traceback (most recent call last):\n  File")
+    assert "SystemExit: failed with HTTP 503: <b>service_unavailable</b>" in text  # shown as text
+    assert stderr.locator("b").count() == 0
+
+
+def test_metadata_says_what_was_checked(flawed: Any, page: Any) -> None:
+    rows = dict(zip(flawed.locator("#checked dt").all_inner_texts(), flawed.locator("#checked dd").all_inner_texts(), strict=True))
+    assert rows["config file"] == "examples/mintfax/flawed/golive.yaml"
+    assert rows["git commit"] == "defe39153db0 (uncommitted changes in 2 files)"
+    assert rows["client command"] == "{python} send_fax.py --to {to} --file {file} --ref {ref}"
+    assert rows["receiver command"] == "{python} receiver.py --port {port}"
+    assert rows["provider pack"] == "mintfax — mintfax fax API (built-in)" and rows["pack sha256"] == "77a67d66d2d1"
+    assert rows["sandbox"] == "embedded" and rows["tool"] == "golive 0.1.0" and rows["started"].startswith("2026-11-26T10:00:00Z")
+    assert "commit defe39153db0 with uncommitted changes" in flawed.locator("p.identity").inner_text()
+    # a real run of a project that configures no client, outside any git repository: it says so
+    real = dict(zip(page.locator("#checked dt").all_inner_texts(), page.locator("#checked dd").all_inner_texts(), strict=True))
+    assert real["client command"] == "not configured" and real["config file"].endswith("golive.yaml")
+    assert real["git commit"].startswith("not recorded") and real["webhook url"].startswith("http://127.0.0.1:")
+    assert real["sandbox"] == "embedded" and real["pack sha256"] != "not recorded"
+
+
+def test_screenshots_of_a_flawed_report(flawed: Any) -> None:
+    """For a person to look at (docs/screenshots/report-top.png is a copy of report-top.png)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    verdict = flawed.locator("#verdict")
+    assert verdict.inner_text().startswith("NOT READY") and verdict.bounding_box()["y"] < 50
+    assert flawed.locator("#attention").is_visible()
+    flawed.screenshot(path=str(ARTIFACTS / "report-top.png"))  # the viewport: the verdict and what needs attention
+    assert (ARTIFACTS / "report-top.png").stat().st_size > 10_000
+    flawed.locator("#IDEM-102 details.evidence summary").click()
+    flawed.locator("#IDEM-102").screenshot(path=str(ARTIFACTS / "report-evidence.png"))
+    assert (ARTIFACTS / "report-evidence.png").stat().st_size > 10_000

@@ -52,6 +52,79 @@ def run_of(config_path: Path, *select: str, environment: str | None = None) -> R
     return asyncio.run(engine.run(config, load_pack("mintfax"), options))
 
 
+TRACEBACK = (
+    "Traceback (most recent call last):\n"
+    '  File "send_fax.py", line 41, in <module>\n'
+    "    main()\n"
+    '  File "send_fax.py", line 37, in main\n'
+    "    raise SystemExit(f'failed with HTTP {status}: <b>{body}</b>')\n"
+    "SystemExit: failed with HTTP 503: <b>service_unavailable</b>\n"
+)
+ASSUMED = " [rests on golive's assumption, not the provider's documents: retry.request_timeout_s = 30 (why: golive explain RETRY-104)]"
+
+
+def flawed_run(*, dirty: bool = True) -> RunResult:
+    """A flawed integration's run as the engine reports it, made in code so a browser test needs no probes: the mintfax
+    pack's real rules (titles, fixes, what they rest on) with failures, an error, a waiver, a skip and manual items, the
+    evidence a client probe records (attempts whose keys change, a process whose stderr is a traceback, the expected
+    backoff windows), webhook deliveries, coverage and what was checked."""
+    from checker.model import Result
+
+    pack = load_pack("mintfax")
+    keys = ["5c0ffee0-1d7b-4fc5-9f9a-4d25b109fe7d", "9d1e9ad9-7711-4904-8477-db7b958ebb2f", "e2fa2356-a6b0-43b1-b336-cab8df22f7bf"]
+    attempts = [
+        {"kind": "attempt", "n": n + 1, "t": t, "answered_t": t + 0.01, "method": "POST", "path": "/v1/fax",
+         "idempotency_key": keys[n], "status": status, "proxy": proxy}
+        for n, (t, status, proxy) in enumerate([(0.41, 503, "injected 503"), (1.43, 503, "injected 503"), (2.45, 201, "forwarded")])
+    ]  # fmt: skip
+    process = {"kind": "process", "exit_code": 1, "timed_out": False, "duration_s": 2.61, "stdout_tail": "sending invoice.pdf\n",
+               "stderr_tail": TRACEBACK}  # fmt: skip
+    windows = {"kind": "backoff_windows", "model": "documented", "windows": [[1.0, 2.0], [2.0, 3.0]]}
+    delivery = {"kind": "delivery", "label": "stale", "event_id": "evt_golive_187902851494877a2c83", "t": 0.0, "status": 200,
+                "latency_s": 0.01, "answer": '{"message": "ok"}'}  # fmt: skip
+    outcomes: dict[str, tuple[Status, str, tuple[dict[str, object], ...]]] = {
+        "IDEM-001": (Status.PASS, "the replay returned the original resource fax_5a49404e4001489672b9cf28", ()),
+        "IDEM-102": (Status.FAIL, f"the retry after 503 changed the key ({keys[0]} -> {keys[1]})", (*attempts, process)),
+        "RETRY-101": (Status.FAIL, "the client retried +15005550004 but exited 1 (each attempt carried a new key)", (*attempts, process)),
+        "RETRY-104": (Status.FAIL, "the client waited the 35 s golive held it on a request that never answered" + ASSUMED, ()),
+        "RETRY-106": (Status.FAIL, "delays 1.02, 1.02 s: delays do not grow: fixed 1.02 s", (*attempts, windows)),
+        "RETRY-102": (Status.ERROR, "cannot start the client: send_fax.py exited before its first request", (process,)),
+        "RATE-101": (Status.ERROR, "cannot start the client: send_fax.py exited before its first request", (process,)),
+        "HOOK-201": (Status.WAIVED, "rejected a correctly signed delivery (401)", (delivery,)),
+        "HOOK-204": (Status.FAIL, "accepted a delivery with a valid signature 600 s old (200)", (delivery,)),
+        "HOOK-212": (Status.FAIL, "webhook.events does not include fax.failed, balance.low", ()),
+        "KEY-001": (Status.SKIP, "repo is not configured", ()),
+        "BAL-001": (Status.FAIL, "nothing watches the balance: subscribe to balance.low or set balance.poll: true", ()),
+        "ERR-102": (Status.FAIL, "after a 422 the client's output lacks the field error", (process,)),
+        "LIVE-001": (Status.MANUAL, "attest it in golive.yaml (attestations: LIVE-001)", ()),
+        "LIVE-004": (Status.ATTESTED, "attested by sec@example.com on 2026-11-20", ()),
+    }
+    waiver = {"rule": "HOOK-201", "reason": "receiver rewrite lands next sprint", "by": "ops@example.com", "expires": "2099-01-31"}
+    results = []
+    for rule in sorted((pack.rule(i) for i in outcomes), key=lambda r: (pack.sections.index(r.section), pack.rules.index(r))):
+        status, message, evidence = outcomes[rule.id]
+        waived = {**waiver, "expired": False} if status is Status.WAIVED else None
+        attested = {"by": "sec@example.com", "date": "2026-11-20", "evidence": "wiki"} if status is Status.ATTESTED else None
+        results.append(Result(rule, status, rule.severity, message, 1.0, evidence, waiver=waived, attestation=attested))
+    by_target: dict[str, list[str]] = {}
+    for result in results:
+        if result.rule.target != "manual" and result.status is not Status.SKIP:
+            by_target.setdefault(result.rule.target, []).append(result.rule.id)
+    return RunResult(
+        provider="mintfax", environment="sandbox", started_at="2026-11-26T10:00:00Z", duration_s=38.8, verdict="not ready",
+        interrupted=False, results=tuple(results), tool_version="0.1.0", config_file="golive.yaml",
+        waivers=({**waiver, "state": "applied"},),
+        coverage={"probed": by_target, "not_configured": {"repo": ["KEY-001"]}, "required": [], "required_not_probed": []},
+        context={
+            "config": "examples/mintfax/flawed/golive.yaml",
+            "git": {"commit": "defe39153db0cbf72ddda5e76894b789e6f70ac0", "dirty": dirty, "changed_files": 2 if dirty else 0},
+            "sandbox": "embedded", "client": "{python} send_fax.py --to {to} --file {file} --ref {ref}",
+            "receiver": "{python} receiver.py --port {port}", "webhook_url": "http://127.0.0.1:{port}/webhooks/mintfax",
+            "register": None, "pack": {"name": "mintfax", "title": "mintfax fax API", "path": "built-in", "sha256": "77a67d66d2d1"},
+        },
+    )  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     path = hostile_project(tmp_path_factory.mktemp("hostile"))
@@ -228,3 +301,65 @@ def test_step_summary_is_appended_on_github_actions(tmp_path: Path) -> None:
     text = summary.read_text()
     assert text.startswith("earlier step\n## golive: ✅ READY · mintfax (sandbox)")
     assert TEST_KEYS["mintfax"] not in text
+
+
+def test_html_verdict_reads_as_the_terminal_with_coverage_and_counts_by_severity() -> None:
+    from checker.report.html import attention
+    from checker.terminal import by_severity
+
+    flawed = flawed_run()
+    page = render_html(flawed)
+    assert "<title>golive: NOT READY · mintfax (sandbox)</title>" in page
+    assert by_severity(flawed) == "blockers: 4 failed, 2 error · warnings: 3 failed · info: 1 failed"
+    assert f'<div class="severities">{by_severity(flawed)}</div>' in page
+    assert "probed: sandbox contract (1 rule), client (7 rules), webhook receiver (4 rules); not configured: repo (1 rule)" in page
+    # one cause across rules is one entry, linked to each card; its message without the qualifier the card has
+    blockers, warnings = attention(flawed)
+    assert [e.ids for e in blockers.entries][-1] == ["RETRY-102", "RATE-101"] and blockers.entries[-1].fix == ""
+    assert warnings.entries[0].message == "the client waited the 35 s golive held it on a request that never answered"
+    assert warnings.entries[0].notes == ["rests on golive's assumptions"]
+    # READY over a part of the targets says which part, as the terminal does
+    sandbox_only = RunResult(
+        **{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "verdict": "ready",
+           "results": tuple(r for r in flawed.results if r.rule.id == "IDEM-001"),
+           "coverage": {"probed": {"sandbox": ["IDEM-001"]}, "not_configured": {"client": ["IDEM-101"]}}}
+    )  # fmt: skip
+    ready = render_html(sandbox_only)
+    assert sandbox_only.verdict_label() == "READY (sandbox contract only)"
+    assert "<strong>READY (sandbox contract only)</strong>" in ready and 'id="attention"' not in ready
+
+
+def test_html_evidence_cells_keep_their_lines_escaped_and_cut() -> None:
+    from checker.report.html import BLOCK_LINES, _cell, header
+
+    assert [header(c) for c in ("exit_code", "stderr_tail", "idempotency_key", "latency_s", "n", "t", "x")] == [
+        "exit code", "stderr tail", "idempotency key", "latency (s)", "#", "t (s)", "x",
+    ]  # fmt: skip
+    tail = "\n".join(f"line {n}" for n in range(1, 21)) + "\n"
+    cell = _cell(tail, "stderr_tail")
+    assert cell.block and cell.text.splitlines()[-1] == "line 20" and len(cell.text.splitlines()) == BLOCK_LINES + 1
+    assert cell.text.startswith("… 12 earlier lines (all in report.json)\nline 13")  # a tail keeps its end
+    body = _cell("a\n" + "b" * 500, "answer")
+    assert body.text.startswith("a\n" + "b" * 120 + "…") and len(body.text) < 130  # each line cut as one value was
+    assert _cell({"status": "queued", "id": "fax_1"}).text == "status=queued\nid=fax_1"
+    one_line = _cell("x" * 500, "note")
+    assert not one_line.block and one_line.text.endswith("(500 characters; all in report.json)")
+    page = render_html(flawed_run())
+    assert "SystemExit: failed with HTTP 503: &lt;b&gt;service_unavailable&lt;/b&gt;" in page
+    assert '<td class="block">Traceback (most recent call last):\n  File' in page  # newlines kept in the page
+
+
+def test_html_says_what_was_checked_and_what_was_not_configured() -> None:
+    from checker.report.html import checked
+
+    flawed = flawed_run(dirty=False)
+    rows = {label: (value, kind) for label, value, kind in checked(flawed)}
+    assert rows["git commit"] == ("defe39153db0 (clean)", "mono")
+    no_receiver = RunResult(
+        **{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": {**flawed.context, "receiver": None, "git": None}}
+    )
+    rows = {label: (value, kind) for label, value, kind in checked(no_receiver)}
+    assert rows["receiver command"] == ("not configured", "none")
+    assert rows["git commit"] == ("not recorded: no git repository, or git did not answer", "none")
+    old = RunResult(**{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": {}})  # a report.json before context
+    assert {value for label, value, _ in checked(old) if label == "client command"} == {"not recorded in this report"}

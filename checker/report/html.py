@@ -6,8 +6,9 @@ import json
 import math
 from typing import Any
 
-from checker.model import RunResult
+from checker.model import RunResult, Status
 from checker.report.common import Obj, counts, safe, sections, templates
+from checker.terminal import BLOCK_LINES, QUALIFIERS, by_severity, triage
 
 FILE = "report.html"
 
@@ -23,18 +24,45 @@ COLUMNS = {
 
 
 SHORTENED = {"idempotency_key", "event_id", "correlation_id"}  # long ids: the ends tell them apart; report.json has them whole
+# column headers as people read them; any other column is its name with spaces, and a trailing _s says "(s)"
+HEADERS = {"n": "#", "t": "t (s)", "answered_t": "answered at (s)", "latency_s": "latency (s)", "duration_s": "duration (s)"}
 
 
-def _cell(value: object, column: str = "") -> str:
+def header(column: str) -> str:
+    """A column's header: `exit_code` -> "exit code", `latency_s` -> "latency (s)"."""
+    if column in HEADERS:
+        return HEADERS[column]
+    if column.endswith("_s") and len(column) > 2:
+        return f"{column[:-2].replace('_', ' ')} (s)"
+    return column.replace("_", " ")
+
+
+def _cell(value: object, column: str = "") -> Obj:
+    """One table cell: its text, cut, and whether it is multi-line text (an output tail, a body) shown with its lines."""
     if value is None:
-        return ""
+        return Obj({"text": "", "block": False})
     if column in SHORTENED and isinstance(value, str) and len(value) > 20:
-        return f"{value[:8]}…{value[-6:]}"
-    if isinstance(value, dict):
-        text = " ".join(f"{k}={v}" for k, v in value.items())
+        return Obj({"text": f"{value[:8]}…{value[-6:]}", "block": False})
+    if isinstance(value, dict):  # headers, a parsed body: one name=value a line
+        text = "\n".join(f"{k}={v}" for k, v in value.items())
     else:
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= CUT else f"{text[:CUT]}… ({len(text)} characters; all in report.json)"
+    if "\n" in text.strip():
+        return Obj({"text": _block(text, tail=column.endswith("_tail")), "block": True})
+    return Obj({"text": text if len(text) <= CUT else f"{text[:CUT]}… ({len(text)} characters; all in report.json)", "block": False})
+
+
+def _block(text: str, *, tail: bool) -> str:
+    """Multi-line text kept as lines, as the terminal's -v shows it: at most BLOCK_LINES lines (the last ones of an
+    output's tail, where a traceback ends; the first ones of anything else), each cut at CUT characters."""
+    lines = text.strip("\n").splitlines()
+    keep = len(lines) if len(lines) <= BLOCK_LINES + 1 else BLOCK_LINES  # never "… 1 more line" instead of the line
+    shown = lines[-keep:] if tail else lines[:keep]
+    shown = [line if len(line) <= CUT else f"{line[:CUT]}…" for line in shown]
+    more = len(lines) - len(shown)
+    if more and tail:
+        return f"… {more} earlier line{'s' * (more != 1)} (all in report.json)\n" + "\n".join(shown)
+    return "\n".join(shown) + (f"\n… {more} more line{'s' * (more != 1)} (all in report.json)" if more else "")
 
 
 def _tables(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -49,7 +77,14 @@ def _tables(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
         columns = [c for c in known if any(i.get(c) not in (None, "", [], {}) for i in items)] if known else []
         for item in items:
             columns += [k for k in item if k != "kind" and k not in columns and not known]
-        tables.append({"kind": kind, "columns": columns, "rows": [[_cell(i.get(c), c) for c in columns] for i in items]})
+        tables.append(
+            {
+                "kind": kind,
+                "columns": columns,
+                "headers": [header(c) for c in columns],
+                "rows": [[_cell(i.get(c), c) for c in columns] for i in items],
+            }
+        )
     return tables
 
 
@@ -125,12 +160,108 @@ def _view(result: dict[str, Any]) -> dict[str, Any]:
         **result,
         "tables": _tables(shown),
         "svg": timeline_svg(evidence),
+        "windows": any(e.get("kind") == "backoff_windows" and e.get("windows") for e in evidence),
         "evidence_count": len(evidence),
         "hidden_items": max(0, len(evidence) - MAX_ITEMS),
         "documented": [Obj(b) for b in result.get("basis") or [] if "documented" in b],
         "assumed": [Obj(b) for b in result.get("basis") or [] if "assumed" in b],
         "readings": [Obj(r) for r in result.get("readings") or []],
     }
+
+
+def attention(run: RunResult) -> list[Obj]:
+    """The "Needs attention" block: the terminal's triage (blockers, then warnings; one entry per cause), each entry
+    with the rules it covers (linked to their cards), its message without the qualifiers the cards carry, and a fix."""
+    groups = []
+    for severity, entries in triage(run):
+        items = []
+        for results, message in entries:
+            first = results[0]
+            head, notes = headline(message)
+            items.append(
+                Obj(
+                    {
+                        "ids": [r.rule.id for r in results],
+                        "status": first.status.value,
+                        "title": first.rule.title if len(results) == 1 else f"{len(results)} rules, one cause",
+                        "message": head,
+                        "notes": notes,
+                        # one cause across rules: the message says what to do; each rule's own fix is for when it runs
+                        "fix": first.rule.fix if len(results) == 1 and first.status is not Status.MANUAL else "",
+                    }
+                )
+            )
+        groups.append(Obj({"severity": severity, "entries": items, "rules": sum(len(i.ids) for i in items)}))
+    return groups
+
+
+def headline(message: str) -> tuple[str, list[str]]:
+    """A message without the qualifiers the engine appends ("[rests on golive's assumption …]"), and their names: the
+    rule's card has them whole, with the facts they name."""
+    found = sorted((i, words) for q, words in QUALIFIERS.items() if (i := message.find(q)) >= 0)
+    return (message[: found[0][0]], [words for _, words in found]) if found else (message, [])
+
+
+NOT_CONFIGURED = "not configured"
+
+
+def checked(run: RunResult) -> list[tuple[str, str, str]]:
+    """What was checked, for the reviewer who signs off: (label, value, css class) rows. A setting that is absent says
+    so (class "none") rather than being left out; the context's secrets were masked when the run recorded it."""
+    context = run.context
+    recorded = bool(context)
+
+    def value(text: object, missing: str = NOT_CONFIGURED) -> tuple[str, str]:
+        if text in (None, ""):
+            return (missing if recorded else "not recorded in this report", "none")
+        return (str(text), "mono")
+
+    git = context.get("git")
+    if git:
+        state = (
+            f"uncommitted changes in {git.get('changed_files')} file{'s' * (git.get('changed_files') != 1)}"
+            if git.get("dirty")
+            else "clean"
+        )
+        commit = (f"{str(git.get('commit'))[:12]} ({state})", "mono")
+    else:
+        why = "no git repository, or git did not answer" if context.get("config") else "no config file, so no repository"
+        commit = value(None, f"not recorded: {why}")
+    pack = context.get("pack") or {}
+    pack_text = f"{pack.get('name')} — {pack.get('title')} ({pack.get('path')})" if pack else None
+    rows = [
+        ("config file", *value(context.get("config"), "none: no golive.yaml (settings from the command line)")),
+        ("git commit", *commit),
+        ("provider pack", *value(pack_text)),
+        ("pack sha256", *value(pack.get("sha256"), "not recorded")),
+        ("environment", run.environment, ""),
+        ("sandbox", *value(context.get("sandbox"))),
+        ("client command", *value(context.get("client"))),
+        ("receiver command", *value(context.get("receiver"))),
+        ("webhook url", *value(context.get("webhook_url"))),
+    ]
+    if context.get("register"):
+        rows.append(("webhook registration", *value(context.get("register"))))
+    rules = "blocker or warning" if run.fail_on == "warning" else "blocker"
+    live = ", or a LIVE item is not attested" if run.environment == "live" else ""
+    rows += [
+        ("verdict rule", f"not ready when a {rules} fails or cannot be checked{live}", ""),
+        ("started", f"{run.started_at} · took {run.duration_s:.1f} s", ""),
+        ("tool", f"golive {run.tool_version}", ""),
+    ]
+    return rows
+
+
+def identity(run: RunResult) -> str:
+    """One line under the title naming what was checked (the full list is in "What was checked")."""
+    context = run.context
+    git, pack = context.get("git") or {}, context.get("pack") or {}
+    parts = [str(context.get("config") or "no golive.yaml")] if context else []
+    if git:
+        parts.append(f"commit {str(git.get('commit'))[:12]}{' with uncommitted changes' if git.get('dirty') else ' (clean)'}")
+    if pack:
+        parts.append(f"pack {pack.get('name')} {pack.get('sha256') or ''}".strip())
+    return " · ".join(parts)
 
 
 def render(run: RunResult) -> str:
@@ -149,8 +280,15 @@ def render(run: RunResult) -> str:
         .get_template("report.html")
         .render(
             run=Obj(data, tool_version=run.tool_version),
-            verdict_word="READY" if data["verdict"] == "ready" else "NOT READY",
+            verdict_word=run.verdict_label(),
+            severities=by_severity(run),
+            coverage=run.coverage_line(),
+            not_probed=run.not_probed(),
+            attention=attention(run),
+            checked=checked(run),
+            identity=identity(run),
             counts=counts(data),
+            total=len(data["results"]),
             sections=[(name, [Obj(_view(r)) for r in results]) for name, results in sections(data["results"])],
             waivers=[Obj(w) for w in data.get("waivers", [])],
             attestations=[Obj(a) for a in attestations],
@@ -158,5 +296,6 @@ def render(run: RunResult) -> str:
             script=safe(script),
             script_hash=f"sha256-{digest}",
             cut=CUT,
+            block_lines=BLOCK_LINES,
         )
     )
