@@ -57,10 +57,12 @@ def git_state(folder: Path) -> dict[str, Any] | None:
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain") if commit else None
+    prefix = git("rev-parse", "--show-prefix") if commit else None
     if commit is None or status is None:
         return None
     changed = [line for line in status.splitlines() if line]
-    return {"commit": commit.strip(), "dirty": bool(changed), "changed_files": len(changed)}
+    # the config's folder from the repository's root ("services/fax/"): SARIF and annotations place findings from there
+    return {"commit": commit.strip(), "dirty": bool(changed), "changed_files": len(changed), "folder": (prefix or "").strip()}
 
 
 def locations_of(config: Config) -> dict[str, int]:

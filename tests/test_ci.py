@@ -322,3 +322,16 @@ def test_report_render_prints_the_annotations_of_a_saved_report(flawed_project: 
     again = golive("report", "render", "saved/report.json", "--format", "github", "-o", "rendered", cwd=flawed_project)
     assert again.returncode == 0, again.stderr
     assert parse(again.stdout) == parse(done.stdout)
+
+
+def test_places_are_from_the_repository_root_wherever_golive_runs(flawed_project: Path) -> None:
+    """Run from the integration's own folder (a monorepo job with `working-directory: services/fax`): the SARIF and the
+    annotations still name files from the repository's root, where code scanning and the runner resolve them."""
+    folder = flawed_project / "services" / "fax"
+    done = golive("check", "--select", "IDEM-101,KEY-002", "--format", "github,sarif", "--output", "here", cwd=folder)
+    assert done.returncode == 1, done.stdout + done.stderr
+    where = {c.properties["title"].split()[0]: (c.properties["file"], c.properties["line"]) for c in parse(done.stdout)[1:]}
+    assert where == {"IDEM-101": ("services/fax/golive.yaml", "4"), "KEY-002": ("services/fax/deploy/settings.py", "3")}
+    sarif = json.loads((folder / "here" / "report.sarif").read_text())
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
+    assert uris == {"services/fax/golive.yaml", "services/fax/deploy/settings.py"}

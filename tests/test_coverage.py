@@ -253,3 +253,18 @@ def test_one_cause_is_one_line_in_the_checklist_too():
     verbose = io.StringIO()
     Checklist(verbose, colour=False, verbose=True).render(run, pack.sections, "golive")
     assert verbose.getvalue().count(message) == len(ids) + 1  # each rule, and the triage entry
+
+
+def test_no_checklist_line_is_a_workflow_command():
+    """GitHub's runner reads a stdout line starting with `::` (after blanks) as a command; a target's words in a message
+    or an evidence note must not become one (`--format github` writes golive's own, escaped)."""
+    pack = load_pack("mintfax")
+    rule = pack.rule("RETRY-101")
+    evidence = ({"kind": "note", "text": "::add-mask::x"}, {"kind": "note", "text": "ok\n::error::forged"})
+    results = (Result(rule=rule, status=Status.FAIL, severity=rule.severity, message="::error file=a::forged", evidence=evidence),)
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False, verbose=True).render(run, pack.sections, "golive")
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if line.lstrip().startswith("::")], out.getvalue()
+    assert any("forged" in line for line in lines)  # shown, as text

@@ -22,11 +22,16 @@ class Place:
 
 
 def config_uri(run: RunResult) -> str | None:
-    """golive.yaml as the run saw it, relative to the folder golive ran in. `context.config` is the path as the user
+    """golive.yaml relative to the repository's root where git told (`context.git.folder`); else relative to the folder
+    golive ran in. `context.config` is the path as the user
     gave it (made relative when the file is under the current folder); a path outside that folder cannot be placed in
     the repository, so the file's bare name stands for it (right when golive runs beside its config)."""
     if not run.config_file:
         return None
+    git = run.context.get("git")
+    folder = git.get("folder") if isinstance(git, dict) else None
+    if isinstance(folder, str) and not folder.startswith(("/", "../")) and ".." not in folder.split("/"):
+        return posixpath.join(folder, run.config_file)  # from the repository's root, wherever golive ran
     shown = run.context.get("config")
     if isinstance(shown, str) and shown:
         path = posixpath.normpath(shown.replace("\\", "/"))
