@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,7 +106,7 @@ def parse_yaml(text: str, name: str, *, expect: Expect | None = None) -> YamlDoc
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         message = " ".join(filter(None, [exc.context, exc.problem])) or "invalid YAML"
-        raise ConfigError.single(name, f"invalid YAML: {message}", line=line) from None
+        raise ConfigError.single(name, f"invalid YAML: {message}", line=line, hint=_brace_hint(text, exc)) from None
     except yaml.reader.ReaderError as exc:
         raise _reader_error(text, name, exc) from None
     except yaml.YAMLError as exc:
@@ -183,3 +184,19 @@ def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], problems: list[
         for index, item in enumerate(node.value):
             lines[(*path, index)] = item.start_mark.line + 1
             _walk(item, (*path, index), lines, problems, name)
+
+
+FLOW_START = re.compile(r"^\s*(?:-\s+)?[\w.-]+:\s+(\{[^{}]*\}\s*[^\s#,}].*)$")  # key: {word} more text
+
+
+def _brace_hint(text: str, exc: yaml.MarkedYAMLError) -> str:
+    """A value that starts with `{` is a YAML mapping, so `command: {python} send.py` does not parse: say to quote it
+    (the commonest YAML error in a golive.yaml, where placeholders are written in braces)."""
+    for mark in (exc.context_mark, exc.problem_mark):
+        if mark is None:
+            continue
+        lines = text.splitlines()
+        for number in (mark.line, mark.line - 1):
+            if 0 <= number < len(lines) and FLOW_START.match(lines[number]):
+                return 'a value that starts with { is read as a YAML mapping: put the whole value in quotes ("{python} send.py …")'
+    return ""

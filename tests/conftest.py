@@ -199,7 +199,7 @@ class SandboxProcess:
             stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
             preexec_fn=limit,
         )
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + START_S
         while True:
             try:
                 httpx.get(self.url + "/_sandbox/stats", timeout=1)
@@ -223,6 +223,11 @@ def listening(port: int) -> bool:
     """Whether something accepts connections on this loopback port."""
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+# how long a test waits for a process it started to listen: a bound for a loaded machine (a busy CI runner took over 20 s
+# to start a sandbox while six other jobs ran), not a speed expectation: the waits return as soon as it listens
+START_S = 90
 
 
 def wait_for(predicate, timeout_s: float, what: str):

@@ -34,7 +34,7 @@ from checker.envelope import error_answer, event, form_decode, form_encode
 from checker.errors import ConfigError
 from checker.model import Status
 from checker.packs import load_pack
-from tests.conftest import ROOT, run_rules
+from tests.conftest import ROOT, START_S, run_rules
 
 PACK = ROOT / "tests" / "data" / "packs" / "stripelike.yaml"
 CLIENT = ROOT / "tests" / "clients" / "stripe_client.py"
@@ -192,7 +192,7 @@ def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for _ in range(200):  # bounded: 20 s
+        for _ in range(START_S * 10):  # bounded: START_S
             try:
                 answer = httpx.post(
                     f"http://127.0.0.1:{port}/v2/intents",

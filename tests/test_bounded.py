@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from checker.harness.receiver import free_port
-from tests.conftest import ROOT, TEST_KEYS, Witness, golive, listening, wait_for
+from tests.conftest import ROOT, START_S, TEST_KEYS, Witness, golive, listening, wait_for
 
 CLIENTS = ROOT / "tests" / "clients"
 SANDBOX_RULES = ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "FILE-003")
@@ -29,7 +29,7 @@ def hostile_sandbox(witness: Witness) -> Iterator[object]:
         port = free_port()
         command = [sys.executable, str(CLIENTS / "hostile.py"), "--port", str(port), "--mode", mode, "--location", witness.url]
         started.append(subprocess.Popen(command, stdin=subprocess.DEVNULL))
-        wait_for(lambda: listening(port), 10, "the hostile server")
+        wait_for(lambda: listening(port), START_S, "the hostile server")
         return f"http://127.0.0.1:{port}"
 
     yield start

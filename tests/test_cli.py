@@ -18,7 +18,7 @@ import yaml
 
 from checker import __version__
 from checker.samples import MINIMAL_PDF
-from tests.conftest import ROOT, TEST_KEYS, golive, uncommented
+from tests.conftest import ROOT, START_S, TEST_KEYS, golive, uncommented
 from tests.test_packs import DESIGN_IDS
 
 HEAVY = ("httpx", "pydantic", "starlette", "jinja2", "uvicorn", "yaml")
@@ -304,7 +304,7 @@ def serve_sandbox(port: int, db: str) -> subprocess.Popen[str]:
         text=True,
         cwd=ROOT,
     )
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + START_S
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()

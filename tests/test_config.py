@@ -137,3 +137,20 @@ def test_paths_resolve_against_the_config_file(tmp_path):
     path.write_text("provider: mintfax\n")
     config = load_config(path, environ={})
     assert config.resolve("documents/a.pdf") == tmp_path / "sub" / "documents" / "a.pdf"
+
+
+def test_a_command_that_starts_with_a_brace_is_told_to_be_quoted():
+    """`command: {python} send.py` is a YAML mapping followed by text: the parser's words alone do not say what to do."""
+    from checker.config import parse_config
+    from checker.errors import ConfigError
+
+    text = "provider: mintfax\nclient:\n  command: {python} send.py --to {to}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, environ={})
+    problem = caught.value.problems[0]
+    assert problem.line == 3 and "put the whole value in quotes" in problem.hint, problem
+    quoted = parse_config(text.replace("{python} send.py --to {to}", '"{python} send.py --to {to}"'), environ={})
+    assert quoted.file.client is not None and quoted.file.client.command.startswith("{python}")
+    with pytest.raises(ConfigError) as other:
+        parse_config("provider: mintfax\nsandbox: [\n", environ={})
+    assert "quotes" not in other.value.problems[0].hint

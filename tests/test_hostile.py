@@ -31,7 +31,7 @@ import pytest
 
 from checker.harness.receiver import free_port
 from checker.model import Status
-from tests.conftest import ROOT, SandboxProcess, Witness, golive, listening, wait_for
+from tests.conftest import ROOT, START_S, SandboxProcess, Witness, golive, listening, wait_for
 
 CLIENTS = ROOT / "tests" / "clients"
 PDF = (ROOT / "examples" / "mintfax" / "good" / "documents" / "invoice.pdf").read_bytes()
@@ -668,7 +668,7 @@ def test_the_state_file_holds_no_api_key(tmp_path: Path) -> None:
 
 def hostile(mode: str, port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen([sys.executable, str(CLIENTS / "hostile.py"), "--port", str(port), "--mode", mode], stdin=subprocess.DEVNULL)
-    wait_for(lambda: _listening(port), 20, f"the {mode} server")
+    wait_for(lambda: _listening(port), START_S, f"the {mode} server")
     return process
 
 
