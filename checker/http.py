@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from checker.envelope import dig
 from checker.errors import ProbeError, TargetUnreachable
 
 MAX_BODY = 1024 * 1024
@@ -54,21 +55,34 @@ class Exchange:
             return None
 
     def field(self, name: str | None) -> Any:
+        """A field of the JSON answer; a dotted name reaches into it (Square's `payment.id`)."""
         data = self.json()
-        return data.get(name) if name and isinstance(data, dict) else None
+        if not name or not isinstance(data, dict):
+            return None
+        if name in data:
+            return data[name]
+        return dig(data, name) if "." in name else None
+
+    def _error(self) -> Any:
+        """`error` (mintfax's string, Stripe's object), else the first of an `errors` list (Square's)."""
+        value = self.field("error")
+        if value is None and isinstance(errors := self.field("errors"), list) and errors:
+            value = errors[0]
+        return value
 
     def error_code(self) -> str | None:
-        """The error's code: `error` when it is a string (mintfax), else its `code` or `type` (Stripe's nested error)."""
-        value = self.field("error")
+        """The error's code: `error` when it is a string (mintfax), else its `code` or `type` (Stripe's nested error;
+        Square's `errors[0]`, whose `category` stands for the type)."""
+        value = self._error()
         if isinstance(value, dict):
-            value = value.get("code") or value.get("type")
+            value = value.get("code") or value.get("type") or value.get("category")
         return value if isinstance(value, str) else None
 
     def error_codes(self) -> set[str]:
-        """Every name the error goes by: the code, and for a nested error its type too."""
-        value = self.field("error")
+        """Every name the error goes by: the code, and for a nested error its type (or category) too."""
+        value = self._error()
         if isinstance(value, dict):
-            return {v for v in (value.get("code"), value.get("type")) if isinstance(v, str)}
+            return {v for v in (value.get("code"), value.get("type"), value.get("category")) if isinstance(v, str)}
         return {value} if isinstance(value, str) else set()
 
     def evidence(self, n: int, *, headers: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -337,9 +337,10 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         now = clock.now(account)
         rid = emulation.id_prefix + secrets.token_hex(12)
         shown_data = {k: (dataclasses.asdict(v) if isinstance(v, Upload) else v) for k, v in data.items()}
-        resource = {**shown_data, create_facts.id_field: rid, "created": int(now)}
+        resource = {**shown_data, "created": int(now)}
+        envelope.put(resource, create_facts.id_field, rid)  # a dotted id_field nests it: Square's {"payment": {"id": …}}
         if create_facts.status_field:
-            resource[create_facts.status_field] = emulation.initial_status
+            envelope.put(resource, create_facts.status_field, emulation.initial_status)
         shown = {k: resource[k] for k in emulation.response_fields if k in resource} if emulation.response_fields is not None else resource
         payload = json.dumps(shown).encode()
         with store.transaction() as db:
