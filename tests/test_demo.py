@@ -16,6 +16,8 @@ PASSES = {
     ),
     "idunox": ("IDEM-101", "IDEM-102", "OBS-101", "RETRY-102", "RETRY-105", "RETRY-106"),
     "flexforward": ("IDEM-101", "IDEM-102", "RETRY-103", "RETRY-104", "RETRY-106", "RETRY-108"),
+    # squareup 46 with its default retries, a key per payment and resets retried; verify_signature on the raw body
+    "square": ("IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-208", "HOOK-213"),
 }
 FAILS = {  # what the flawed examples get wrong, and golive must say so
     "mintfax": (
@@ -24,6 +26,8 @@ FAILS = {  # what the flawed examples get wrong, and golive must say so
     ),
     "idunox": ("IDEM-102", "IDEM-105", "OBS-101", "RETRY-103", "RETRY-105", "RETRY-106"),
     "flexforward": ("IDEM-102", "IDEM-105", "RETRY-103", "RETRY-104", "RETRY-105", "RETRY-106"),
+    # a uuid4 per attempt, every ApiError retried, resets not; re-serialised JSON verified, redeliveries processed again
+    "square": ("IDEM-102", "RETRY-101", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-208", "HOOK-213"),
 }
 
 
