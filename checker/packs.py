@@ -268,7 +268,7 @@ class RegistrationFacts(FactsModel):
 
 
 class WebhookFacts(FactsModel):
-    scheme: Literal["mintfax", "standard", "github", "square"]
+    scheme: Literal["mintfax", "standard", "github", "square", "checkout"]
     signature_header: str
     timestamp_header: str | None = None  # standard: webhook-timestamp
     id_header: str | None = None  # standard: webhook-id
