@@ -20,7 +20,7 @@ T = TypeVar("T")
 U = TypeVar("U")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
-PROVIDERS = ("mintfax", "idunox", "flexforward")
+PROVIDERS = ("mintfax", "idunox", "flexforward", "checkout")
 
 
 class CsvChoice(click.ParamType):  # type: ignore[type-arg]
@@ -336,7 +336,7 @@ def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: b
         raise click.UsageError(f"no {'flawed' if flawed else 'good'} example for {provider} in this version")
     # the demo reads nothing from the caller's environment (a live key there must not matter); its
     # receiver gets a fresh secret
-    config = load_config(path, environ={"MINTFAX_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(24)})
+    config = load_config(path, environ={f"{provider.upper()}_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(24)})
     return _run_and_report(config, provider, RunOptions(), formats, output, quiet, verbose, no_colour)
 
 
