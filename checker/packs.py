@@ -27,7 +27,7 @@ from checker.signing import SigningScheme
 from checker.yamlfile import Expect, YamlDocument, load_yaml, top_level_keys
 
 RULE_ID = re.compile(r"^[A-Z]{2,8}-\d{3}$")
-BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square")
+BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square", "checkout")
 
 
 def data_dir(name: str) -> Path:
@@ -268,7 +268,7 @@ class RegistrationFacts(FactsModel):
 
 
 class WebhookFacts(FactsModel):
-    scheme: Literal["mintfax", "standard", "github", "square"]
+    scheme: Literal["mintfax", "standard", "github", "square", "checkout"]
     signature_header: str
     timestamp_header: str | None = None  # standard: webhook-timestamp
     id_header: str | None = None  # standard: webhook-id

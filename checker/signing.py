@@ -1,4 +1,4 @@
-"""Webhook signatures: the mintfax scheme, Standard Webhooks and a GitHub-style body HMAC.
+"""Webhook signatures: the mintfax scheme, Standard Webhooks, GitHub- and Checkout.com-style body HMACs and Square's.
 
 golive signs the deliveries it sends to a team's receiver with these, and the embedded sandbox
 signs the events it delivers. Which scheme and which header names a provider uses come from
@@ -13,6 +13,8 @@ its pack (`facts.webhooks`).
 - square:   `x-square-hmacsha256-signature: <base64 HMAC-SHA256(signature key, notification URL + raw body)>`; no
   timestamp, one signature; the URL the provider delivers to is signed too (Square's "Validate that the
   notification is from Square"; its SDK's square.utils.webhooks_helper.verify_signature).
+- checkout: `Cko-Signature: <hex HMAC-SHA256(signature key, raw body)>`, no prefix; no timestamp, one signature
+  (Checkout.com's "Set up your webhook receiver").
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-SCHEMES = ("mintfax", "standard", "github", "square")
+SCHEMES = ("mintfax", "standard", "github", "square", "checkout")
+BODY_ONLY = ("github", "square", "checkout")  # schemes that sign the body alone: no timestamp, one signature
 
 
 class SecretError(ValueError):
@@ -40,16 +43,18 @@ class SigningScheme:
 
     @property
     def has_timestamp(self) -> bool:
-        return self.name not in ("github", "square")
+        return self.name not in BODY_ONLY
 
     @property
     def carries_several_signatures(self) -> bool:
-        return self.name not in ("github", "square")
+        return self.name not in BODY_ONLY
 
     def sign(self, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str = "") -> dict[str, str]:
         """The headers of a delivery of `body` to `url`, with one signature per secret (a rotation has two)."""
         if self.name == "square":
             return {self.signature_header: base64.b64encode(_mac(secrets[0].encode(), url.encode() + body)).decode()}
+        if self.name == "checkout":
+            return {self.signature_header: _hex(secrets[0].encode(), body)}
         if self.name == "mintfax":
             parts = [f"t={timestamp}", *(f"v1={_hex(s.encode(), f'{timestamp}.'.encode() + body)}" for s in secrets)]
             return {self.signature_header: ",".join(parts)}
@@ -85,6 +90,14 @@ class SigningScheme:
                 ("not base64", "v1,!!!not*base64!!!"),
                 ("unknown version", f"v2,{signature}"),
                 ("empty", "v1,"),
+            ]
+        elif self.name == "checkout":
+            variants = [
+                ("garbage", "not-a-signature"),
+                ("not hex", "z" * 64),
+                ("with a sha256= prefix", f"sha256={value}"),
+                ("base64 instead of hex", base64.b64encode(bytes.fromhex(value)).decode()),
+                ("empty", ""),
             ]
         elif self.name == "square":
             variants = [
