@@ -289,6 +289,7 @@ class WebhookFacts(FactsModel):
 
 class Facts(FactsModel):
     keys: KeyFacts = KeyFacts()
+    api_key_header: str | None = None  # the header an API key goes in, whole (Adyen: X-API-Key); none: Authorization: Bearer
     create: CreateFacts
     get_path: str | None = None
     balance_path: str | None = None

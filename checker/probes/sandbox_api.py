@@ -38,7 +38,10 @@ class SandboxAPI:
         self.facts = facts
         self.started = started
         self.timeout_s = timeout_s
-        self.client = new_client(base_url, {"Authorization": f"Bearer {api_key}"}, timeout_s)
+        with untracked():  # how the key is sent: a wrong header is a refused request (error), never a verdict's basis
+            header = facts.api_key_header
+        auth = {header: api_key} if header else {"Authorization": f"Bearer {api_key}"}
+        self.client = new_client(base_url, auth, timeout_s)
         self.exchanges: list[Exchange] = []
 
     async def __aenter__(self) -> SandboxAPI:

@@ -67,6 +67,7 @@ class Sandbox:
     errors: dict[str, Any] = field(default_factory=dict)  # the provider's error envelope (a pack's facts.errors); {}: golive's
     correlation_header: str | None = None  # echoed on every error and every create answer (a pack's correlation_header)
     rate_headers: tuple[str, str, str] = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")  # a pack's names
+    key_header: str | None = None  # where a key goes when not in Authorization: Bearer (a pack's api_key_header)
 
 
 class ApiError(Exception):
@@ -113,13 +114,20 @@ def account_of(key: str) -> str:
     return "acct_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-def authenticate(request: Request, live_prefixes: tuple[str, ...] = (), test_prefixes: tuple[str, ...] = ()) -> str:
-    """The account a request belongs to (see `account_of`): one per bearer key."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        raise ApiError(401, "unauthorized", "Missing or malformed Authorization header.", "Send Authorization: Bearer <sandbox key>.")
+def authenticate(
+    request: Request, live_prefixes: tuple[str, ...] = (), test_prefixes: tuple[str, ...] = (), key_header: str | None = None
+) -> str:
+    """The account a request belongs to (see `account_of`): one per key, sent as a bearer key or, where the provider
+    takes it in a header of its own (`key_header`: Adyen's X-API-Key), there only."""
+    if key_header:
+        key = request.headers.get(key_header, "").strip()
+        if not key:
+            raise ApiError(401, "unauthorized", f"Missing {key_header} header.", f"Send {key_header}: <sandbox key>.")
+    else:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        key = key.strip()
+        if scheme.lower() != "bearer" or not key:
+            raise ApiError(401, "unauthorized", "Missing or malformed Authorization header.", "Send Authorization: Bearer <sandbox key>.")
     if key.startswith(live_prefixes) or "_live_" in key:
         raise ApiError(401, "live_key_in_sandbox", "A live key cannot be used with the sandbox.", "Use your sandbox (test) key.")
     if test_prefixes and not key.startswith(test_prefixes):
@@ -302,7 +310,7 @@ def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
 
 def control_routes(sandbox: Sandbox) -> list[Route]:
     async def stats(request: Request) -> Response:
-        account = authenticate(request)
+        account = authenticate(request, key_header=sandbox.key_header)
         return JSONResponse(
             {"provider": sandbox.provider, "resources": sandbox.store.count_resources(account), "clock_offset_s": sandbox.clock.offset_s}
         )
@@ -318,14 +326,14 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         if body.get("scope", "sandbox") not in ("sandbox", "account"):
             raise validation_error("scope", "must be 'sandbox' (every account's clock) or 'account' (the caller's only)", 400)
         if body.get("scope") == "account":  # only the caller's account: its keys age, no other account's do
-            account = authenticate(request)
+            account = authenticate(request, key_header=sandbox.key_header)
             sandbox.clock.advance(seconds, account)
             return JSONResponse({"clock_offset_s": sandbox.clock.offset_s + sandbox.clock.accounts[account]})
         sandbox.clock.advance(seconds)
         return JSONResponse({"clock_offset_s": sandbox.clock.offset_s})
 
     async def events(request: Request) -> Response:
-        account = authenticate(request)
+        account = authenticate(request, key_header=sandbox.key_header)
         sandbox.settle(account)
         return JSONResponse({"data": sandbox.store.events(account), "deliveries": sandbox.store.deliveries(account)})
 

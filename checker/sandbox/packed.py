@@ -136,6 +136,7 @@ class Served:
         facts = self.pack.facts
         sandbox.errors = facts.errors.model_dump()
         sandbox.correlation_header = facts.correlation_header
+        sandbox.key_header = facts.api_key_header
         if facts.rate_limit is not None:
             names = facts.rate_limit.headers
             sandbox.rate_headers = (names.limit, names.remaining, names.reset)
@@ -282,7 +283,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             raise ApiError(402, name, "The balance cannot cover this request.", "Top up your balance.")
 
     async def create(request: Request) -> Response:
-        account = authenticate(request, live, test)
+        account = authenticate(request, live, test, sandbox.key_header)
         limit_headers = rate_limited(sandbox, account)
         key = request.headers.get(idem.name) or None if idem.key_in == "header" else None
         # a key in a header, and bodies not compared: a replay never reads the body (the first request alone does)
@@ -377,7 +378,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         return replayed
 
     async def get(request: Request) -> Response:
-        account = authenticate(request, live, test)
+        account = authenticate(request, live, test, sandbox.key_header)
         headers = rate_limited(sandbox, account)
         sandbox.settle(account)  # a lifecycle moves it along on the sandbox clock first
         resource = store.get_resource(account, create_facts.noun, request.path_params["rid"])
@@ -412,7 +413,7 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         return {"id": endpoint["id"], registration.url_field: endpoint["url"], registration.events_field: events, **created}
 
     async def endpoints(request: Request) -> Response:
-        account = authenticate(request, live, test)
+        account = authenticate(request, live, test, sandbox.key_header)
         headers = rate_limited(sandbox, account)
         if request.method == "GET":
             listed: dict[str, Any] = {}
@@ -459,7 +460,7 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         return JSONResponse(answer, status_code=registration.created_status, headers=headers)
 
     async def delete(request: Request) -> Response:
-        account = authenticate(request, live, test)
+        account = authenticate(request, live, test, sandbox.key_header)
         headers = rate_limited(sandbox, account)
         hook_id = request.path_params["hook_id"]
         if not store.delete_webhook(account, hook_id):
