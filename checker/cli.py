@@ -20,7 +20,7 @@ T = TypeVar("T")
 U = TypeVar("U")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
-PROVIDERS = ("mintfax", "idunox", "flexforward", "square", "checkout")
+PROVIDERS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen")
 
 
 class CsvChoice(click.ParamType):  # type: ignore[type-arg]

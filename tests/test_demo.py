@@ -18,6 +18,8 @@ PASSES = {
     "flexforward": ("IDEM-101", "IDEM-102", "RETRY-103", "RETRY-104", "RETRY-106", "RETRY-108"),
     # squareup 46 with its default retries, a key per payment and resets retried; verify_signature on the raw body
     "square": ("IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-208", "HOOK-213"),
+    # the official SDK behind a retry wrapper with one idempotency_key per payment (tests/test_adyen.py: each rule)
+    "adyen": ("IDEM-101", "IDEM-102", "IDEM-104", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101"),
 }
 FAILS = {  # what the flawed examples get wrong, and golive must say so
     "mintfax": (
@@ -28,6 +30,8 @@ FAILS = {  # what the flawed examples get wrong, and golive must say so
     "flexforward": ("IDEM-102", "IDEM-105", "RETRY-103", "RETRY-104", "RETRY-105", "RETRY-106"),
     # a uuid4 per attempt, every ApiError retried, resets not; re-serialised JSON verified, redeliveries processed again
     "square": ("IDEM-102", "RETRY-101", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-208", "HOOK-213"),
+    # the SDK on its defaults: no retries, no Idempotency-Key
+    "adyen": ("IDEM-101", "RETRY-101", "RETRY-102", "RETRY-103"),
 }
 
 
