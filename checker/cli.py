@@ -20,7 +20,6 @@ T = TypeVar("T")
 U = TypeVar("U")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
-PROVIDERS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen")
 
 
 class CsvChoice(click.ParamType):  # type: ignore[type-arg]
@@ -321,14 +320,14 @@ def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: b
 
     from checker.config import load_config
     from checker.engine import RunOptions
-    from checker.packs import data_dir
+    from checker.packs import BUILTIN_PACKS, data_dir
 
-    if provider not in PROVIDERS:
+    if provider not in BUILTIN_PACKS:  # every built-in pack has an example integration (tests/test_demo.py)
         from checker.packs import load_pack
 
         pack = load_pack(provider)  # a pack path: valid, but golive bundles no integration for it
         raise click.UsageError(
-            f"golive bundles example integrations for {', '.join(PROVIDERS)} only; for the {pack.name} pack, check your own "
+            f"golive bundles example integrations for {', '.join(BUILTIN_PACKS)} only; for the {pack.name} pack, check your own "
             f"integration: golive init --provider {provider}, then golive check"
         )
     path = data_dir("examples") / provider / ("flawed" if flawed else "good") / "golive.yaml"

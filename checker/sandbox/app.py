@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     pass
 
 log = logging.getLogger("golive.sandbox")
-PROVIDERS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen")
 MAX_KEY_LENGTH = 255
 TTL_S = 24 * 3600
 ENV = "test"  # the sandbox is the test environment; live keys are refused

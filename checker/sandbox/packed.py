@@ -38,10 +38,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checker import envelope
 from checker.envelope import dig, form_decode
-from checker.packs import size_limit
+from checker.packs import BUILTIN_PACKS, size_limit
 from checker.sandbox.app import (
     MAX_JSON_BYTES,
-    PROVIDERS,
     ApiError,
     KeyScope,
     Sandbox,
@@ -483,8 +482,8 @@ def build_app(provider: str | Pack, *, db: str | Path | None = None, options: Sa
     from checker.packs import load_pack
 
     if isinstance(provider, str):
-        if provider not in PROVIDERS:
-            raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(PROVIDERS)})")
+        if provider not in BUILTIN_PACKS:
+            raise ValueError(f"no embedded sandbox for {provider!r} (have: {', '.join(BUILTIN_PACKS)})")
         provider = load_pack(provider)
     served = Served(provider)
     options = options or SandboxOptions()
