@@ -86,7 +86,7 @@ def cli() -> None:
     default=None,
     help="The config file [default: golive.yaml here, or in the nearest parent folder up to the git repository's root].",
 )
-@click.option("--provider", help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML; overrides the config.")
+@click.option("--provider", help="Built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML; overrides the config.")
 @click.option("--environment", type=click.Choice(["sandbox", "live"]), help="Which key prefixes are expected.")
 @click.option("--select", "select", type=IdList(), multiple=True, help="Only these rule ids or prefixes (e.g. IDEM,RETRY-101).")
 @click.option("--ignore", "ignore", type=IdList(), multiple=True, help="Leave out these rule ids or prefixes.")
@@ -307,7 +307,10 @@ def _sandbox_label(config: Any) -> str:
 @cli.command()
 @click.option("--flawed", is_flag=True, help="Run the flawed example integration instead of the good one.")
 @click.option(
-    "--provider", default="mintfax", show_default=True, help="A built-in provider with a bundled example (mintfax, idunox, flexforward)."
+    "--provider",
+    default="mintfax",
+    show_default=True,
+    help="A built-in provider with a bundled example (mintfax, idunox, flexforward, stripe).",
 )
 @click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True, help="Outputs, comma-separated.")
 @click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
@@ -333,10 +336,28 @@ def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: b
     path = data_dir("examples") / provider / ("flawed" if flawed else "good") / "golive.yaml"
     if not path.exists():
         raise click.UsageError(f"no {'flawed' if flawed else 'good'} example for {provider} in this version")
+    _require_example_packages(path.parent / "requirements.txt")
     # the demo reads nothing from the caller's environment (a live key there must not matter); its
     # receiver gets a fresh secret
     config = load_config(path, environ={f"{provider.upper()}_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(24)})
     return _run_and_report(config, provider, RunOptions(), formats, output, quiet, verbose, no_colour)
+
+
+def _require_example_packages(requirements: Path) -> None:
+    """An example written with a provider's SDK (stripe) runs on golive's own interpreter: say what to install
+    instead of letting each probe fail on an ImportError."""
+    import importlib.metadata
+
+    if not requirements.exists():
+        return
+    for line in requirements.read_text().splitlines():
+        name = re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0]
+        if not name or name.startswith("#"):
+            continue
+        try:
+            importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            raise click.UsageError(f"this example runs the {name} package, which is not installed: pip install '{line.strip()}'") from None
 
 
 # ---------------------------------------------------------------- report merge / diff / render
@@ -547,7 +568,7 @@ def _explain_basis(rule: Any) -> None:
     "--provider",
     default="mintfax",
     show_default=True,
-    help="Built-in pack (mintfax, idunox, flexforward) or a pack YAML, served from its facts.",
+    help="Built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML, served from its facts.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (the sandbox is for local use).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True, help="Port to listen on.")
@@ -615,7 +636,7 @@ def schema(kind: str, output: Path | None) -> int:
 
 @cli.command()
 @click.option(
-    "--provider", default="mintfax", show_default=True, help="The provider: a built-in pack (mintfax, idunox, flexforward) or a pack YAML."
+    "--provider", default="mintfax", show_default=True, help="The provider: a built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML."
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("golive.yaml"), show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")

@@ -20,6 +20,8 @@ PASSES = {
     "square": ("IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-208", "HOOK-213"),
     # the official SDK behind a retry wrapper with one idempotency_key per payment (tests/test_adyen.py: each rule)
     "adyen": ("IDEM-101", "IDEM-102", "IDEM-104", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101"),
+    # the official SDK with max_network_retries=3, construct_event plus a future bound (tests/test_stripe.py: each rule)
+    "stripe": ("IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-106", "HOOK-207", "HOOK-210", "HOOK-212"),
 }
 FAILS = {  # what the flawed examples get wrong, and golive must say so
     "mintfax": (
@@ -32,6 +34,8 @@ FAILS = {  # what the flawed examples get wrong, and golive must say so
     "square": ("IDEM-102", "RETRY-101", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-208", "HOOK-213"),
     # the SDK on its defaults: no retries, no Idempotency-Key
     "adyen": ("IDEM-101", "RETRY-101", "RETRY-102", "RETRY-103"),
+    # the SDK on its defaults (no retries), construct_event alone, a redelivery answered 409, an event not subscribed
+    "stripe": ("RETRY-101", "RETRY-102", "RETRY-103", "HOOK-207", "HOOK-210", "HOOK-212"),
 }
 
 

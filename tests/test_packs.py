@@ -119,7 +119,7 @@ def test_builtin_packs_state_every_rule_with_a_source_or_a_reason(name):
 CITE = re.compile(r"^[^\s—][^—]* — https://[^\s/]+\.[a-z]{2,}(/\S*)?$")  # "Title — URL"
 
 
-@pytest.mark.parametrize("name", [*BUILTIN_PACKS, str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml")])
+@pytest.mark.parametrize("name", BUILTIN_PACKS)
 def test_every_source_a_user_sees_is_a_title_and_a_url(name):
     """A rule's source, each documented fact and each side of a conflict are cited by the document's title and public
     URL (DESIGN section 5), never the file name the pack knows it by (`000_aa85249851aa0a9c.txt`, `errors.md`)."""
@@ -266,19 +266,19 @@ def test_rule_texts_speak_each_packs_numbers_and_words() -> None:
     and 30 s cap) or its words (fax, balance.low, context.errors) for another provider."""
     from checker.packs import TEXTS
 
-    mintfax, stripelike = load_pack("mintfax"), load_pack(str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml"))
+    mintfax, stripe = load_pack("mintfax"), load_pack("stripe")
     assert mintfax.rule("RETRY-108").title == "Gives up after at most 5 attempts and exits non-zero"
-    assert stripelike.rule("RETRY-108").title == "Gives up after at most 4 attempts and exits non-zero"
-    assert stripelike.rule("RETRY-106").fix == "Use exponential backoff, doubling from a base of 0.5 s, capped at 5 s."
+    assert stripe.rule("RETRY-108").title == "Gives up after at most 4 attempts and exits non-zero"
+    assert stripe.rule("RETRY-106").fix == "Use exponential backoff, doubling from a base of 0.5 s, capped at 5 s."
     assert "one byte larger than the provider accepts (9,999,999 bytes)" in mintfax.rule("FILE-102").probe  # not "an 11 MB file"
     assert mintfax.rule("BAL-001").fix.startswith("Subscribe to balance.low or poll the balance (/v1/account/balance)")
-    assert "a second payment" in stripelike.rule("IDEM-001").why
-    for rule in stripelike.rules:
+    assert "a second payment" in stripe.rule("IDEM-001").why
+    for rule in stripe.rules:
         text = " ".join(getattr(rule, name) for name in TEXTS)
         assert "{" not in text.replace("${", ""), (rule.id, text)  # every placeholder filled
         for mintfax_word in ("fax", "balance.low", "context.errors", "30 s cap", "at most 5 attempts", "mintfax"):
             assert mintfax_word not in text.lower(), (rule.id, mintfax_word, text)
-    for pack in (mintfax, load_pack("idunox"), load_pack("flexforward"), stripelike):
+    for pack in (mintfax, load_pack("idunox"), load_pack("flexforward"), stripe):
         for rule in pack.rules:
             text = " ".join(getattr(rule, name) for name in TEXTS)
             if pack.name != "flexforward":  # labels are Flex Forward's word

@@ -280,12 +280,11 @@ def test_pre_commit_hook_runs_the_static_rules(project):
 
 
 def test_key_kinds_publishable_keys_and_webhook_secrets(tmp_path):
-    """A pack that names key kinds (tests/data/packs/stripelike.yaml): a publishable key committed for front-end code is
+    """A pack that names key kinds (the stripe pack): a publishable key committed for front-end code is
     no finding even where the pack's live prefix would match it, a committed webhook signing secret is, and a
     publishable key configured as the API key fails KEY-001 for what it is."""
-    from tests.conftest import ROOT
 
-    pack = ROOT / "tests" / "data" / "packs" / "stripelike.yaml"
+    pack = "stripe"
     root = tmp_path / "shop"
     (root / "web").mkdir(parents=True)
     (root / "web" / "checkout.js").write_text('Stripe("pk_live_51Hx9Qw2Er4Ty6Ui8Op0");\n')  # front-end code: expected

@@ -457,9 +457,8 @@ def test_flexforward_missing_key_is_a_validation_error_as_before(sandbox):
 
 def test_a_form_registration_with_too_many_fields_stays_in_the_envelope(sandbox):
     from checker.packs import load_pack
-    from tests.conftest import ROOT
 
-    url = sandbox(load_pack(str(ROOT / "tests" / "data" / "packs" / "stripelike.yaml"))).url
+    url = sandbox(load_pack("stripe")).url
     body = "url=http://127.0.0.1:9/h&" + "&".join(f"f{i}=1" for i in range(1001))
     answer = httpx.post(
         url + "/v1/webhook_endpoints",
