@@ -347,6 +347,7 @@ def _require_example_packages(requirements: Path) -> None:
     """An example written with a provider's SDK (stripe) runs on golive's own interpreter: say what to install
     instead of letting each probe fail on an ImportError."""
     import importlib.metadata
+    import re
 
     if not requirements.exists():
         return
@@ -636,7 +637,10 @@ def schema(kind: str, output: Path | None) -> int:
 
 @cli.command()
 @click.option(
-    "--provider", default="mintfax", show_default=True, help="The provider: a built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML."
+    "--provider",
+    default="mintfax",
+    show_default=True,
+    help="The provider: a built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("golive.yaml"), show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")

@@ -19,6 +19,7 @@ import argparse
 import os
 import sqlite3
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -34,9 +35,14 @@ def signed_in_the_future(header: str) -> bool:
 
 
 def events() -> sqlite3.Connection:
-    db = sqlite3.connect(os.environ.get("RECEIVER_DB", "stripe-events.db"), timeout=10, isolation_level=None)
+    db = sqlite3.connect(os.environ.get("RECEIVER_DB", "stripe-events.db"), timeout=10, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")  # the count command reads while the endpoint writes
+    db.execute("PRAGMA synchronous=NORMAL")  # no fsync per event: a burst is answered in time (Stripe redelivers late ones)
     db.execute("CREATE TABLE IF NOT EXISTS processed (event_id TEXT PRIMARY KEY, times INTEGER)")
     return db
+
+
+DB = threading.Lock()  # one connection for the endpoint's threads: a burst queues here, not in SQLite's busy loop
 
 
 class StripeEndpoint(BaseHTTPRequestHandler):
@@ -52,8 +58,8 @@ class StripeEndpoint(BaseHTTPRequestHandler):
             return self.answer(400)
         if signed_in_the_future(header):  # construct_event's missing bound
             return self.answer(400)
-        with events() as db:  # each event once: a redelivery is acknowledged, not handled again
-            first = db.execute("INSERT INTO processed VALUES (?, 1) ON CONFLICT(event_id) DO NOTHING", (event["id"],)).rowcount
+        with DB:  # each event once: a redelivery is acknowledged, not handled again
+            first = self.server.db.execute("INSERT INTO processed VALUES (?, 1) ON CONFLICT(event_id) DO NOTHING", (event["id"],)).rowcount
         if first:
             self.handle_event(event)
         self.answer(200)
@@ -79,9 +85,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Receive Stripe webhooks.")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    events().close()
     ThreadingHTTPServer.request_queue_size = 128  # a web server's backlog, not http.server's 5 (which drops a burst)
-    ThreadingHTTPServer(("127.0.0.1", args.port), StripeEndpoint).serve_forever()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), StripeEndpoint)
+    server.db = events()  # type: ignore[attr-defined]
+    server.serve_forever()
     return 0
 
 
