@@ -24,7 +24,7 @@ import pytest
 from checker import engine
 from checker.config import Config, parse_config
 from checker.harness.receiver import free_port
-from checker.model import Result, RunResult
+from checker.model import Result, RunResult, Status
 from checker.packs import load_pack
 from checker.sandbox.app import SandboxOptions
 from checker.sandbox.server import EmbeddedSandbox, ServedApp
@@ -93,6 +93,12 @@ def run_rules(config: Config, *rule_ids: str, **options: object) -> dict[str, Re
     for result in run.results:
         assert_reads_declared(result)
     return {r.rule.id: r for r in run.results}
+
+
+def verdicts(results: dict[str, Result], expected: dict[str, Status]) -> None:
+    """The statuses of these rules are exactly these; on a difference, each differing rule's status and message."""
+    found = {rule_id: results[rule_id].status for rule_id in expected}
+    assert found == expected, {r: (results[r].status.value, results[r].message) for r in expected if found[r] != expected[r]}
 
 
 def assert_reads_declared(result: Result) -> None:

@@ -39,7 +39,7 @@ from Adyen import settings
 
 from checker.config import Config, load_config, parse_config
 from checker.model import Status
-from tests.conftest import ROOT, run_rules
+from tests.conftest import ROOT, run_rules, verdicts
 
 EXAMPLES = ROOT / "examples" / "adyen"
 SANDBOX_RULES = ("IDEM-001", "IDEM-002", "IDEM-004", "IDEM-005")
@@ -50,11 +50,6 @@ KEY = "AQEgolive-test-key-0123456789"
 
 def example(kind: str) -> Config:
     return load_config(EXAMPLES / kind / "golive.yaml", environ={})
-
-
-def verdicts(results: dict, expected: dict[str, Status]) -> None:
-    found = {rule_id: results[rule_id].status for rule_id in expected}
-    assert found == expected, {r: (results[r].status.value, results[r].message) for r in expected if found[r] != expected[r]}
 
 
 def test_the_sdk_version_whose_source_was_read() -> None:

@@ -34,7 +34,7 @@ import stripe
 
 from checker.config import Config, load_config, parse_config
 from checker.model import Status
-from tests.conftest import ROOT, run_rules
+from tests.conftest import ROOT, run_rules, verdicts
 
 EXAMPLES = ROOT / "examples" / "stripe"
 SECRET = "whsec_0123456789abcdef0123456789abcdef"
@@ -47,11 +47,6 @@ PROBED = (*SANDBOX_RULES, *CLIENT_RULES, *HOOK_RULES)
 
 def example(kind: str) -> Config:
     return load_config(EXAMPLES / kind / "golive.yaml", environ={"STRIPE_WEBHOOK_SECRET": SECRET})
-
-
-def verdicts(results: dict, expected: dict[str, Status]) -> None:
-    found = {rule_id: results[rule_id].status for rule_id in expected}
-    assert found == expected, {r: (results[r].status.value, results[r].message) for r in expected if found[r] != expected[r]}
 
 
 def test_the_sdk_version_whose_source_was_read() -> None:

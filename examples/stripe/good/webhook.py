@@ -42,33 +42,42 @@ def events() -> sqlite3.Connection:
     return db
 
 
-DB = threading.Lock()  # one connection for the endpoint's threads: a burst queues here, not in SQLite's busy loop
+class Processed:
+    """The events handled so far: one connection for the endpoint's threads, so a burst queues on a lock, not in
+    SQLite's busy loop."""
+
+    def __init__(self) -> None:
+        self.db, self.lock = events(), threading.Lock()
+
+    def first_time(self, event_id: str) -> bool:
+        with self.lock:
+            return self.db.execute("INSERT INTO processed VALUES (?, 1) ON CONFLICT(event_id) DO NOTHING", (event_id,)).rowcount == 1
+
+
+PROCESSED: Processed  # set by serve()
+
+
+def handle_event(event: stripe.Event) -> None:
+    """Fulfil the order on payment_intent.succeeded, tell the customer on payment_intent.payment_failed: quickly, or
+    hand it to a queue (Stripe redelivers what is not answered in time)."""
+
+
+def status_for(payload: bytes, header: str) -> int:
+    try:
+        event = stripe.Webhook.construct_event(payload, header, os.environ["STRIPE_WEBHOOK_SECRET"])
+    except (ValueError, stripe.SignatureVerificationError):  # not JSON, or not signed by Stripe with our secret
+        return 400
+    if signed_in_the_future(header):  # construct_event's missing bound
+        return 400
+    if PROCESSED.first_time(event["id"]):  # each event once: a redelivery is acknowledged, not handled again
+        handle_event(event)
+    return 200
 
 
 class StripeEndpoint(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            return self.answer(413)
-        payload = self.rfile.read(length)
-        header = self.headers.get("stripe-signature") or ""
-        try:
-            event = stripe.Webhook.construct_event(payload, header, os.environ["STRIPE_WEBHOOK_SECRET"])
-        except (ValueError, stripe.SignatureVerificationError):  # not JSON, or not signed by Stripe with our secret
-            return self.answer(400)
-        if signed_in_the_future(header):  # construct_event's missing bound
-            return self.answer(400)
-        with DB:  # each event once: a redelivery is acknowledged, not handled again
-            first = self.server.db.execute("INSERT INTO processed VALUES (?, 1) ON CONFLICT(event_id) DO NOTHING", (event["id"],)).rowcount
-        if first:
-            self.handle_event(event)
-        self.answer(200)
-
-    def handle_event(self, event: stripe.Event) -> None:
-        """Fulfil the order on payment_intent.succeeded, tell the customer on payment_intent.payment_failed: quickly,
-        or hand it to a queue (Stripe redelivers what is not answered in time)."""
-
-    def answer(self, status: int) -> None:
+        status = 413 if length > MAX_BODY else status_for(self.rfile.read(length), self.headers.get("stripe-signature") or "")
         self.send_response(status)
         self.send_header("content-length", "0")
         self.end_headers()
@@ -77,18 +86,29 @@ class StripeEndpoint(BaseHTTPRequestHandler):
         pass
 
 
-def main() -> int:
-    if sys.argv[1:2] == ["count"]:
-        row = events().execute("SELECT times FROM processed WHERE event_id = ?", (sys.argv[2],)).fetchone()
-        print(row[0] if row else 0)
-        return 0
-    parser = argparse.ArgumentParser(description="Receive Stripe webhooks.")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
+def serve(port: int) -> None:
+    global PROCESSED
+    PROCESSED = Processed()
     ThreadingHTTPServer.request_queue_size = 128  # a web server's backlog, not http.server's 5 (which drops a burst)
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), StripeEndpoint)
-    server.db = events()  # type: ignore[attr-defined]
-    server.serve_forever()
+    ThreadingHTTPServer(("127.0.0.1", port), StripeEndpoint).serve_forever()
+
+
+def count(event_id: str) -> int:
+    row = events().execute("SELECT times FROM processed WHERE event_id = ?", (event_id,)).fetchone()
+    return row[0] if row else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Receive Stripe webhooks (or: count EVENT_ID).")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("count", nargs="*", help="count EVENT_ID: how often that event was processed")
+    args = parser.parse_args()
+    if args.count[:1] == ["count"] and len(args.count) == 2:
+        print(count(args.count[1]))
+    elif args.port is not None and not args.count:
+        serve(args.port)
+    else:
+        parser.error("give --port PORT, or count EVENT_ID")
     return 0
 
 
