@@ -20,6 +20,8 @@ T = TypeVar("T")
 U = TypeVar("U")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
+# the built-in packs for help texts, without importing packs at start-up (tests/test_cli.py: equal to packs.BUILTIN_PACKS)
+BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe"
 
 
 class CsvChoice(click.ParamType):  # type: ignore[type-arg]
@@ -86,7 +88,7 @@ def cli() -> None:
     default=None,
     help="The config file [default: golive.yaml here, or in the nearest parent folder up to the git repository's root].",
 )
-@click.option("--provider", help="Built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML; overrides the config.")
+@click.option("--provider", help=f"Built-in pack ({BUILT_IN}) or a pack YAML; overrides the config.")
 @click.option("--environment", type=click.Choice(["sandbox", "live"]), help="Which key prefixes are expected.")
 @click.option("--select", "select", type=IdList(), multiple=True, help="Only these rule ids or prefixes (e.g. IDEM,RETRY-101).")
 @click.option("--ignore", "ignore", type=IdList(), multiple=True, help="Leave out these rule ids or prefixes.")
@@ -310,7 +312,7 @@ def _sandbox_label(config: Any) -> str:
     "--provider",
     default="mintfax",
     show_default=True,
-    help="A built-in provider with a bundled example (mintfax, idunox, flexforward, stripe).",
+    help=f"A built-in provider with a bundled example ({BUILT_IN}).",
 )
 @click.option("--format", "formats", type=CsvChoice(FORMATS), default="text,json", show_default=True, help="Outputs, comma-separated.")
 @click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
@@ -569,7 +571,7 @@ def _explain_basis(rule: Any) -> None:
     "--provider",
     default="mintfax",
     show_default=True,
-    help="Built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML, served from its facts.",
+    help=f"Built-in pack ({BUILT_IN}) or a pack YAML, served from its facts.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (the sandbox is for local use).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8480, show_default=True, help="Port to listen on.")
@@ -640,7 +642,7 @@ def schema(kind: str, output: Path | None) -> int:
     "--provider",
     default="mintfax",
     show_default=True,
-    help="The provider: a built-in pack (mintfax, idunox, flexforward, stripe) or a pack YAML.",
+    help=f"The provider: a built-in pack ({BUILT_IN}) or a pack YAML.",
 )
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("golive.yaml"), show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")

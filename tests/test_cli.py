@@ -380,3 +380,16 @@ def test_shell_completion(tmp_path):
     assert "plain,check" in words.stdout.split()
     options = golive(env={"_GOLIVE_COMPLETE": "bash_complete", "COMP_WORDS": "golive check --sel", "COMP_CWORD": "2"}, cwd=tmp_path)
     assert "plain,--select" in options.stdout.split()
+
+
+def test_help_texts_name_every_built_in_pack(tmp_path):
+    """The help texts name the built-in packs from a constant (cli starts without importing the packs): it must follow
+    packs.BUILTIN_PACKS, and so must init's comment."""
+    from checker.cli import BUILT_IN
+    from checker.packs import BUILTIN_PACKS
+
+    assert ", ".join(BUILTIN_PACKS) == BUILT_IN
+    shown = golive("check", "--help").stdout
+    assert all(name in shown for name in BUILTIN_PACKS), shown
+    assert golive("init", cwd=tmp_path).returncode == 0
+    assert f"# built-in pack ({BUILT_IN})" in (tmp_path / "golive.yaml").read_text()
