@@ -4,6 +4,7 @@ shared by the checker (injected faults, deliveries it signs) and the embedded sa
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 import time
@@ -19,23 +20,45 @@ MAX_FORM_DEPTH = 8  # a[b][c]…: deeper keys are kept as one flat name
 
 
 def dig(data: Any, path: str) -> Any:
-    """The value at a dotted path ("error.code"), or None."""
+    """The value at a dotted path ("error.code"; a number indexes a list: "notificationItems.0.item"), or None."""
     for part in path.split("."):
-        if not isinstance(data, Mapping):
+        if isinstance(data, list) and part.isdigit():
+            data = data[int(part)] if int(part) < len(data) else None
+        elif isinstance(data, Mapping):
+            data = data.get(part)
+        else:
             return None
-        data = data.get(part)
     return data
 
 
 def put(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set the value at a dotted path, making the mappings on the way."""
-    *parents, last = path.split(".")
-    for part in parents:
-        child = data.get(part)
-        if not isinstance(child, dict):  # a constant where the path goes on: the path wins
-            child = data[part] = {}
-        data = child
-    data[last] = value
+    """Set the value at a dotted path, making the mappings on the way (and a list where the next part is a number:
+    Adyen's "notificationItems.0.NotificationRequestItem")."""
+    parts = path.split(".")
+    node: Any = data
+    for part, following in itertools.pairwise(parts):
+        kind = list if following.isdigit() else dict
+        child = _child(node, part)
+        if not isinstance(child, kind):  # a constant where the path goes on: the path wins
+            child = kind()
+            _place(node, part, child)
+        node = child
+    _place(node, parts[-1], value)
+
+
+def _child(node: Any, part: str) -> Any:
+    if isinstance(node, list):
+        return node[int(part)] if int(part) < len(node) else None
+    return node.get(part)
+
+
+def _place(node: Any, part: str, value: Any) -> None:
+    if isinstance(node, list):
+        index = int(part)
+        node.extend({} for _ in range(index + 1 - len(node)))
+        node[index] = value
+    else:
+        node[part] = value
 
 
 def _fill(template: Any, values: Mapping[str, Any]) -> Any:
@@ -95,7 +118,11 @@ def event(envelope: Mapping[str, Any], event_id: str, type_: str, created: float
     put(body, envelope.get("id") or "event_id", event_id)
     put(body, envelope.get("type") or "type", type_)
     put(body, envelope.get("created") or "created_at", stamp(envelope.get("created_format") or "iso", created))
-    put(body, envelope.get("data") or "data", data)
+    where = envelope.get("data") or "data"
+    there = dig(body, where)
+    if isinstance(there, dict) and isinstance(data, Mapping):  # the data is the rest of an object the id is in (Adyen's item)
+        data = {**there, **data}
+    put(body, where, data)
     return body
 
 

@@ -268,8 +268,8 @@ class RegistrationFacts(FactsModel):
 
 
 class WebhookFacts(FactsModel):
-    scheme: Literal["mintfax", "standard", "github", "square", "checkout"]
-    signature_header: str
+    scheme: Literal["mintfax", "standard", "github", "square", "checkout", "adyen"]
+    signature_header: str  # adyen: where the signature sits inside each notification item (additionalData.hmacSignature)
     timestamp_header: str | None = None  # standard: webhook-timestamp
     id_header: str | None = None  # standard: webhook-id
     tolerance_s: float = 300

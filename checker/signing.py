@@ -1,4 +1,4 @@
-"""Webhook signatures: the mintfax scheme, Standard Webhooks, GitHub- and Checkout.com-style body HMACs and Square's.
+"""Webhook signatures: the mintfax scheme, Standard Webhooks, GitHub- and Checkout.com-style body HMACs, Square's and Adyen's.
 
 golive signs the deliveries it sends to a team's receiver with these, and the embedded sandbox
 signs the events it delivers. Which scheme and which header names a provider uses come from
@@ -15,19 +15,45 @@ its pack (`facts.webhooks`).
   notification is from Square"; its SDK's square.utils.webhooks_helper.verify_signature).
 - checkout: `Cko-Signature: <hex HMAC-SHA256(signature key, raw body)>`, no prefix; no timestamp, one signature
   (Checkout.com's "Set up your webhook receiver").
+- adyen:    no header: each `notificationItems[].NotificationRequestItem` carries
+  `additionalData.hmacSignature` = base64 HMAC-SHA256(the hex HMAC key as bytes, "pspReference:originalReference:
+  merchantAccountCode:merchantReference:amount.value:amount.currency:eventCode:success"), a missing field written as
+  "" and nothing escaped — what the Adyen package's `Adyen.util.is_valid_hmac_notification` checks (16.0.0,
+  util.py:9-35 and 49-74). The signature covers those eight fields, not the raw body; no timestamp, one signature.
+  `signature_header` names where it sits inside an item (`additionalData.hmacSignature`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import hashlib
 import hmac
+import json
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-SCHEMES = ("mintfax", "standard", "github", "square", "checkout")
-BODY_ONLY = ("github", "square", "checkout")  # schemes that sign the body alone: no timestamp, one signature
+from checker.envelope import dig, put
+
+SCHEMES = ("mintfax", "standard", "github", "square", "checkout", "adyen")
+BODY_ONLY = ("github", "square", "checkout", "adyen")  # schemes that sign the body alone: no timestamp, one signature
+IN_BODY = ("adyen",)  # schemes whose signature sits inside the JSON body, over some of its fields (not its bytes)
+ADYEN_ITEMS = "notificationItems"
+ADYEN_ITEM = "NotificationRequestItem"
+# the signed fields in their order; value and currency are amount's (Adyen/util.py:19-28)
+ADYEN_FIELDS = (
+    "pspReference",
+    "originalReference",
+    "merchantAccountCode",
+    "merchantReference",
+    "value",
+    "currency",
+    "eventCode",
+    "success",
+)
 
 
 class SecretError(ValueError):
@@ -49,8 +75,22 @@ class SigningScheme:
     def carries_several_signatures(self) -> bool:
         return self.name not in BODY_ONLY
 
+    @property
+    def in_body(self) -> bool:
+        """The signature is a field of the JSON body (Adyen's additionalData.hmacSignature), not a header."""
+        return self.name in IN_BODY
+
+    @property
+    def signs_raw_body(self) -> bool:
+        """What is signed is the body's bytes, so a receiver must verify them before parsing (HOOK-213)."""
+        return self.name not in IN_BODY
+
     def sign(self, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str = "") -> dict[str, str]:
-        """The headers of a delivery of `body` to `url`, with one signature per secret (a rotation has two)."""
+        """The headers of a delivery of `body` to `url`, with one signature per secret (a rotation has two). An in-body
+        scheme has none (`seal` signs the event itself); its key is still checked."""
+        if self.in_body:
+            adyen_key(secrets[0])
+            return {}
         if self.name == "square":
             return {self.signature_header: base64.b64encode(_mac(secrets[0].encode(), url.encode() + body)).decode()}
         if self.name == "checkout":
@@ -115,6 +155,105 @@ class SigningScheme:
                 ("empty", "sha256="),
             ]
         return [(label, {**good, header: bad}) for label, bad in variants]
+
+    # ---------------------------------------------------------------- in-body signatures (Adyen)
+
+    def seal(self, event: dict[str, Any], secrets: Sequence[str]) -> dict[str, Any]:
+        """The event signed inside its body: a copy with each notification item's signature set (with the first
+        secret: one signature per item). A header scheme's event is returned as it is."""
+        if not self.in_body:
+            return event
+        event = copy.deepcopy(event)
+        for item in _items(event):
+            put(item, self.signature_header, adyen_signature(item, secrets[0]))
+        return event
+
+    def sign_delivery(
+        self, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str = ""
+    ) -> tuple[bytes, dict[str, str]]:
+        """A delivery of the JSON `body`, signed: its body (re-written with the signature inside, for an in-body
+        scheme; else unchanged) and its headers."""
+        if self.in_body:
+            sealed = self.seal(json.loads(body), secrets)
+            return json.dumps(sealed).encode(), {}
+        return body, self.sign(secrets, body, timestamp=timestamp, msg_id=msg_id, url=url)
+
+    def tampered(self, event: dict[str, Any]) -> dict[str, Any]:
+        """A sealed event with a signed field changed after signing: the first item's amount.value, plus one."""
+        event = copy.deepcopy(event)
+        for item in _items(event)[:1]:
+            value = dig(item, "amount.value")
+            put(item, "amount.value", value + 1 if isinstance(value, int) else 1)
+        return event
+
+    def malformed_events(self, event: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """A sealed event with signatures that are not a valid signature at all, each with a label for the evidence."""
+        good = str(dig(_items(event)[0], self.signature_header)) if _items(event) else ""
+        values: list[tuple[str, Any]] = [
+            ("a garbage signature", "not-a-signature"),
+            ("a signature that is not base64", "!!!not*base64!!!"),
+            ("a hex signature instead of base64", base64.b64decode(good).hex() if good else "00"),
+            ("an empty signature", ""),
+            ("a number as the signature", 12345),
+        ]
+        return [(label, self._with_signature(event, value)) for label, value in values]
+
+    def unsigned_events(self, event: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        """A sealed event without its signature: the field removed, and additionalData removed altogether."""
+        path = self.signature_header
+        parent, _, name = path.rpartition(".")
+        bare, none = copy.deepcopy(event), copy.deepcopy(event)
+        for item in _items(bare):
+            holder = dig(item, parent) if parent else item
+            if isinstance(holder, dict):
+                holder.pop(name, None)
+        for item in _items(none):
+            item.pop(path.split(".")[0], None)
+        return [(f"no {path}", bare), (f"no {path.split('.')[0]} at all", none)]
+
+    def _with_signature(self, event: dict[str, Any], value: Any) -> dict[str, Any]:
+        event = copy.deepcopy(event)
+        for item in _items(event):
+            put(item, self.signature_header, value)
+        return event
+
+
+def _items(event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The NotificationRequestItems of an Adyen notification."""
+    entries = event.get(ADYEN_ITEMS)
+    if not isinstance(entries, list):
+        return []
+    return [e[ADYEN_ITEM] for e in entries if isinstance(e, dict) and isinstance(e.get(ADYEN_ITEM), dict)]
+
+
+def adyen_signing_string(item: dict[str, Any]) -> str:
+    """The eight fields of a NotificationRequestItem joined by ':' as Adyen's package joins them: str() of each, ""
+    for a missing one, no escaping (Adyen/util.py:15-31)."""
+    amount = item.get("amount")
+    amount = amount if isinstance(amount, dict) else {}
+    fields = {**item, "value": amount.get("value", ""), "currency": amount.get("currency", "")}
+    return ":".join(str(fields.get(name, "")) for name in ADYEN_FIELDS)
+
+
+def adyen_signature(item: dict[str, Any], secret: str) -> str:
+    return base64.b64encode(_mac(adyen_key(secret), adyen_signing_string(item).encode())).decode()
+
+
+def adyen_key(secret: str) -> bytes:
+    try:
+        return binascii.a2b_hex(secret)
+    except (binascii.Error, ValueError):
+        raise SecretError("an Adyen HMAC key is hexadecimal (64 characters, from the Customer Area)") from None
+
+
+def fresh_secret(scheme: str) -> str:
+    """A new random secret in the form the scheme's provider hands out: an Adyen HMAC key is 64 hex digits; a
+    Standard Webhooks secret is whsec_ + base64; the others whsec_ + hex."""
+    if scheme == "adyen":
+        return secrets.token_hex(32).upper()
+    if scheme == "standard":
+        return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    return "whsec_" + secrets.token_hex(24)
 
 
 def standard_key(secret: str) -> bytes:

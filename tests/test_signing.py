@@ -5,6 +5,7 @@ scheme is Stripe's)."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import time
@@ -122,3 +123,77 @@ def test_squares_sdk_verifies_golives_square_signature() -> None:
     assert not verify_signature(**{**check, "signature_key": SECRET + "x"})
     for label, bad in scheme.malformed({"x-square-hmacsha256-signature": header}):
         assert not verify_signature(**{**check, "signature_header": bad["x-square-hmacsha256-signature"]}), label
+
+
+# ---------------------------------------------------------------- Adyen: the signature inside the body
+
+ADYEN = SigningScheme("adyen", "additionalData.hmacSignature")
+ADYEN_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+
+
+def adyen_notification(**item: object) -> dict:
+    fields = {
+        "pspReference": "7914073381342284",
+        "eventCode": "AUTHORISATION",
+        "eventDate": "2026-11-26T10:00:00+01:00",
+        "merchantAccountCode": "GoliveECOM",
+        "merchantReference": "order-1",
+        "amount": {"value": 1130, "currency": "EUR"},
+        "success": "true",
+    }
+    return {"live": "false", "notificationItems": [{"NotificationRequestItem": {**fields, **item}}]}
+
+
+def test_adyens_sdk_verifies_what_golive_signs_and_refuses_a_changed_field() -> None:
+    """Adyen.util.is_valid_hmac_notification (Adyen 16.0.0) accepts golive's in-body signature, for the whole
+    notification and for the item alone, also with a ':' and a '\\' in a signed field (neither side escapes); a signed
+    field changed after signing, another key, or golive's malformed signatures do not verify."""
+    from Adyen.util import is_valid_hmac_notification
+
+    for notification in (adyen_notification(), adyen_notification(merchantReference="a:b\\c", originalReference="x")):
+        sealed = ADYEN.seal(notification, [ADYEN_KEY])
+        assert "hmacSignature" not in json.dumps(notification)  # sealing copies
+        assert is_valid_hmac_notification(sealed, ADYEN_KEY) is True
+        assert is_valid_hmac_notification(sealed["notificationItems"][0]["NotificationRequestItem"], ADYEN_KEY) is True
+        assert is_valid_hmac_notification(ADYEN.tampered(sealed), ADYEN_KEY) is False
+        assert is_valid_hmac_notification(ADYEN.seal(notification, ["AB" * 32]), ADYEN_KEY) is False
+        for label, bad in ADYEN.malformed_events(sealed):
+            with contextlib.suppress(ValueError, TypeError):  # the SDK raises for an empty or non-string signature
+                assert not is_valid_hmac_notification(bad, ADYEN_KEY), label
+
+
+def test_golives_adyen_signature_matches_an_independent_hmac() -> None:
+    """The signing string as Adyen's documents and SDK build it, HMAC'd from RFC 2104 with the hex-decoded key."""
+    sealed = ADYEN.seal(adyen_notification(), [ADYEN_KEY])
+    text = b"7914073381342284::GoliveECOM:order-1:1130:EUR:AUTHORISATION:true"
+    expected = base64.b64encode(rfc2104_hmac_sha256(bytes.fromhex(ADYEN_KEY), text)).decode()
+    assert sealed["notificationItems"][0]["NotificationRequestItem"]["additionalData"]["hmacSignature"] == expected
+
+
+def test_the_adyen_scheme_signs_no_header_and_refuses_a_key_that_is_not_hex() -> None:
+    assert ADYEN.sign([ADYEN_KEY], b"{}", timestamp=0, msg_id="x") == {}
+    assert ADYEN.in_body and not ADYEN.signs_raw_body and not ADYEN.has_timestamp and not ADYEN.carries_several_signatures
+    with pytest.raises(SecretError):
+        ADYEN.sign(["whsec_not-hex"], b"{}", timestamp=0, msg_id="x")
+    body, headers = ADYEN.sign_delivery([ADYEN_KEY], json.dumps(adyen_notification()).encode(), timestamp=0, msg_id="x")
+    assert headers == {} and json.loads(body) == ADYEN.seal(adyen_notification(), [ADYEN_KEY])
+
+
+def test_unsigned_adyen_notifications_and_what_the_sdk_makes_of_them() -> None:
+    """What HOOK-203 sends. The SDK does not return False for either: without additionalData it returns None (util.py:66
+    has no else), without hmacSignature it raises KeyError (util.py:67). A receiver must treat both as unsigned."""
+    from Adyen.util import is_valid_hmac_notification
+
+    sealed = ADYEN.seal(adyen_notification(), [ADYEN_KEY])
+    (label_bare, bare), (label_none, none) = ADYEN.unsigned_events(sealed)
+    assert label_bare == "no additionalData.hmacSignature" and label_none == "no additionalData at all"
+    with pytest.raises(KeyError):
+        is_valid_hmac_notification(bare, ADYEN_KEY)
+    assert is_valid_hmac_notification(none, ADYEN_KEY) is None
+
+
+def test_header_schemes_leave_the_event_as_it_is() -> None:
+    event = json.loads(BODY)
+    assert MINTFAX.seal(event, [SECRET]) is event
+    body, headers = MINTFAX.sign_delivery([SECRET], BODY, timestamp=1, msg_id="m")
+    assert body == BODY and headers == MINTFAX.sign([SECRET], BODY, timestamp=1, msg_id="m")
