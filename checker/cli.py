@@ -321,15 +321,12 @@ def _sandbox_label(config: Any) -> str:
 @click.option("--no-color", "no_colour", is_flag=True, help="Plain output (also with NO_COLOR set).")
 def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool) -> int:
     """Check the bundled example integration against the embedded sandbox: zero set-up."""
-    import secrets
-
     from checker.config import load_config
     from checker.engine import RunOptions
-    from checker.packs import BUILTIN_PACKS, data_dir
+    from checker.packs import BUILTIN_PACKS, data_dir, load_pack
+    from checker.signing import fresh_secret
 
     if provider not in BUILTIN_PACKS:  # every built-in pack has an example integration (tests/test_demo.py)
-        from checker.packs import load_pack
-
         pack = load_pack(provider)  # a pack path: valid, but golive bundles no integration for it
         raise click.UsageError(
             f"golive bundles example integrations for {', '.join(BUILTIN_PACKS)} only; for the {pack.name} pack, check your own "
@@ -341,7 +338,9 @@ def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: b
     _require_example_packages(path.parent / "requirements.txt")
     # the demo reads nothing from the caller's environment (a live key there must not matter); its
     # receiver gets a fresh secret
-    config = load_config(path, environ={f"{provider.upper()}_WEBHOOK_SECRET": "whsec_" + secrets.token_hex(24)})
+    hooks = load_pack(provider).facts.webhooks
+    secret = fresh_secret(hooks.scheme if hooks else "")  # in the form the provider's scheme takes (Adyen: hex)
+    config = load_config(path, environ={f"{provider.upper()}_WEBHOOK_SECRET": secret})
     return _run_and_report(config, provider, RunOptions(), formats, output, quiet, verbose, no_colour)
 
 

@@ -10,7 +10,6 @@ has accepted a valid delivery: a receiver that answers 400 to everything rejects
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import json
 import re
@@ -29,7 +28,7 @@ from checker.packs import WebhookFacts
 from checker.probes.context import ProbeContext
 from checker.redact import mask_key_like
 from checker.registry import check
-from checker.signing import SecretError, SigningScheme
+from checker.signing import SecretError, SigningScheme, fresh_secret
 
 MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer that golive reads
 SHOWN = 300  # characters of it kept in the evidence
@@ -139,7 +138,10 @@ class Sender:
         return str(dig(event, self.facts.envelope.id))
 
     def changed(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The event with one field of its data changed (a body altered after signing)."""
+        """The event with one field of its data changed (a body altered after signing); for a signature inside the
+        body, one of the fields it signs (Adyen's amount.value)."""
+        if self.scheme.in_body:
+            return self.scheme.tampered(event)
         event = copy.deepcopy(event)
         data = dig(event, self.facts.envelope.data)
         if isinstance(data, dict):
@@ -150,9 +152,11 @@ class Sender:
         return SERIALISATIONS[self.serialisation](event)
 
     def other_secret(self) -> str:
-        if self.scheme.name == "standard":
-            return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-        return "whsec_" + secrets.token_hex(24)
+        return fresh_secret(self.scheme.name)
+
+    def seal(self, event: dict[str, Any], keys: list[str] | None = None) -> dict[str, Any]:
+        """The event with its in-body signature (schemes that sign in headers leave it as it is)."""
+        return self.scheme.seal(event, keys or [self.secret])
 
     def headers(self, body: bytes, event_id: str, *, keys: list[str] | None = None, timestamp: int | None = None) -> dict[str, str]:
         ts = int(time.time()) if timestamp is None else timestamp
@@ -195,12 +199,12 @@ class Sender:
 
     def signed(self, *, keys: list[str] | None = None, timestamp: int | None = None) -> tuple[dict[str, Any], bytes, dict[str, str]]:
         """A fresh event, its body, and headers signing it (with `keys`, at `timestamp`, when given)."""
-        event = self.event()
+        event = self.seal(self.event(), keys)
         body = self.body(event)
         return event, body, self.headers(body, self.id_of(event), keys=keys, timestamp=timestamp)
 
     async def valid(self, label: str, event: dict[str, Any] | None = None, *, paced: bool = True) -> Delivery:
-        event = event or self.event()
+        event = self.seal(event or self.event())
         body = self.body(event)
         return await self.post(label, self.id_of(event), body, self.headers(body, self.id_of(event)), paced=paced)
 
@@ -241,7 +245,7 @@ async def _diagnosis(ctx: ProbeContext) -> tuple[str, Delivery] | None:
             for name in SERIALISATIONS:
                 if name == "usual":
                     continue
-                event = sender.event()
+                event = sender.seal(sender.event())
                 body = SERIALISATIONS[name](event)
                 delivery = await sender.post(
                     f"the same event as {name}", sender.id_of(event), body, sender.headers(body, sender.id_of(event))
@@ -334,11 +338,17 @@ async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
         event, body, good = sender.signed()
-        wrong = sender.headers(body, sender.id_of(event), keys=[sender.other_secret()])
-        variants = [*sender.scheme.malformed(good)]
-        # the right format with a wrong value: the other secret's signature over this body
-        variants.append(("a wrong signature value", wrong))
-        bad = await asyncio.gather(*(sender.post(label, sender.id_of(event), body, headers) for label, headers in variants))
+        other = [sender.other_secret()]
+        variants: list[tuple[str, bytes, dict[str, str]]]
+        if sender.scheme.in_body:
+            variants = [(label, sender.body(bad), good) for label, bad in sender.scheme.malformed_events(event)]
+            # the right format with a wrong value: the other secret's signature over these fields
+            variants.append(("a wrong signature value", sender.body(sender.seal(event, other)), good))
+        else:
+            variants = [(label, body, headers) for label, headers in sender.scheme.malformed(good)]
+            # the right format with a wrong value: the other secret's signature over this body
+            variants.append(("a wrong signature value", body, sender.headers(body, sender.id_of(event), keys=other)))
+        bad = await asyncio.gather(*(sender.post(label, sender.id_of(event), content, headers) for label, content, headers in variants))
     return _judge_rejections(control, list(bad), "malformed and wrong signatures")
 
 
@@ -347,9 +357,13 @@ async def rejects_missing_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
         event, body, headers = sender.signed()
-        headers.pop(sender.scheme.signature_header)
-        bad = await sender.post(f"no {sender.scheme.signature_header} header", sender.id_of(event), body, headers)
-    return _judge_rejections(control, [bad], "a delivery without a signature")
+        if sender.scheme.in_body:
+            unsigned = sender.scheme.unsigned_events(event)
+            bad = list(await asyncio.gather(*(sender.post(label, sender.id_of(e), sender.body(e), headers) for label, e in unsigned)))
+        else:
+            headers.pop(sender.scheme.signature_header)
+            bad = [await sender.post(f"no {sender.scheme.signature_header} header", sender.id_of(event), body, headers)]
+    return _judge_rejections(control, bad, "a delivery without a signature")
 
 
 def _skew(facts: WebhookFacts) -> int:
@@ -431,6 +445,11 @@ async def accepts_rotation(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 @check("HOOK-213", target="webhook")
 async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
+    facts = ctx.pack.facts.webhooks
+    if facts is not None and not facts.signing().signs_raw_body:
+        return Outcome.skipped(
+            f"the {facts.scheme} signature scheme signs fields inside the body, not its bytes: there is no raw body to verify"
+        )
     valid = await _valid(ctx)
     _require_reachable(valid, ctx.webhook_url)
     found = await _diagnosis(ctx) if not valid.ok else None

@@ -16,7 +16,6 @@ in the provider's envelope and signature scheme, redelivered with backoff (check
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import dataclasses
 import hashlib
@@ -61,7 +60,7 @@ from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.forms import FormError, read_form
 from checker.sandbox.store import IdempotencyRecord, Store
 from checker.sandbox.webhooks import DeliveryWorker
-from checker.signing import SigningScheme
+from checker.signing import SigningScheme, fresh_secret
 from checker.sniff import sniff
 
 if TYPE_CHECKING:
@@ -451,7 +450,7 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         if registration.all_events is not None:  # stored as the delivery planner's wildcard
             events = ["*" if e == registration.all_events else e for e in events]
         hook_id = "we_" + secrets.token_hex(8)
-        secret = "whsec_" + (base64.b64encode(secrets.token_bytes(24)).decode() if scheme.name == "standard" else secrets.token_hex(24))
+        secret = fresh_secret(scheme.name)
         now = clock.now(account)
         store.add_webhook(hook_id, account, url, events, secret, now)
         answer = shown({"id": hook_id, "url": url, "events": events, "created_at": now})

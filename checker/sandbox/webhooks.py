@@ -95,11 +95,11 @@ class DeliveryWorker:
     async def _post(self, due: DueDelivery) -> tuple[int | None, str, float]:
         if not self.sandbox.options.allow_remote_webhooks and not loopback_url(due.url):  # registered before the rule, or by hand
             return None, "not sent: the endpoint is not on this machine (golive sandbox --allow-remote-webhooks)", 0.0
-        body = due.payload.encode()
-        headers = {
-            "Content-Type": "application/json",
-            **self.scheme.sign([due.secret], body, timestamp=int(time.time()), msg_id=due.event_id, url=due.url),
-        }
+        # signed in headers, or inside the body (Adyen's additionalData.hmacSignature): the scheme says which
+        body, signed = self.scheme.sign_delivery(
+            [due.secret], due.payload.encode(), timestamp=int(time.time()), msg_id=due.event_id, url=due.url
+        )
+        headers = {"Content-Type": "application/json", **signed}
         started = time.monotonic()
         try:
             async with self.client.stream("POST", due.url, content=body, headers=headers) as response:
