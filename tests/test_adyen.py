@@ -22,10 +22,20 @@ What the official SDK really does — Adyen (the Adyen Python API library) 16.0.
   (client.py:154-157). Setting `adyen.checkout.payments_api.baseUrl` is how the examples point it at golive's proxy.
 - Authentication: the API key goes in `x-api-key` (httpclient.py:158-159), not `Authorization: Bearer`: the pack says
   so (api_key_header: X-API-Key) and the embedded sandbox takes the key there only.
-- Webhooks: Adyen.util.is_valid_hmac_notification (util.py:49-74) checks the base64 HMAC-SHA256 (hex key) of
-  pspReference:originalReference:merchantAccountCode:merchantReference:value:currency:eventCode:success against
-  additionalData.hmacSignature — a signature inside the body, with no timestamp. golive cannot sign that way yet, so
-  the pack skips the HOOK rules with that reason (rules/adyen.yaml).
+- Webhooks: Adyen.util.is_valid_hmac_notification (util.py:49-74) takes the whole notification or one
+  NotificationRequestItem. Given the notification it checks only notificationItems[0] (:63-64). It deep-copies,
+  reads additionalData.hmacSignature and compares, in constant time (hmac.compare_digest, :74), the base64 HMAC-SHA256
+  that generate_notification_sig (:9-35) computes: the key is the hex HMAC key decoded (binascii.a2b_hex, :13: a key
+  that is not hex raises binascii.Error), the message the eight fields pspReference, originalReference,
+  merchantAccountCode, merchantReference, amount.value, amount.currency, eventCode, success, each str()'d, a missing
+  one as "" (dict.get(element, ""), :30-32), joined by ':' with NO escaping of ':' or '\\' (so "a:b" + "c" and "a" +
+  "b:c" sign alike), no timestamp. What it returns is not always a bool: True/False when additionalData.hmacSignature
+  is a string; None when there is no additionalData (:66 has no else); it raises KeyError without hmacSignature
+  (:67) or without amount (:16), ValueError for an empty signature (:67-68), TypeError for a non-string one
+  (compare_digest). A receiver that writes `if not is_valid_hmac_notification(...)` without catching those answers
+  500 to a malformed or unsigned notification (the flawed example: HOOK-202/203 fail); one that writes `is False`
+  accepts a notification without additionalData. golive's scheme `adyen` (checker/signing.py) signs what this function
+  verifies (tests/test_signing.py checks both ways); the good example calls it per item and accepts only True.
 """
 
 from __future__ import annotations
@@ -39,17 +49,20 @@ from Adyen import settings
 
 from checker.config import Config, load_config, parse_config
 from checker.model import Status
+from checker.packs import load_pack
 from tests.conftest import ROOT, run_rules, verdicts
 
 EXAMPLES = ROOT / "examples" / "adyen"
 SANDBOX_RULES = ("IDEM-001", "IDEM-002", "IDEM-004", "IDEM-005")
 CLIENT_RULES = ("IDEM-101", "IDEM-102", "IDEM-103", "IDEM-104", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101")
+HOOK_RULES = ("HOOK-201", "HOOK-202", "HOOK-203", "HOOK-205", "HOOK-206", "HOOK-207", "HOOK-208", "HOOK-209")
 PROBED = (*SANDBOX_RULES, *CLIENT_RULES)
 KEY = "AQEgolive-test-key-0123456789"
+HMAC_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
 
 
 def example(kind: str) -> Config:
-    return load_config(EXAMPLES / kind / "golive.yaml", environ={})
+    return load_config(EXAMPLES / kind / "golive.yaml", environ={"ADYEN_WEBHOOK_SECRET": HMAC_KEY})
 
 
 def test_the_sdk_version_whose_source_was_read() -> None:
@@ -131,3 +144,92 @@ def test_a_custom_client_sending_the_key_elsewhere_is_an_error_not_a_pass(tmp_pa
     text = "provider: adyen\nsandbox: {url: builtin, api_key: AQEgolive-contract-0123}\n"
     results = run_rules(parse_config(text, str(tmp_path / "golive.yaml"), environ={}), *SANDBOX_RULES)
     verdicts(results, dict.fromkeys(SANDBOX_RULES, Status.PASS))
+
+
+def test_the_good_receiver_passes_every_hook_rule_adyen_covers() -> None:
+    """examples/adyen/good/webhook.py: the SDK's verifier on each item, only True accepted, [accepted] answered, each
+    (pspReference, eventCode) processed once. The timestamp, rotation, subscription and raw-body rules are skipped
+    with the pack's reasons."""
+    results = run_rules(example("good"), *HOOK_RULES, "HOOK-204", "HOOK-210", "HOOK-211", "HOOK-212", "HOOK-213")
+    verdicts(
+        results,
+        dict.fromkeys(HOOK_RULES, Status.PASS) | dict.fromkeys(("HOOK-204", "HOOK-210", "HOOK-211", "HOOK-212", "HOOK-213"), Status.SKIP),
+    )
+    assert "(401, 401, 401, 401, 401, 401)" in results["HOOK-202"].message  # five malformed signatures and another key's
+    assert "(401, 401)" in results["HOOK-203"].message  # no hmacSignature; no additionalData at all
+    assert "within 10 s" in results["HOOK-209"].message
+    assert "no timestamp" in (results["HOOK-204"].rule.skip or "")
+    assert "not the raw body" in (results["HOOK-213"].rule.skip or "")
+    answers = [e.get("answer") for e in results["HOOK-201"].evidence if e.get("kind") == "delivery"]
+    assert answers == ["[accepted]"]
+
+
+def test_the_flawed_receiver_fails_for_the_sdks_exceptions_and_for_duplicates() -> None:
+    """examples/adyen/flawed/webhook.py: `if not is_valid_hmac_notification(...)` with its exceptions left to the
+    framework (500), business logic before storing. The signature rules that need a value (HOOK-205/206) pass: the SDK
+    returns False there."""
+    results = run_rules(example("flawed"), *HOOK_RULES)
+    failed = ("HOOK-202", "HOOK-203", "HOOK-207", "HOOK-208")
+    verdicts(results, dict.fromkeys(HOOK_RULES, Status.PASS) | dict.fromkeys(failed, Status.FAIL))
+    assert "answered 500 to a delivery with an empty signature" in results["HOOK-202"].message
+    assert "answered 500 to a delivery with no additionalData.hmacSignature" in results["HOOK-203"].message
+    assert "got 500" in results["HOOK-207"].message
+    assert "processed 2 times" in results["HOOK-208"].message
+
+
+def test_the_sandbox_delivers_adyen_notifications_the_sdk_verifies(sandbox, tmp_path: Path) -> None:
+    """The embedded sandbox signs its own deliveries with the pack's scheme: inside the body for adyen. Adyen's
+    documents kept here give no endpoint registration API, so the built-in pack has none and its sandbox delivers
+    nothing; a pack that extends it with one (as a team's own could) gets AUTHORISATION notifications that
+    Adyen.util.is_valid_hmac_notification accepts."""
+    import json
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from Adyen.util import is_valid_hmac_notification
+
+    pack = tmp_path / "adyen-registered.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: adyen-registered\nextends: adyen\n"
+        "facts:\n  webhooks:\n    scheme: adyen\n    signature_header: additionalData.hmacSignature\n"
+        "    endpoints_path: /v1/webhooks\n    created_event: AUTHORISATION\n"
+    )
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "10")
+            self.end_headers()
+            self.wfile.write(b"[accepted]")
+
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        server = sandbox(load_pack(str(pack)))
+        headers = {"X-API-Key": KEY}
+        url = f"http://127.0.0.1:{receiver.server_port}/hooks"
+        registered = httpx.post(f"{server.url}/v1/webhooks", json={"url": url, "events": ["AUTHORISATION"]}, headers=headers, timeout=10)
+        assert registered.status_code == 200, registered.text
+        hmac_key = registered.json()["secret"]
+        body = {"amount": {"currency": "EUR", "value": 1000}, "reference": "order-9", "merchantAccount": "GoliveECOM"}
+        payment = httpx.post(f"{server.url}/v72/payments", json=body, headers=headers, timeout=10).json()
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert received, "no notification delivered"
+        notification = json.loads(received[0])
+        item = notification["notificationItems"][0]["NotificationRequestItem"]
+        assert notification["live"] == "false" and item["eventCode"] == "AUTHORISATION"
+        assert item["pspReference"] == payment["pspReference"] and item["amount"] == {"currency": "EUR", "value": 1000}
+        assert is_valid_hmac_notification(notification, hmac_key) is True
+        item["amount"]["value"] = 1
+        assert is_valid_hmac_notification(notification, hmac_key) is False
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
