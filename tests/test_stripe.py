@@ -111,8 +111,9 @@ def test_a_raw_requests_client_fails_the_right_rules(tmp_path: Path) -> None:
 def test_rate_limits_with_the_official_sdk(tmp_path: Path, should_retry: bool) -> None:
     """RATE-101 (waits at least Retry-After after a 429), which the stripe pack skips (Stripe documents its test-mode
     limit, 25 a second, but no Retry-After), with the good example's client in front of a pack that sends one. The SDK
-    never retries a 429 unless the answer carries `Stripe-Should-Retry: true`, and never reads Retry-After: with that header (errors.headers) it
-    retries after its own 0.5 s backoff, not the Retry-After golive sent — fail either way, for the reason named."""
+    never retries a 429 unless the answer carries `Stripe-Should-Retry: true`, and never reads Retry-After: with that
+    header (errors.headers) it retries after its own 0.5 s backoff, not the Retry-After golive sent — fail either way,
+    for the reason named."""
     headers = "  errors: {headers: {'429': {Stripe-Should-Retry: 'true'}}}\n" if should_retry else ""
     (tmp_path / "limited.yaml").write_text(
         f"schema: golive-pack/1\nname: limited\nextends: stripe\nfacts:\n  rate_limit: {{requests_per_s: 25}}\n{headers}"
