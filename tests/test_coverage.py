@@ -268,3 +268,26 @@ def test_no_checklist_line_is_a_workflow_command():
     lines = out.getvalue().splitlines()
     assert not [line for line in lines if line.lstrip().startswith("::")], out.getvalue()
     assert any("forged" in line for line in lines)  # shown, as text
+
+
+def test_a_required_target_that_is_not_configured_is_not_ready_whatever_the_severities(passing):
+    """`--require repo` without a golive.yaml: idunox's only repo rule it covers is KEY-004, a warning. Its `error`
+    does not hold the verdict back on its own, so the requirement must: a missing required target never reads READY."""
+    run = checked(minimal_config("idunox", api_key=""), require=("repo",))
+    assert run.coverage["not_configured"].get("repo") == ["KEY-004"], run.coverage
+    assert run.verdict == "not ready" and run.verdict_label() == "NOT READY"
+    assert "repo (1 rule, required)" in run.coverage_line() and "no rule of it selected" not in run.coverage_line()
+    # the same when only warnings of the required target are selected
+    cfg = parse_config("provider: mintfax\nsandbox: {url: builtin}\n", environ={})
+    assert checked(cfg, "HOOK-209", require=("webhook",)).verdict == "not ready"
+    # merged, the same report says the same
+    merged = merge_runs([run])
+    assert merged.verdict == "not ready" and merged.coverage_line() == run.coverage_line()
+
+
+def test_nothing_probed_never_reads_plain_ready(passing):
+    """Every covered rule deselected or not configured: the verdict is over nothing and must say so."""
+    options = engine.RunOptions(ignore=("IDEM", "FILE-003"))
+    run = asyncio.run(engine.run(minimal_config("idunox", api_key=""), load_pack("idunox"), options))
+    assert run.verdict == "ready" and not run.coverage["probed"], run.coverage
+    assert run.verdict_label() == "READY (nothing probed)"
