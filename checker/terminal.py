@@ -105,7 +105,7 @@ class Checklist:
             message = printable(label + result.message, one_line=True)
             self.line("              " + self.style(message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim))
         if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:
-            self.line("              " + self.style("fix: " + result.rule.fix, fg="yellow"))
+            self.line("              " + self.style("fix: " + printable(result.rule.fix, one_line=True), fg="yellow"))
         if self.verbose and result.evidence:
             for item in result.evidence:
                 head, block = evidence_lines(item)
