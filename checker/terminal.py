@@ -52,8 +52,11 @@ class Checklist:
         return click.style(text, **kwargs) if self.colour else text  # type: ignore[arg-type]
 
     def line(self, text: str = "") -> None:
-        if text.lstrip().startswith("::"):  # a CI runner reads such a line as a workflow command: never one of ours
+        # a CI runner reads such a line as a workflow command (GitHub's `::cmd::` and its older `##[cmd]`): never one of ours
+        if text.lstrip().startswith("::"):
             text = text.replace("::", ": :", 1)
+        elif text.lstrip().startswith("##["):
+            text = text.replace("##[", "# #[", 1)
         self.out.write(text + "\n")
 
     def render(self, run: RunResult, sections: tuple[str, ...], header: str) -> None:

@@ -270,6 +270,20 @@ def test_no_checklist_line_is_a_workflow_command():
     assert any("forged" in line for line in lines)  # shown, as text
 
 
+def test_no_checklist_line_is_a_legacy_workflow_command():
+    """The runner also reads the older `##[command]message` form (its ActionCommand.TryParse, after blanks)."""
+    pack = load_pack("mintfax")
+    rule = pack.rule("RETRY-101")
+    evidence = ({"kind": "note", "text": "##[add-mask]x"},)
+    results = (Result(rule=rule, status=Status.FAIL, severity=rule.severity, message="##[error]forged", evidence=evidence),)
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False, verbose=True).render(run, pack.sections, "golive")
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if line.lstrip().startswith(("::", "##["))], out.getvalue()
+    assert any("forged" in line for line in lines)
+
+
 def test_a_fix_text_with_newlines_stays_on_its_line_under_v():
     """A pack's fix is filled from its facts (a user's pack, a pack a team shares): under -v it is one line as the
     triage list shows it, so a newline in it can neither break the layout nor start a workflow command."""
