@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from checker.packs import Pack, data_dir
+from checker.packs import BUILTIN_PACKS, Pack, data_dir
 
 TARGETS = ("sandbox", "client", "webhook", "repo")  # what golive.yaml configures and `require:` names, in its order
 PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/*-]*$")  # a YAML scalar that needs no quotes
@@ -100,7 +100,7 @@ class Starter:
         environment.filters["scalar"] = scalar
         environment.filters["strings"] = lambda values: "[" + ", ".join(json.dumps(v) for v in values) + "]"
         template = environment.from_string((data_dir("rules") / "golive.template.yaml").read_text(encoding="utf-8"))
-        return template.render(s=self, pack=self.pack, targets=self.targets)
+        return template.render(s=self, pack=self.pack, targets=self.targets, builtins=BUILTIN_PACKS)
 
 
 def flow(values: Iterable[str]) -> str:

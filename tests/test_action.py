@@ -148,6 +148,9 @@ def test_every_input_reaches_a_step_and_every_output_comes_from_one() -> None:
     for name, output in spec["outputs"].items():
         step = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outputs\.([\w-]+) \}\}", output["value"])
         assert step and step.group(1) in ids and step.group(2) == name
+    from checker.packs import BUILTIN_PACKS
+
+    assert all(name in spec["inputs"]["provider"]["description"] for name in BUILTIN_PACKS)
     used = set(re.findall(r"inputs\.([\w-]+)", text))
     assert used <= set(spec["inputs"]), f"steps use undeclared inputs {used - set(spec['inputs'])}"
     # every INPUT_* variable the script reads is set by the check step
