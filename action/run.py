@@ -72,9 +72,15 @@ def write_outputs(path: str, values: Mapping[str, str]) -> None:
 
 def main() -> int:
     env = os.environ
-    args = command_line(env)
-    print("golive " + shlex.join(args), flush=True)
-    code = subprocess.run([sys.executable, "-m", "checker", *args], check=False).returncode
+    try:
+        args = command_line(env)
+    except ValueError as exc:  # `args` a shell cannot split (an unclosed quote): the workflow's usage error, exit 2
+        said = f"the action's input args cannot be split into words as a shell would: {exc}"
+        print("::error title=golive::" + said.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"), flush=True)
+        code = 2
+    else:
+        print("golive " + shlex.join(args), flush=True)
+        code = subprocess.run([sys.executable, "-m", "checker", *args], check=False).returncode
     if code < 0:  # killed by a signal: report it as a shell would
         code = 128 - code
     values = outputs(code, env)

@@ -151,7 +151,9 @@ class RunResult:
         if self.verdict != "ready":
             return "NOT READY"
         probed = [TARGET_NAMES[t] for t in TARGET_NAMES if t in (self.coverage.get("probed") or {})]
-        if not self.coverage.get("not_configured") or not probed:
+        if not probed:  # a report from before coverage was recorded has none to speak of
+            return "READY (nothing probed)" if self.coverage else "READY"
+        if not self.coverage.get("not_configured"):
             return "READY"
         return f"READY ({' and '.join(probed)} only)"
 
@@ -167,8 +169,9 @@ class RunResult:
         parts = [f"probed: {listed(probed) or 'nothing'}"] if probed or missing else []
         if missing:
             parts.append(f"not configured: {listed(missing)}")
-        if self.coverage.get("required_not_probed"):
-            parts.append(f"required but no rule of it selected: {', '.join(self.coverage['required_not_probed'])}")
+        unselected = [t for t in self.coverage.get("required_not_probed") or () if t not in missing]  # the others: above
+        if unselected:
+            parts.append(f"required but no rule of it selected: {', '.join(unselected)}")
         return "; ".join(parts)
 
     def summary(self) -> dict[str, int]:

@@ -221,7 +221,10 @@ def _receiver_address(url: str, *, starts: bool) -> tuple[str, str] | None:
     from checker.harness.receiver import port_holder, port_taken
 
     picked = "{port}" in url  # a free one, picked when the run starts
-    parts = urlsplit(fill(url, {**STATIC, "port": "1"}))
+    try:
+        parts = urlsplit(fill(url, {**STATIC, "port": "1"}))
+    except ValueError as exc:  # a broken IPv6 literal ("http://[::1/x"): the user's typo, not golive's bug
+        return f"{url!r} is not a valid URL ({exc})", "for example http://127.0.0.1:{port}/webhooks"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{url!r} is not an http(s) URL", "for example http://127.0.0.1:{port}/webhooks"
     try:

@@ -52,8 +52,11 @@ class Checklist:
         return click.style(text, **kwargs) if self.colour else text  # type: ignore[arg-type]
 
     def line(self, text: str = "") -> None:
-        if text.lstrip().startswith("::"):  # a CI runner reads such a line as a workflow command: never one of ours
+        # a CI runner reads such a line as a workflow command (GitHub's `::cmd::` and its older `##[cmd]`): never one of ours
+        if text.lstrip().startswith("::"):
             text = text.replace("::", ": :", 1)
+        elif text.lstrip().startswith("##["):
+            text = text.replace("##[", "# #[", 1)
         self.out.write(text + "\n")
 
     def render(self, run: RunResult, sections: tuple[str, ...], header: str) -> None:
@@ -105,7 +108,7 @@ class Checklist:
             message = printable(label + result.message, one_line=True)
             self.line("              " + self.style(message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim))
         if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:
-            self.line("              " + self.style("fix: " + result.rule.fix, fg="yellow"))
+            self.line("              " + self.style("fix: " + printable(result.rule.fix, one_line=True), fg="yellow"))
         if self.verbose and result.evidence:
             for item in result.evidence:
                 head, block = evidence_lines(item)

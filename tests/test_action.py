@@ -95,6 +95,18 @@ def test_a_config_error_exits_2_and_reads_no_earlier_report(workspace: Path) -> 
     assert summary == "earlier step\n## golive: config error (exit 2)\n\nNothing was probed; the step's log names the problem.\n"
 
 
+def test_args_a_shell_cannot_split_are_a_usage_error_not_a_crash(workspace: Path) -> None:
+    """An unclosed quote in `args` is the workflow author's typo: exit 2 with an annotation and the outputs written,
+    not a Python traceback and exit 1 (which is golive's "not ready")."""
+    done, outputs, summary = run_step(workspace, args='--select "KEY-001')
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert [(a.name, a.properties.get("title")) for a in parse(done.stdout)] == [("error", "golive")]
+    assert "args" in done.stdout and "No closing quotation" in done.stdout
+    assert outputs == {"verdict": "config error", "exit-code": "2", "report-dir": "", "sarif": ""}
+    assert summary.startswith("earlier step\n## golive: config error (exit 2)")
+
+
 def test_inputs_become_golive_options_and_values_stay_whole(tmp_path: Path) -> None:
     (tmp_path / "my config.yaml").write_text("provider: mintfax\nsandbox: {url: builtin, api_key: '${NOPE:-fx_test_0123456789abcdef}'}\n")
     done, outputs, _ = run_step(
@@ -136,6 +148,9 @@ def test_every_input_reaches_a_step_and_every_output_comes_from_one() -> None:
     for name, output in spec["outputs"].items():
         step = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outputs\.([\w-]+) \}\}", output["value"])
         assert step and step.group(1) in ids and step.group(2) == name
+    from checker.packs import BUILTIN_PACKS
+
+    assert all(name in spec["inputs"]["provider"]["description"] for name in BUILTIN_PACKS)
     used = set(re.findall(r"inputs\.([\w-]+)", text))
     assert used <= set(spec["inputs"]), f"steps use undeclared inputs {used - set(spec['inputs'])}"
     # every INPUT_* variable the script reads is set by the check step

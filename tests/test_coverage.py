@@ -268,3 +268,57 @@ def test_no_checklist_line_is_a_workflow_command():
     lines = out.getvalue().splitlines()
     assert not [line for line in lines if line.lstrip().startswith("::")], out.getvalue()
     assert any("forged" in line for line in lines)  # shown, as text
+
+
+def test_no_checklist_line_is_a_legacy_workflow_command():
+    """The runner also reads the older `##[command]message` form (its ActionCommand.TryParse, after blanks)."""
+    pack = load_pack("mintfax")
+    rule = pack.rule("RETRY-101")
+    evidence = ({"kind": "note", "text": "##[add-mask]x"},)
+    results = (Result(rule=rule, status=Status.FAIL, severity=rule.severity, message="##[error]forged", evidence=evidence),)
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False, verbose=True).render(run, pack.sections, "golive")
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if line.lstrip().startswith(("::", "##["))], out.getvalue()
+    assert any("forged" in line for line in lines)
+
+
+def test_a_fix_text_with_newlines_stays_on_its_line_under_v():
+    """A pack's fix is filled from its facts (a user's pack, a pack a team shares): under -v it is one line as the
+    triage list shows it, so a newline in it can neither break the layout nor start a workflow command."""
+    from dataclasses import replace
+
+    pack = load_pack("mintfax")
+    rule = replace(pack.rule("RETRY-101"), fix="retry\n::error file=a::forged\x1b[2J")
+    results = (Result(rule=rule, status=Status.FAIL, severity=rule.severity, message="no retry"),)
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False, verbose=True).render(run, pack.sections, "golive")
+    lines = out.getvalue().splitlines()
+    assert not [line for line in lines if line.lstrip().startswith("::")], out.getvalue()
+    assert "\x1b" not in out.getvalue()
+    assert sum("fix: retry" in line and "forged" in line for line in lines) == 2, out.getvalue()  # the card and the triage
+
+
+def test_a_required_target_that_is_not_configured_is_not_ready_whatever_the_severities(passing):
+    """`--require repo` without a golive.yaml: idunox's only repo rule it covers is KEY-004, a warning. Its `error`
+    does not hold the verdict back on its own, so the requirement must: a missing required target never reads READY."""
+    run = checked(minimal_config("idunox", api_key=""), require=("repo",))
+    assert run.coverage["not_configured"].get("repo") == ["KEY-004"], run.coverage
+    assert run.verdict == "not ready" and run.verdict_label() == "NOT READY"
+    assert "repo (1 rule, required)" in run.coverage_line() and "no rule of it selected" not in run.coverage_line()
+    # the same when only warnings of the required target are selected
+    cfg = parse_config("provider: mintfax\nsandbox: {url: builtin}\n", environ={})
+    assert checked(cfg, "HOOK-209", require=("webhook",)).verdict == "not ready"
+    # merged, the same report says the same
+    merged = merge_runs([run])
+    assert merged.verdict == "not ready" and merged.coverage_line() == run.coverage_line()
+
+
+def test_nothing_probed_never_reads_plain_ready(passing):
+    """Every covered rule deselected or not configured: the verdict is over nothing and must say so."""
+    options = engine.RunOptions(ignore=("IDEM", "FILE-003"))
+    run = asyncio.run(engine.run(minimal_config("idunox", api_key=""), load_pack("idunox"), options))
+    assert run.verdict == "ready" and not run.coverage["probed"], run.coverage
+    assert run.verdict_label() == "READY (nothing probed)"

@@ -192,3 +192,13 @@ def test_a_port_golive_picks_is_not_tried_but_the_scheme_is() -> None:
     assert problems('webhook:\n  url: "ws://127.0.0.1:{port}/hooks"\n', in_use={"HOOK-201": "webhook"})[0].startswith(
         "golive.yaml:4: webhook.url: 'ws://127.0.0.1:{port}/hooks' is not an http(s) URL"
     )
+
+
+def test_a_malformed_webhook_url_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
+    """urlsplit raises on a broken IPv6 literal: that is the user's typo (exit 2, file:line, key), not golive's bug (3)."""
+    assert problems('webhook:\n  url: "http://[::1/hooks"\n', in_use={"HOOK-201": "webhook"}) == [
+        "golive.yaml:4: webhook.url: 'http://[::1/hooks' is not a valid URL (Invalid IPv6 URL) (for example http://127.0.0.1:{port}/webhooks)"
+    ]
+    write_config(tmp_path, 'webhook:\n  url: "http://[::1/hooks"\n  start: "{python} -c pass"\n')
+    done = golive("check", "--select", "HOOK-201", "--format", "text", cwd=tmp_path)
+    assert done.returncode == 2 and "webhook.url" in done.stderr and "internal error" not in done.stderr, done.stderr

@@ -39,7 +39,7 @@ def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
         started_at=min(r.started_at for r in runs),
         duration_s=max(r.duration_s for r in runs),
         verdict="not ready"
-        if any(r.verdict != "ready" and r.interrupted for r in runs) or coverage["required_not_probed"]
+        if any(r.verdict != "ready" and r.interrupted for r in runs) or coverage.get("required_not_probed")
         else verdict_of(results, threshold),
         interrupted=any(r.interrupted for r in runs),
         results=results,
@@ -55,6 +55,8 @@ def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
 
 def merged_coverage(runs: list[RunResult]) -> dict[str, Any]:
     """The jobs' coverage together: a rule one job probed is probed, whatever another job did not configure."""
+    if not any(run.coverage for run in runs):  # reports from before coverage was recorded: nothing to say
+        return {}
     probed: dict[str, set[str]] = {}
     missing: dict[str, set[str]] = {}
     for run in runs:
