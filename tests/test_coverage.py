@@ -322,3 +322,30 @@ def test_nothing_probed_never_reads_plain_ready(passing):
     run = asyncio.run(engine.run(minimal_config("idunox", api_key=""), load_pack("idunox"), options))
     assert run.verdict == "ready" and not run.coverage["probed"], run.coverage
     assert run.verdict_label() == "READY (nothing probed)"
+
+
+def test_a_hand_edited_coverage_or_context_is_a_located_error(passing, tmp_path):
+    """A report.json whose coverage or context has the wrong shape is refused naming the key (exit 2 from `golive report
+    render`), not an internal error when a renderer reads it."""
+    from checker.errors import ConfigError
+
+    cfg = parse_config("provider: mintfax\nsandbox: {url: builtin}\n", environ={})
+    write_reports(checked(cfg, "IDEM-001"), ["json"], tmp_path)
+    path = tmp_path / "report.json"
+    good = json.loads(path.read_text())
+    for key, bad, where in (
+        ("coverage", {"probed": {"sandbox": 3}}, "coverage.probed.sandbox"),
+        ("context", {"git": "abc"}, "context.git"),
+        ("context", {"pack": {"sha256": 1}}, "context.pack"),
+    ):
+        path.write_text(json.dumps({**good, key: bad}))
+        with pytest.raises(ConfigError) as caught:
+            load_report(path)
+        assert any(p.key.startswith(where) for p in caught.value.problems), caught.value.problems
+        done = subprocess.run(
+            [sys.executable, "-m", "checker", "report", "render", str(path), "--format", "html", "-o", str(tmp_path / "again")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr and where in done.stderr, done.stderr

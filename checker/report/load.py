@@ -246,8 +246,9 @@ def _run_of(report: Any) -> RunResult:
         fail_on=report.fail_on,
         waivers=tuple(report.waivers),
         config_file=report.config_file,
-        coverage=report.coverage,
-        context=report.context,
+        # as written, only what the model above let through: a field that is absent stays absent
+        coverage=report.coverage.model_dump(exclude_unset=True) if report.coverage else {},
+        context=report.context.model_dump(exclude_unset=True, by_alias=True) if report.context else {},
         locations=report.locations,
     )
 
@@ -282,6 +283,34 @@ def _report_model() -> Any:
         waiver: dict[str, Any] | None = None
         attestation: dict[str, Any] | None = None
 
+    class Coverage(Lenient):  # what renderers read of it (model.RunResult.coverage_line, verdict_label)
+        probed: dict[str, list[str]] = {}
+        not_configured: dict[str, list[str]] = {}
+        required: list[str] = []
+        required_not_probed: list[str] = []
+
+    class Git(Lenient):
+        commit: str
+        dirty: bool = False
+        changed_files: int = 0
+        folder: str = ""
+
+    class PackIdentity(Lenient):
+        name: str
+        title: str = ""
+        path: str = ""
+        sha256: str | None = None
+
+    class Context(Lenient):  # what was checked (checker/context.py): the HTML and SARIF read these fields
+        config: str | None = None
+        git: Git | None = None
+        sandbox: str | None = None
+        client: str | None = None
+        receiver: str | None = None
+        webhook_url: str | None = None
+        registration: str | None = pydantic.Field(None, alias="register")  # ("register" is a pydantic name)
+        pack: PackIdentity | None = None
+
     class ReportFile(Lenient):
         schema_: str = pydantic.Field(alias="schema", pattern=r"^golive-report/1$")
         tool: Tool
@@ -294,8 +323,8 @@ def _report_model() -> Any:
         fail_on: str = "blocker"
         config_file: str | None = None
         waivers: list[dict[str, Any]] = []
-        coverage: dict[str, Any] = {}
-        context: dict[str, Any] = {}
+        coverage: Coverage | None = None
+        context: Context | None = None
         locations: dict[str, int] = {}
         results: list[Entry]
 
