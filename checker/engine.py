@@ -288,22 +288,33 @@ def _demanded(rule: Rule, config: Config, options: RunOptions, required: tuple[s
 
 
 def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> dict[str, Any]:
-    """Which targets this run probed and which it did not because golive.yaml does not configure them, counted in the
-    rules the pack covers (a rule the provider's documents do not cover is no gap); and the required targets no
-    selected rule probed."""
+    """Which targets this run probed (some rule of it judged: pass or fail), which it did not because golive.yaml does
+    not configure them, and which are configured but no rule of them could judge (each erred), counted in the rules the
+    pack covers (a rule the provider's documents do not cover is no gap); and the required targets not probed."""
     by_id = {r.rule.id: r for r in results}
     probed: dict[str, list[str]] = {}
     not_configured: dict[str, list[str]] = {}
+    erred: dict[str, list[str]] = {}  # configured, but no rule of it could judge it (the receiver never came up…)
     for rule in rules:
         result = by_id.get(rule.id)
         if rule.target not in COVERED or rule.skip or result is None:
             continue
         if _not_configured(rule.target, config) or _section_not_set_up(rule, config):  # whatever a settings check found
             not_configured.setdefault(rule.target, []).append(rule.id)
+        elif result.status is Status.ERROR:
+            erred.setdefault(rule.target, []).append(rule.id)
         elif result.status is not Status.SKIP:
             probed.setdefault(rule.target, []).append(rule.id)
-    unprobed = [t for t in required if t not in probed]  # not configured or no rule of it selected: not ready either way
-    return {"probed": probed, "not_configured": not_configured, "required": list(required), "required_not_probed": unprobed}
+    could_not = {target: ids for target, ids in erred.items() if target not in probed}  # a target some rule judged is probed
+    # not configured, could not be probed, or no rule of it selected: not ready either way, whatever its rules' severities
+    unprobed = [t for t in required if t not in probed]
+    return {
+        "probed": probed,
+        "not_configured": not_configured,
+        "could_not_probe": could_not,
+        "required": list(required),
+        "required_not_probed": unprobed,
+    }
 
 
 def _decided_by_targets(target: str, targets: Targets) -> Outcome | None:

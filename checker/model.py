@@ -134,7 +134,7 @@ class RunResult:
     config_file: str | None = None  # the config's file name, for locations in SARIF
     fail_on: str = "blocker"
     waivers: tuple[Mapping[str, Any], ...] = ()  # every waiver in the config, with its state: applied | unused | expired
-    # which targets were probed and which not configured: {probed: {target: [rule id]}, not_configured: {target: [rule id]},
+    # which targets were probed and which not: {probed: {target: [rule id]}, not_configured: {…}, could_not_probe: {…},
     # required: [target], required_not_probed: [target]} (engine.coverage_of)
     coverage: Mapping[str, Any] = field(default_factory=dict)
     # what was checked, for a reviewer: {config, git: {commit, dirty}, client, receiver, sandbox, pack: {name, path, digest}}
@@ -153,7 +153,7 @@ class RunResult:
         probed = [TARGET_NAMES[t] for t in TARGET_NAMES if t in (self.coverage.get("probed") or {})]
         if not probed:  # a report from before coverage was recorded has none to speak of
             return "READY (nothing probed)" if self.coverage else "READY"
-        if not self.coverage.get("not_configured"):
+        if not self.coverage.get("not_configured") and not self.coverage.get("could_not_probe"):
             return "READY"
         return f"READY ({' and '.join(probed)} only)"
 
@@ -166,10 +166,13 @@ class RunResult:
             items = [(t, len(ids[t])) for t in TARGET_NAMES if t in ids]
             return ", ".join(f"{TARGET_NAMES[t]} ({n} rule{'s' * (n != 1)}{', required' if t in required else ''})" for t, n in items)
 
-        parts = [f"probed: {listed(probed) or 'nothing'}"] if probed or missing else []
+        parts = [f"probed: {listed(probed) or 'nothing'}"] if probed or missing or self.coverage.get("could_not_probe") else []
         if missing:
             parts.append(f"not configured: {listed(missing)}")
-        unselected = [t for t in self.coverage.get("required_not_probed") or () if t not in missing]  # the others: above
+        if erred := self.coverage.get("could_not_probe") or {}:
+            parts.append(f"configured, but every rule of it erred: {listed(erred)}")
+        said = {*missing, *erred}
+        unselected = [t for t in self.coverage.get("required_not_probed") or () if t not in said]  # the others: above
         if unselected:
             parts.append(f"required but no rule of it selected: {', '.join(unselected)}")
         return "; ".join(parts)

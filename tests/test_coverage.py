@@ -349,3 +349,25 @@ def test_a_hand_edited_coverage_or_context_is_a_located_error(passing, tmp_path)
             timeout=120,
         )
         assert done.returncode == 2 and "Traceback" not in done.stderr and where in done.stderr, done.stderr
+
+
+def test_a_target_whose_every_rule_erred_is_not_probed(monkeypatch):
+    """The receiver never came up: every webhook rule errs. That target was not probed — the coverage says so, a READY
+    over warnings only (`--select HOOK-209`) reads `READY (… only)`, and a required one is NOT READY."""
+
+    async def erring(ctx, rule):
+        raise engine.ProbeError("the receiver exited before its port opened")
+
+    async def passes(ctx, rule):
+        return Outcome.passed("probed")
+
+    fakes = {i: Check(i, c.target, erring if c.target == "webhook" else passes, False) for i, c in engine.registered().items()}
+    monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
+    cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{WEBHOOK}", environ={})
+    run = checked(cfg, "HOOK-209", "IDEM-001")
+    assert run.verdict == "ready" and run.coverage["could_not_probe"] == {"webhook": ["HOOK-209"]}, run.coverage
+    assert run.verdict_label() == "READY (sandbox contract only)"
+    assert "configured, but every rule of it erred: webhook receiver (1 rule)" in run.coverage_line()
+    required = checked(cfg, "HOOK-209", "IDEM-001", require=("webhook",))
+    assert required.verdict == "not ready" and required.coverage["required_not_probed"] == ["webhook"]
+    assert "required but no rule" not in required.coverage_line()  # it was selected: the line above says what happened

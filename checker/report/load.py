@@ -286,6 +286,7 @@ def _report_model() -> Any:
     class Coverage(Lenient):  # what renderers read of it (model.RunResult.coverage_line, verdict_label)
         probed: dict[str, list[str]] = {}
         not_configured: dict[str, list[str]] = {}
+        could_not_probe: dict[str, list[str]] = {}
         required: list[str] = []
         required_not_probed: list[str] = []
 

@@ -59,8 +59,9 @@ def merged_coverage(runs: list[RunResult]) -> dict[str, Any]:
         return {}
     probed: dict[str, set[str]] = {}
     missing: dict[str, set[str]] = {}
+    erred: dict[str, set[str]] = {}
     for run in runs:
-        for key, into in (("probed", probed), ("not_configured", missing)):
+        for key, into in (("probed", probed), ("not_configured", missing), ("could_not_probe", erred)):
             for target, ids in (run.coverage.get(key) or {}).items():
                 into.setdefault(target, set()).update(ids)
     seen = {rule_id for ids in probed.values() for rule_id in ids}
@@ -69,6 +70,7 @@ def merged_coverage(runs: list[RunResult]) -> dict[str, Any]:
     return {
         "probed": {t: sorted(ids) for t, ids in probed.items()},
         "not_configured": not_configured,
+        "could_not_probe": {t: sorted(ids) for t, ids in erred.items() if t not in probed},
         "required": required,
         "required_not_probed": [t for t in required if t not in probed],
     }
