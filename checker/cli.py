@@ -353,13 +353,14 @@ def _require_example_packages(requirements: Path) -> None:
     if not requirements.exists():
         return
     for line in requirements.read_text().splitlines():
-        name = re.split(r"[<>=!~\[; ]", line.strip(), maxsplit=1)[0]
-        if not name or name.startswith("#"):
+        spec = line.split("#", 1)[0].strip()  # a requirement, without its comment
+        name = re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0]
+        if not name:
             continue
         try:
             importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            raise click.UsageError(f"this example runs the {name} package, which is not installed: pip install '{line.strip()}'") from None
+            raise click.UsageError(f"this example runs the {name} package, which is not installed: pip install '{spec}'") from None
 
 
 # ---------------------------------------------------------------- report merge / diff / render

@@ -83,3 +83,16 @@ def test_every_built_in_pack_has_a_good_and_a_flawed_example():
         for kind in ("good", "flawed"):
             assert (ROOT / "examples" / provider / kind / "golive.yaml").is_file(), (provider, kind)
     assert set(PASSES) | {"checkout"} >= set(BUILTIN_PACKS) - {"stripe"}, "a built-in provider whose demo verdicts no test judges"
+
+
+def test_an_example_whose_sdk_is_missing_names_what_to_install(tmp_path):
+    """`golive demo --provider stripe` on an install without the SDK: one usage error with a pip line that works (the
+    requirements file's comment is not part of it), not an ImportError in every probe."""
+    import click
+
+    from checker.cli import _require_example_packages
+
+    (tmp_path / "requirements.txt").write_text("# the SDK\npytest>=7\ngolive-no-such-sdk>=16.1   # the official SDK, its client.v1\n")
+    with pytest.raises(click.UsageError) as caught:
+        _require_example_packages(tmp_path / "requirements.txt")
+    assert caught.value.message.endswith("which is not installed: pip install 'golive-no-such-sdk>=16.1'"), caught.value.message
