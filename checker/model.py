@@ -155,7 +155,8 @@ class RunResult:
             return "READY (nothing probed)" if self.coverage else "READY"
         if not self.coverage.get("not_configured") and not self.coverage.get("could_not_probe"):
             return "READY"
-        return f"READY ({' and '.join(probed)} only)"
+        named = probed[0] if len(probed) == 1 else f"{', '.join(probed[:-1])} and {probed[-1]}"
+        return f"READY ({named} only)"
 
     def coverage_line(self) -> str:
         """Which targets were probed and which were not configured (required ones the verdict counts against)."""

@@ -60,11 +60,9 @@ def test_coverage_names_what_was_probed_and_what_was_not_configured(passing, cli
     if configured == {"sandbox", "client", "webhook", "repo"}:
         assert run.verdict_label() == "READY" and "not configured" not in run.coverage_line()
     else:
-        shown = " and ".join(
-            n
-            for t, n in (("sandbox", "sandbox contract"), ("client", "client"), ("webhook", "webhook receiver"), ("repo", "repo"))
-            if t in configured
-        )
+        words = (("sandbox", "sandbox contract"), ("client", "client"), ("webhook", "webhook receiver"), ("repo", "repo"))
+        names = [n for t, n in words if t in configured]
+        shown = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"  # "sandbox contract, client and repo"
         assert run.verdict_label() == f"READY ({shown} only)"
         assert "not configured: " in run.coverage_line()
         for target in missing:
