@@ -212,6 +212,8 @@ class SandboxProcess:
                 return
             except httpx.HTTPError:
                 if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()  # never left behind, listening, after the test that started it failed
+                    self.process.wait()
                     raise AssertionError("golive sandbox did not start") from None
                 time.sleep(0.05)
 
