@@ -494,6 +494,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         interrupted = True
     for rule in rules:
         outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
+        outcome, took = outcomes[rule.id]
+        if outcome.unset and (options.select or config.file.rules.select):  # selected by id or prefix: asked to be probed
+            outcomes[rule.id] = (Outcome(Status.ERROR, f"selected, but {outcome.message}", outcome.evidence), took)
     results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
     coverage = coverage_of(rules, results, config, required)
     return RunResult(

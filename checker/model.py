@@ -69,6 +69,7 @@ class Outcome:
     status: Status
     message: str
     evidence: tuple[Evidence, ...] = ()
+    unset: bool = False  # a skip for a setting golive.yaml leaves out (not for what the documents do not cover)
 
     @classmethod
     def passed(cls, message: str, evidence: Sequence[Evidence] = ()) -> Outcome:
@@ -81,6 +82,12 @@ class Outcome:
     @classmethod
     def skipped(cls, reason: str) -> Outcome:
         return cls(Status.SKIP, reason)
+
+    @classmethod
+    def not_set(cls, reason: str) -> Outcome:
+        """Skipped because a setting is missing (repo.production_paths, client.batch_command…): a rule the user
+        selected by id or prefix is then an error, not a skip — they asked for it to be probed (engine.run)."""
+        return cls(Status.SKIP, reason, unset=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -369,3 +369,23 @@ def test_a_target_whose_every_rule_erred_is_not_probed(monkeypatch):
     required = checked(cfg, "HOOK-209", "IDEM-001", require=("webhook",))
     assert required.verdict == "not ready" and required.coverage["required_not_probed"] == ["webhook"]
     assert "required but no rule" not in required.coverage_line()  # it was selected: the line above says what happened
+
+
+def test_a_selected_blocker_left_unprobed_by_a_missing_setting_is_an_error(tmp_path):
+    """DESIGN §4: no configuration reaches READY while a selected blocker was not probed. KEY-003 needs
+    repo.production_paths: selected by id it is `error` (NOT READY), unselected a `skip` the verdict line names."""
+    cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{KEY}'}}\n", environ={})
+    selected = checked(cfg, "KEY-003")
+    result = selected.results[0]
+    assert result.status is Status.ERROR and result.message == (
+        "selected, but no production paths configured (repo.production_paths in golive.yaml)"
+    )
+    assert selected.verdict == "not ready"
+    unselected = asyncio.run(
+        engine.run(cfg, load_pack("mintfax"), engine.RunOptions(ignore=("IDEM", "RETRY", "RATE", "ERR", "FILE", "OBS", "HOOK", "BAL")))
+    )
+    key = next(r for r in unselected.results if r.rule.id == "KEY-003")
+    assert key.status is Status.SKIP and "KEY-003" in unselected.not_probed()
+    # a skip for what the documents do not cover stays a skip, selected or not
+    flex = parse_config("provider: flexforward\nsandbox: {url: builtin}\n", environ={})
+    assert checked(flex, "KEY-003").results[0].status is Status.SKIP

@@ -734,7 +734,7 @@ async def bulk_send_throttled(ctx: ProbeContext, rule: Rule) -> Outcome:
     if limit is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no rate limit")
     if not batch:
-        return Outcome.skipped("no bulk command configured (client.batch_command in golive.yaml)")
+        return Outcome.not_set("no bulk command configured (client.batch_command in golive.yaml)")
     outcome = await run(ctx, Scenario(), command=batch)
     if not outcome.attempts:
         raise _no_request(outcome)

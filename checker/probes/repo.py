@@ -103,7 +103,7 @@ async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None =
     try:
         files = await asyncio.to_thread(tracked_files, root, ctx.config.file.repo.paths)
     except NotARepository as exc:
-        return Outcome.skipped(str(exc))
+        return Outcome.not_set(str(exc))
     if only is not None:
         files = matching(files, only)
     return await asyncio.to_thread(scan, root, files, prefixes)
@@ -161,7 +161,7 @@ async def no_sandbox_key_in_production(ctx: ProbeContext, rule: Rule) -> Outcome
     if not prefixes:
         return Outcome.skipped(f"{ctx.pack.name} documents no sandbox key prefix to recognise a sandbox key by")
     if not production:
-        return Outcome.skipped("no production paths configured (repo.production_paths in golive.yaml)")
+        return Outcome.not_set("no production paths configured (repo.production_paths in golive.yaml)")
     return await _judge_scan(ctx, prefixes, "sandbox key", f"production paths ({', '.join(production)})", only=production)
 
 
@@ -198,7 +198,7 @@ async def _documents_or_skip(ctx: ProbeContext) -> list[Path] | Outcome:
     if ctx.pack.facts.files is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
     if not ctx.config.file.documents:
-        return Outcome.skipped("no documents configured (documents: in golive.yaml)")
+        return Outcome.not_set("no documents configured (documents: in golive.yaml)")
     return await ctx.shared("documents", lambda: off_the_loop(lambda stop: _expand_documents(ctx, stop)))
 
 

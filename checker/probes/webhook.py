@@ -526,7 +526,7 @@ async def acknowledges_duplicate(ctx: ProbeContext, rule: Rule) -> Outcome:
 async def processes_duplicate_once(ctx: ProbeContext, rule: Rule) -> Outcome:
     webhook = ctx.config.file.webhook
     if webhook is None or not webhook.processed_count:
-        return Outcome.skipped("webhook.processed_count is not set: golive cannot see how often an event was handled")
+        return Outcome.not_set("webhook.processed_count is not set: golive cannot see how often an event was handled")
     first, second = await _duplicate(ctx)
     _require_reachable(first, ctx.webhook_url)
     if not first.ok:
