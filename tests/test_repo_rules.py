@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 
@@ -11,8 +12,10 @@ import openpyxl
 import pytest
 from PIL import Image
 
+from checker import engine
 from checker.config import load_config
 from checker.model import Status
+from checker.packs import load_pack
 from checker.redact import mask
 from checker.samples import ELF_EXECUTABLE
 from tests.conftest import golive, run_rules, sarif_schema
@@ -98,8 +101,9 @@ def test_key_002_passes_on_a_clean_repo_and_skips_outside_git(project, tmp_path)
     assert run_rules(write_config(project), "KEY-002")["KEY-002"].status is Status.PASS
     plain = tmp_path / "not-a-repo"
     plain.mkdir()
-    result = run_rules(write_config(plain), "KEY-002")["KEY-002"]
-    assert result.status is Status.SKIP and "is not in a git repository: nothing is committed" in result.message
+    result = run_rules(write_config(plain), "KEY-002")["KEY-002"]  # selected: not probing it is an error (DESIGN §4)
+    assert result.status is Status.ERROR and result.message.startswith("selected, but ")
+    assert "is not in a git repository: nothing is committed" in result.message
 
 
 def test_key_002_is_an_error_when_git_fails_otherwise(project):
@@ -121,7 +125,11 @@ def test_key_003_finds_sandbox_keys_in_production_paths(project):
     assert "fx_test_Pr0dSandb0xK3y9x" not in result.message + json.dumps(result.evidence)
     clean = write_config(project, 'repo:\n  production_paths: ["deploy/staging/**"]\n')
     assert run_rules(clean, "KEY-003")["KEY-003"].status is Status.PASS
-    assert run_rules(write_config(project), "KEY-003")["KEY-003"].status is Status.SKIP
+    unset = run_rules(write_config(project), "KEY-003")["KEY-003"]  # no production paths, and selected: an error
+    assert (
+        unset.status is Status.ERROR
+        and unset.message == "selected, but no production paths configured (repo.production_paths in golive.yaml)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -219,8 +227,13 @@ def test_documents_that_match_nothing_are_an_error(tmp_path):
         assert result.status is Status.ERROR and "no file matches documents: docs/*.pdf" in result.message
 
 
-def test_no_documents_is_a_skip_with_the_reason(tmp_path):
-    result = run_rules(write_config(tmp_path), "FILE-001")["FILE-001"]
+def test_no_documents_is_a_skip_with_the_reason_and_an_error_when_selected(tmp_path):
+    selected = run_rules(write_config(tmp_path), "FILE-001")["FILE-001"]
+    assert (selected.status, selected.message) == (Status.ERROR, "selected, but no documents configured (documents: in golive.yaml)")
+    run = asyncio.run(
+        engine.run(write_config(tmp_path), load_pack("mintfax"), engine.RunOptions(ignore=("IDEM", "RETRY", "RATE", "ERR", "HOOK")))
+    )
+    result = next(r for r in run.results if r.rule.id == "FILE-001")
     assert (result.status, result.message) == (Status.SKIP, "no documents configured (documents: in golive.yaml)")
 
 
