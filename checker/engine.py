@@ -282,9 +282,12 @@ def _demanded(rule: Rule, config: Config, options: RunOptions, required: tuple[s
     if rule.target in required:
         where = "--require" if rule.target in options.require else "require: in golive.yaml"
         return f"required ({where} names {rule.target})"
-    if options.select or config.file.rules.select:  # every rule chosen was named by id or prefix
-        return "selected"
-    return None
+    return "selected" if _selected(config, options) else None
+
+
+def _selected(config: Config, options: RunOptions) -> bool:
+    """Every rule this run includes was named by id or prefix (--select, rules.select): each was asked to be probed."""
+    return bool(options.select or config.file.rules.select)
 
 
 def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> dict[str, Any]:
@@ -495,7 +498,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     for rule in rules:
         outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
         outcome, took = outcomes[rule.id]
-        if outcome.unset and (options.select or config.file.rules.select):  # selected by id or prefix: asked to be probed
+        if outcome.unset and _selected(config, options):  # a setting left out, and the rule asked for by name
             outcomes[rule.id] = (Outcome(Status.ERROR, f"selected, but {outcome.message}", outcome.evidence), took)
     results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
     coverage = coverage_of(rules, results, config, required)

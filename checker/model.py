@@ -213,8 +213,13 @@ class RunResult:
 
 
 def verdict_of(results: Iterable[Result], fail_on: str) -> str:
-    blocking_severities = {Severity.BLOCKER} | ({Severity.WARNING} if fail_on == "warning" else set())
+    severities = blocking_severities(fail_on)
     for result in results:
-        if result.status in BLOCKING and result.severity in blocking_severities:
+        if result.status in BLOCKING and result.severity in severities:
             return "not ready"
     return "ready"
+
+
+def blocking_severities(fail_on: str) -> set[Severity]:
+    """The severities whose failures hold the verdict back: blockers, and warnings too with `--fail-on warning`."""
+    return {Severity.BLOCKER} | ({Severity.WARNING} if fail_on == "warning" else set())

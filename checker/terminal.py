@@ -198,7 +198,11 @@ WORDS = {Status.FAIL: "failed", Status.ERROR: "error", Status.MANUAL: "to attest
 
 
 def _ids(results: list[Result]) -> str:
-    ids = [r.rule.id for r in results]
+    return _first_ids([r.rule.id for r in results])
+
+
+def _first_ids(ids: list[str]) -> str:
+    """ "A, B, C, D and 3 more": a list of rule ids kept to one readable line."""
     return ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
 
 
@@ -208,13 +212,17 @@ QUALIFIERS = {
 }
 
 
-def _plain(message: str, rule_id: str) -> str:
-    """A message without the qualifiers the engine appends (what it rests on): the checklist above and the reports
-    carry them whole; the triage list names them and where to read them."""
+def split_qualifiers(message: str) -> tuple[str, list[str]]:
+    """A message without the qualifiers the engine appends ("[rests on golive's assumption …]"), and their names: the
+    checklist and the rule's card carry them whole; the triage lists (terminal, HTML) name them."""
     found = sorted((i, words) for q, words in QUALIFIERS.items() if (i := message.find(q)) >= 0)
-    if not found:
-        return message
-    return message[: found[0][0]] + f" ({'; '.join(words for _, words in found)}: golive explain {rule_id})"
+    return (message[: found[0][0]], [words for _, words in found]) if found else (message, [])
+
+
+def _plain(message: str, rule_id: str) -> str:
+    """The message for the triage list: its qualifiers named, with where to read them."""
+    head, names = split_qualifiers(message)
+    return head + f" ({'; '.join(names)}: golive explain {rule_id})" if names else message
 
 
 def _cut(text: str) -> str:
@@ -224,8 +232,7 @@ def _cut(text: str) -> str:
 def _not_probed(ids: list[str]) -> str:
     if not ids:
         return ""
-    shown = ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
-    return f"\n  not probed: {len(ids)} blocker{'s' * (len(ids) > 1)} the pack covers ({shown}): see their skip reasons"
+    return f"\n  not probed: {len(ids)} blocker{'s' * (len(ids) > 1)} the pack covers ({_first_ids(ids)}): see their skip reasons"
 
 
 BLOCK_FIELDS = ("body_sent", "stderr_tail", "stdout_tail", "answer", "text")  # multi-line text shown as an indented block

@@ -8,7 +8,7 @@ from typing import Any
 
 from checker.model import RunResult, Status
 from checker.report.common import Obj, counts, safe, sections, templates
-from checker.terminal import BLOCK_LINES, QUALIFIERS, by_severity, triage
+from checker.terminal import BLOCK_LINES, by_severity, split_qualifiers, triage
 
 FILE = "report.html"
 
@@ -177,7 +177,7 @@ def attention(run: RunResult) -> list[Obj]:
         items = []
         for results, message in entries:
             first = results[0]
-            head, notes = headline(message)
+            head, notes = split_qualifiers(message)
             items.append(
                 Obj(
                     {
@@ -193,13 +193,6 @@ def attention(run: RunResult) -> list[Obj]:
             )
         groups.append(Obj({"severity": severity, "entries": items, "rules": sum(len(i.ids) for i in items)}))
     return groups
-
-
-def headline(message: str) -> tuple[str, list[str]]:
-    """A message without the qualifiers the engine appends ("[rests on golive's assumption …]"), and their names: the
-    rule's card has them whole, with the facts they name."""
-    found = sorted((i, words) for q, words in QUALIFIERS.items() if (i := message.find(q)) >= 0)
-    return (message[: found[0][0]], [words for _, words in found]) if found else (message, [])
 
 
 NOT_CONFIGURED = "not configured"

@@ -8,7 +8,7 @@ import posixpath
 from collections import Counter
 from dataclasses import dataclass
 
-from checker.model import Result, RunResult, Severity, Status
+from checker.model import Result, RunResult, Status, blocking_severities
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def reported(run: RunResult) -> list[Result]:
     """The results a CI annotation or a code-quality issue is made for: every `fail` and `error` (a rule that could
     not be checked holds a blocker's verdict too), and a `manual` item where it counts against the verdict (live
     mode). Waived failures are left out: the waiver is the team's decision (SARIF keeps them, as suppressions)."""
-    blocking = {Severity.BLOCKER} | ({Severity.WARNING} if run.fail_on == "warning" else set())
+    blocking = blocking_severities(run.fail_on)
     return [r for r in run.results if r.status in (Status.FAIL, Status.ERROR) or (r.status is Status.MANUAL and r.severity in blocking)]
 
 
