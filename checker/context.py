@@ -55,14 +55,15 @@ def git_state(folder: Path) -> dict[str, Any] | None:
             return None
         return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
 
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain") if commit else None
-    prefix = git("rev-parse", "--show-prefix") if commit else None
-    if commit is None or status is None:
+    # one call for both: the config's folder from the repository's root ("services/fax/", where SARIF and annotations
+    # place findings from; an empty line at the root), then the commit
+    parsed = git("rev-parse", "--show-prefix", "HEAD")
+    status = git("status", "--porcelain") if parsed else None
+    if parsed is None or status is None:
         return None
+    prefix, commit = [*parsed.split("\n"), "", ""][:2]
     changed = [line for line in status.splitlines() if line]
-    # the config's folder from the repository's root ("services/fax/"): SARIF and annotations place findings from there
-    return {"commit": commit.strip(), "dirty": bool(changed), "changed_files": len(changed), "folder": (prefix or "").strip()}
+    return {"commit": commit.strip(), "dirty": bool(changed), "changed_files": len(changed), "folder": prefix.strip()}
 
 
 def locations_of(config: Config) -> dict[str, int]:
