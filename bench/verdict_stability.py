@@ -101,7 +101,9 @@ def main() -> None:
     parser.add_argument("--only", help="only the integrations whose name contains one of these (comma-separated)")
     args = parser.parse_args()
     jobs: dict[str, Callable[[Path], dict[str, tuple[str, str]]]] = {}
-    for provider in ("mintfax", "idunox", "flexforward"):
+    from checker.packs import BUILTIN_PACKS
+
+    for provider in BUILTIN_PACKS:  # every built-in provider's examples, the four with official SDKs too
         for flawed in (False, True):
             jobs[f"golive demo --provider {provider}{' --flawed' * flawed}"] = functools.partial(run_demo, provider, flawed)
     for name, (select, config) in INTEGRATIONS.items():
