@@ -65,6 +65,25 @@ def url_credentials(url: str) -> list[str]:
 
 
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+# an option whose value is a credential, by its name (`--api-key VALUE`, `--token=VALUE`, `API_KEY=VALUE`)
+_CREDENTIAL_OPTION = re.compile(r"(?i)^-*[\w.-]*(?:key|token|secret|passw|pwd|auth|credential|signature)[\w.-]*$")
+
+
+def command_line(words: Iterable[str]) -> str:
+    """Another process's command line to show (pre-flight names the process holding a port): the value of every
+    option named like a credential, every value shaped like a key, every secret this process knows, Bearer and
+    Basic credentials and URL passwords masked."""
+    shown: list[str] = []
+    masking_next = False
+    for word in words:
+        name, equals, value = word.partition("=")
+        if masking_next and not word.startswith("-"):
+            word = mask(word)
+        elif equals and value and _CREDENTIAL_OPTION.match(name):
+            word = f"{name}={mask(value)}"
+        masking_next = not equals and word.startswith("-") and bool(_CREDENTIAL_OPTION.match(word))
+        shown.append(word)
+    return known().text(mask_key_like(" ".join(shown)))
 
 
 def looks_like_secret(value: str) -> bool:

@@ -1036,3 +1036,31 @@ def test_the_secrets_of_a_config_are_known_to_error_messages_and_crash_files() -
     crash = known().text(f"ValueError: {TOKEN.upper()} {PASSWORD} {URL_PASSWORD} {urllib.parse.quote(URL_KEY)} delivered live")
     assert not leaked(crash, *IN_URLS), crash
     assert crash.endswith("delivered live")  # a value of a setting that names things ("live") is no secret
+
+
+def test_pre_flight_names_a_port_holder_without_the_key_in_its_command_line(tmp_path: Path) -> None:
+    """6. Another process holds webhook.url's port, with an API key in its command line: pre-flight's exit-2 message
+    names it by pid and program, its key and token masked."""
+    import secrets
+
+    live_key = "sk_live_" + secrets.token_hex(12)
+    token = secrets.token_urlsafe(18)
+    port = free_port()
+    (tmp_path / "holder.py").write_text(
+        "import socket, sys, time\nsock = socket.socket()\nsock.bind(('127.0.0.1', int(sys.argv[1])))\nsock.listen()\ntime.sleep(120)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "holder.py", str(port), "--api-key", live_key, f"--token={token}"], cwd=tmp_path, stdin=subprocess.DEVNULL
+    )  # a short command line: pre-flight shows its first 100 characters
+    try:
+        wait_for(lambda: _listening(port), START_S, "the process holding the port")
+        receiver_config(tmp_path, port, f"{{python}} {CLIENTS / 'receiver.py'} --port {port}")
+        done = golive("check", "--select", "HOOK-201", "--format", "json", "--output", "out", cwd=tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {port} is already in use by pid {holder.pid} (" in done.stderr and "holder.py" in done.stderr, done.stderr
+    assert "--api-key sk_live_…" in done.stderr and "--token=…" in done.stderr, done.stderr
+    printed = done.stdout + done.stderr
+    assert not leaked(printed, live_key.removeprefix("sk_live_"), token), leaked(printed, live_key.removeprefix("sk_live_"), token)

@@ -240,3 +240,11 @@ def test_a_password_in_any_url_is_masked_known_or_not() -> None:
 
     text = "connect to postgres://app:hunter2@db/x and http://u:p@h/ failed; see http://h:80/a:b@c"
     assert Redactor(()).text(text) == "connect to postgres://app:…@db/x and http://u:…@h/ failed; see http://h:80/a:b@c"
+
+
+def test_another_process_command_line_is_shown_without_its_credentials() -> None:
+    from checker.redact import command_line
+
+    words = ["python", "app.py", "--api-key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "--token=abcdef", "-p", "8080", "PASSWORD=hunter2"]
+    shown = command_line(words)
+    assert shown == "python app.py --api-key sk_live_…p7dc --token=… -p 8080 PASSWORD=…", shown
