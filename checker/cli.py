@@ -209,7 +209,7 @@ def _run_and_report(
         colour = colour_enabled(no_colour, sys.stdout, dict(os.environ))
         checklist = Checklist(sys.stdout, colour=colour, verbose=verbose, quiet=quiet)
         if "text" in formats or quiet:
-            header = f"golive {__version__} · {pack.name} · {run.environment} · sandbox: {_sandbox_label(config)}"
+            header = f"golive {__version__} · {pack.name} · {run.environment} · sandbox: {_sandbox_label(run)}"
             checklist.render(run, pack.sections, header)
         if not quiet:
             for path in written:
@@ -298,9 +298,9 @@ def _step_summary(run: Any) -> None:
         click.echo(f"golive: could not append to GITHUB_STEP_SUMMARY ({target}): {exc.strerror}", err=True)
 
 
-def _sandbox_label(config: Any) -> str:
-    url = config.file.sandbox.url
-    return "embedded" if url == "builtin" else url
+def _sandbox_label(run: Any) -> str:
+    """The sandbox as the run recorded it: its URL's password, query values and any ${VAR} in it masked."""
+    return str(run.context.get("sandbox") or "embedded")
 
 
 # ---------------------------------------------------------------- demo

@@ -16,7 +16,7 @@ import yaml
 
 from checker.errors import ConfigError, Problem
 from checker.model import Severity
-from checker.redact import remember
+from checker.redact import remember, url_credentials
 from checker.schema import Strict, validate
 from checker.yamlfile import Path_, YamlDocument, dotted, load_yaml, parse_yaml, top_level_keys
 
@@ -119,6 +119,26 @@ class Config:
 
 
 SECRET_KEYS: tuple[Path_, ...] = (("sandbox", "api_key"), ("webhook", "secret"))
+# the settings whose values name, count or select things (a provider, an environment, rule ids, folders, numbers): a
+# ${VAR} there holds no credential, and masking its value ("live", "sandbox", a folder) wherever it stands would mask
+# golive's own words. A ${VAR} anywhere else (a command, a URL, an env entry, a setting added later) is a secret.
+NAMING_SETTINGS = (
+    "provider",
+    "environment",
+    "require",
+    "rules",
+    "waivers",
+    "attestations",
+    "repo",
+    "documents",
+    "balance",
+    "sandbox.timeout",
+    "client.cwd",
+    "client.timeout",
+    "webhook.cwd",
+    "webhook.start_timeout",
+    "webhook.events",
+)
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
@@ -150,7 +170,8 @@ def _looks_like_config(node: yaml.MappingNode) -> str | None:
 def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
     problems: list[Problem] = []
     literal: dict[str, bool] = {}
-    data = _expand(doc.data, (), doc, environ, problems, literal)
+    substituted: dict[str, list[str]] = {}
+    data = _expand(doc.data, (), doc, environ, problems, literal, substituted)
     # a problem with any value that came from the environment shows it masked: a secret exported for one
     # key and written into another (`sandbox: ${MINTFAX_API_KEY}`) must not be printed in full
     from_environment = {path for path in doc.lines if dotted(path) in literal and _refers(doc.data, path)}
@@ -160,7 +181,7 @@ def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
         problems.extend(exc.problems)
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
-    secrets = tuple(value for value in (model.sandbox.api_key, model.webhook.secret if model.webhook else None) if value)
+    secrets = _secrets(model, substituted)
     remember(secrets)
     return Config(
         file=model,
@@ -170,6 +191,20 @@ def _build(doc: YamlDocument, path: Path, environ: Mapping[str, str]) -> Config:
         literal_secrets={k: v for k, v in literal.items() if k in {dotted(p) for p in SECRET_KEYS}},
         lines=dict(doc.lines),
     )
+
+
+def _secrets(model: ConfigFile, substituted: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """What every output masks: the key and the webhook secret, every value a ${VAR} put into a setting that can hold
+    a credential, and the credentials of the configured URLs (a password, every query value)."""
+    webhook = model.webhook
+    found = [model.sandbox.api_key, webhook.secret if webhook else None]
+    found += [v for key, values in substituted.items() if not any(_within(key, n) for n in NAMING_SETTINGS) for v in values]
+    found += [*url_credentials(model.sandbox.url), *url_credentials(webhook.url if webhook and webhook.url else "")]
+    return tuple(dict.fromkeys(value for value in found if value))
+
+
+def _within(key: str, setting: str) -> bool:
+    return key == setting or key.startswith((setting + ".", setting + "["))
 
 
 def _refers(data: Any, path: Path_) -> bool:
@@ -183,12 +218,20 @@ def _refers(data: Any, path: Path_) -> bool:
 
 
 def _expand(
-    value: Any, path: Path_, doc: YamlDocument, environ: Mapping[str, str], problems: list[Problem], literal: dict[str, bool]
+    value: Any,
+    path: Path_,
+    doc: YamlDocument,
+    environ: Mapping[str, str],
+    problems: list[Problem],
+    literal: dict[str, bool],
+    substituted: dict[str, list[str]],
 ) -> Any:
+    """`value` with its ${VAR}s filled; `literal` records which values were written in the file, `substituted` each
+    value a ${VAR} (or its default) put in, by key."""
     if isinstance(value, dict):
-        return {k: _expand(v, (*path, k), doc, environ, problems, literal) for k, v in value.items()}
+        return {k: _expand(v, (*path, k), doc, environ, problems, literal, substituted) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, (*path, i), doc, environ, problems, literal) for i, v in enumerate(value)]
+        return [_expand(v, (*path, i), doc, environ, problems, literal, substituted) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
     # from the environment only when the value is one ${VAR} (or ${VAR:-}): a default, a `$$` or any other
@@ -201,8 +244,10 @@ def _expand(
             return "$"
         name, default = match.group(1), match.group(2)
         if name in environ and environ[name] != "":
+            substituted.setdefault(dotted(path), []).append(environ[name])
             return environ[name]
         if default is not None:
+            substituted.setdefault(dotted(path), []).append(default)
             return default
         problems.append(doc.problem(path, f"environment variable {name} is not set", f"set it, or write ${{{name}:-default}}"))
         return ""

@@ -11,6 +11,7 @@ from typing import Any
 
 from checker.config import Config
 from checker.packs import BUILTIN_PACKS, Pack
+from checker.printable import printable_deep
 from checker.redact import Redactor
 
 BUILT_IN = "(built-in)"
@@ -18,7 +19,8 @@ GIT_TIMEOUT_S = 10  # for the metadata only: a slow git leaves the commit out, i
 
 
 def context_of(config: Config, pack: Pack, redactor: Redactor) -> dict[str, Any]:
-    """The facts of the run a reviewer needs to tell what was checked; secrets masked, git bounded in time."""
+    """The facts of the run a reviewer needs to tell what was checked, through the seam every message passes (secrets
+    masked: the config's, every ${VAR}'s value, the URLs' credentials; then printable); git bounded in time."""
     file = config.file
     webhook = file.webhook
     context: dict[str, Any] = {
@@ -31,7 +33,7 @@ def context_of(config: Config, pack: Pack, redactor: Redactor) -> dict[str, Any]
         "register": webhook.registration if webhook else None,
         "pack": pack_identity(pack),
     }
-    return redactor.deep(context)  # type: ignore[no-any-return]
+    return printable_deep(redactor.deep(context))  # type: ignore[no-any-return]
 
 
 def pack_identity(pack: Pack) -> dict[str, Any]:

@@ -6,9 +6,11 @@ What is masked, wherever it stands in a text (README, "Security" lists the same)
   left by a truncated output tail, a key split across lines, an upper-cased key;
 - the JSON-escaped secret (`\\/`, `\\"`, `\\uXXXX` escapes), the URL-encoded secret (`%2B`, `+`), and the
   secret inside base64 or hex (an `Authorization: Basic` header is base64 of `user:key`);
-- every `Bearer` and `Basic` credential, known or not.
+- every `Bearer` and `Basic` credential, and every password in a URL (`https://user:…@host`), known or not.
 A piece shorter than `FRAGMENT` characters, or a secret transformed any other way (encrypted, hashed,
-reversed), is not recognised.
+reversed), is not recognised. A secret shorter than `FRAGMENT` characters (a password from `${VAR}`, a URL's
+query value) is masked where it stands as a word of its own, not inside a longer word: "live" is not masked in
+"delivered".
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 _PREFIX = re.compile(r"^([A-Za-z]+_(?:test|live)_|whsec_|sk_|pk_)")
 _BEARER = re.compile(r"(?i)(bearer\s+)([^\s\"',;]+)")
 _BASIC = re.compile(r"(?i)(basic\s+)([A-Za-z0-9+/=_-]{4,})")
+# a URL's password (`postgres://user:…@db`); the scheme's length is bounded and the password stops at a slash, so the
+# search stays linear in the text however many `://` it holds
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]{0,15}://[^/@\s:]*:)([^@/\s]+)@")
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")  # length-preserving, unlike str.lower
 
 FRAGMENT = 8  # a run of this many characters of a secret is masked wherever it stands
@@ -42,6 +47,43 @@ _KEY_LIKE = re.compile(r"(?:[A-Za-z]+_(?:test|live)_|whsec_|sk_|pk_|rk_)[A-Za-z0
 def mask_key_like(text: str) -> str:
     """Every value shaped like a key or a webhook secret, masked (for logs, which know no particular key)."""
     return _KEY_LIKE.sub(lambda m: mask(m.group()), text)
+
+
+def url_credentials(url: str) -> list[str]:
+    """The credentials a URL carries, as written and decoded: its password (its user when it has no password: a
+    token written as `https://TOKEN@host`) and every query value; golive's own placeholders (`{port}`) are none."""
+    try:
+        parts = urlsplit(url)
+        user, password = parts.username, parts.password
+    except ValueError:  # not a URL golive could use; pre-flight says so
+        return []
+    values = [password if password is not None else user or ""]
+    for pair in parts.query.split("&"):
+        values.append(pair.partition("=")[2])
+    found = {form for value in values for form in (value, unquote(value), unquote_plus(value))}
+    return sorted(v for v in found if v and not _PLACEHOLDER.fullmatch(v))
+
+
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
+# an option whose value is a credential, by its name (`--api-key VALUE`, `--token=VALUE`, `API_KEY=VALUE`)
+_CREDENTIAL_OPTION = re.compile(r"(?i)^-*[\w.-]*(?:key|token|secret|passw|pwd|auth|credential|signature)[\w.-]*$")
+
+
+def command_line(words: Iterable[str]) -> str:
+    """Another process's command line to show (pre-flight names the process holding a port): the value of every
+    option named like a credential, every value shaped like a key, every secret this process knows, Bearer and
+    Basic credentials and URL passwords masked."""
+    shown: list[str] = []
+    masking_next = False
+    for word in words:
+        name, equals, value = word.partition("=")
+        if masking_next and not word.startswith("-"):
+            word = mask(word)
+        elif equals and value and _CREDENTIAL_OPTION.match(name):
+            word = f"{name}={mask(value)}"
+        masking_next = not equals and word.startswith("-") and bool(_CREDENTIAL_OPTION.match(word))
+        shown.append(word)
+    return known().text(mask_key_like(" ".join(shown)))
 
 
 def looks_like_secret(value: str) -> bool:
@@ -101,11 +143,12 @@ class Redactor:
     def text(self, value: str) -> str:
         for secret in self.secrets:
             if secret in value:
-                value = value.replace(secret, mask(secret))
+                value = value.replace(secret, mask(secret)) if len(secret) >= FRAGMENT else _as_word(secret).sub(mask(secret), value)
         if self._grams:
             value = self._mask_pieces(value)
             value = self._mask_encoded(value)
         value = _BEARER.sub(lambda m: m.group(1) + (m.group(2) if "…" in m.group(2) else mask(m.group(2))), value)
+        value = _USERINFO.sub(lambda m: m.group(1) + PIECE + "@", value)
         return _BASIC.sub(lambda m: m.group(1) + PIECE, value)
 
     def deep(self, value: Any) -> Any:
@@ -143,6 +186,14 @@ class Redactor:
         for pattern, decode in ((_U_ESCAPES, _unescape), (_PERCENT, unquote_plus), (_BASE64, _unbase64), (_HEX, _unhex)):
             value = pattern.sub(lambda m, decode=decode: PIECE if self._holds_secret(decode(m.group())) else m.group(), value)  # type: ignore[misc]
         return value
+
+
+def _as_word(secret: str) -> re.Pattern[str]:
+    """A short secret where it stands alone: not preceded or followed by a letter, digit or underscore where its own
+    first or last character is one."""
+    before = r"(?<!\w)" if re.match(r"\w", secret[0]) else ""
+    after = r"(?!\w)" if re.match(r"\w", secret[-1]) else ""
+    return re.compile(before + re.escape(secret) + after)
 
 
 def _unescape(run: str) -> str:

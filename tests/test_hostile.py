@@ -899,3 +899,168 @@ def test_a_documents_walk_is_bounded(tmp_path: Path) -> None:
         (tmp_path / f"g{n}.pdf").write_bytes(b"%PDF")
     with pytest.raises(WalkError, match="stopped"):
         bounded_glob(str(tmp_path / "*.pdf"), stop=stop)
+
+
+# ---------------------------------------------------------------- round 2: values the redactor never saw
+
+# secrets that reach golive through `${VAR}` in a command or a URL, and credentials written in a URL: each 8-character
+# window holds a digit or mixed case, as a generated token does
+TOKEN = "tk3Nv8Zp1Wq6Ys5Rb7"
+PASSWORD = "pw7Xq2Lm9Rt4Hd8Jc"
+URL_PASSWORD = "Lit3ralPassw0rd9Kx"  # written in golive.yaml itself, not in a ${VAR}
+URL_KEY = "Lit3ralQuery7xVm2"
+
+ARGV_PRINTER = """
+import sys
+for word in sys.argv[1:]:  # everything it was given, whole, cut across lines and upper-cased
+    print(word, word[:9] + "\\n" + word[9:], word.upper())
+    sys.stderr.write(word + "\\n")
+sys.exit(int(sys.argv[1]))
+"""
+
+REJECTING_RECEIVER = """
+import http.server, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args): pass
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(400); self.send_header("Content-Length", "0"); self.end_headers()
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+EVERY_FORMAT = ("check", "-v", "--format", "text,json,html,md,junit,sarif,gitlab,github", "--output", "out")
+IN_URLS = (TOKEN, PASSWORD, URL_PASSWORD, URL_KEY)
+
+
+def credentials_config(sandbox_url: str, webhook: str) -> str:
+    return (
+        f"provider: mintfax\nsandbox: {{url: '{sandbox_url}', api_key: '{KEY}'}}\n"
+        "client: {command: '{python} argv.py 1 --token ${TOKEN}'}\n" + webhook
+    )
+
+
+SECRETS_ATTACKS = [
+    # 5. `${TOKEN}` in client.command and a URL's query, `user:${PASSWORD}@` in sandbox.url, a literal password and
+    # query key in webhook.url: the context ("What was checked"), every message quoting a URL (httpx's errors name
+    # it), the client's output and the step summary mask them
+    Attack(
+        "credentials-in-commands-and-urls-in-every-output",
+        (*EVERY_FORMAT, "--select", "IDEM-001,IDEM-101,HOOK-201,HOOK-209"),
+        1,
+        files={
+            "golive.yaml": credentials_config(
+                "http://golive:${PASSWORD}@127.0.0.1:9/v1?token=${TOKEN}",
+                f"webhook:\n  url: 'http://hook:{URL_PASSWORD}@127.0.0.1:{{port}}/hooks?key={URL_KEY}&t=${{TOKEN}}'\n"
+                f"  secret: {SECRET}\n  start: '{{python}} rejecting.py {{port}}'\n",
+            ),
+            "argv.py": ARGV_PRINTER,
+            "rejecting.py": REJECTING_RECEIVER,
+        },
+        env={"TOKEN": TOKEN, "PASSWORD": PASSWORD, "GITHUB_STEP_SUMMARY": "out/step-summary.md"},
+        results={"IDEM-001": "error", "IDEM-101": "error", "HOOK-201": "fail"},
+        shows=("sandbox: http://golive:…@127.0.0.1:9/v1?token=", "cannot connect to http://golive:…@"),
+        hides=IN_URLS,
+    ),
+    # 5. a receiver that cannot start echoes its command line (a password from ${PASSWORD}) and its URL
+    Attack(
+        "a-receiver-that-cannot-start-echoes-its-credentials",
+        (*EVERY_FORMAT, "--select", "HOOK-201"),
+        1,
+        files={
+            "golive.yaml": credentials_config(
+                "builtin",
+                f"webhook:\n  url: 'http://hook:{URL_PASSWORD}@127.0.0.1:{{port}}/hooks?key={URL_KEY}'\n  secret: {SECRET}\n"
+                "  start: '{python} argv.py 3 --password ${PASSWORD} {url}'\n",
+            ),
+            "argv.py": ARGV_PRINTER,
+        },
+        env={"TOKEN": TOKEN, "PASSWORD": PASSWORD},
+        results={"HOOK-201": "error"},
+        hides=IN_URLS,
+    ),
+    # 5. pre-flight quotes a webhook.url it cannot use: exit 2, its credentials masked
+    Attack(
+        "pre-flight-quotes-a-url-with-credentials",
+        ("check", "--select", "HOOK-201"),
+        2,
+        files={
+            "golive.yaml": credentials_config(
+                "builtin",
+                f"webhook:\n  url: 'ftp://hook:{URL_PASSWORD}@127.0.0.1:8/x?key={URL_KEY}&token=${{TOKEN}}'\n  secret: {SECRET}\n"
+                "  start: '{python} argv.py 3'\n",
+            ),
+            "argv.py": ARGV_PRINTER,
+        },
+        env={"TOKEN": TOKEN},
+        shows=("is not an http(s) URL", "ftp://hook:…@127.0.0.1:8/x"),
+        hides=IN_URLS,
+    ),
+]
+
+
+@pytest.mark.parametrize("attack", SECRETS_ATTACKS, ids=lambda a: a.name)
+def test_values_from_variables_and_url_credentials_are_masked_everywhere(tmp_path: Path, attack: Attack) -> None:
+    """5. Every value that came from `${VAR}`, and every credential in a URL, in none of the outputs: the terminal
+    (header, checklist, evidence, annotations), every report file, the step summary, pre-flight's messages; nor in
+    what `golive report render` draws from the saved report.json."""
+    test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
+    project = tmp_path / "project"
+    if not (project / "out" / "report.json").is_file():
+        return
+    if "GITHUB_STEP_SUMMARY" in attack.env:  # written, and searched above with the reports
+        assert (project / attack.env["GITHUB_STEP_SUMMARY"]).stat().st_size > 0
+    context = json.dumps(json.loads((project / "out" / "report.json").read_text())["context"])
+    assert "{python} argv.py 1 --token" in context and "@127.0.0.1" in context  # the context is there, masked
+    again = golive("report", "render", "out/report.json", "--format", "text,html,md,junit,sarif,gitlab,github", "-o", "again", cwd=project)
+    assert again.returncode == 0, again.stderr
+    for name, text in {
+        "stdout": again.stdout,
+        "stderr": again.stderr,
+        **{p.name: p.read_text() for p in (project / "again").glob("*")},
+    }.items():
+        assert not leaked(text, *attack.hides), f"report render's {name} leaks {leaked(text, *attack.hides)}"
+
+
+def test_the_secrets_of_a_config_are_known_to_error_messages_and_crash_files() -> None:
+    """5. What is printed outside a run (a configuration error, a crash file) masks the same values: the loader
+    remembers every ${VAR}'s value and every URL credential for `redact.known()`; golive's own words stay."""
+    from checker.config import parse_config
+    from checker.redact import known
+
+    parse_config(
+        "provider: mintfax\nenvironment: ${ENVIRONMENT}\n"
+        "sandbox: {url: 'http://u:" + URL_PASSWORD + "@127.0.0.1:9/?key=" + URL_KEY + "'}\n"
+        "client: {command: 'run --token ${TOKEN}', env: {DB: 'postgres://app:${PASSWORD}@db/x'}}\n",
+        environ={"TOKEN": TOKEN, "PASSWORD": PASSWORD, "ENVIRONMENT": "live"},
+    )
+    crash = known().text(f"ValueError: {TOKEN.upper()} {PASSWORD} {URL_PASSWORD} {urllib.parse.quote(URL_KEY)} delivered live")
+    assert not leaked(crash, *IN_URLS), crash
+    assert crash.endswith("delivered live")  # a value of a setting that names things ("live") is no secret
+
+
+def test_pre_flight_names_a_port_holder_without_the_key_in_its_command_line(tmp_path: Path) -> None:
+    """6. Another process holds webhook.url's port, with an API key in its command line: pre-flight's exit-2 message
+    names it by pid and program, its key and token masked."""
+    import secrets
+
+    live_key = "sk_live_" + secrets.token_hex(12)
+    token = secrets.token_urlsafe(18)
+    port = free_port()
+    (tmp_path / "holder.py").write_text(
+        "import socket, sys, time\nsock = socket.socket()\nsock.bind(('127.0.0.1', int(sys.argv[1])))\nsock.listen()\ntime.sleep(120)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "holder.py", str(port), "--api-key", live_key, f"--token={token}"], cwd=tmp_path, stdin=subprocess.DEVNULL
+    )  # a short command line: pre-flight shows its first 100 characters
+    try:
+        wait_for(lambda: _listening(port), START_S, "the process holding the port")
+        receiver_config(tmp_path, port, f"{{python}} {CLIENTS / 'receiver.py'} --port {port}")
+        done = golive("check", "--select", "HOOK-201", "--format", "json", "--output", "out", cwd=tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"port {port} is already in use by pid {holder.pid} (" in done.stderr and "holder.py" in done.stderr, done.stderr
+    assert "--api-key sk_live_…" in done.stderr and "--token=…" in done.stderr, done.stderr
+    printed = done.stdout + done.stderr
+    assert not leaked(printed, live_key.removeprefix("sk_live_"), token), leaked(printed, live_key.removeprefix("sk_live_"), token)

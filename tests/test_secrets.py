@@ -206,3 +206,45 @@ def test_the_sandbox_log_holds_no_secret(tmp_path: Path) -> None:
     endpoint_secret = endpoint["secret"]
     assert endpoint_secret.startswith("whsec_") and endpoint_secret not in text
     assert not leaks(text), leaks(text)
+
+
+# ---------------------------------------------------------------- round 2: values the redactor never saw
+
+
+def test_a_short_secret_is_masked_as_a_word_of_its_own() -> None:
+    """A password or query value shorter than 8 characters is masked where it stands alone, not inside golive's words."""
+    from checker.redact import Redactor
+
+    redactor = Redactor(["live", "hunter2"])
+    assert redactor.text("live: --password hunter2 ?pw=hunter2&x=1") == "…: --password … ?pw=…&x=1"
+    assert redactor.text("delivered to fx_live_ keys, hunter22") == "delivered to fx_live_ keys, hunter22"
+
+
+@pytest.mark.parametrize(
+    ("url", "credentials"),
+    [
+        ("https://app:s3cr%2Fet@api.example.com/v1?token=t0k&sig=a+b&empty=", ["a b", "a+b", "s3cr%2Fet", "s3cr/et", "t0k"]),
+        ("https://ghp_T0ken@github.example/x", ["ghp_T0ken"]),  # a token written as the user
+        ("http://127.0.0.1:{port}/hooks?secret={secret}", []),  # golive's placeholders are none
+        ("http://[::1/x", []),
+    ],
+)
+def test_the_credentials_a_url_carries(url: str, credentials: list[str]) -> None:
+    from checker.redact import url_credentials
+
+    assert url_credentials(url) == credentials
+
+
+def test_a_password_in_any_url_is_masked_known_or_not() -> None:
+    from checker.redact import Redactor
+
+    text = "connect to postgres://app:hunter2@db/x and http://u:p@h/ failed; see http://h:80/a:b@c"
+    assert Redactor(()).text(text) == "connect to postgres://app:…@db/x and http://u:…@h/ failed; see http://h:80/a:b@c"
+
+
+def test_another_process_command_line_is_shown_without_its_credentials() -> None:
+    from checker.redact import command_line
+
+    words = ["python", "app.py", "--api-key", "sk_live_4eC39HqLyjWDarjtT1zdp7dc", "--token=abcdef", "-p", "8080", "PASSWORD=hunter2"]
+    shown = command_line(words)
+    assert shown == "python app.py --api-key sk_live_…p7dc --token=… -p 8080 PASSWORD=…", shown

@@ -22,6 +22,8 @@ from pathlib import Path
 from checker.errors import ProbeError
 from checker.harness.process import KILL_GRACE_S, gather_output, spawn
 from checker.harness.reaper import kill_group
+from checker.printable import printable
+from checker.redact import command_line
 
 POLL_S = 0.05
 TAIL = 600
@@ -103,7 +105,8 @@ def _group_sockets(pgid: int) -> set[str] | None:
 
 
 def port_holder(port: int) -> str | None:
-    """Which process listens on `port`, as "pid N (its command line)", where /proc tells (another user's does not)."""
+    """Which process listens on `port`, as "pid N (its command line)", where /proc tells (another user's does not); the
+    command line with its credentials masked (`--api-key …`, key-shaped values, known secrets) before it is cut."""
     listening = _listening_inodes(port)
     if not listening:
         return None
@@ -124,7 +127,7 @@ def port_holder(port: int) -> str | None:
                 words = handle.read(4096).split(b"\0")
         except OSError:  # gone, or another user's
             continue
-        command = " ".join(w.decode("utf-8", "replace") for w in words if w)
+        command = printable(command_line(w.decode("utf-8", "replace") for w in words if w), one_line=True)
         return f"pid {pid} ({command[:100]})"
     return None
 

@@ -137,14 +137,12 @@ def serve(provider: str | Pack, *, host: str, port: int, db: str | None, options
     uvicorn.Server(config).run(sockets=[sock])
 
 
-_USERINFO = re.compile(r"(?i)\b(https?://)([^/@\s:]*):([^@/\s]*)@")
 _QUERY_VALUE = re.compile(r"([?&][^=&\s#\"']+)=([^&\s#\"']*)")
 
 
 def scrub(text: str) -> str:
     """A log line without secrets: query values (`?api_key=…`), passwords in URLs (`user:…@`), anything shaped
-    like a key or a webhook secret, and bearer credentials."""
-    text = _USERINFO.sub(lambda m: f"{m.group(1)}{m.group(2)}:…@", text)
+    like a key or a webhook secret, and bearer credentials (the Redactor masks the last three)."""
     text = _QUERY_VALUE.sub(lambda m: f"{m.group(1)}=…" if m.group(2) else m.group(0), text)
     return Redactor(()).text(mask_key_like(text))
 
