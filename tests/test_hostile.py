@@ -899,3 +899,70 @@ def test_a_documents_walk_is_bounded(tmp_path: Path) -> None:
         (tmp_path / f"g{n}.pdf").write_bytes(b"%PDF")
     with pytest.raises(WalkError, match="stopped"):
         bounded_glob(str(tmp_path / "*.pdf"), stop=stop)
+
+
+# ---------------------------------------------------------------- round 2: the client process harness and the reports
+
+# runs the command it is given, leaving behind a helper in a session of its own (out of the process group golive
+# kills) that holds the command's stdout and stderr for 25 s; the helper's pid goes to $SLEEPERS, for the clean-up
+LEAVES_A_HELPER = 'setsid sleep 25 &\necho $! >> "$SLEEPERS"\nexec "$@"\n'
+
+
+def kill_listed(pid_file: Path) -> None:
+    """SIGKILL every process whose pid `pid_file` lists, one a line (the helpers LEAVES_A_HELPER started)."""
+    import contextlib
+
+    for pid in [int(pid) for pid in pid_file.read_text().split()] if pid_file.exists() else []:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_client_that_leaves_a_helper_running_is_judged_on_its_own_exit(tmp_path: Path) -> None:
+    """8. A correct client that leaves a `setsid sleep 25` holding its pipes: golive judges the client's own exit
+    and output (ERR-101 passes on the code it printed, the evidence has its real exit code), waits neither for the
+    helper nor for its client.timeout, and prints nothing of asyncio's at exit."""
+    sleepers = tmp_path / "sleepers"
+    (tmp_path / "leaves_a_helper.sh").write_text(LEAVES_A_HELPER)
+    (tmp_path / "golive.yaml").write_text(
+        config(
+            f'client:\n  command: "sh leaves_a_helper.sh {{python}} {CLIENTS / "faxclient.py"} --to {{to}} --file {{file}} --ref {{ref}}"\n'
+            f'  env: {{MINTFAX_BASE_URL: "{{base_url}}", MINTFAX_API_KEY: "{{api_key}}", SLEEPERS: "{sleepers}"}}\n  timeout: 20\n',
+            key=KEY,
+        )
+    )
+    try:
+        done = golive("check", "--select", "IDEM-101,ERR-101", "--format", "json", "--output", "out", cwd=tmp_path, timeout=120)
+        helpers = [int(pid) for pid in sleepers.read_text().split()]
+        outlived = [pid for pid in helpers if _alive(pid)]  # golive ended while they still held the pipes
+    finally:
+        kill_listed(sleepers)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(helpers) == 2 and outlived == helpers, (helpers, outlived)  # one client run per rule, each left one
+    assert "Exception ignored" not in done.stderr and "Event loop is closed" not in done.stderr, done.stderr
+    results = {r["id"]: r for r in json.loads((tmp_path / "out" / "report.json").read_text())["results"]}
+    for rule, exit_code in (("IDEM-101", 0), ("ERR-101", 1)):
+        assert results[rule]["status"] == "pass", results[rule]["message"]
+        process = next(e for e in results[rule]["evidence"] if e["kind"] == "process")
+        assert process["exit_code"] == exit_code and process["timed_out"] is False, process
+    assert "invalid_request" in next(e for e in results["ERR-101"]["evidence"] if e["kind"] == "process")["stderr_tail"]
+
+
+def test_a_receiver_that_dies_leaving_a_helper_running_is_noticed(tmp_path: Path) -> None:
+    """8, its sibling in the receiver: the receiver answers one delivery and exits 3, leaving a helper that holds
+    its pipes: its death is noticed all the same, and whatever was judged after it is an error naming its exit."""
+    sleepers = tmp_path / "sleepers"
+    (tmp_path / "leaves_a_helper.sh").write_text(LEAVES_A_HELPER)
+    receiver_config(tmp_path, "{port}", f"sh leaves_a_helper.sh {{python}} {CLIENTS / 'hostile.py'} --port {{port}} --mode once")
+    config_text = (tmp_path / "golive.yaml").read_text()
+    (tmp_path / "golive.yaml").write_text(config_text.replace("RECEIVER_DB:", f'SLEEPERS: "{sleepers}", RECEIVER_DB:'))
+    try:
+        done = golive("check", "--select", "HOOK", "--ignore", "HOOK-212", "--format", "json", "--output", "out", cwd=tmp_path)
+    finally:
+        kill_listed(sleepers)
+    assert done.returncode == 1, done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr
+    results = {r["id"]: r for r in json.loads((tmp_path / "out" / "report.json").read_text())["results"]}
+    probed = [r for r in results.values() if r["target"] == "webhook" and r["status"] != "skip"]
+    assert len([r for r in probed if r["status"] == "pass"]) <= 1
+    died = [r for r in probed if "the webhook receiver exited 3 during the check" in r["message"]]
+    assert len(died) >= len(probed) - 2, [(r["id"], r["status"], r["message"]) for r in probed]
