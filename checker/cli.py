@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from checker import __version__
+from checker.errors import OutputError
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -182,7 +183,7 @@ def _run_and_report(
     from checker import engine
     from checker.packs import load_pack
     from checker.preflight import check_before_probing
-    from checker.report import write_reports
+    from checker.report import cannot_write, unwritable
     from checker.terminal import Checklist, ProgressLine, colour_enabled
 
     from_file = provider == config.file.provider and config.path != "(built-in)"
@@ -191,24 +192,29 @@ def _run_and_report(
     rules = engine.select_rules(pack, config, options)
     checks = engine.registered()
     check_before_probing(config, {r.id: checks[r.id].target for r in rules if not r.skip and r.id in checks})  # exit 2, nothing probed
+    if reason := unwritable(output, formats):  # a run of minutes is not wasted on reports that cannot be written
+        raise OutputError(f"{cannot_write(output, reason)}; nothing was probed")
     progress = ProgressLine(len(rules))
 
-    def write(run: Any) -> list[Path]:
+    def write(run: Any) -> tuple[list[Path], OutputError | None]:
         """The reports first, before anything is printed: a closed stdout (`golive check | head -1`) or a
         signal while printing must not cost the reports."""
-        written = write_reports(run, formats, output)
+        written = _write_reports(run, formats, output)
         _step_summary(run)
         return written
 
     try:
-        (run, written), signum = run_interruptibly(engine.run(config, pack, options, progress), on_first=progress.stop, then=write)
+        (run, (written, unwritten)), signum = run_interruptibly(
+            engine.run(config, pack, options, progress), on_first=progress.stop, then=write
+        )
     finally:
         progress.clear()
     code = (128 + signum) if signum is not None else (0 if run.verdict == "ready" else 1)  # 130 after Ctrl-C, 143 after SIGTERM
     try:
         colour = colour_enabled(no_colour, sys.stdout, dict(os.environ))
-        checklist = Checklist(sys.stdout, colour=colour, verbose=verbose, quiet=quiet)
-        if "text" in formats or quiet:
+        # without its reports, the verdict is printed even where only files were asked for
+        checklist = Checklist(sys.stdout, colour=colour, verbose=verbose, quiet=quiet or ("text" not in formats and unwritten is not None))
+        if "text" in formats or quiet or unwritten is not None:
             header = f"golive {__version__} · {pack.name} · {run.environment} · sandbox: {_sandbox_label(run)}"
             checklist.render(run, pack.sections, header)
         if not quiet:
@@ -218,6 +224,10 @@ def _run_and_report(
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (`| head`): the reports are written, the verdict stands
         _silence_stdout()
+    if unwritten is not None and signum is None:
+        raise unwritten  # exit 2 (an interrupted run keeps 128 + the signal, and says it)
+    if unwritten is not None:
+        click.echo(f"golive: {unwritten}", err=True)
     return code
 
 
@@ -377,12 +387,24 @@ def _load_run(path: Path) -> Any:
     return load_report(path)
 
 
-def _write_and_say(run: Any, formats: list[str], output: Path) -> None:
+def _write_reports(run: Any, formats: list[str], output: Path) -> tuple[list[Path], OutputError | None]:
+    """The report files written, or why none was: for the caller to raise once it has printed what it prints
+    (a full disk must not cost the checklist and the verdict)."""
     from checker.report import write_reports
 
-    for written in write_reports(run, [f for f in formats if f != "text"], output):
-        click.echo(f"Report: {written}")
+    try:
+        return write_reports(run, formats, output), None
+    except OutputError as exc:
+        return [], exc
+
+
+def _write_and_say(run: Any, formats: list[str], output: Path) -> OutputError | None:
+    """Write the report files, name them and print the printed formats; what stopped the writing is returned."""
+    written, unwritten = _write_reports(run, formats, output)
+    for path in written:
+        click.echo(f"Report: {path}")
     _print_formats(run, formats)
+    return unwritten
 
 
 @report.command()
@@ -395,9 +417,11 @@ def merge(reports: tuple[Path, ...], output: Path, formats: list[str], fail_on: 
     from checker.report import merge_runs
 
     merged = merge_runs([_load_run(p) for p in reports], fail_on=fail_on)
-    _write_and_say(merged, formats, output)
+    unwritten = _write_and_say(merged, formats, output)
     summary = merged.summary()
     click.echo(f"Verdict: {merged.verdict.upper()}  " + " · ".join(f"{n} {s}" for s, n in summary.items() if n))
+    if unwritten is not None:
+        raise unwritten
     return 0 if merged.verdict == "ready" else 1
 
 
@@ -434,7 +458,8 @@ def render(source: Path, formats: list[str], output: Path) -> int:
         colour = colour_enabled(False, sys.stdout, dict(os.environ))
         sections = tuple(load_catalog()[0].sections)
         Checklist(sys.stdout, colour=colour).render(run, sections, f"golive {run.tool_version} · {run.provider} · {run.environment}")
-    _write_and_say(run, formats, output)
+    if unwritten := _write_and_say(run, formats, output):
+        raise unwritten
     return 0
 
 
@@ -630,8 +655,18 @@ def schema(kind: str, output: Path | None) -> int:
     if output is None:
         click.echo(text, nl=False)
     else:
-        output.write_text(text, encoding="utf-8")
+        _write_file(output, text)
     return 0
+
+
+def _write_file(path: Path, text: str) -> None:
+    """A file the user asked for, whole or not at all; what stops it is exit 2 naming the file and why."""
+    from checker.report import reason_of, write_atomically
+
+    try:
+        write_atomically(path, text)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {reason_of(exc, path)}") from None
 
 
 # ---------------------------------------------------------------- init
@@ -661,10 +696,9 @@ def init(provider: str, output: Path, force: bool) -> int:
     from checker.schema import json_schema
 
     schema_file = output.parent / ".golive" / "golive.schema.json"
-    schema_file.parent.mkdir(parents=True, exist_ok=True)
-    schema_file.write_text(json.dumps(json_schema("config"), indent=2) + "\n", encoding="utf-8")
+    _write_file(schema_file, json.dumps(json_schema("config"), indent=2) + "\n")
     relative = os.path.relpath(schema_file, output.parent).replace(os.sep, "/")
-    output.write_text(f"# yaml-language-server: $schema={relative}\n{starter.render()}", encoding="utf-8")
+    _write_file(output, f"# yaml-language-server: $schema={relative}\n{starter.render()}")
     click.echo(f"Wrote {output} (and its JSON Schema, {schema_file}) for {pack.title}: its documents cover {', '.join(starter.targets)}.")
     click.echo(f"Next: `golive check` probes golive's embedded {pack.name} sandbox, which needs no key. require: names every")
     others = [t for t in starter.targets if t not in ("sandbox", "repo")]

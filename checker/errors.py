@@ -2,6 +2,7 @@
 
     GoliveError                 exit 3 unless a subclass says otherwise
     ├── ConfigError             exit 2  golive.yaml or a pack is invalid (file:line: key)
+    ├── OutputError             exit 2  a file golive was asked to write cannot be written there (the folder, the reason)
     └── ProbeError              a probe could not do its job -> the rule's status is `error`
         └── TargetUnreachable   the target did not answer
 Command-line mistakes are click's UsageError (exit 2). Third-party exceptions (httpx, yaml)
@@ -48,6 +49,13 @@ class ConfigError(GoliveError):
     @classmethod
     def single(cls, file: str, message: str, *, line: int | None = None, key: str = "", hint: str = "") -> ConfigError:
         return cls([Problem(file, line, key, message, hint)])
+
+
+class OutputError(GoliveError):
+    """What golive was asked to write cannot be written (a folder under a file, read-only, a full disk); exit 2."""
+
+    exit_code = 2
+    kind = "output"
 
 
 class ProbeError(GoliveError):

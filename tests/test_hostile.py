@@ -1064,3 +1064,240 @@ def test_pre_flight_names_a_port_holder_without_the_key_in_its_command_line(tmp_
     assert "--api-key sk_live_…" in done.stderr and "--token=…" in done.stderr, done.stderr
     printed = done.stdout + done.stderr
     assert not leaked(printed, live_key.removeprefix("sk_live_"), token), leaked(printed, live_key.removeprefix("sk_live_"), token)
+
+
+# ---------------------------------------------------------------- round 2: the client process harness and the reports
+
+# runs the command it is given, leaving behind a helper in a session of its own (out of the process group golive
+# kills) that holds the command's stdout and stderr for 25 s; the helper's pid goes to $SLEEPERS, for the clean-up
+LEAVES_A_HELPER = 'setsid sleep 25 &\necho $! >> "$SLEEPERS"\nexec "$@"\n'
+
+
+def kill_listed(pid_file: Path) -> None:
+    """SIGKILL every process whose pid `pid_file` lists, one a line (the helpers LEAVES_A_HELPER started)."""
+    import contextlib
+
+    for pid in [int(pid) for pid in pid_file.read_text().split()] if pid_file.exists() else []:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_client_that_leaves_a_helper_running_is_judged_on_its_own_exit(tmp_path: Path) -> None:
+    """8. A correct client that leaves a `setsid sleep 25` holding its pipes: golive judges the client's own exit
+    and output (ERR-101 passes on the code it printed, the evidence has its real exit code), waits neither for the
+    helper nor for its client.timeout, and prints nothing of asyncio's at exit."""
+    sleepers = tmp_path / "sleepers"
+    (tmp_path / "leaves_a_helper.sh").write_text(LEAVES_A_HELPER)
+    (tmp_path / "golive.yaml").write_text(
+        config(
+            f'client:\n  command: "sh leaves_a_helper.sh {{python}} {CLIENTS / "faxclient.py"} --to {{to}} --file {{file}} --ref {{ref}}"\n'
+            f'  env: {{MINTFAX_BASE_URL: "{{base_url}}", MINTFAX_API_KEY: "{{api_key}}", SLEEPERS: "{sleepers}"}}\n  timeout: 20\n',
+            key=KEY,
+        )
+    )
+    try:
+        done = golive("check", "--select", "IDEM-101,ERR-101", "--format", "json", "--output", "out", cwd=tmp_path, timeout=120)
+        helpers = [int(pid) for pid in sleepers.read_text().split()]
+        outlived = [pid for pid in helpers if _alive(pid)]  # golive ended while they still held the pipes
+    finally:
+        kill_listed(sleepers)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(helpers) == 2 and outlived == helpers, (helpers, outlived)  # one client run per rule, each left one
+    assert "Exception ignored" not in done.stderr and "Event loop is closed" not in done.stderr, done.stderr
+    results = {r["id"]: r for r in json.loads((tmp_path / "out" / "report.json").read_text())["results"]}
+    for rule, exit_code in (("IDEM-101", 0), ("ERR-101", 1)):
+        assert results[rule]["status"] == "pass", results[rule]["message"]
+        process = next(e for e in results[rule]["evidence"] if e["kind"] == "process")
+        assert process["exit_code"] == exit_code and process["timed_out"] is False, process
+    assert "invalid_request" in next(e for e in results["ERR-101"]["evidence"] if e["kind"] == "process")["stderr_tail"]
+
+
+def test_a_receiver_that_dies_leaving_a_helper_running_is_noticed(tmp_path: Path) -> None:
+    """8, its sibling in the receiver: the receiver answers one delivery and exits 3, leaving a helper that holds
+    its pipes: its death is noticed all the same, and whatever was judged after it is an error naming its exit."""
+    sleepers = tmp_path / "sleepers"
+    (tmp_path / "leaves_a_helper.sh").write_text(LEAVES_A_HELPER)
+    receiver_config(tmp_path, "{port}", f"sh leaves_a_helper.sh {{python}} {CLIENTS / 'hostile.py'} --port {{port}} --mode once")
+    config_text = (tmp_path / "golive.yaml").read_text()
+    (tmp_path / "golive.yaml").write_text(config_text.replace("RECEIVER_DB:", f'SLEEPERS: "{sleepers}", RECEIVER_DB:'))
+    try:
+        done = golive("check", "--select", "HOOK", "--ignore", "HOOK-212", "--format", "json", "--output", "out", cwd=tmp_path)
+    finally:
+        kill_listed(sleepers)
+    assert done.returncode == 1, done.stderr
+    assert "Exception ignored" not in done.stderr, done.stderr
+    results = {r["id"]: r for r in json.loads((tmp_path / "out" / "report.json").read_text())["results"]}
+    probed = [r for r in results.values() if r["target"] == "webhook" and r["status"] != "skip"]
+    assert len([r for r in probed if r["status"] == "pass"]) <= 1
+    died = [r for r in probed if "the webhook receiver exited 3 during the check" in r["message"]]
+    assert len(died) >= len(probed) - 2, [(r["id"], r["status"], r["message"]) for r in probed]
+
+
+# 9. an --output folder golive cannot write in: exit 2 naming the folder and the reason, never "internal error"; before
+# any probe where a trial tells (nothing probed), and with every report file whole or absent
+UNDER_A_FILE = "cannot write the reports to afile/out/: it is under a file (afile is a file)"
+OUTPUT_ATTACKS = [
+    Attack(
+        "check-output-under-a-file",
+        ("check", "--select", "KEY-001,KEY-004", "--format", "text,json,html", "--output", "afile/out"),
+        2,
+        files={"golive.yaml": config(key=KEY), "afile": "a file"},
+        shows=(f"golive: {UNDER_A_FILE}; nothing was probed",),
+    ),
+    Attack(
+        "check-output-deeper-under-a-file",
+        ("check", "--select", "KEY-001", "--format", "json", "--output", "afile/a/b"),
+        2,
+        files={"golive.yaml": config(key=KEY), "afile": "a file"},
+        shows=("cannot write the reports to afile/a/b/: it is under a file (afile is a file); nothing was probed",),
+    ),
+    Attack(
+        "check-output-where-a-report-is-a-folder",
+        ("check", "--select", "KEY-001", "--format", "json,html", "--output", "reports"),
+        2,
+        files={"golive.yaml": config(key=KEY)},
+        setup=lambda root: (root / "reports" / "report.html").mkdir(parents=True),
+        shows=("cannot write the reports to reports/: reports/report.html is a folder; nothing was probed",),
+    ),
+    Attack(
+        "check-output-in-proc",
+        ("check", "--select", "KEY-001", "--format", "json", "--output", "/proc/golive-out"),
+        2,
+        files={"golive.yaml": config(key=KEY)},
+        shows=("cannot write the reports to /proc/golive-out/: ", "nothing was probed"),
+    ),
+    Attack(
+        "report-render-output-under-a-file",
+        ("report", "render", "report.json", "--format", "text,html,md", "--output", "afile/out"),
+        2,
+        files={"report.json": report(lambda data: None), "afile": "a file"},
+        shows=("Verdict: NOT READY", f"golive: {UNDER_A_FILE}; none of this run's reports was written"),
+    ),
+    Attack(
+        "report-merge-output-under-a-file",
+        ("report", "merge", "report.json", "--format", "json,sarif", "--output", "afile/out"),
+        2,
+        files={"report.json": report(lambda data: None), "afile": "a file"},
+        shows=("Verdict: READY  1 fail", f"golive: {UNDER_A_FILE}; none of this run's reports was written"),
+    ),
+    # the other files golive writes on request
+    Attack(
+        "init-output-under-a-file",
+        ("init", "--provider", "mintfax", "-o", "afile/golive.yaml"),
+        2,
+        files={"afile": "a file"},
+        shows=("golive: cannot write afile/.golive/golive.schema.json: it is under a file (afile is a file)",),
+    ),
+    Attack(
+        "schema-output-under-a-file",
+        ("schema", "config", "-o", "afile/golive.schema.json"),
+        2,
+        files={"afile": "a file"},
+        shows=("golive: cannot write afile/golive.schema.json: it is under a file (afile is a file)",),
+    ),
+]
+
+
+@pytest.mark.parametrize("attack", OUTPUT_ATTACKS, ids=lambda a: a.name)
+def test_an_output_folder_that_cannot_be_written_is_named(tmp_path: Path, attack: Attack) -> None:
+    test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
+    project = tmp_path / "project"
+    left = [str(p.relative_to(project)) for p in project.rglob("*") if p.is_file() and p.name not in attack.files]
+    assert not left, left  # no report, whole or partial, and no temporary file
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> object:
+    """mount(folder, options): a tmpfs of its own there, or the test is skipped where mounting is not permitted
+    (it is, as root in a container that allows it); unmounted afterwards."""
+    mounted: list[Path] = []
+
+    def mount(folder: Path, options: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+        mounted.append(folder)
+
+    yield mount
+    for folder in reversed(mounted):
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def test_a_read_only_output_folder_is_refused_before_probing(tmp_path: Path, tmpfs: Callable[[Path, str], None]) -> None:
+    """9. As root, permissions stop no write: a read-only file system does (a tmpfs mounted read-only); another user
+    gets a folder without write permission."""
+    (tmp_path / "golive.yaml").write_text(config(key=KEY))
+    if os.geteuid() == 0:
+        tmpfs(tmp_path / "ro", "ro,size=64k")
+        reason = "read-only file system"
+    else:
+        (tmp_path / "ro").mkdir()
+        (tmp_path / "ro").chmod(0o555)
+        reason = "permission denied"
+    done = golive("check", "--select", "KEY-001,KEY-004", "--format", "text,json,html", "--output", "ro/out", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"golive: cannot write the reports to ro/out/: {reason}; nothing was probed" in done.stderr, done.stderr
+    assert "internal error" not in done.stderr and not list((tmp_path / "ro").iterdir())
+
+
+def _file_size_limit(size: int) -> Callable[[], None]:
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
+
+
+@pytest.mark.parametrize("kind", ["full-disk", "file-size-limit"])
+def test_reports_that_fail_while_written_cost_neither_the_verdict_nor_a_whole_file(
+    tmp_path: Path, tmpfs: Callable[[Path, str], None], kind: str
+) -> None:
+    """9. The disk fills up after the trial (a tmpfs with one page left; or a file size limit, which behaves the
+    same and needs no mount): the checklist and verdict are printed, exit 2 names the folder and the reason, and
+    the folder holds only the earlier run's report, untouched (no half-written file, no temporary file)."""
+    (tmp_path / "golive.yaml").write_text(config(key=KEY))
+    out = tmp_path / "disk" / "out"
+    limit: Callable[[], None] | None = None
+    if kind == "full-disk":
+        tmpfs(tmp_path / "disk", "size=64k")
+        (tmp_path / "disk" / "filler").write_bytes(b"\0" * (56 * 1024))  # with the earlier report, one 4 KB page is left
+        reason = "no space left on device"
+    else:
+        limit = _file_size_limit(8 * 1024)
+        reason = "file too large"
+    out.mkdir(parents=True)
+    (out / "report.json").write_text("an earlier run's")
+    done = subprocess.run(
+        [sys.executable, "-m", "checker", "check", "--select", "KEY-001,KEY-004", "--format", "json,html,sarif", "--output", "disk/out"],
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        preexec_fn=limit,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Verdict: READY" in done.stdout, done.stdout  # only files were asked for: the verdict is printed all the same
+    assert re.search(
+        rf"golive: cannot write the reports to disk/out/: {reason} \(writing report\.\w+\); none of this run's reports was written",
+        done.stderr,
+    ), done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert sorted(os.listdir(out)) == ["report.json"] and (out / "report.json").read_text() == "an earlier run's"
+
+
+def test_a_folder_that_becomes_unwritable_after_the_trial_is_named_when_written(tmp_path: Path) -> None:
+    """9. The trial leaves nothing behind; a file that takes the folder's place after it is named at write time."""
+    from checker.errors import OutputError
+    from checker.model import Result, Rule, RunResult, Severity, Status
+    from checker.report import unwritable, write_reports
+
+    rule = Rule("KEY-001", "t", "Credentials", "repo", Severity.BLOCKER, "c", "w", "p", "f")
+    run = RunResult(
+        "mintfax", "sandbox", "2026-11-25T10:00:00Z", 1.0, "ready", False, (Result(rule, Status.PASS, Severity.BLOCKER, "m"),), "0.1.0"
+    )
+    out = tmp_path / "afile" / "out"
+    assert unwritable(out, ["json", "html"]) is None
+    assert not os.listdir(tmp_path)  # the trial's folders and file are gone
+    (tmp_path / "afile").write_text("a file")
+    with pytest.raises(OutputError, match=r"afile/out/: it is under a file \(.*afile is a file\); none of this run's"):
+        write_reports(run, ["json", "html"], out)
+    assert os.listdir(tmp_path) == ["afile"]

@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from checker.backoff import CLIENT_WORK_S, DEFAULT_NOISE, Noise
-from checker.harness.process import spawn
+from checker.harness.process import Command, spawn
 from checker.harness.proxy import Connection, stamped_listener
-from checker.harness.reaper import kill_group
 
 CAL_SLEEP_S = 0.2
 MIN_SAMPLES = 5
@@ -47,7 +46,7 @@ class NoiseMeter:
         self._listener: socket.socket | None = None
         self._serving: asyncio.Task[None] | None = None
         self._pid: int | None = None
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: Command | None = None
 
     async def start(self) -> NoiseMeter:
         self._listener = listener = stamped_listener(1)
@@ -105,9 +104,7 @@ class NoiseMeter:
 
     async def stop(self) -> None:
         if self._process is not None:
-            kill_group(self._process.pid)
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._process.wait(), 2)
+            await self._process.finish()
         if self._serving is not None:
             self._serving.cancel()
             with contextlib.suppress(BaseException):

@@ -17,7 +17,8 @@ from checker.errors import ProbeError
 from checker.harness.reaper import kill_group, track_group
 
 OUTPUT_LIMIT = 64 * 1024  # bytes kept of stdout and of stderr (the tail)
-KILL_GRACE_S = 2.0
+KILL_GRACE_S = 2.0  # for a killed group to exit
+OUTPUT_GRACE_S = 0.5  # for its pipes to close once it has: a process that left the group may hold them for good
 
 
 @dataclass(frozen=True)
@@ -130,31 +131,79 @@ def command_line(template: str, values: Mapping[str, str]) -> list[str]:
     return [fill(word, values) for word in words]
 
 
-def gather_output(process: asyncio.subprocess.Process) -> asyncio.Future[tuple[bytes, bytes]]:
-    """The tails of stdout and stderr, read until the pipes close. When the run is cancelled before they are
-    read, the readers are cancelled at shutdown: the callback retrieves that, so nothing is logged."""
-    outputs = asyncio.gather(_tail(process.stdout), _tail(process.stderr))
-    outputs.add_done_callback(lambda f: f.cancelled() or f.exception())
-    return outputs
+class _Pipes(asyncio.SubprocessProtocol):
+    """What golive hears of a command: the tails of its stdout and stderr as they arrive, its own exit, and the
+    end of its pipes (which a process that left its group may hold long after it exited)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.tails = {1: bytearray(), 2: bytearray()}
+        self.open = {1, 2}
+        self.exited = loop.create_future()
+        self.closed = loop.create_future()
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        tail = self.tails.get(fd)
+        if tail is not None:
+            tail += data
+            if len(tail) > OUTPUT_LIMIT:
+                del tail[: len(tail) - OUTPUT_LIMIT]
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self.open.discard(fd)
+        if not self.open and not self.closed.done():
+            self.closed.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
 
 
-async def _tail(stream: asyncio.StreamReader | None) -> bytes:
-    kept = bytearray()
-    if stream is None:
-        return b""
-    while chunk := await stream.read(65536):
-        kept += chunk
-        if len(kept) > OUTPUT_LIMIT:
-            del kept[: len(kept) - OUTPUT_LIMIT]
-    return bytes(kept)
+class Command:
+    """A command golive started, in its own process group. Its own exit is what counts (`exited`); `finish` kills
+    its group and collects its output without waiting for a process that escaped the group (a `setsid` helper
+    holding the pipes), and closes the pipes while the event loop still runs."""
+
+    def __init__(self, transport: asyncio.SubprocessTransport, pipes: _Pipes) -> None:
+        self.pid: int = transport.get_pid()
+        self._transport = transport
+        self._pipes = pipes
+        self._finishing: asyncio.Future[tuple[bytes, bytes]] | None = None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._transport.get_returncode()
+
+    async def exited(self) -> int | None:
+        """Its exit status, as soon as it has exited (not when its pipes close)."""
+        await asyncio.shield(self._pipes.exited)
+        return self.returncode
+
+    async def finish(self) -> tuple[bytes, bytes]:
+        """Kill its group, then the tails of stdout and stderr: what arrived until the pipes closed, or until
+        OUTPUT_GRACE_S after the kill if something outside the group still holds them. Once, however often
+        called; a caller cancelled meanwhile does not cut the clean-up short."""
+        if self._finishing is None:
+            self._finishing = asyncio.ensure_future(self._finish())
+        return await asyncio.shield(self._finishing)
+
+    async def _finish(self) -> tuple[bytes, bytes]:
+        kill_group(self.pid)  # also whatever the command left running in its group
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self._pipes.exited), KILL_GRACE_S)
+        with contextlib.suppress(TimeoutError):  # the loop reads what is in the pipes before the timer fires
+            await asyncio.wait_for(asyncio.shield(self._pipes.closed), OUTPUT_GRACE_S)
+        self._transport.close()  # now, not in a destructor after the loop has closed
+        return bytes(self._pipes.tails[1]), bytes(self._pipes.tails[2])
 
 
-async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, what: str) -> asyncio.subprocess.Process:
+async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, str], cwd: Path, what: str) -> Command:
     """Start a configured command: placeholders filled, output piped, in its own process group
     (so a timeout or Ctrl-C kills everything it started)."""
     argv = command_line(template, values)
+    loop = asyncio.get_running_loop()
     try:
-        process = await asyncio.create_subprocess_exec(
+        transport, pipes = await loop.subprocess_exec(
+            lambda: _Pipes(loop),
             *argv,
             cwd=cwd,
             env={**os.environ, **{k: fill(v, values) for k, v in env.items()}},
@@ -165,8 +214,9 @@ async def spawn(template: str, values: Mapping[str, str], *, env: Mapping[str, s
         )
     except (OSError, ValueError) as exc:
         raise ProbeError(f"cannot start {what} ({argv[0] if argv else 'empty command'}): {exc}") from None
-    track_group(process.pid)  # killed with golive, even if golive is killed (harness/reaper.py)
-    return process
+    command = Command(transport, pipes)
+    track_group(command.pid)  # killed with golive, even if golive is killed (harness/reaper.py)
+    return command
 
 
 async def run_client(
@@ -178,28 +228,24 @@ async def run_client(
     timeout_s: float,
     on_start: Callable[[int], None] | None = None,  # told the client's pid as soon as it runs
 ) -> ProcessResult:
+    """Run the client until it exits (or `timeout_s`): its own exit code and output are the result, whatever it
+    left running."""
     started = time.monotonic()
-    process = await spawn(template, values, env=env, cwd=cwd, what="the client")
+    command = await spawn(template, values, env=env, cwd=cwd, what="the client")
     if on_start is not None:
-        on_start(process.pid)
-    outputs = gather_output(process)
+        on_start(command.pid)
     timed_out = False
     try:
-        await asyncio.wait_for(process.wait(), timeout_s)
+        await asyncio.wait_for(command.exited(), timeout_s)
     except TimeoutError:
         timed_out = True
     finally:
-        kill_group(process.pid)  # also whatever the client left running in its group
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(process.wait(), KILL_GRACE_S)
-    try:
-        stdout, stderr = await asyncio.wait_for(outputs, KILL_GRACE_S)
-    except TimeoutError:  # a grandchild kept the pipes open after the group was killed
-        stdout, stderr = b"", b""
+        ended = time.monotonic()
+        stdout, stderr = await command.finish()
     return ProcessResult(
-        exit_code=None if timed_out else process.returncode,
+        exit_code=None if timed_out else command.returncode,
         stdout=stdout.decode("utf-8", "replace"),
         stderr=stderr.decode("utf-8", "replace"),
-        duration_s=time.monotonic() - started,
+        duration_s=ended - started,
         timed_out=timed_out,
     )

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checker.errors import ProbeError
-from checker.harness.process import KILL_GRACE_S, gather_output, spawn
-from checker.harness.reaper import kill_group
+from checker.harness.process import spawn
 from checker.printable import printable
 from checker.redact import command_line
 
@@ -170,27 +169,15 @@ async def running_receiver(
             "a receiver it saw open its port; stop that process, or write {port} in webhook.url to get a free one"
         )
     process = await spawn(template, values, env=env, cwd=cwd, what="the webhook receiver")
-    outputs = gather_output(process)
     state = RunningReceiver(process.pid)
 
-    async def tail() -> str:
-        try:
-            out, err = await asyncio.wait_for(asyncio.shield(outputs), KILL_GRACE_S)
-        except TimeoutError:
-            outputs.cancel()
-            return ""
+    async def stop() -> str:
+        out, err = await process.finish()
         return (err or out).decode("utf-8", "replace").strip()[-TAIL:]
 
-    async def stop() -> str:
-        kill_group(process.pid)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(process.wait(), KILL_GRACE_S)
-        return await tail()
-
     async def watch() -> None:
-        state.exit_code = await process.wait()
-        kill_group(process.pid)  # what it left in its group would otherwise answer in its place
-        state.tail = await tail()
+        state.exit_code = await process.exited()  # its own exit: a helper it left holding its pipes does not hide it
+        state.tail = await stop()  # what it left in its group would otherwise answer in its place
 
     deadline = time.monotonic() + start_timeout_s
     try:
@@ -219,5 +206,4 @@ async def running_receiver(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await watcher
     finally:
-        if process.returncode is None or not outputs.done():
-            await stop()
+        await stop()
