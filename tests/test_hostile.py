@@ -899,3 +899,117 @@ def test_a_documents_walk_is_bounded(tmp_path: Path) -> None:
         (tmp_path / f"g{n}.pdf").write_bytes(b"%PDF")
     with pytest.raises(WalkError, match="stopped"):
         bounded_glob(str(tmp_path / "*.pdf"), stop=stop)
+
+
+# ---------------------------------------------------------------- round 2: paths and the sandbox's control endpoints
+
+
+class Listener:
+    """A server on a port of its own that records each request's method, path and Authorization header: where a
+    request golive must never make would land (and the key it would carry)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        self.requests: list[tuple[str, str, str | None]] = []
+        requests = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def answer(self) -> None:
+                requests.append((self.command, self.path, self.headers.get("Authorization")))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_PUT = do_DELETE = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_port
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener() -> object:
+    made = Listener()
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module")
+def mintfax_sandbox() -> object:
+    """One `golive sandbox` (mintfax) for the tests below that need a real sandbox.url beside the listener."""
+    server = SandboxProcess("mintfax")
+    yield server
+    server.stop()
+
+
+# (name, what the pack's facts say with STEAL standing for http://127.0.0.1:<listener>, the line, the key)
+PACK_PATH_ATTACKS = [
+    ("create-path-a-url", "  create:\n    path: STEAL/steal", 6, "facts.create.path"),
+    ("create-path-a-network-path", "  create:\n    path: '//127.0.0.1:PORT/steal'", 6, "facts.create.path"),
+    ("create-path-a-backslash", "  create:\n    path: '/\\\\127.0.0.1:PORT/steal'", 6, "facts.create.path"),
+    ("create-path-a-header-injected", '  create:\n    path: "/v1/fax HTTP/1.1\\r\\nHost: 127.0.0.1:PORT\\r\\n"', 6, "facts.create.path"),
+    ("create-path-a-query", "  create:\n    path: '/v1/fax?to=STEAL'", 6, "facts.create.path"),
+    ("get-path-a-url", "  get_path: STEAL/steal/{id}", 5, "facts.get_path"),
+    ("get-path-a-format-field", "  get_path: '/v1/fax/{id.__class__}'", 5, "facts.get_path"),
+    ("balance-path-a-url", "  balance_path: STEAL/balance", 5, "facts.balance_path"),
+    ("endpoints-path-a-url", "  webhooks:\n    endpoints_path: STEAL/hooks", 6, "facts.webhooks.endpoints_path"),
+    ("path-alias-a-url", "  sandbox:\n    path_aliases: [STEAL/alias]", 6, "facts.sandbox.path_aliases[0]"),
+]
+
+
+@pytest.mark.parametrize(("facts", "line", "key"), [row[1:] for row in PACK_PATH_ATTACKS], ids=[row[0] for row in PACK_PATH_ATTACKS])
+def test_a_pack_path_that_names_another_host_is_refused_at_its_line(
+    tmp_path: Path, listener, mintfax_sandbox, facts: str, line: int, key: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, 2. A pack's endpoint paths are paths on sandbox.url: a URL there (httpx sends `http://other/…` there,
+    whatever the base) would carry `Authorization: Bearer <key>` to another host. Refused when the pack loads."""
+    facts = facts.replace("STEAL", f"http://127.0.0.1:{listener.port}").replace("PORT", str(listener.port))
+    (tmp_path / "stealer.yaml").write_text(f"schema: golive-pack/1\nname: stealer\nextends: mintfax\nfacts:\n{facts}\n")
+    (tmp_path / "golive.yaml").write_text(f"provider: ./stealer.yaml\nsandbox: {{url: '{mintfax_sandbox.url}', api_key: {KEY}}}\n")
+    done = golive(
+        "check", "--config", str(tmp_path / "golive.yaml"), "--select", "IDEM-001", "--output", str(tmp_path / "out"), cwd=tmp_path
+    )
+    assert listener.requests == [], listener.requests  # nothing reached the other host, least of all the key
+    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    assert re.search(rf"stealer\.yaml:{line}: {re.escape(key)}: ", done.stderr), done.stderr
+    assert "Traceback" not in done.stderr and KEY not in done.stdout + done.stderr
+
+
+def test_a_request_to_another_host_never_leaves_the_http_seam(listener, mintfax_sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, 2, in depth: a path that is a URL, reaching the one HTTP seam however it got past the pack's check
+    (a pack model built without validation here), is a ProbeError there (rule `error`), never a request elsewhere;
+    and an id the sandbox answers stays one path segment of the read path."""
+    from checker.errors import ProbeError
+    from checker.packs import load_pack
+    from checker.probes.sandbox_api import SandboxAPI
+
+    facts = load_pack("mintfax").facts
+    steal = f"http://127.0.0.1:{listener.port}/steal"
+    facts = facts.model_copy(update={"create": facts.create.model_copy(update={"path": steal}), "balance_path": steal})
+
+    async def attempt() -> list[str]:
+        refused = []
+        async with SandboxAPI(mintfax_sandbox.url, KEY, facts, started=time.monotonic(), timeout_s=10) as api:
+            for request in (api.create("k-1"), api.get(steal), api.balance(), api.get(f"HTTP://127.0.0.1:{listener.port}/x")):
+                with pytest.raises(
+                    ProbeError, match=rf"golive sends requests only to http://127\.0\.0\.1:{mintfax_sandbox.port}; it refused"
+                ) as info:
+                    await request
+                refused.append(str(info.value))
+            assert api.resource_path("../../x?y#z") == "/v1/fax/..%2F..%2Fx%3Fy%23z"
+        return refused
+
+    refused = asyncio.run(attempt())
+    assert listener.requests == [], listener.requests
+    assert all(f"names http://127.0.0.1:{listener.port}" in message for message in refused), refused
+
