@@ -1013,3 +1013,65 @@ def test_a_request_to_another_host_never_leaves_the_http_seam(listener, mintfax_
     assert listener.requests == [], listener.requests
     assert all(f"names http://127.0.0.1:{listener.port}" in message for message in refused), refused
 
+
+def test_a_web_page_cannot_move_the_sandbox_clock(tmp_path: Path) -> None:
+    """Issue 25, 15. A page in the user's browser can POST to 127.0.0.1 without asking (a CORS-safelisted
+    `text/plain` or form body, no key): such a request to a control endpoint is refused and moves no clock (a stored
+    idempotency key still replays). The account's own key moves its own clock, as the README shows with curl; the
+    control token `golive sandbox` prints moves every account's."""
+    server = LimitedSandbox("mintfax", tmp_path)
+    ten_years = json.dumps({"advance_s": 10 * 365 * 24 * 3600}).encode()
+    evil = "https://evil.example"
+    other_key = KEY[:-4] + "beef"
+
+    def fax(client: httpx.Client, key: str) -> httpx.Response:
+        return client.post("/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", PDF)}, headers={"Idempotency-Key": key})
+
+    try:
+        with (
+            httpx.Client(base_url=server.url, timeout=30) as page,
+            httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as owner,
+            httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {other_key}"}, timeout=30) as other,
+        ):
+            first, others = fax(owner, "order-1"), fax(other, "order-9")
+            assert first.status_code == 201 and others.status_code == 201, (first.text, others.text)
+            refused = [
+                ({"Content-Type": "text/plain", "Origin": evil}, 403, "cross_origin_refused"),  # a page's fetch() or form
+                ({"Content-Type": "application/x-www-form-urlencoded", "Origin": evil}, 403, "cross_origin_refused"),
+                ({"Content-Type": "text/plain", "Origin": evil, "Authorization": f"Bearer {KEY}"}, 403, "cross_origin_refused"),
+                ({"Content-Type": "application/json", "Origin": "null"}, 403, "cross_origin_refused"),  # a sandboxed frame
+                ({"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403, "cross_origin_refused"),
+                ({"Content-Type": "text/plain"}, 415, "unsupported_media_type"),  # no Origin: still no JSON, so no move
+                ({"Content-Type": "text/plain", "Authorization": f"Bearer {KEY}"}, 415, "unsupported_media_type"),
+                ({"Content-Type": "application/json"}, 401, "unauthorized"),  # no key: no account to move
+            ]
+            for headers, status, error in refused:
+                answer = page.post("/_sandbox/clock", content=ten_years, headers=headers)
+                assert (answer.status_code, answer.json().get("error")) == (status, error), (headers, answer.text)
+            every = json.dumps({"advance_s": 10 * 365 * 24 * 3600, "scope": "sandbox"}).encode()
+            for token in ("", "guessed", KEY):
+                answer = page.post(
+                    "/_sandbox/clock", content=every, headers={"Content-Type": "application/json", "X-Golive-Control-Token": token}
+                )
+                assert (answer.status_code, answer.json().get("error")) == (403, "control_token_required"), answer.text
+            answer = owner.get("/_sandbox/events", headers={"Origin": evil})
+            assert (answer.status_code, answer.json().get("error")) == (403, "cross_origin_refused"), answer.text
+            # no clock moved: both stored keys still replay
+            for client, key, made in ((owner, "order-1", first), (other, "order-9", others)):
+                replay = fax(client, key)
+                assert replay.headers.get("idempotency-replayed") == "true" and replay.json()["id"] == made.json()["id"], replay.text
+            # the documented way: the account's own key, JSON; its keys age, the other account's do not
+            moved = owner.post("/_sandbox/clock", json={"advance_s": 24 * 3600 + 60}, headers={"Origin": server.url})
+            assert moved.status_code == 200, moved.text
+            assert fax(owner, "order-1").json()["id"] != first.json()["id"]
+            assert fax(other, "order-9").headers.get("idempotency-replayed") == "true"
+            # every account's clock: the control token printed at start
+            token = wait_for(lambda: re.search(r"control token (\S+)", server.log.read_text()), 10, "the control token").group(1)
+            everyone = page.post(
+                "/_sandbox/clock", content=every, headers={"Content-Type": "application/json", "X-Golive-Control-Token": token}
+            )
+            assert everyone.status_code == 200, everyone.text
+            assert fax(other, "order-9").json()["id"] != others.json()["id"]
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log, log[-3000:]
