@@ -622,13 +622,15 @@ def sandbox(
     """Serve the embedded sandbox for local development (Ctrl-C stops it): a built-in provider's, or any pack's,
     served from its facts."""
     from checker.packs import load_pack
-    from checker.sandbox.app import SandboxOptions
+    from checker.sandbox.app import CONTROL_TOKEN_HEADER, SandboxOptions
     from checker.sandbox.server import serve
     from checker.sandbox.store import StateFileError
 
     pack = load_pack(provider)
-    click.echo(f"golive sandbox: {pack.name} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
     options = SandboxOptions(rate_limit=rate_limit, replay_style=replay_style, allow_remote_webhooks=allow_remote_webhooks)
+    click.echo(f"golive sandbox: {pack.name} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
+    # the one thing that moves every account's clock (a key moves its own account's): printed once, for this run only
+    click.echo(f"golive sandbox: control token {options.control_token} ({CONTROL_TOKEN_HEADER}, for every account's clock)", err=True)
     try:
         serve(pack, host=host, port=port, db=db, options=options)  # served from its facts, as `golive check` serves it
     except StateFileError as exc:

@@ -144,7 +144,7 @@ async def send(
     t0 = time.monotonic()
     what = str(client.base_url or url)
     with translated(what):
-        request = client.build_request(method, url, **kwargs)
+        request = _to_base(client, method, url, **kwargs)
         try:
             async with asyncio.timeout(deadline_s):
                 response = await client.send(request, stream=True, follow_redirects=False)
@@ -174,6 +174,35 @@ async def send(
         truncated=truncated,
         note=note,
     )
+
+
+def _to_base(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Request:
+    """The request, if it goes where the client's base URL does (its scheme, host and port). A path from a pack or a
+    target that is really a URL (`http://other-host/…`, which httpx sends there whatever the base) is refused here
+    too, after the pack's own check (checker/packs.py, `path_problem`): the API key goes to the configured sandbox only."""
+    base = client.base_url
+    try:
+        request = client.build_request(method, url, **kwargs)
+    except httpx.InvalidURL as exc:  # not an httpx.HTTPError: a control character in a path, a port out of range
+        raise ProbeError(f"golive cannot send {method} {url[:120]!r}: {exc}") from None
+    if not base.host or _origin(request.url) != _origin(base):
+        raise ProbeError(
+            f"golive sends requests only to {_origin_text(base) or 'a configured base URL'}; "
+            f"it refused {method} {url[:120]!r}, which names {_origin_text(request.url)}"
+        )
+    return request
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme.lower(), url.host.lower(), url.port  # httpx leaves out a scheme's default port
+
+
+def _origin_text(url: httpx.URL) -> str:
+    scheme, host, port = _origin(url)
+    if not host:
+        return ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 def decoded(body: bytes, encoding: str, max_body: int, truncated: bool) -> tuple[bytes, bool, str]:

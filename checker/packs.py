@@ -8,12 +8,13 @@ import dataclasses
 import difflib
 import json
 import re
+import string
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 import yaml
@@ -92,6 +93,58 @@ def filled(text: str, facts: Facts | None) -> str:
 
 # ---------------------------------------------------------------- provider facts
 
+# A pack is a third party's file, and an endpoint in it is a path on the sandbox golive.yaml names, never a place of
+# its own: httpx sends a request for `http://other-host/…` (or `//other-host/…`) there, with the API key. So a path
+# starts with one '/' and holds only what RFC 3986 allows in a path (no backslash, space, control character, query or
+# fragment; anything else percent-encoded); `{id}` (the created resource's id) only where the field says so.
+PATH_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~%!$&'()*+,;=:@/")
+
+
+def path_problem(path: str, placeholders: tuple[str, ...] = ()) -> str | None:
+    """Why `path` is not an endpoint path on the sandbox (None: it is one)."""
+    if not path.startswith("/"):
+        url = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", path) or "." in path.split("/", 1)[0]
+        return ("a URL where a path belongs" if url else "not a path") + ": an endpoint is a path on sandbox.url, starting with '/'"
+    if path.startswith("//"):
+        return "starts with '//', which names a host: an endpoint is a path on sandbox.url, with one '/'"
+    rest = path
+    for name in placeholders:
+        rest = rest.replace("{" + name + "}", "")
+    bad = next((c for c in rest if c not in PATH_CHARACTERS), None)
+    if bad is None:
+        return None
+    if bad == "\\":
+        return "holds a backslash, which some URL parsers read as '/': write '/'"
+    if bad in "?#":
+        return f"holds {bad!r}: an endpoint is a path, without a query or fragment"
+    if bad in "{}":
+        allowed = ", ".join("{" + name + "}" for name in placeholders)
+        return f"holds {bad!r}: " + (f"{allowed} is the only placeholder here" if allowed else "no placeholder is filled in here")
+    if not bad.isprintable() or bad.isspace():
+        return f"holds a control character or a space ({bad!r}): write it percent-encoded"
+    return f"holds {bad!r}, which a path does not: write it percent-encoded"
+
+
+def _endpoint(placeholders: tuple[str, ...]) -> pydantic.AfterValidator:
+    def valid(path: str) -> str:
+        problem = path_problem(path, placeholders)
+        if problem:
+            raise ValueError(problem)
+        return path
+
+    return pydantic.AfterValidator(valid)
+
+
+def _schema_pattern(placeholders: tuple[str, ...]) -> Any:
+    """The same rule for editors, in the JSON Schema (`golive schema pack`)."""
+    one = "[A-Za-z0-9._~%!$&'()*+,;=:@/-]"  # PATH_CHARACTERS
+    pattern = "^/(?!/)(" + "|".join([one, *("\\{" + name + "\\}" for name in placeholders)]) + ")*$"
+    return pydantic.Field(json_schema_extra={"pattern": pattern})
+
+
+EndpointPath = Annotated[str, _endpoint(()), _schema_pattern(())]  # an endpoint of the provider: a path on the sandbox
+ReadPath = Annotated[str, _endpoint(("id",)), _schema_pattern(("id",))]  # where one resource is read: `{id}` is its id
+
 
 class KeyFacts(FactsModel):
     """Key kinds by prefix. test and live: API keys (secret or restricted), valid as sandbox.api_key in their
@@ -111,7 +164,7 @@ class FileSpec(FactsModel):
 
 
 class CreateFacts(FactsModel):
-    path: str
+    path: EndpointPath
     method: Literal["POST"] = "POST"
     # json; multipart (fields and a file); form (application/x-www-form-urlencoded, nested objects as a[b]=c)
     encoding: Literal["multipart", "json", "form"]
@@ -208,7 +261,7 @@ class SandboxFacts(FactsModel):
     response_fields: list[str] | None = None  # what a create answers (None: the whole resource)
     features: list[Literal["courier_retry", "delivery_lifecycle", "balance_holds"]] = []  # checker/sandbox/features.py
     params: dict[str, Any] = {}  # the features' settings (balance_holds: price_cents, low_balance_cents)
-    path_aliases: list[str] = []  # other paths the create is served at (its read at <alias>/{id})
+    path_aliases: list[EndpointPath] = []  # other paths the create is served at (its read at <alias>/{id})
 
 
 class ErrorFacts(FactsModel):
@@ -276,7 +329,7 @@ class WebhookFacts(FactsModel):
     deadline_s: float = 5
     required_events: list[str] = []
     balance_event: str | None = None  # the event that warns of a low balance (BAL-001)
-    endpoints_path: str | None = None  # where a real sandbox lists the registered endpoints (HOOK-212)
+    endpoints_path: EndpointPath | None = None  # where a real sandbox lists the registered endpoints (HOOK-212)
     event_data: dict[str, Any] = {}  # a realistic `data` object for the deliveries golive sends
     envelope: EnvelopeFacts = EnvelopeFacts()
     registration: RegistrationFacts = RegistrationFacts()
@@ -291,8 +344,8 @@ class Facts(FactsModel):
     keys: KeyFacts = KeyFacts()
     api_key_header: str | None = None  # the header an API key goes in, whole (Adyen: X-API-Key); none: Authorization: Bearer
     create: CreateFacts
-    get_path: str | None = None
-    balance_path: str | None = None
+    get_path: ReadPath | None = None
+    balance_path: EndpointPath | None = None
     idempotency: IdempotencyFacts
     correlation_header: str | None = None
     retry: RetryFacts

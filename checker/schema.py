@@ -49,7 +49,9 @@ def _problem(model: type[pydantic.BaseModel], err: Any, doc: YamlDocument, base:
         shown = f" (got {mask(str(value))!r})"
     else:
         shown = f" (got {value!r})"
-    message = err["msg"][0].lower() + err["msg"][1:]
+    # a validator's own words, without pydantic's "Value error, " before them
+    said = str(err["ctx"]["error"]) if kind == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
+    message = said[0].lower() + said[1:]
     return doc.problem(path, f"{message}{shown}")
 
 

@@ -1301,3 +1301,179 @@ def test_a_folder_that_becomes_unwritable_after_the_trial_is_named_when_written(
     with pytest.raises(OutputError, match=r"afile/out/: it is under a file \(.*afile is a file\); none of this run's"):
         write_reports(run, ["json", "html"], out)
     assert os.listdir(tmp_path) == ["afile"]
+
+
+# ---------------------------------------------------------------- round 2: paths and the sandbox's control endpoints
+
+
+class Listener:
+    """A server on a port of its own that records each request's method, path and Authorization header: where a
+    request golive must never make would land (and the key it would carry)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from threading import Thread
+
+        self.requests: list[tuple[str, str, str | None]] = []
+        requests = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def answer(self) -> None:
+                requests.append((self.command, self.path, self.headers.get("Authorization")))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_PUT = do_DELETE = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_port
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def listener() -> object:
+    made = Listener()
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module")
+def mintfax_sandbox() -> object:
+    """One `golive sandbox` (mintfax) for the tests below that need a real sandbox.url beside the listener."""
+    server = SandboxProcess("mintfax")
+    yield server
+    server.stop()
+
+
+# (name, what the pack's facts say with STEAL standing for http://127.0.0.1:<listener>, the line, the key)
+PACK_PATH_ATTACKS = [
+    ("create-path-a-url", "  create:\n    path: STEAL/steal", 6, "facts.create.path"),
+    ("create-path-a-network-path", "  create:\n    path: '//127.0.0.1:PORT/steal'", 6, "facts.create.path"),
+    ("create-path-a-backslash", "  create:\n    path: '/\\\\127.0.0.1:PORT/steal'", 6, "facts.create.path"),
+    ("create-path-a-header-injected", '  create:\n    path: "/v1/fax HTTP/1.1\\r\\nHost: 127.0.0.1:PORT\\r\\n"', 6, "facts.create.path"),
+    ("create-path-a-query", "  create:\n    path: '/v1/fax?to=STEAL'", 6, "facts.create.path"),
+    ("get-path-a-url", "  get_path: STEAL/steal/{id}", 5, "facts.get_path"),
+    ("get-path-a-format-field", "  get_path: '/v1/fax/{id.__class__}'", 5, "facts.get_path"),
+    ("balance-path-a-url", "  balance_path: STEAL/balance", 5, "facts.balance_path"),
+    ("endpoints-path-a-url", "  webhooks:\n    endpoints_path: STEAL/hooks", 6, "facts.webhooks.endpoints_path"),
+    ("path-alias-a-url", "  sandbox:\n    path_aliases: [STEAL/alias]", 6, "facts.sandbox.path_aliases[0]"),
+]
+
+
+@pytest.mark.parametrize(("facts", "line", "key"), [row[1:] for row in PACK_PATH_ATTACKS], ids=[row[0] for row in PACK_PATH_ATTACKS])
+def test_a_pack_path_that_names_another_host_is_refused_at_its_line(
+    tmp_path: Path, listener, mintfax_sandbox, facts: str, line: int, key: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, 2. A pack's endpoint paths are paths on sandbox.url: a URL there (httpx sends `http://other/…` there,
+    whatever the base) would carry `Authorization: Bearer <key>` to another host. Refused when the pack loads."""
+    facts = facts.replace("STEAL", f"http://127.0.0.1:{listener.port}").replace("PORT", str(listener.port))
+    (tmp_path / "stealer.yaml").write_text(f"schema: golive-pack/1\nname: stealer\nextends: mintfax\nfacts:\n{facts}\n")
+    (tmp_path / "golive.yaml").write_text(f"provider: ./stealer.yaml\nsandbox: {{url: '{mintfax_sandbox.url}', api_key: {KEY}}}\n")
+    done = golive(
+        "check", "--config", str(tmp_path / "golive.yaml"), "--select", "IDEM-001", "--output", str(tmp_path / "out"), cwd=tmp_path
+    )
+    assert listener.requests == [], listener.requests  # nothing reached the other host, least of all the key
+    assert done.returncode == 2, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
+    assert re.search(rf"stealer\.yaml:{line}: {re.escape(key)}: ", done.stderr), done.stderr
+    assert "Traceback" not in done.stderr and KEY not in done.stdout + done.stderr
+
+
+def test_a_request_to_another_host_never_leaves_the_http_seam(listener, mintfax_sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Issue 25, 2, in depth: a path that is a URL, reaching the one HTTP seam however it got past the pack's check
+    (a pack model built without validation here), is a ProbeError there (rule `error`), never a request elsewhere;
+    and an id the sandbox answers stays one path segment of the read path."""
+    from checker.errors import ProbeError
+    from checker.packs import load_pack
+    from checker.probes.sandbox_api import SandboxAPI
+
+    facts = load_pack("mintfax").facts
+    steal = f"http://127.0.0.1:{listener.port}/steal"
+    facts = facts.model_copy(update={"create": facts.create.model_copy(update={"path": steal}), "balance_path": steal})
+
+    async def attempt() -> list[str]:
+        refused = []
+        async with SandboxAPI(mintfax_sandbox.url, KEY, facts, started=time.monotonic(), timeout_s=10) as api:
+            for request in (api.create("k-1"), api.get(steal), api.balance(), api.get(f"HTTP://127.0.0.1:{listener.port}/x")):
+                with pytest.raises(
+                    ProbeError, match=rf"golive sends requests only to http://127\.0\.0\.1:{mintfax_sandbox.port}; it refused"
+                ) as info:
+                    await request
+                refused.append(str(info.value))
+            assert api.resource_path("../../x?y#z") == "/v1/fax/..%2F..%2Fx%3Fy%23z"
+        return refused
+
+    refused = asyncio.run(attempt())
+    assert listener.requests == [], listener.requests
+    assert all(f"names http://127.0.0.1:{listener.port}" in message for message in refused), refused
+
+
+def test_a_web_page_cannot_move_the_sandbox_clock(tmp_path: Path) -> None:
+    """Issue 25, 15. A page in the user's browser can POST to 127.0.0.1 without asking (a CORS-safelisted
+    `text/plain` or form body, no key): such a request to a control endpoint is refused and moves no clock (a stored
+    idempotency key still replays). The account's own key moves its own clock, as the README shows with curl; the
+    control token `golive sandbox` prints moves every account's."""
+    server = LimitedSandbox("mintfax", tmp_path)
+    ten_years = json.dumps({"advance_s": 10 * 365 * 24 * 3600}).encode()
+    evil = "https://evil.example"
+    other_key = KEY[:-4] + "beef"
+
+    def fax(client: httpx.Client, key: str) -> httpx.Response:
+        return client.post("/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", PDF)}, headers={"Idempotency-Key": key})
+
+    try:
+        with (
+            httpx.Client(base_url=server.url, timeout=30) as page,
+            httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as owner,
+            httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {other_key}"}, timeout=30) as other,
+        ):
+            first, others = fax(owner, "order-1"), fax(other, "order-9")
+            assert first.status_code == 201 and others.status_code == 201, (first.text, others.text)
+            refused = [
+                ({"Content-Type": "text/plain", "Origin": evil}, 403, "cross_origin_refused"),  # a page's fetch() or form
+                ({"Content-Type": "application/x-www-form-urlencoded", "Origin": evil}, 403, "cross_origin_refused"),
+                ({"Content-Type": "text/plain", "Origin": evil, "Authorization": f"Bearer {KEY}"}, 403, "cross_origin_refused"),
+                ({"Content-Type": "application/json", "Origin": "null"}, 403, "cross_origin_refused"),  # a sandboxed frame
+                ({"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"}, 403, "cross_origin_refused"),
+                ({"Content-Type": "text/plain"}, 415, "unsupported_media_type"),  # no Origin: still no JSON, so no move
+                ({"Content-Type": "text/plain", "Authorization": f"Bearer {KEY}"}, 415, "unsupported_media_type"),
+                ({"Content-Type": "application/json"}, 401, "unauthorized"),  # no key: no account to move
+            ]
+            for headers, status, error in refused:
+                answer = page.post("/_sandbox/clock", content=ten_years, headers=headers)
+                assert (answer.status_code, answer.json().get("error")) == (status, error), (headers, answer.text)
+            every = json.dumps({"advance_s": 10 * 365 * 24 * 3600, "scope": "sandbox"}).encode()
+            for token in ("", "guessed", KEY):
+                answer = page.post(
+                    "/_sandbox/clock", content=every, headers={"Content-Type": "application/json", "X-Golive-Control-Token": token}
+                )
+                assert (answer.status_code, answer.json().get("error")) == (403, "control_token_required"), answer.text
+            answer = owner.get("/_sandbox/events", headers={"Origin": evil})
+            assert (answer.status_code, answer.json().get("error")) == (403, "cross_origin_refused"), answer.text
+            # no clock moved: both stored keys still replay
+            for client, key, made in ((owner, "order-1", first), (other, "order-9", others)):
+                replay = fax(client, key)
+                assert replay.headers.get("idempotency-replayed") == "true" and replay.json()["id"] == made.json()["id"], replay.text
+            # the documented way: the account's own key, JSON; its keys age, the other account's do not
+            moved = owner.post("/_sandbox/clock", json={"advance_s": 24 * 3600 + 60}, headers={"Origin": server.url})
+            assert moved.status_code == 200, moved.text
+            assert fax(owner, "order-1").json()["id"] != first.json()["id"]
+            assert fax(other, "order-9").headers.get("idempotency-replayed") == "true"
+            # every account's clock: the control token printed at start
+            token = wait_for(lambda: re.search(r"control token (\S+)", server.log.read_text()), 10, "the control token").group(1)
+            everyone = page.post(
+                "/_sandbox/clock", content=every, headers={"Content-Type": "application/json", "X-Golive-Control-Token": token}
+            )
+            assert everyone.status_code == 200, everyone.text
+            assert fax(other, "order-9").json()["id"] != others.json()["id"]
+    finally:
+        log = server.stop()
+    assert "Traceback" not in log, log[-3000:]

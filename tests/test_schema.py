@@ -65,3 +65,19 @@ def test_the_schemas_refuse_what_golive_refuses(schemas) -> None:
     assert not schemas["pack"].is_valid(bad_retry)
     assert not schemas["config"].is_valid({"provider": "mintfax", "environment": "production"})
     assert not schemas["config"].is_valid({"sandbox": {"url": "builtin"}})  # no provider
+
+
+def test_the_pack_schema_takes_endpoint_paths_only(schemas) -> None:
+    """As golive refuses them at load (checker/packs.py, `path_problem`): a URL, a '//host' or a backslash where a
+    path belongs; `{id}` in get_path only."""
+    pack = as_json((ROOT / "rules" / "mintfax.yaml").read_text())
+    assert isinstance(pack, dict)
+
+    def with_facts(**facts: object) -> dict[str, object]:
+        return {**pack, "facts": {**pack["facts"], **facts}}
+
+    create = pack["facts"]["create"]
+    for path in ("http://127.0.0.1:9/steal", "//127.0.0.1:9/steal", "/\\127.0.0.1", "/v1/fax?x=1", "/v1/fax\r\n", "/v1/{id}"):
+        assert not schemas["pack"].is_valid(with_facts(create={**create, "path": path})), path
+    assert not schemas["pack"].is_valid(with_facts(get_path="/v1/fax/{id.__class__}"))
+    assert schemas["pack"].is_valid(with_facts(get_path="/v1/fax/{id}", balance_path="/v1/account/balance%2F"))

@@ -7,6 +7,7 @@ import copy
 import dataclasses
 from types import TracebackType
 from typing import Any, Literal
+from urllib.parse import quote
 
 from checker.envelope import form_encode
 from checker.errors import ProbeError
@@ -125,6 +126,12 @@ class SandboxAPI:
         if exchange.status != 200 or not isinstance(data, dict) or "held" not in data:
             raise ProbeError(f"could not read the balance: {exchange.status} from {self.facts.balance_path}")
         return float(data.get("available", 0)), float(data["held"])
+
+    def resource_path(self, resource_id: Any) -> str:
+        """Where one resource is read (facts.get_path): `{id}` filled with the id the sandbox gave, as one path
+        segment whatever it holds (a '/', '?', '#' or '..' in a target's id stays inside the segment)."""
+        assert self.facts.get_path
+        return self.facts.get_path.replace("{id}", quote(str(resource_id), safe=""))
 
     def resource_id(self, exchange: Exchange) -> Any:
         return exchange.field(self.facts.create.id_field)

@@ -82,7 +82,7 @@ async def replay_returns_original(ctx: ProbeContext, rule: Rule) -> Outcome:
         balances = (before, after) if before is not None and after is not None else None
         outcome = judge_replay_resource(api, first, replay, balances)
         if outcome.status.value == "pass" and api.facts.get_path:
-            got = await api.get(api.facts.get_path.format(id=api.resource_id(first)), note="the resource exists")
+            got = await api.get(api.resource_path(api.resource_id(first)), note="the resource exists")
             if got.status != 200:
                 return Outcome.failed(f"the created resource cannot be read back ({got.status})", api.evidence())
         return outcome

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import ipaddress
 import json
 import logging
 import math
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +37,7 @@ MAX_JSON_BYTES = 1024 * 1024  # a JSON request body (a submission, a label, a we
 MAX_JSON_DEPTH = 32  # nesting of a JSON body: far beyond any real request, far below a recursion limit
 BODY_TIMEOUT_S = 30.0  # a request body that trickles in slower than this is cut off (408)
 CLOCK_LIMIT_S = 10 * 365 * 24 * 3600.0  # how far POST /_sandbox/clock may move the clock in one step
+CONTROL_TOKEN_HEADER = "X-Golive-Control-Token"
 
 
 @dataclass
@@ -50,6 +53,9 @@ class SandboxOptions:
     # the clock moves only when POST /_sandbox/clock moves it, not with wall time (tests that count redeliveries
     # must not depend on how fast the machine is)
     frozen_clock: bool = False
+    # what moves every account's clock at once (POST /_sandbox/clock with scope "sandbox", in CONTROL_TOKEN_HEADER):
+    # `golive sandbox` prints it at start; any key is an account of its own here, so a key alone moves only its account
+    control_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
 
 @dataclass
@@ -163,7 +169,11 @@ def _too_large(limit: int) -> ApiError:
 
 async def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
     """A JSON body within `limit` bytes and MAX_JSON_DEPTH levels, whose strings are text; else 400/413."""
-    body = await read_body(request, limit)
+    return parsed_json(await read_body(request, limit))
+
+
+def parsed_json(body: bytes) -> Any:
+    """A body read whole (`read_body`) as JSON, within MAX_JSON_DEPTH levels, whose strings are text; else 400."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
@@ -308,30 +318,55 @@ def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
 
 
 def control_routes(sandbox: Sandbox) -> list[Route]:
+    """golive's own endpoints, beside the provider's. Each takes the account's key and moves or shows that account
+    only; moving every account's clock takes the control token `golive sandbox` printed. None takes a request a web
+    page of another origin can make (`refuse_cross_origin`), nor a clock move that is not JSON: a page can send a
+    `text/plain` or form POST to 127.0.0.1 without asking, but no key, no token and no JSON without the browser asking
+    first (CORS), which this sandbox never grants."""
+
     async def stats(request: Request) -> Response:
+        refuse_cross_origin(request)
         account = authenticate(request, key_header=sandbox.key_header)
         return JSONResponse(
             {"provider": sandbox.provider, "resources": sandbox.store.count_resources(account), "clock_offset_s": sandbox.clock.offset_s}
         )
 
     async def clock(request: Request) -> Response:
-        body = await read_json(request, 4096)
+        refuse_cross_origin(request)
+        raw = await read_body(request, 4096)  # first: a body over its limit is refused while it arrives, whatever its type
+        if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
+            raise ApiError(415, "unsupported_media_type", "POST /_sandbox/clock takes a JSON body.", "Send Content-Type: application/json.")
+        body = parsed_json(raw)
+        if not isinstance(body, dict):
+            raise validation_error("advance_s", "a number of seconds is required", 400)
         try:
             seconds = float(body["advance_s"])
         except (ValueError, KeyError, TypeError):
             raise validation_error("advance_s", "a number of seconds is required", 400) from None
         if not math.isfinite(seconds) or abs(seconds) > CLOCK_LIMIT_S:
             raise validation_error("advance_s", f"must be a finite number of seconds, at most {CLOCK_LIMIT_S:g} either way", 400)
-        if body.get("scope", "sandbox") not in ("sandbox", "account"):
-            raise validation_error("scope", "must be 'sandbox' (every account's clock) or 'account' (the caller's only)", 400)
-        if body.get("scope") == "account":  # only the caller's account: its keys age, no other account's do
+        scope = body.get("scope", "account")
+        if scope not in ("sandbox", "account"):
+            raise validation_error(
+                "scope", "must be 'account' (the caller's clock) or 'sandbox' (every account's, with the control token)", 400
+            )
+        if scope == "account":  # only the caller's account: its keys age, its resources settle, no other account's do
             account = authenticate(request, key_header=sandbox.key_header)
             sandbox.clock.advance(seconds, account)
             return JSONResponse({"clock_offset_s": sandbox.clock.offset_s + sandbox.clock.accounts[account]})
+        if not hmac.compare_digest(request.headers.get(CONTROL_TOKEN_HEADER, "").encode(), sandbox.options.control_token.encode()):
+            raise ApiError(
+                403,
+                "control_token_required",
+                "Moving every account's clock takes golive sandbox's control token.",
+                f"Send {CONTROL_TOKEN_HEADER} with the token golive sandbox printed at start, or move your own account's clock "
+                "with your key (scope 'account').",
+            )
         sandbox.clock.advance(seconds)
         return JSONResponse({"clock_offset_s": sandbox.clock.offset_s})
 
     async def events(request: Request) -> Response:
+        refuse_cross_origin(request)
         account = authenticate(request, key_header=sandbox.key_header)
         sandbox.settle(account)
         return JSONResponse({"data": sandbox.store.events(account), "deliveries": sandbox.store.deliveries(account)})
@@ -341,3 +376,18 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         Route("/_sandbox/clock", clock, methods=["POST"]),
         Route("/_sandbox/events", events, methods=["GET"]),
     ]
+
+
+def refuse_cross_origin(request: Request) -> None:
+    """403 for a request a browser made on behalf of another site: an `Origin` that is not this sandbox's own (as
+    the request's Host names it), or `Sec-Fetch-Site` saying so. curl, SDKs and golive's probes send neither."""
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    site = request.headers.get("sec-fetch-site", "same-origin").lower()
+    if (origin is not None and origin.strip().lower() != own) or site not in ("same-origin", "none"):
+        raise ApiError(
+            403,
+            "cross_origin_refused",
+            "golive's control endpoints take no request from a web page of another origin.",
+            "Call them from your tests, a script or curl.",
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,9 @@ SELECT e.id, w.id, e.created_at FROM webhooks w JOIN events e ON e.account = w.a
 WHERE e.created_at >= w.created_at AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE value = e.type OR value = '*')
 """
 DUE_DELIVERIES = """
-SELECT d.event_id, d.webhook_id, d.attempts, e.type, e.payload, w.url, w.secret
+SELECT d.event_id, d.webhook_id, d.attempts, e.type, e.payload, w.url, w.secret, w.account
 FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id
-WHERE d.state = 'pending' AND d.next_at <= ? ORDER BY e.created_at LIMIT ?
+WHERE d.state = 'pending' AND w.account = ? AND d.next_at <= ? ORDER BY e.created_at LIMIT ?
 """
 
 
@@ -65,6 +66,7 @@ class DueDelivery:
     payload: str
     url: str
     secret: str
+    account: str  # whose clock says when it is due (the account's events and retries are on its clock)
 
 
 INSERT_EVENT = "INSERT OR IGNORE INTO events (id, account, type, payload, created_at) VALUES (?, ?, ?, ?, ?)"
@@ -274,10 +276,16 @@ class Store:
     def accounts_with_webhooks(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT DISTINCT account FROM webhooks")]
 
-    def due_deliveries(self, now: float, limit: int) -> list[DueDelivery]:
-        """Plan a delivery for each event an endpoint subscribed to since it was registered; those due now."""
+    def due_deliveries(self, now_of: Mapping[str, float], limit: int) -> list[DueDelivery]:
+        """Plan a delivery for each event an endpoint subscribed to since it was registered; those due now, each on
+        its account's clock (`now_of`: account -> that clock's now; an account moves its own clock)."""
         self.db.execute(PLAN_DELIVERIES)
-        return [DueDelivery(*row) for row in self.db.execute(DUE_DELIVERIES, (now, limit))]
+        due: list[DueDelivery] = []
+        for account, now in now_of.items():
+            if len(due) >= limit:
+                break
+            due += [DueDelivery(*row) for row in self.db.execute(DUE_DELIVERIES, (account, now, limit - len(due)))]
+        return due
 
     def delivery_attempted(self, event_id: str, webhook_id: str, status: int | None, state: str, next_at: float) -> None:
         self.db.execute(

@@ -63,7 +63,7 @@ class DeliveryWorker:
             return
         for account in accounts:
             self.sandbox.settle(account)  # move faxes along on the sandbox clock, so their events exist
-        for due in store.due_deliveries(self.sandbox.clock.now(), BATCH):
+        for due in store.due_deliveries({account: self.sandbox.clock.now(account) for account in accounts}, BATCH):
             key = (due.event_id, due.webhook_id)
             if key in self.in_flight:
                 continue
@@ -77,7 +77,7 @@ class DeliveryWorker:
             async with self.limit:
                 status, problem, elapsed = await self._post(due)
             attempt = due.attempts + 1
-            store, now = self.sandbox.store, self.sandbox.clock.now()
+            store, now = self.sandbox.store, self.sandbox.clock.now(due.account)
             where = f"{due.event_id} {due.type} -> {due.url}"
             if status is not None and 200 <= status < 300:
                 store.delivery_attempted(due.event_id, due.webhook_id, status, "delivered", now)
