@@ -714,15 +714,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except Exception as exc:
         from checker.errors import ConfigError, GoliveError
+        from checker.printable import printable_line
         from checker.redact import known
 
+        # a problem quotes what it found (a key of a saved report, a pack's name): one printable line each
         if isinstance(exc, ConfigError):
             click.echo("golive: configuration error:", err=True)
             for problem in exc.problems:
-                click.echo(f"  {known().text(str(problem))}", err=True)
+                click.echo(printable_line(f"  {known().text(str(problem))}"), err=True)
             sys.exit(exc.exit_code)
         if isinstance(exc, GoliveError) and exc.exit_code != 3:
-            click.echo(f"golive: {known().text(str(exc))}", err=True)
+            click.echo(printable_line(f"golive: {known().text(str(exc))}"), err=True)
             sys.exit(exc.exit_code)
         sys.exit(_internal_error(exc))
     sys.exit(from_click if isinstance(from_click, int) else 0)
