@@ -23,6 +23,8 @@ FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
 # the built-in packs for help texts, without importing packs at start-up (tests/test_cli.py: equal to packs.BUILTIN_PACKS)
 BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe"
+# a file where `golive check` records this run's verdict and the reports it wrote (read by action/run.py)
+RUN_RECORD = "GOLIVE_RUN_RECORD"
 
 
 class CsvChoice(click.ParamType):  # type: ignore[type-arg]
@@ -186,6 +188,7 @@ def _run_and_report(
     from checker.report import cannot_write, unwritable
     from checker.terminal import Checklist, ProgressLine, colour_enabled
 
+    record = os.environ.pop(RUN_RECORD, None)  # golive's own: the client and receiver it starts do not inherit it
     from_file = provider == config.file.provider and config.path != "(built-in)"
     named_in = (config.path, config.line_of("provider")) if from_file else None
     pack = load_pack(provider, relative_to=config.base_dir, named_in=named_in)
@@ -199,9 +202,11 @@ def _run_and_report(
     def write(run: Any) -> tuple[list[Path], OutputError | None]:
         """The reports first, before anything is printed: a closed stdout (`golive check | head -1`) or a
         signal while printing must not cost the reports."""
-        written = _write_reports(run, formats, output)
+        written, unwritten = _write_reports(run, formats, output)
         _step_summary(run)
-        return written
+        if record:  # also when the reports could not be written: the verdict stands
+            _record_run(Path(record), run, output, written)
+        return written, unwritten
 
     try:
         (run, (written, unwritten)), signum = run_interruptibly(
@@ -292,6 +297,19 @@ def run_interruptibly(
 
     result = asyncio.run(main())
     return result, (received[0] if received else None)
+
+
+def _record_run(path: Path, run: Any, output: Path, written: list[Path]) -> None:
+    """What this run decided and wrote, for a CI step that takes its outputs from the run itself rather than from
+    whatever report files a folder holds (the GitHub Action, action/run.py): the verdict, the --output folder and the
+    report files written there (none with `--format text`)."""
+    from checker.report import write_atomically
+
+    record = {"verdict": run.verdict, "output": str(output), "reports": [str(p) for p in written]}
+    try:
+        write_atomically(path, json.dumps(record, indent=2) + "\n")
+    except OSError as exc:
+        click.echo(f"golive: could not write {RUN_RECORD} ({path}): {exc.strerror}", err=True)
 
 
 def _step_summary(run: Any) -> None:
@@ -750,15 +768,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0)
     except Exception as exc:
         from checker.errors import ConfigError, GoliveError
+        from checker.printable import printable_line
         from checker.redact import known
 
+        # a problem quotes what it found (a key of a saved report, a pack's name): one printable line each
         if isinstance(exc, ConfigError):
             click.echo("golive: configuration error:", err=True)
             for problem in exc.problems:
-                click.echo(f"  {known().text(str(problem))}", err=True)
+                click.echo(printable_line(f"  {known().text(str(problem))}"), err=True)
             sys.exit(exc.exit_code)
         if isinstance(exc, GoliveError) and exc.exit_code != 3:
-            click.echo(f"golive: {known().text(str(exc))}", err=True)
+            click.echo(printable_line(f"golive: {known().text(str(exc))}"), err=True)
             sys.exit(exc.exit_code)
         sys.exit(_internal_error(exc))
     sys.exit(from_click if isinstance(from_click, int) else 0)

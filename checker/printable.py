@@ -3,8 +3,9 @@ change its title, reorder text (bidi overrides) or break an encoder (lone surrog
 
 One seam: the engine passes every message and every piece of evidence through `printable` before any
 renderer sees it (checker/engine.py, `_result`), so the terminal, the reports and the step summary all
-get the same clean text. File names that are not UTF-8 (decoded with surrogateescape) show their bytes
-as `\\xNN`.
+get the same clean text; a saved report read back passes it too (checker/report/load.py). File names that
+are not UTF-8 (decoded with surrogateescape) show their bytes as `\\xNN`. A line of output never starts a CI
+workflow command (`no_workflow_command`), whatever text from elsewhere begins it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,28 @@ def _escape(match: re.Match[str]) -> str:
 def printable(text: str, *, one_line: bool = False) -> str:
     """`text` with every unsafe character escaped; with `one_line`, newlines shown as ' ⏎ ' too."""
     return (_UNSAFE_ONE_LINE if one_line else _UNSAFE).sub(_escape, text)
+
+
+# what a CI runner reads as a command when a line starts with it (leading whitespace ignored): GitHub's `::name::`,
+# and `##[name]` (Azure Pipelines, and GitHub's older form)
+WORKFLOW_COMMAND_STARTS = ("::", "##[")
+
+
+def no_workflow_command(line: str) -> str:
+    """`line` as a CI log shows it, never read as a workflow command: a `::` or `##[` that would start it is broken up.
+    For one line of golive's own output whose text may come from elsewhere (a target, a pack, a saved report)."""
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        return line.replace("::", ": :", 1)
+    if stripped.startswith("##["):
+        return line.replace("##[", "# #[", 1)
+    return line
+
+
+def printable_line(text: str) -> str:
+    """`text` as one printable line a CI runner does not read as a command: `printable(one_line=True)`, then
+    `no_workflow_command`."""
+    return no_workflow_command(printable(text, one_line=True))
 
 
 def printable_deep(value: Any) -> Any:

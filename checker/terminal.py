@@ -8,7 +8,7 @@ from typing import TextIO
 import click
 
 from checker.model import Result, Rule, RunResult, Status
-from checker.printable import printable
+from checker.printable import no_workflow_command, printable
 
 SYMBOLS = {
     Status.PASS: "✓",
@@ -52,12 +52,7 @@ class Checklist:
         return click.style(text, **kwargs) if self.colour else text  # type: ignore[arg-type]
 
     def line(self, text: str = "") -> None:
-        # a CI runner reads such a line as a workflow command (GitHub's `::cmd::` and its older `##[cmd]`): never one of ours
-        if text.lstrip().startswith("::"):
-            text = text.replace("::", ": :", 1)
-        elif text.lstrip().startswith("##["):
-            text = text.replace("##[", "# #[", 1)
-        self.out.write(text + "\n")
+        self.out.write(no_workflow_command(text) + "\n")  # a CI runner reads no line of ours as a workflow command
 
     def render(self, run: RunResult, sections: tuple[str, ...], header: str) -> None:
         if not self.quiet:
@@ -104,7 +99,7 @@ class Checklist:
         title = self.style(printable(result.rule.title, one_line=True), dim=dim)
         self.line(f"  {symbol} {result.rule.id:<9} {result.severity.value:<8}{title}")
         label = "" if status in (Status.PASS, Status.FAIL) else f"{status.value}: "
-        if result.message:  # printable again: a report read back (`golive report render`) did not pass the engine's seam
+        if result.message:  # printable again: a run built elsewhere (golive used as a library) did not pass the engine's seam
             message = printable(label + result.message, one_line=True)
             self.line("              " + self.style(message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim))
         if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:

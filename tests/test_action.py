@@ -5,6 +5,7 @@ read to show every input reaches a step and the steps after the check still run 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ROOT, TEST_KEYS
+from tests.conftest import ROOT, TEST_KEYS, golive
 from tests.workflow_commands import parse
 
 SCRIPT = ROOT / "action" / "run.py"
@@ -65,9 +66,15 @@ def workspace(tmp_path: Path) -> Path:
 def test_a_ready_check_exits_0_with_its_outputs_and_summary(workspace: Path) -> None:
     done, outputs, summary = run_step(workspace, args="--select KEY-001", formats="html, gitlab")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert outputs == {"verdict": "ready", "exit-code": "0", "report-dir": "golive-report", "sarif": "golive-report/report.sarif"}
     written = sorted(p.name for p in (workspace / "golive-report").iterdir())
     assert written == ["gl-code-quality-report.json", "report.html", "report.json", "report.md", "report.sarif"]
+    assert outputs == {
+        "verdict": "ready",
+        "exit-code": "0",
+        "report-dir": "golive-report",
+        "reports": "\n".join(f"golive-report/{name}" for name in written),
+        "sarif": "golive-report/report.sarif",
+    }
     assert summary.startswith("earlier step\n## golive: ✅ READY")  # golive's own step summary
     assert parse(done.stdout)[0].properties["title"].startswith("golive: READY")
 
@@ -76,7 +83,13 @@ def test_a_failed_check_exits_1_and_annotates(workspace: Path) -> None:
     # KEY-004 (a literal key in golive.yaml) is a warning: --fail-on warning makes it fail the verdict
     done, outputs, summary = run_step(workspace, args="--select KEY-004", **{"fail_on": "warning", "output": "reports dir"})
     assert done.returncode == 1, done.stdout + done.stderr
-    assert outputs == {"verdict": "not ready", "exit-code": "1", "report-dir": "reports dir", "sarif": "reports dir/report.sarif"}
+    assert outputs == {
+        "verdict": "not ready",
+        "exit-code": "1",
+        "report-dir": "reports dir",
+        "reports": "reports dir/report.json\nreports dir/report.md\nreports dir/report.sarif",
+        "sarif": "reports dir/report.sarif",
+    }
     annotations = parse(done.stdout)
     assert [(a.name, a.properties.get("file"), a.properties.get("line")) for a in annotations] == [
         ("error", None, None),
@@ -91,8 +104,52 @@ def test_a_config_error_exits_2_and_reads_no_earlier_report(workspace: Path) -> 
     done, outputs, summary = run_step(workspace, args="--select KEY-001")
     assert done.returncode == 2
     assert "golive.yaml:2" in done.stderr and "sandbx" in done.stderr
-    assert outputs == {"verdict": "config error", "exit-code": "2", "report-dir": "golive-report", "sarif": ""}
+    assert outputs == {"verdict": "config error", "exit-code": "2", "report-dir": "", "reports": "", "sarif": ""}  # none of this run
     assert summary == "earlier step\n## golive: config error (exit 2)\n\nNothing was probed; the step's log names the problem.\n"
+
+
+THIS_RUN_WROTE = {  # args -> the folder this run wrote into and the files it wrote there
+    "--output elsewhere": ("elsewhere", ["report.json", "report.md", "report.sarif"]),
+    "--format text": ("", []),
+    "--output=elsewhere --format text,json": ("elsewhere", ["report.json"]),
+}
+
+
+@pytest.mark.parametrize("args", THIS_RUN_WROTE)
+def test_outputs_describe_this_run_not_an_earlier_report(workspace: Path, args: str) -> None:
+    """An earlier run left golive-report/ saying ready; this run, not ready, writes elsewhere or no report at all
+    (`args` override the action's --output and --format): the outputs are this run's, or absent, never the old
+    report's, and the old SARIF is not offered for upload."""
+    assert run_step(workspace, args="--select KEY-001")[1]["verdict"] == "ready"  # leaves a ready report behind
+    stale = (workspace / "golive-report" / "report.json").read_text()
+    done, outputs, _ = run_step(workspace, args=f"--select KEY-004 {args}", fail_on="warning")
+    assert done.returncode == 1, done.stdout + done.stderr
+    folder, names = THIS_RUN_WROTE[args]
+    assert outputs == {
+        "verdict": "not ready",
+        "exit-code": "1",
+        "report-dir": folder,
+        "reports": "\n".join(sorted(f"{folder}/{name}" for name in names)),
+        "sarif": f"{folder}/report.sarif" if "report.sarif" in names else "",
+    }
+    assert (workspace / "golive-report" / "report.json").read_text() == stale  # the earlier run's report is left as it was
+
+
+def test_golive_records_this_run_and_its_client_does_not_see_where(workspace: Path) -> None:
+    """GOLIVE_RUN_RECORD, what the step reads its outputs from: golive writes the verdict and this run's report files
+    there, and the client it starts does not inherit the variable (it cannot write the record itself)."""
+    (workspace / "golive.yaml").write_text(
+        f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\nclient: {{command: '{{python}} env.py'}}\n"
+    )
+    (workspace / "env.py").write_text("import os\nopen('seen.txt', 'w').write(repr(os.environ.get('GOLIVE_RUN_RECORD')))\n")
+    record = workspace / "record" / "run.json"
+    done = golive(
+        "check", "--select", "ERR-101", "--format", "text,json,md", "--output", "out", cwd=workspace, env={"GOLIVE_RUN_RECORD": str(record)}
+    )
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert (workspace / "seen.txt").read_text() == "None"
+    verdict = json.loads((workspace / "out" / "report.json").read_text())["verdict"]
+    assert json.loads(record.read_text()) == {"verdict": verdict, "output": "out", "reports": ["out/report.json", "out/report.md"]}
 
 
 def test_args_a_shell_cannot_split_are_a_usage_error_not_a_crash(workspace: Path) -> None:
@@ -103,8 +160,18 @@ def test_args_a_shell_cannot_split_are_a_usage_error_not_a_crash(workspace: Path
     assert "Traceback" not in done.stderr
     assert [(a.name, a.properties.get("title")) for a in parse(done.stdout)] == [("error", "golive")]
     assert "args" in done.stdout and "No closing quotation" in done.stdout
-    assert outputs == {"verdict": "config error", "exit-code": "2", "report-dir": "", "sarif": ""}
+    assert outputs == {"verdict": "config error", "exit-code": "2", "report-dir": "", "reports": "", "sarif": ""}
     assert summary.startswith("earlier step\n## golive: config error (exit 2)")
+
+
+def test_an_input_with_a_newline_starts_no_workflow_command_in_the_log(workspace: Path) -> None:
+    """The step echoes golive's command line: an input holding a newline, a workflow command and terminal escapes
+    (a workflow may pass a pull request's text) stays on that line, escaped, and so does golive's error about it."""
+    done, outputs, _ = run_step(workspace, config="x\n::error title=pwned::y \x1b]52;c;cHduZWQ=\x07.yaml")
+    assert done.returncode == 2 and outputs["verdict"] == "config error", done.stdout + done.stderr
+    assert parse(done.stdout + done.stderr) == []
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", done.stdout + done.stderr)
+    assert done.stdout.splitlines()[0].startswith("golive check ") and "\\u000a::error title=pwned" in done.stdout
 
 
 def test_inputs_become_golive_options_and_values_stay_whole(tmp_path: Path) -> None:

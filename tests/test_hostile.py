@@ -1477,3 +1477,106 @@ def test_a_web_page_cannot_move_the_sandbox_clock(tmp_path: Path) -> None:
     finally:
         log = server.stop()
     assert "Traceback" not in log, log[-3000:]
+
+
+# ---------------------------------------------------------------- round 2: saved reports and the Action's outputs
+
+# a saved report is a file anyone could have written: a newline and a workflow command, a carriage return (the runner
+# splits lines there too), OSC 52 (writes the clipboard), an erase-line, BEL and a bidi override
+HOSTILE_TEXT = "t\n::error file=x::pwned\r::warning::cr \x1b]52;c;cHduZWQ=\x07 \x1b[2K \x07 ##[error]x \u202e"
+RAW_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # tab and newline aside
+
+
+def hostile_report(text: str = HOSTILE_TEXT, **fields: object) -> str:
+    """BASE_REPORT whose every free text field holds `text`: a rule whose status changed and a new rule with `text` in
+    its id, its title, section, message, fix, cite and evidence; the run's provider and environment."""
+
+    def change(data: dict) -> None:
+        first = data["results"][0]
+        first.update(status="error", title=text, section=text, message=text, fix=text, cite=text)
+        first["evidence"].append({"kind": "note", "text": text})
+        data["results"].append({**first, "id": "::error file=y::id " + text, "status": "fail", "evidence": []})
+        data.update(provider="mintfax " + text, environment=text, **fields)
+
+    return report(change)
+
+
+def workflow_lines(text: str) -> list[str]:
+    """The lines of `text` a CI log would read as a command (GitHub's `::name::`, Azure's `##[name]`) or show with a
+    raw control character."""
+    from tests.workflow_commands import runner_lines
+
+    return [line for line in runner_lines(text) if line.lstrip().startswith(("::", "##[")) or RAW_CONTROL.search(line)]
+
+
+SAVED_REPORT_COMMANDS = [
+    ("report", "diff", "old.json", "new.json"),
+    ("report", "diff", "old.json", "new.json", "--format", "md"),
+    ("report", "diff", "old.json", "new.json", "--format", "json"),
+    ("report", "diff", "new.json", "old.json"),  # the hostile rules as fixed, changed and gone
+    ("report", "diff", "new.json", "new.json"),
+    ("report", "render", "new.json", "--format", "text,json,html,md,junit,sarif,gitlab", "-o", "out"),
+    ("report", "merge", "new.json", "new.json", "-o", "out", "--format", "json,html,md,junit,sarif,gitlab"),
+]
+
+
+@pytest.mark.parametrize("args", SAVED_REPORT_COMMANDS, ids=lambda a: "-".join(a[:2]) + "-" + "-".join(a[2:]).replace(".json", ""))
+def test_a_saved_reports_text_is_printed_as_printable_lines(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """11. A report.json whose titles, ids, messages and names hold a newline and a workflow command, OSC 52, ESC
+    and BEL: `report diff` (every format), `render` and `merge` print one printable line per change, no line a CI
+    runner reads as a command, and write no raw control character into any report."""
+    (tmp_path / "old.json").write_text(report(lambda d: d.update(provider="mintfax " + HOSTILE_TEXT, environment=HOSTILE_TEXT)))
+    (tmp_path / "new.json").write_text(hostile_report())
+    done = golive(*args, cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    for name, text in {"stdout": done.stdout, "stderr": done.stderr}.items():
+        assert not workflow_lines(text), f"{name}: {workflow_lines(text)}"
+    for path in (tmp_path / "out").glob("*") if (tmp_path / "out").is_dir() else ():
+        assert not RAW_CONTROL.search(path.read_text()), f"{path.name} carries a raw control character"
+    if args[1] == "diff" and "json" not in args:  # one line per change
+        counted = sum(int(n) for n in re.findall(r"^(?:### )?(?:New failures|Fixed|Changed) \((\d+)\)$", done.stdout, re.M))
+        assert len([line for line in done.stdout.splitlines() if line.startswith(("  ", "- "))]) == counted, done.stdout
+
+
+def test_saved_report_annotations_are_the_commands_golive_means(tmp_path: Path) -> None:
+    """11. `report render --format github` of the hostile report: as many workflow commands as for the same report
+    with plain words (one per finding and the verdict), none carrying a raw control character."""
+    from tests.workflow_commands import parse, runner_lines
+
+    (tmp_path / "hostile.json").write_text(hostile_report())
+    (tmp_path / "plain.json").write_text(hostile_report("plain words"))
+    hostile, plain = (golive("report", "render", f"{name}.json", "--format", "github", cwd=tmp_path) for name in ("hostile", "plain"))
+    assert hostile.returncode == plain.returncode == 0, hostile.stderr + plain.stderr
+    assert len(runner_lines(hostile.stdout)) == len(parse(hostile.stdout)) == len(parse(plain.stdout)) >= 3
+    assert not RAW_CONTROL.search(hostile.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "files"),
+    [
+        (
+            ("report", "merge", "a.json", "b.json"),
+            {"a.json": report(lambda d: d.update(provider="mintfax " + HOSTILE_TEXT)), "b.json": report(lambda d: None)},
+        ),
+        (("report", "render", "a.json", "--format", "text"), {"a.json": report(lambda d: d.update(locations={HOSTILE_TEXT: "x"}))}),
+        (
+            ("report", "diff", "a.json", "b.json"),
+            {"a.json": report(lambda d: d.update(coverage={"probed": {HOSTILE_TEXT: 5}})), "b.json": report(lambda d: None)},
+        ),
+        (
+            ("report", "diff", "a.json", "b.json"),
+            {"a.json": report(lambda d: None), "b.json": report(lambda d: d.update(verdict=HOSTILE_TEXT))},
+        ),
+    ],
+    ids=["merge-of-two-providers", "render-a-bad-location", "diff-a-bad-coverage", "diff-a-verdict-that-is-no-verdict"],
+)
+def test_errors_about_a_saved_report_quote_it_printably(tmp_path: Path, args: tuple[str, ...], files: dict[str, str]) -> None:
+    """11. The errors that quote a report's values (its provider, a key where a value is wrong) are printable lines."""
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    done = golive(*args, cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.startswith("golive: configuration error:") and "Traceback" not in done.stderr, done.stderr
+    for name, text in {"stdout": done.stdout, "stderr": done.stderr}.items():
+        assert not workflow_lines(text), f"{name}: {workflow_lines(text)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from checker.model import RunResult
+from checker.printable import printable_line
 from checker.report.common import md_text
 
 BAD = {"fail", "error"}
@@ -36,7 +37,9 @@ def diff_runs(old: RunResult, new: RunResult) -> dict[str, Any]:
 
 
 def render_diff(changes: dict[str, Any], *, markdown: bool = False) -> str:
-    lines = [f"verdict: {changes['old']['verdict']} -> {changes['new']['verdict']}"]
+    """The changes as text (or Markdown): one printable line per change, none a CI runner reads as a command, whatever
+    the reports' titles, ids and messages hold (a saved report is anyone's file)."""
+    lines = [printable_line(f"verdict: {changes['old']['verdict']} -> {changes['new']['verdict']}")]
     for title, key in (("New failures", "new_failures"), ("Fixed", "fixed"), ("Changed", "changed")):
         items = changes[key]
         lines.append(f"\n{'### ' if markdown else ''}{title} ({len(items)})")
@@ -44,5 +47,5 @@ def render_diff(changes: dict[str, Any], *, markdown: bool = False) -> str:
             text = f"{item['id']} {item['title']}: {item['old'] or 'absent'} -> {item['new'] or 'absent'}"
             if item.get("message"):
                 text += f" — {item['message']}"
-            lines.append(f"- {md_text(text)}" if markdown else f"  {text}")
+            lines.append(f"- {md_text(text)}" if markdown else printable_line(f"  {text}"))
     return "\n".join(lines)

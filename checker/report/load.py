@@ -199,8 +199,18 @@ def _evidence_adapters() -> dict[str, Any]:
 
 
 def _run_of(report: Any) -> RunResult:
+    """The report as a RunResult, through the seam the engine puts target text through (`printable`): a saved report is
+    anyone's file, so every string in it reaches the renderers (terminal, diff, merge, every format) as printable text,
+    what is one line in a run (ids, titles, names, messages) on one line."""
     from checker.model import Result, Rule
     from checker.packs import BUILTIN_PACKS, TEXTS, filled, load_catalog, load_pack
+    from checker.printable import printable, printable_deep
+
+    def line(text: str) -> str:
+        return printable(text, one_line=True)
+
+    def optional(text: str | None) -> str | None:
+        return None if text is None else line(text)
 
     facts = load_pack(report.provider).facts if report.provider in BUILTIN_PACKS else None  # a pack path may be gone
     catalog = {r.id: r.model_copy(update={n: filled(getattr(r, n), facts) for n in TEXTS}) for r in load_catalog()[0].rules}
@@ -208,54 +218,56 @@ def _run_of(report: Any) -> RunResult:
     for entry in report.results:
         known = catalog.get(entry.id)
         rule = Rule(
-            id=entry.id,
-            title=entry.title,
-            section=entry.section,
-            target=entry.target,
+            id=line(entry.id),
+            title=line(entry.title),
+            section=line(entry.section),
+            target=line(entry.target),
             severity=entry.severity,
-            checks=known.checks if known else entry.title,
+            checks=known.checks if known else line(entry.title),
             why=known.why if known else "",
             probe=known.probe if known else "",
-            fix=entry.fix,
-            source=entry.source,
-            cite=entry.cite,
-            basis=tuple(entry.basis),
-            readings=tuple(entry.readings),
+            fix=printable(entry.fix),
+            source=optional(entry.source),
+            cite=None if entry.cite is None else printable(entry.cite),
+            basis=tuple(printable_deep(entry.basis)),
+            readings=tuple(printable_deep(entry.readings)),
         )
         results.append(
             Result(
                 rule=rule,
                 status=entry.status,
                 severity=entry.severity,
-                message=entry.message,
+                message=line(entry.message),
                 duration_s=entry.duration_s,
-                evidence=tuple(entry.evidence),
-                waiver=entry.waiver,
-                attestation=entry.attestation,
+                evidence=tuple(printable_deep(entry.evidence)),
+                waiver=printable_deep(entry.waiver),
+                attestation=printable_deep(entry.attestation),
             )
         )
     return RunResult(
-        provider=report.provider,
-        environment=report.environment,
-        started_at=report.started_at,
+        provider=line(report.provider),
+        environment=line(report.environment),
+        started_at=line(report.started_at),
         duration_s=report.duration_s,
         verdict=report.verdict,
         interrupted=report.interrupted,
         results=tuple(results),
-        tool_version=report.tool.version,
+        tool_version=line(report.tool.version),
         fail_on=report.fail_on,
-        waivers=tuple(report.waivers),
-        config_file=report.config_file,
+        waivers=tuple(printable_deep(report.waivers)),
+        config_file=optional(report.config_file),
         # as written, only what the model above let through: a field that is absent stays absent
-        coverage=report.coverage.model_dump(exclude_unset=True) if report.coverage else {},
-        context=report.context.model_dump(exclude_unset=True, by_alias=True) if report.context else {},
-        locations=report.locations,
+        coverage=printable_deep(report.coverage.model_dump(exclude_unset=True)) if report.coverage else {},
+        context=printable_deep(report.context.model_dump(exclude_unset=True, by_alias=True)) if report.context else {},
+        locations={line(name): number for name, number in report.locations.items()},
     )
 
 
 @cache
 def _report_model() -> Any:
     """The report.json model, built on first use (pydantic loads only when a report is read back)."""
+    from typing import Literal
+
     import pydantic
 
     class Lenient(pydantic.BaseModel):
@@ -319,9 +331,9 @@ def _report_model() -> Any:
         environment: str
         started_at: str
         duration_s: float
-        verdict: str
+        verdict: Literal["ready", "not ready"]
         interrupted: bool = False
-        fail_on: str = "blocker"
+        fail_on: Literal["blocker", "warning"] = "blocker"
         config_file: str | None = None
         waivers: list[dict[str, Any]] = []
         coverage: Coverage | None = None
