@@ -177,8 +177,21 @@ class CreateFacts(FactsModel):
     invalid_body: dict[str, Any] | None = None
     created_status: int = 201
     id_field: str = "id"
+    # the shape of every id a create answers, where a document shows it (Stripe: pi_…): a regular expression the whole
+    # id matches; IDEM-001 fails an id without it. Unset: any id
+    id_pattern: str | None = None
     status_field: str | None = None
     noun: str = "resource"  # what one create makes, in the rules' words: "a second fax", "a second payment"
+
+    @pydantic.field_validator("id_pattern")
+    @classmethod
+    def _id_pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+        return pattern
 
 
 class MismatchError(FactsModel):
