@@ -272,3 +272,21 @@ def test_the_embedded_stripe_sandbox_passes_every_contract_rule_with_its_control
     for rule_id in ("IDEM-001", "IDEM-002", "IDEM-004"):
         assert "a new key created" in results[rule_id].message, f"{rule_id}: {results[rule_id].message}"
     assert "says nothing" not in results["IDEM-006"].message
+
+
+def test_a_pack_whose_id_shape_the_embedded_sandbox_cannot_make_is_refused_at_load(tmp_path):
+    """A pack stating an id shape its own embedded sandbox would not make: IDEM-001 would fail golive's emulation on
+    `url: builtin`, so the pack is refused when loaded, naming the fact; a pattern that is no regular expression too."""
+    from tests.conftest import golive
+
+    pack = tmp_path / "p.yaml"
+    pack.write_text("schema: golive-pack/1\nname: p\nextends: stripe\nfacts:\n  sandbox: {id_prefix: ch_}\n")
+    result = golive("rules", "--provider", str(pack))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (
+        "facts.create.id_pattern: the embedded sandbox's ids ('ch_0123456789abcdef01234567') do not match the pattern pi_\\S+"
+        in result.stderr
+    )
+    pack.write_text("schema: golive-pack/1\nname: p\nextends: stripe\nfacts:\n  create: {id_pattern: 'pi_(['}\n")
+    result = golive("rules", "--provider", str(pack))
+    assert result.returncode == 2 and "not a regular expression" in result.stderr, result.stdout + result.stderr
