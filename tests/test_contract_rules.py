@@ -290,3 +290,20 @@ def test_a_pack_whose_id_shape_the_embedded_sandbox_cannot_make_is_refused_at_lo
     pack.write_text("schema: golive-pack/1\nname: p\nextends: stripe\nfacts:\n  create: {id_pattern: 'pi_(['}\n")
     result = golive("rules", "--provider", str(pack))
     assert result.returncode == 2 and "not a regular expression" in result.stderr, result.stdout + result.stderr
+
+
+def test_a_sandbox_refusing_every_upload_leaves_the_file_type_rule_unjudged(served):
+    """Before: FILE-003 failed "an executable named .pdf was answered 400 …, documented 422" against a sandbox that
+    refuses every request (a pack whose encoding the API does not take): the refusal said nothing about content checks.
+    Now a valid document is sent first, and its refusal makes the rule an error."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def refuse(request):  # type: ignore[no-untyped-def]
+        return JSONResponse({"error": "validation_failed", "message": "unsupported request encoding"}, status_code=400)
+
+    url = served(Starlette(routes=[Route("/{rest:path}", refuse, methods=["GET", "POST"])])).url
+    result = run_rules(config_for("mintfax", url), "FILE-003")["FILE-003"]
+    assert result.status is Status.ERROR, f"{result.status} {result.message}"
+    assert "400" in result.message and "FILE-003" in result.message

@@ -470,6 +470,8 @@ async def unsupported_file_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     if facts.files is None or facts.create.file is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
     async with ctx.sandbox_api() as api, ctx.account.exclusive():
+        # the control: a real PDF must be accepted, or a refusal of the executable says nothing about content checks
+        _created(api, await api.create(fresh_key(), note="control: a valid document (must be accepted)"), "FILE-003")
         answer = await api.create(
             fresh_key(), upload=("invoice.pdf", ELF_EXECUTABLE, "application/pdf"), note="an ELF executable named invoice.pdf"
         )
