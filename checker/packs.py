@@ -177,8 +177,21 @@ class CreateFacts(FactsModel):
     invalid_body: dict[str, Any] | None = None
     created_status: int = 201
     id_field: str = "id"
+    # the shape of every id a create answers, where a document shows it (Stripe: pi_…): a regular expression the whole
+    # id matches; IDEM-001 fails an id without it. Unset: any id
+    id_pattern: str | None = None
     status_field: str | None = None
     noun: str = "resource"  # what one create makes, in the rules' words: "a second fax", "a second payment"
+
+    @pydantic.field_validator("id_pattern")
+    @classmethod
+    def _id_pattern_compiles(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+        return pattern
 
 
 class MismatchError(FactsModel):
@@ -567,6 +580,7 @@ def _load_pack(path: Path) -> Pack:
             close = difflib.get_close_matches(rule_id, known, n=1)
             problems.append(doc.problem(("rules", rule_id), "unknown rule id", f"did you mean '{close[0]}'?" if close else ""))
     problems += _provenance_problems(pack_file, doc)
+    problems += _id_shape_problems(pack_file, doc)
     if problems:
         raise ConfigError(problems)
 
@@ -641,6 +655,28 @@ def _pack_data(path: Path, doc: YamlDocument, chain: tuple[Path, ...]) -> dict[s
 
 def _builtin_path(name: str) -> Path:
     return (data_dir("rules") / f"{name}.yaml").resolve()
+
+
+def embedded_id_sample(facts: Facts) -> str:
+    """An id as golive's embedded sandbox makes it for this pack (checker/sandbox/packed.py, features.py): a UUID for
+    `courier_retry`, else `sandbox.id_prefix` and 24 hex digits."""
+    if "courier_retry" in facts.sandbox.features:
+        return "a1b2c3d4-e5f6-4890-abcd-ef1234567890"
+    return facts.sandbox.id_prefix + "0123456789abcdef01234567"
+
+
+def _id_shape_problems(pack: PackFile, doc: YamlDocument) -> list[Problem]:
+    """The embedded sandbox must make ids of the documented shape, or IDEM-001 would fail golive's own emulation."""
+    pattern, sample = pack.facts.create.id_pattern, embedded_id_sample(pack.facts)
+    if pattern is None or re.fullmatch(pattern, sample):
+        return []
+    return [
+        doc.problem(
+            ("facts", "create", "id_pattern"),
+            f"the embedded sandbox's ids ({sample!r}) do not match the pattern {pattern}",
+            "set facts.sandbox.id_prefix so that golive's own sandbox makes ids of the documented shape",
+        )
+    ]
 
 
 # ---------------------------------------------------------------- provenance

@@ -128,3 +128,182 @@ def test_moving_one_accounts_clock_ages_no_other_accounts_keys(sandbox):
         again = api.post("/v1/fax", data=body, files=files, headers={"Authorization": f"Bearer {other}", "Idempotency-Key": "k-window"})
     assert first.status_code == 201 and moved.status_code == 200, (first.text, moved.text)
     assert again.headers.get("idempotency-replayed") == "true" and again.json()["id"] == first.json()["id"]
+
+
+# ---------------------------------------------------------------- issue 26: contract probes with controls
+#
+# Servers nobody at golive wrote the judgement for: a canned-response mock as Prism serves one by default, a mock that
+# ignores idempotency keys, one that refuses every request, and one whose ids have no documented shape. Each is a real
+# HTTP server on 127.0.0.1 answering the stripe pack's requests (POST /v1/payment_intents, form-encoded).
+
+STRIPE_KEY = "sk_test_golivecontrols0000000"
+# the example id of Stripe's API reference, "The PaymentIntent object" (https://docs.stripe.com/api/payment_intents/object):
+# '"id": "pi_3MtwBwLkdIwHu7ix28a3tqPa",' — what a static mock built from an example answers to every create
+CANNED_ID = "pi_3MtwBwLkdIwHu7ix28a3tqPa"
+STRIPE_RULES = ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006")
+
+
+def stripe_shaped_mock(mode: str):  # type: ignore[no-untyped-def]
+    """A Starlette app answering the stripe pack's create and read as `mode` says:
+
+    - canned: Prism's default. Its guide "HTTP Mocking" (stoplightio/prism, docs/guides/01-mocking.md, "Static or
+      Dynamic Generation"): "By default, Prism uses a **static generation strategy**" and "If the provided OpenAPI
+      Schema Object has a response body example, it's used to provide a response." Its decision diagram takes "the
+      lowest 2XX response" for a valid request and a 422/400 example for an invalid one; nothing in it reads an
+      Idempotency-Key. So every valid create gets the one example, with one id, whatever the key.
+    - ignores_keys: a stub that makes a new payment per request and never reads Idempotency-Key.
+    - refuses: answers every POST 400 invalid_request_error (what a sandbox that cannot parse golive's request does).
+    - plain_ids: honours keys (replays per key; 255 characters at most) but numbers its payments 1, 2, 3 …
+    """
+    import itertools
+    import secrets
+    from urllib.parse import parse_qs
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    numbers = itertools.count(1)
+    by_key: dict[str, dict[str, object]] = {}
+
+    def error(status: int, code: str, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"type": "invalid_request_error", "code": code, "message": message}}, status_code=status)
+
+    def payment(pid: str, amount: str) -> dict[str, object]:
+        return {"id": pid, "object": "payment_intent", "amount": int(amount), "currency": "usd", "status": "requires_payment_method"}
+
+    async def create(request):  # type: ignore[no-untyped-def]
+        form = parse_qs((await request.body()).decode())
+        if mode == "refuses":
+            return error(400, "parameter_unknown", "Received unknown parameters")
+        if "amount" not in form:
+            return error(400, "parameter_missing", "Missing required param: amount.")
+        amount = form["amount"][0]
+        if mode == "canned":
+            return JSONResponse(payment(CANNED_ID, "2000"))
+        if mode == "ignores_keys":
+            return JSONResponse(payment("pi_" + secrets.token_hex(12), amount))
+        key = request.headers.get("idempotency-key")
+        if key is not None and len(key) > 255:
+            return error(400, "idempotency_key_too_long", "Idempotency keys are up to 255 characters long.")
+        if key is None or key not in by_key:
+            made = payment(str(next(numbers)), amount)
+            if key is None:
+                return JSONResponse(made)
+            by_key[key] = made
+        return JSONResponse(by_key[key])
+
+    async def read(request):  # type: ignore[no-untyped-def]
+        return JSONResponse(payment(request.path_params["pid"], "2000"))
+
+    async def elsewhere(request):  # type: ignore[no-untyped-def]
+        return JSONResponse({"type": "NO_PATH_MATCHED_ERROR", "status": 404}, status_code=404)  # Prism: "404 problem+json"
+
+    return Starlette(
+        routes=[
+            Route("/v1/payment_intents", create, methods=["POST"]),
+            Route("/v1/payment_intents/{pid}", read, methods=["GET"]),
+            Route("/{rest:path}", elsewhere, methods=["GET", "POST"]),
+        ]
+    )
+
+
+def run_stripe(url: str, *rule_ids: str):  # type: ignore[no-untyped-def]
+    return run_rules(config_for("stripe", url, key=STRIPE_KEY), *rule_ids)
+
+
+def test_a_canned_response_mock_fails_the_replay_rules_because_a_new_key_gets_the_same_id(served):
+    """Before: IDEM-001, 002 and 004 passed against it ("the replay returned the original resource"): golive compared
+    the replay's id with the first one and never asked whether a new key makes a new resource."""
+    url = served(stripe_shaped_mock("canned")).url
+    results = run_stripe(url, *STRIPE_RULES)
+    for rule_id in ("IDEM-001", "IDEM-002", "IDEM-004"):
+        result = results[rule_id]
+        assert result.status is Status.FAIL, f"{rule_id}: {result.status} {result.message}"
+        assert "a new key" in result.message and CANNED_ID in result.message, f"{rule_id}: {result.message}"
+    # IDEM-005: accepted, and said why without guessing at truncation
+    assert results["IDEM-005"].status is Status.FAIL
+    assert "truncat" not in results["IDEM-005"].message and "whatever the key" in results["IDEM-005"].message
+    # IDEM-006: true as far as it goes (the corrected request made a payment), and says that it proves nothing of keys
+    assert results["IDEM-006"].status is Status.PASS
+    assert "says nothing about keys" in results["IDEM-006"].message
+
+
+def test_a_mock_that_ignores_keys_fails_the_replay_rules_and_its_vacuous_pass_says_so(served):
+    """Before: IDEM-005 said "a provider that truncates keys makes different operations collide" (a guess: this one
+    reads no key at all), and IDEM-006 passed as though the key had been honoured."""
+    url = served(stripe_shaped_mock("ignores_keys")).url
+    results = run_stripe(url, *STRIPE_RULES)
+    for rule_id in ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005"):
+        assert results[rule_id].status is Status.FAIL, f"{rule_id}: {results[rule_id].status} {results[rule_id].message}"
+    assert "truncat" not in results["IDEM-005"].message and "ignores idempotency keys" in results["IDEM-005"].message
+    assert results["IDEM-006"].status is Status.PASS
+    assert "says nothing about keys" in results["IDEM-006"].message and "ignores" in results["IDEM-006"].message
+
+
+def test_a_sandbox_refusing_every_request_leaves_the_concurrency_rule_unjudged(served):
+    """Before: IDEM-004 failed "parallel requests with one key were answered 10x 400": the sandbox created nothing at
+    all, so nothing about concurrency was observed. IDEM-005 likewise blamed the documented maximum ("a key of exactly
+    255 characters … was refused") and IDEM-006 a burned key ("the corrected request with the same key was answered 400")."""
+    url = served(stripe_shaped_mock("refuses")).url
+    results = run_stripe(url, "IDEM-004", "IDEM-005", "IDEM-006")
+    for rule_id in ("IDEM-004", "IDEM-005", "IDEM-006"):
+        result = results[rule_id]
+        assert result.status is Status.ERROR, f"{rule_id}: {result.status} {result.message}"
+        assert "400" in result.message, result.message
+    assert "every request was refused" in results["IDEM-004"].message
+
+
+def test_ids_without_the_documented_shape_fail_the_replay_rule(served):
+    """The stripe pack states the payment's id shape (create.id_pattern, from the example in Stripe's API reference):
+    a mock that honours keys but numbers its payments fails IDEM-001 with that reason."""
+    url = served(stripe_shaped_mock("plain_ids")).url
+    result = run_stripe(url, "IDEM-001")["IDEM-001"]
+    assert result.status is Status.FAIL, result.message
+    assert "'1'" in result.message and "pi_" in result.message
+
+
+def test_the_embedded_stripe_sandbox_passes_every_contract_rule_with_its_controls(sandbox):
+    """The good integration of the same shape: every rule passes, and the replay rules say what their control showed."""
+    url = sandbox("stripe").url
+    results = run_stripe(url, *STRIPE_RULES, "IDEM-007")
+    for rule_id in (*STRIPE_RULES, "IDEM-007"):
+        assert results[rule_id].status is Status.PASS, f"{rule_id}: {results[rule_id].status} {results[rule_id].message}"
+    for rule_id in ("IDEM-001", "IDEM-002", "IDEM-004"):
+        assert "a new key created" in results[rule_id].message, f"{rule_id}: {results[rule_id].message}"
+    assert "says nothing" not in results["IDEM-006"].message
+
+
+def test_a_pack_whose_id_shape_the_embedded_sandbox_cannot_make_is_refused_at_load(tmp_path):
+    """A pack stating an id shape its own embedded sandbox would not make: IDEM-001 would fail golive's emulation on
+    `url: builtin`, so the pack is refused when loaded, naming the fact; a pattern that is no regular expression too."""
+    from tests.conftest import golive
+
+    pack = tmp_path / "p.yaml"
+    pack.write_text("schema: golive-pack/1\nname: p\nextends: stripe\nfacts:\n  sandbox: {id_prefix: ch_}\n")
+    result = golive("rules", "--provider", str(pack))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (
+        "facts.create.id_pattern: the embedded sandbox's ids ('ch_0123456789abcdef01234567') do not match the pattern pi_\\S+"
+        in result.stderr
+    )
+    pack.write_text("schema: golive-pack/1\nname: p\nextends: stripe\nfacts:\n  create: {id_pattern: 'pi_(['}\n")
+    result = golive("rules", "--provider", str(pack))
+    assert result.returncode == 2 and "not a regular expression" in result.stderr, result.stdout + result.stderr
+
+
+def test_a_sandbox_refusing_every_upload_leaves_the_file_type_rule_unjudged(served):
+    """Before: FILE-003 failed "an executable named .pdf was answered 400 …, documented 422" against a sandbox that
+    refuses every request (a pack whose encoding the API does not take): the refusal said nothing about content checks.
+    Now a valid document is sent first, and its refusal makes the rule an error."""
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def refuse(request):  # type: ignore[no-untyped-def]
+        return JSONResponse({"error": "validation_failed", "message": "unsupported request encoding"}, status_code=400)
+
+    url = served(Starlette(routes=[Route("/{rest:path}", refuse, methods=["GET", "POST"])])).url
+    result = run_rules(config_for("mintfax", url), "FILE-003")["FILE-003"]
+    assert result.status is Status.ERROR, f"{result.status} {result.message}"
+    assert "400" in result.message and "FILE-003" in result.message

@@ -7,6 +7,7 @@ Each check drives the provider's create endpoint as the pack describes it; the j
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -42,17 +43,62 @@ async def _first_create(api: SandboxAPI, rule_id: str) -> tuple[str, Exchange]:
     return key, first
 
 
+# ---------------------------------------------------------------- controls
+#
+# A replay that returns the first id proves deduplication only if a request with another key would have made another
+# resource. A static mock (Prism's default: the example of the lowest 2xx answer, one id for every request) passes every
+# replay comparison; a stub that reads no key passes every check that only asks whether a request was accepted. So each
+# judgement that compares ids sends its control: the same request with a new key, which must create a new resource.
+
+
+async def _new_key_control(api: SandboxAPI) -> Exchange:
+    """The same create with a new key (and a new reference, so no provider could take it for the first by its content)."""
+    return await api.create(fresh_key(), ref=fresh_key("golive-control"), note="control: a new key (must create a new resource)")
+
+
+def judge_new_key(api: SandboxAPI, control: Exchange, seen: set[object]) -> str | None:
+    """Why the control shows the sandbox does not key by the idempotency key (None: the new key made a new resource).
+    A refused control leaves the judgement without its control: golive cannot judge (ProbeError)."""
+    noun = api.facts.create.noun
+    if not control.ok:
+        raise ProbeError(
+            f"the control request (a new key) was answered {control.status} {control.error_code() or ''}".rstrip()
+            + f": golive cannot tell whether a new key creates a new {noun}"
+        )
+    rid = api.resource_id(control)
+    if rid in seen:
+        return f"a new key was answered with the same {noun} ({rid!r}): the sandbox answers one {noun} whatever the key (a canned response)"
+    return None
+
+
+NO_PROOF = ", so a replay returning it proves no deduplication"
+
+
+def judge_id_shape(facts: Facts, rid: object) -> str | None:
+    """Why an id a create answered lacks the documented shape (None: it has it, or the pack documents none)."""
+    pattern = facts.create.id_pattern
+    if pattern is None or re.fullmatch(pattern, str(rid)):
+        return None
+    return f"the {facts.create.noun}'s {facts.create.id_field} {rid!r} does not have the documented shape ({pattern})"
+
+
 # ---------------------------------------------------------------- IDEM-001
 
 
-def judge_replay_resource(api: SandboxAPI, first: Exchange, replay: Exchange, balances: tuple[object, object] | None) -> Outcome:
+def judge_replay_resource(
+    api: SandboxAPI, first: Exchange, replay: Exchange, balances: tuple[object, object] | None, control: Exchange
+) -> Outcome:
     facts = api.facts.create
     evidence = api.evidence()
+    first_id = api.resource_id(first)
+    shape = judge_id_shape(api.facts, first_id)
+    if shape:
+        return Outcome.failed(shape, evidence)
     if not replay.ok:
         return Outcome.failed(
             f"the replay was answered {replay.status} {replay.error_code() or ''}, not the original resource".rstrip(), evidence
         )
-    first_id, replay_id = api.resource_id(first), api.resource_id(replay)
+    replay_id = api.resource_id(replay)
     if replay_id != first_id:
         return Outcome.failed(
             f"the replay returned a different resource ({replay_id!r}, original {first_id!r}): a duplicate was created", evidence
@@ -68,8 +114,15 @@ def judge_replay_resource(api: SandboxAPI, first: Exchange, replay: Exchange, ba
             f"the replay returned the original id but the balance moved ({balances[0]} -> {balances[1]}): something was billed twice",
             evidence,
         )
+    canned = judge_new_key(api, control, {first_id})
+    if canned:
+        return Outcome.failed(canned + NO_PROOF, evidence)
+    new_id = api.resource_id(control)
+    shape = judge_id_shape(api.facts, new_id)
+    if shape:
+        return Outcome.failed(shape, evidence)
     extra = ", and the balance did not move" if balances is not None else ""
-    return Outcome.passed(f"the replay returned the original resource {first_id}{extra}", evidence)
+    return Outcome.passed(f"the replay returned the original resource {first_id}{extra}; a new key created another ({new_id})", evidence)
 
 
 @check("IDEM-001", target="sandbox", creates=True)
@@ -80,7 +133,8 @@ async def replay_returns_original(ctx: ProbeContext, rule: Rule) -> Outcome:
         replay = await api.create(key, note="replay, same key and body")
         after = await api.balance()
         balances = (before, after) if before is not None and after is not None else None
-        outcome = judge_replay_resource(api, first, replay, balances)
+        control = await _new_key_control(api)
+        outcome = judge_replay_resource(api, first, replay, balances, control)
         if outcome.status.value == "pass" and api.facts.get_path:
             got = await api.get(api.resource_path(api.resource_id(first)), note="the resource exists")
             if got.status != 200:
@@ -134,6 +188,10 @@ async def replay_is_signalled(ctx: ProbeContext, rule: Rule) -> Outcome:
         key, first = await _first_create(api, "IDEM-002")
         replay = await api.create(key, note="replay")
         problems = judge_replay_signal(api.facts, first, replay, key)
+        control = await _new_key_control(api)
+        canned = judge_new_key(api, control, {api.resource_id(first)})
+        if canned:
+            problems.append(canned + NO_PROOF)
         expected = api.facts.idempotency.replay
         if expected.echo_header and expected.missing_key_echo and api.facts.idempotency.key_in == "header":
             # the echo without a key (mintfax revision 001: "If you omitted it, the header reads not provided;
@@ -146,7 +204,11 @@ async def replay_is_signalled(ctx: ProbeContext, rule: Rule) -> Outcome:
                 )
         if problems:
             return Outcome.failed("; ".join(problems), api.evidence())
-        return Outcome.passed(f"the replay is signalled as documented ({_documented_signal(api.facts)})", api.evidence())
+        return Outcome.passed(
+            f"the replay is signalled as documented ({_documented_signal(api.facts)}); a new key created another "
+            f"{api.facts.create.noun} ({api.resource_id(control)})",
+            api.evidence(),
+        )
 
 
 # ---------------------------------------------------------------- IDEM-003
@@ -187,6 +249,9 @@ async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
         key, first = await _first_create(api, "IDEM-003")
         second = await api.create(key, "alternate", note="same key, different body")
         problem = judge_body_mismatch(api.facts, first, second)
+        if not problem and behaviour == "replay":  # the original again: proof only if a new key would have made another
+            canned = judge_new_key(api, await _new_key_control(api), {api.resource_id(first)})
+            problem = canned + NO_PROOF if canned else ""
         if problem:
             return Outcome.failed(str(problem), api.evidence())
         answer = (
@@ -202,11 +267,17 @@ async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
 # ---------------------------------------------------------------- IDEM-004
 
 
-def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange) -> Outcome:
+def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange, control: Exchange | None) -> Outcome:
+    """`control`: the same request with a new key after the burst (None: not sent, as the replay after it failed)."""
     evidence = api.evidence()
     ids = {api.resource_id(x) for x in burst if x.ok}
     statuses = Counter(x.status for x in burst)
     summary = ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items()))
+    if not ids and not follow_up.ok:
+        raise ProbeError(
+            f"every request was refused ({summary}; the replay after the burst {follow_up.status} {follow_up.error_code() or ''}".rstrip()
+            + f"): no {api.facts.create.noun} was created, so nothing about concurrent requests was observed"
+        )
     unexpected = [x for x in burst if not x.ok and x.status != 409]
     if len(ids) > 1:
         return Outcome.failed(f"{len(burst)} parallel requests with one key created {len(ids)} resources ({summary})", evidence)
@@ -217,7 +288,15 @@ def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange
     final = api.resource_id(follow_up)
     if ids and final not in ids:
         return Outcome.failed(f"after the burst, the replay returned another resource ({final!r}, burst created {ids.pop()!r})", evidence)
-    return Outcome.passed(f"{len(burst)} parallel requests with one key created exactly one resource ({summary})", evidence)
+    assert control is not None
+    canned = judge_new_key(api, control, {*ids, final})
+    if canned:
+        return Outcome.failed(canned + NO_PROOF, evidence)
+    return Outcome.passed(
+        f"{len(burst)} parallel requests with one key created exactly one resource ({summary}); a new key created another "
+        f"({api.resource_id(control)})",
+        evidence,
+    )
 
 
 @check("IDEM-004", target="sandbox", creates=True)
@@ -227,10 +306,31 @@ async def concurrent_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
         key = fresh_key()
         burst = await asyncio.gather(*(api.create(key, note="parallel burst") for _ in range(burst_size)))
         follow_up = await api.create(key, note="replay after the burst")
-        return judge_concurrent(api, list(burst), follow_up)
+        control = await _new_key_control(api) if follow_up.ok else None
+        return judge_concurrent(api, list(burst), follow_up, control)
 
 
 # ---------------------------------------------------------------- IDEM-005
+
+
+async def _why_accepted(api: SandboxAPI, over: str, accepted: Exchange, limit: int, control_id: object) -> str:
+    """What an over-long key's acceptance shows, found by asking rather than guessed: the sandbox truncates keys (its first
+    `limit` characters replay the resource), keeps them whole (only the same key replays), ignores keys (the same key
+    makes another resource), or answers one resource whatever the key (the control with a new key got it already)."""
+    noun = api.facts.create.noun
+    rid = api.resource_id(accepted)
+    if rid == control_id:
+        return f"the sandbox answers the same {noun} ({rid!r}) whatever the key (a canned response): see IDEM-001"
+    cut = await api.create(over[:limit], note=f"its first {limit} characters as a key")
+    if cut.ok and api.resource_id(cut) == rid:
+        return (
+            f"the sandbox truncates keys: its first {limit} characters, sent as a key, replayed that {noun}, "
+            "so two operations whose keys share them collide and one is silently lost"
+        )
+    again = await api.create(over, note=f"the same {limit + 1}-character key again")
+    if again.ok and api.resource_id(again) == rid:
+        return f"the sandbox keeps the key whole (only the same key replays): the documented maximum of {limit} is not enforced"
+    return f"the sandbox ignores idempotency keys altogether (the same key sent again got {api.resource_id(again)!r}): see IDEM-001"
 
 
 @check("IDEM-005", target="sandbox", creates=True)
@@ -239,15 +339,17 @@ async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     if limit is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no maximum key length")
     async with ctx.sandbox_api() as api, ctx.account.exclusive():
+        # the control: the request with an ordinary key must create, or no answer below says anything about key length
+        control = await api.create(fresh_key(), note="control: an ordinary key (must create)")
+        control_id = _created(api, control, "IDEM-005")
         stem = fresh_key()
         at_limit = (stem + "x" * limit)[:limit]
         over = (stem + "y" * (limit + 1))[: limit + 1]
         long_answer = await api.create(over, note=f"a key of {limit + 1} characters")
         if long_answer.ok or api.resource_id(long_answer) is not None:
+            why = await _why_accepted(api, over, long_answer, limit, control_id)
             return Outcome.failed(
-                f"a key of {limit + 1} characters was accepted ({long_answer.status}) instead of rejected "
-                "(a provider that truncates keys makes different operations collide)",
-                api.evidence(),
+                f"a key of {limit + 1} characters was accepted ({long_answer.status}) instead of rejected: {why}", api.evidence()
             )
         if not 400 <= long_answer.status < 500:
             return Outcome.failed(f"a key of {limit + 1} characters was answered {long_answer.status}, expected a 4xx", api.evidence())
@@ -276,12 +378,29 @@ async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
         retried = await api.create(key, note="corrected request, same key")
         created = api.facts.create.created_status
         if retried.status != created or api.resource_id(retried) is None:
+            control = await _new_key_control(api)
+            if not control.ok:  # the valid request is refused whatever the key: nothing here is about the key
+                raise ProbeError(
+                    f"the corrected request was refused ({retried.status}) and so was the same request with a new key "
+                    f"({control.status} {control.error_code() or ''}".rstrip()
+                    + "): the sandbox refuses the pack's valid request, so whether a rejection burns the key cannot be seen"
+                )
             return Outcome.failed(
                 f"after a {rejected.status}, the corrected request with the same key was answered "
                 f"{retried.status} {retried.error_code() or ''}, not a new resource ({created})".replace("  ", " "),
                 api.evidence(),
             )
-        return Outcome.passed(f"after a {rejected.status}, the same key created the resource ({created})", api.evidence())
+        # the pass means something only where keys matter: the same key again must replay, a new key must create
+        rid = api.resource_id(retried)
+        again = await api.create(key, note="corrected request, same key again (must replay)")
+        control = await _new_key_control(api)
+        vacuous = judge_new_key(api, control, {rid})
+        if vacuous is None and again.ok and api.resource_id(again) != rid:
+            vacuous = f"the sandbox ignores idempotency keys altogether (the same key sent again created {api.resource_id(again)!r})"
+        passed = f"after a {rejected.status}, the same key created the {api.facts.create.noun} ({created})"
+        if vacuous:
+            return Outcome.passed(f"{passed}; but this says nothing about keys: {vacuous} (IDEM-001 judges that)", api.evidence())
+        return Outcome.passed(passed, api.evidence())
 
 
 # ---------------------------------------------------------------- FILE-003
@@ -351,6 +470,8 @@ async def unsupported_file_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     if facts.files is None or facts.create.file is None:
         return Outcome.skipped(f"{ctx.pack.name} documents no file uploads")
     async with ctx.sandbox_api() as api, ctx.account.exclusive():
+        # the control: a real PDF must be accepted, or a refusal of the executable says nothing about content checks
+        _created(api, await api.create(fresh_key(), note="control: a valid document (must be accepted)"), "FILE-003")
         answer = await api.create(
             fresh_key(), upload=("invoice.pdf", ELF_EXECUTABLE, "application/pdf"), note="an ELF executable named invoice.pdf"
         )
