@@ -417,6 +417,7 @@ async def _run_checks(
         webhook_url=targets.webhook_url,
         webhook_error=targets.webhook_error,
         webhook_values=targets.webhook_values,
+        receiver_process=targets.receiver,
     )
     runnable = []
     for rule in rules:

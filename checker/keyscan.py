@@ -67,6 +67,7 @@ class Scan:
     skipped_large: int = 0
     unreadable: int = 0
     from_git: int = 0  # files read from git because the working tree's copy is gone or differs
+    searched: int = 0  # files whose text was searched (in the working tree, in git, or both): 0 finds nothing by construction
 
     def summary(self) -> str:
         skipped = [
@@ -181,10 +182,13 @@ def scan(root: Path, files: Iterable[Tracked], prefixes: Iterable[str], *, max_f
     pattern = key_pattern(prefixes)
     seen: set[tuple[str, int, str]] = set()
 
+    searched: set[str] = set()
+
     def search(name: str, data: bytes, version: str) -> None:
         if b"\0" in data[:BINARY_SNIFF]:
             result.skipped_binary += 1
             return
+        searched.add(name)
         if not any(literal in data for literal in literals):
             return
         for match in pattern.finditer(data):
@@ -228,6 +232,7 @@ def scan(root: Path, files: Iterable[Tracked], prefixes: Iterable[str], *, max_f
             else:
                 label = "deleted from the working tree, still in git" if tracked.state == "deleted" else "in git (the working tree differs)"
                 search(tracked.name, blob, label)
+    result.searched = len(searched)
     return result
 
 

@@ -230,7 +230,14 @@ def _not_probed(ids: list[str]) -> str:
     return f"\n  not probed: {len(ids)} blocker{'s' * (len(ids) > 1)} the pack covers ({_first_ids(ids)}): see their skip reasons"
 
 
-BLOCK_FIELDS = ("body_sent", "stderr_tail", "stdout_tail", "answer", "text")  # multi-line text shown as an indented block
+BLOCK_FIELDS = (
+    "body_sent",
+    "stderr_tail",
+    "stdout_tail",
+    "receiver_stderr_tail",
+    "answer",
+    "text",
+)  # multi-line text shown as an indented block
 BLOCK_LINES = 8  # lines of such a block in the terminal; report.json has them all
 
 
@@ -285,6 +292,10 @@ def _evidence_line(item: dict[str, object] | object) -> str:
         if item.get("answer"):
             line += f"  answer: {str(item['answer'])[:120]}"
         return line
+    if item.get("kind") == "receiver_output":
+        said = str(item.get("receiver_stderr_tail") or "").strip()
+        head = f"the receiver's stderr after {item.get('delivery')}"
+        return head + (":" if "\n" in said else f": {said}")
     if item.get("kind") == "note":
         text = str(item.get("text", ""))
         return text.strip().splitlines()[0] + " …" if "\n" in text.strip() else text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import sys
 
 import pytest
@@ -298,3 +300,97 @@ def test_with_the_embedded_sandbox_the_contract_checks_have_an_account_of_their_
     api_key, contract_key = asyncio.run(keys())
     assert api_key == TEST_KEYS["mintfax"]
     assert contract_key and contract_key != api_key and contract_key.startswith("fx_test_")
+
+
+# ---------------------------------------------------------------- issue 26: the right reason (client rules)
+
+
+def test_retry_101_needs_an_attempt_that_succeeded(sandbox):
+    """A client that retried the transient magic number with a new key each time (so the sandbox failed every attempt
+    as a first one), gave up after five 503s and exited 0 did not recover: no attempt succeeded."""
+    flawed = run_rules(mintfax_config("new-key-per-retry --flaw give-up-exit-0", url=sandbox("mintfax").url), "RETRY-101")["RETRY-101"]
+    assert flawed.status is Status.FAIL, flawed.message
+    assert "none of its 5 attempts succeeded" in flawed.message and "; it exited 0" in flawed.message
+    good = run_rules(mintfax_config(url=sandbox("mintfax").url), "RETRY-101")["RETRY-101"]
+    assert good.status is Status.PASS and "recovered from +15005550004" in good.message
+
+
+@pytest.mark.parametrize(
+    ("output", "named"),
+    [
+        ("faxclient: 400 invalid_request: bad (fix)", True),
+        ("code=invalid_request", True),
+        ('{"error": "invalid_request"}', True),
+        ("failed (invalid_request)", True),
+        ("invalid_request", True),
+        ("StripeInvalidRequestError: rawType invalid_request_error", False),  # another word that contains the code
+        ("not_invalid_request", False),
+        ("invalid_requests", False),
+        ("invalid-request", False),
+        ("", False),
+    ],
+)
+def test_an_error_code_is_named_only_as_a_whole_token(output, named):
+    from checker.probes.client import names
+
+    assert names(output, "invalid_request") is named
+
+
+def test_the_balance_is_mentioned_only_as_a_word():
+    from checker.probes.client import names
+
+    assert names("faxclient: low-balance alert", "balance") and names("balance too low", "balance")
+    assert not names("rebalanced the queue", "balance") and not names("imbalance", "balance")
+
+
+def test_err_101_is_not_passed_by_a_word_that_contains_the_code(sandbox):
+    """stripe-node's errors carry the envelope's `type` as `rawType` (stripe 17.7.0, cjs/Error.js:53
+    `this.rawType = raw.type;`, typed in types/Errors.d.ts:196 `readonly rawType: 'invalid_request_error';`): a Node
+    client that prints only it prints `invalid_request_error`, which is not the code `invalid_request`."""
+    flawed = run_rules(mintfax_config("raw-type-only", url=sandbox("mintfax").url), "ERR-101")["ERR-101"]
+    assert flawed.status is Status.FAIL, flawed.message
+    assert "does not name the error code 'invalid_request'" in flawed.message
+    good = run_rules(mintfax_config(url=sandbox("mintfax").url), "ERR-101")["ERR-101"]
+    assert good.status is Status.PASS, good.message
+
+
+def test_the_key_rules_are_not_passed_by_a_client_that_crashed_on_every_create(sandbox):
+    """Every POST carried a good key, and every successful answer crashed the client (TypeError reading the id): no
+    run completed, so no key rule can vouch for the integration."""
+    rules = ("IDEM-101", "IDEM-102", "IDEM-103", "IDEM-104", "IDEM-105")
+    results = run_rules(mintfax_config("crash-on-success", url=sandbox("mintfax").url), *rules)
+    for rule_id in rules:
+        assert results[rule_id].status is Status.ERROR, f"{rule_id}: {results[rule_id].message}"
+        assert "crashed on the sandbox's successful answer" in results[rule_id].message
+        assert "TypeError" in results[rule_id].message
+
+
+CURL = "/usr/bin/curl"
+
+
+def curl_config(tmp_path, key_header: bool = True) -> object:
+    """Stripe's create as curl sends it with --retry and Bearer auth (the embedded sandbox's Basic auth is another
+    item of issue 26)."""
+    key = ' -H "Idempotency-Key: golive-{ref}"' if key_header else ""
+    command = (
+        f"{CURL} -sS --retry 3 -X POST {{base_url}}/v1/payment_intents -H 'Authorization: Bearer {{api_key}}'{key} "
+        "-d amount=2000 -d currency=usd -d payment_method={to} -d metadata[order]={ref}"
+    )
+    text = (
+        "provider: stripe\nsandbox: {url: builtin, api_key: sk_test_golive51Hc0ffee}\n"
+        f"client:\n  command: {json.dumps(command)}\n  timeout: 60\n"
+    )
+    return parse_config(text, str(tmp_path / "golive.yaml"), environ={})
+
+
+@pytest.mark.skipif(not os.access(CURL, os.X_OK), reason=f"{CURL} is not installed")
+@pytest.mark.parametrize(
+    ("key_header", "status", "says"), [(True, Status.PASS, "reused the key"), (False, Status.FAIL, "no idempotency key")]
+)
+def test_idem_102_probes_the_retryable_statuses_until_the_client_retries_one(tmp_path, key_header, status, says):
+    """curl's manual (curl 7.88.1, man curl, --retry): "Transient error means either: a timeout, an FTP 4xx response
+    code or an HTTP 408, 429, 500, 502, 503 or 504 response code." Stripe's first retryable status is 409, which curl
+    does not retry: IDEM-102 goes on to 500, which it does."""
+    result = run_rules(curl_config(tmp_path, key_header), "IDEM-102")["IDEM-102"]
+    assert result.status is status, result.message
+    assert says in result.message and "409 was not retried" in result.message and "500" in result.message

@@ -123,7 +123,7 @@ def test_key_003_finds_sandbox_keys_in_production_paths(project):
     assert result.status is Status.FAIL
     assert {(e["file"], e["line"]) for e in result.evidence} == {("deploy/prod/app.env", 1), ("config/production.yaml", 1)}
     assert "fx_test_Pr0dSandb0xK3y9x" not in result.message + json.dumps(result.evidence)
-    clean = write_config(project, 'repo:\n  production_paths: ["deploy/staging/**"]\n')
+    clean = write_config(project, 'repo:\n  production_paths: ["src/**"]\n')  # a tracked file without a sandbox key
     assert run_rules(clean, "KEY-003")["KEY-003"].status is Status.PASS
     unset = run_rules(write_config(project), "KEY-003")["KEY-003"]  # no production paths, and selected: an error
     assert (
@@ -319,3 +319,25 @@ def test_key_kinds_publishable_keys_and_webhook_secrets(tmp_path):
     assert "checkout.js" not in found.message
     publishable = run_rules(config("pk_test_51Hx9Qw2Er4Ty6Ui8Op3"), "KEY-001")["KEY-001"]
     assert publishable.status is Status.FAIL and "is a publishable key (pk_test_…)" in publishable.message, publishable.message
+
+
+# ---------------------------------------------------------------- issue 26: a scan of nothing passes nothing
+
+
+def test_key_002_and_003_pass_nothing_on_a_scan_of_no_file(project, tmp_path):
+    """An empty repository, repo.paths that select no tracked file, production paths that match none, or only binary
+    files: nothing was read, so nothing vouches that no key is committed (before: pass, "0 tracked files scanned")."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "-q")
+    result = run_rules(write_config(empty), "KEY-002")["KEY-002"]
+    assert result.status is Status.ERROR, result.message
+    assert "nothing to scan in tracked files: repo.paths (not set: the whole repository) selects no file git tracks" in result.message
+    nowhere = run_rules(write_config(project, 'repo: {paths: ["nothing-here"]}\n'), "KEY-002")["KEY-002"]
+    assert nowhere.status is Status.ERROR and "repo.paths (golive.yaml:" in nowhere.message, nowhere.message
+    binary = run_rules(write_config(project, 'repo: {paths: ["assets"]}\n'), "KEY-002")["KEY-002"]
+    assert binary.status is Status.ERROR and "1 binary skipped" in binary.message and "none was read" in binary.message, binary.message
+    staging = run_rules(write_config(project, 'repo:\n  production_paths: ["deploy/staging/**"]\n'), "KEY-003")["KEY-003"]
+    assert staging.status is Status.ERROR and "repo.production_paths (golive.yaml:" in staging.message, staging.message
+    clean = run_rules(write_config(project, 'repo:\n  production_paths: ["src/**"]\n'), "KEY-003")["KEY-003"]
+    assert clean.status is Status.PASS and "1 tracked files scanned" in clean.message, clean.message

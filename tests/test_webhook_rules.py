@@ -368,3 +368,66 @@ def test_examples_receivers_are_plain_python() -> None:
         imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
         assert imported <= set(sys.stdlib_module_names) | {"__future__"}, (path, imported - set(sys.stdlib_module_names))
+
+
+# ---------------------------------------------------------------- issue 26: the receiver's side of a failed delivery
+
+
+def square_receiver_config(tmp_path: Path, *flaws: str) -> Path:
+    """A receiver verifying Square's scheme with squareup's own `verify_signature`, as golive.yaml in tmp_path."""
+    pack = tmp_path / "square-pack.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: mintfax-square\nextends: mintfax\n"
+        "facts:\n  webhooks:\n    scheme: square\n    signature_header: x-square-hmacsha256-signature\n"
+    )
+    flags = "".join(f" --flaw {flaw}" for flaw in flaws)
+    (tmp_path / "golive.yaml").write_text(
+        f"provider: {pack}\n"
+        f"sandbox: {{url: builtin, api_key: '{TEST_KEYS['mintfax']}'}}\n"
+        "webhook:\n"
+        "  url: http://127.0.0.1:{port}/hooks\n"
+        f"  secret: {SECRET}\n"
+        f'  start: "{{python}} {RECEIVER} --port {{port}} --scheme square --verifier square{flags}"\n'
+        '  env: {RECEIVER_SECRET: "{secret}", RECEIVER_DB: "{workdir}/receiver.db", RECEIVER_URL: "{url}"}\n'
+        "  start_timeout: 10\n"
+    )
+    return tmp_path / "golive.yaml"
+
+
+def test_the_receivers_stderr_is_in_the_evidence_of_a_delivery_it_failed(tmp_path: Path) -> None:
+    """squareup 46.0.0.20260916's verify_signature (square/utils/webhooks_helper.py:44) runs
+    `signature_header.encode("utf-8")`: given `headers.get(...)` without a default, a delivery without the header is an
+    AttributeError, which http.server prints to stderr before closing the connection unanswered. The rule that sent it
+    names the exception and shows the traceback (its evidence, -v and the HTML report); a delivery it accepted carries
+    none of its output."""
+    from checker.config import load_config
+    from tests.conftest import golive
+
+    path = square_receiver_config(tmp_path, "uncaught-missing-header")
+    results = run_rules(load_config(path, environ={}), "HOOK-201", "HOOK-203")
+    assert results["HOOK-201"].status is Status.PASS, results["HOOK-201"].message
+    assert not [e for e in results["HOOK-201"].evidence if e.get("kind") == "receiver_output"]
+    missing = results["HOOK-203"]
+    assert missing.status is Status.FAIL, missing.message
+    assert "the receiver's stderr says: AttributeError: 'NoneType' object has no attribute 'encode'" in missing.message
+    said = [e for e in missing.evidence if e.get("kind") == "receiver_output"]
+    assert said and "webhooks_helper.py" in said[0]["receiver_stderr_tail"] and said[0]["delivery"].startswith("no ")
+    assert SECRET not in repr(missing.evidence)
+
+    done = golive("check", "--select", "HOOK-203", "-v", "--format", "text,html", "--output", "out", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "the receiver's stderr after no x-square-hmacsha256-signature header:" in done.stdout, done.stdout
+    assert "AttributeError: 'NoneType' object has no attribute 'encode'" in done.stdout
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "receiver stderr tail" in html and "AttributeError: &#39;NoneType&#39; object has no attribute &#39;encode&#39;" in html
+
+
+def test_hook_209s_leftovers_never_reach_another_rule(tmp_path: Path) -> None:
+    """A receiver that serves one delivery at a time, 1 s each: HOOK-209's burst of 20 outlasts golive's 10 s wait, and
+    the receiver still serves the abandoned deliveries afterwards. The other rules' deliveries must not queue behind
+    them: HOOK-209 fails (late answers), every other rule passes, as each does run alone."""
+    rules = ("HOOK-201", "HOOK-202", "HOOK-207", "HOOK-208", "HOOK-209", "HOOK-213")
+    results = run_rules(hook_config(tmp_path, "--flaw", "block-1s"), *rules)
+    assert results["HOOK-209"].status is Status.FAIL, results["HOOK-209"].message
+    others = {r: (results[r].status.value, results[r].message) for r in rules if r != "HOOK-209"}
+    assert all(status == "pass" for status, _ in others.values()), others

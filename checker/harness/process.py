@@ -137,6 +137,7 @@ class _Pipes(asyncio.SubprocessProtocol):
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.tails = {1: bytearray(), 2: bytearray()}
+        self.received = {1: 0, 2: 0}  # bytes heard on each pipe so far, the part cut from its tail included
         self.open = {1, 2}
         self.exited = loop.create_future()
         self.closed = loop.create_future()
@@ -144,6 +145,7 @@ class _Pipes(asyncio.SubprocessProtocol):
     def pipe_data_received(self, fd: int, data: bytes) -> None:
         tail = self.tails.get(fd)
         if tail is not None:
+            self.received[fd] += len(data)
             tail += data
             if len(tail) > OUTPUT_LIMIT:
                 del tail[: len(tail) - OUTPUT_LIMIT]
@@ -172,6 +174,16 @@ class Command:
     @property
     def returncode(self) -> int | None:
         return self._transport.get_returncode()
+
+    def heard(self, fd: int = 2) -> int:
+        """How many bytes it has written to `fd` (stdout 1, stderr 2) so far: a mark for `since`."""
+        return self._pipes.received[fd]
+
+    def since(self, mark: int, fd: int = 2) -> bytes:
+        """What it wrote to `fd` after `mark` (an earlier `heard`), as far as the kept tail reaches back."""
+        tail = self._pipes.tails[fd]
+        new = self._pipes.received[fd] - mark
+        return bytes(tail[-new:]) if new > 0 else b""
 
     async def exited(self) -> int | None:
         """Its exit status, as soon as it has exited (not when its pipes close)."""

@@ -16,16 +16,17 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from checker.errors import ProbeError
-from checker.harness.process import spawn
+from checker.harness.process import Command, spawn
 from checker.printable import printable
 from checker.redact import command_line
 
 POLL_S = 0.05
 TAIL = 600
+SETTLE_S = 0.3  # for the receiver's stderr about a failed delivery to reach golive's end of the pipe (evidence only)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -149,12 +150,35 @@ class RunningReceiver:
     pid: int
     exit_code: int | None = None
     tail: str = ""
+    command: Command | None = field(default=None, repr=False)
 
     @property
     def failure(self) -> str | None:
         if self.exit_code is None:
             return None
         return f"the webhook receiver exited {self.exit_code} during the check: {self.tail or '(no output)'}"
+
+    def mark(self) -> int:
+        """Where the receiver's stderr is now: `stderr_since(mark)` is what it writes from here on."""
+        return self.command.heard() if self.command else 0
+
+    async def stderr_since(self, mark: int) -> str:
+        """The tail (TAIL characters) of what the receiver wrote to stderr since `mark`, once it has reached golive: a
+        traceback is written before the connection closes, but the pipe may be read a moment after the socket. Waits at
+        most SETTLE_S for a first byte, then as long as more keeps coming within POLL_S (also bounded by SETTLE_S)."""
+        if self.command is None:
+            return ""
+        deadline = time.monotonic() + SETTLE_S
+        heard = self.command.heard()
+        while heard == mark and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            heard = self.command.heard()
+        while time.monotonic() < deadline:
+            await asyncio.sleep(POLL_S)
+            if self.command.heard() == heard:
+                break
+            heard = self.command.heard()
+        return self.command.since(mark).decode("utf-8", "replace").strip()[-TAIL:]
 
 
 @contextlib.asynccontextmanager
@@ -169,7 +193,7 @@ async def running_receiver(
             "a receiver it saw open its port; stop that process, or write {port} in webhook.url to get a free one"
         )
     process = await spawn(template, values, env=env, cwd=cwd, what="the webhook receiver")
-    state = RunningReceiver(process.pid)
+    state = RunningReceiver(process.pid, command=process)
 
     async def stop() -> str:
         out, err = await process.finish()

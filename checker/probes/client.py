@@ -164,6 +164,17 @@ def _no_request(outcome: ClientRun) -> ProbeError:
     return ProbeError(f"the client sent no POST (it {_exit(outcome.process)}); nothing to judge")
 
 
+def _completed(*outcomes: ClientRun) -> None:
+    """The key rules vouch for an integration whose creates complete: a client that crashed on the sandbox's
+    successful answer never finished one (however good the key it sent), so they cannot pass it."""
+    for outcome in outcomes:
+        if outcome.process.crash and any(a.status is not None and a.status < 300 for a in outcome.posts):
+            raise ProbeError(
+                f"the client crashed on the sandbox's successful answer ({outcome.process.crash}): no create completed, so "
+                "its keys cannot be vouched for; a successful answer must not crash the client"
+            )
+
+
 # ---------------------------------------------------------------- idempotency keys
 
 
@@ -173,6 +184,7 @@ async def every_post_has_a_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     posts = outcome.posts
     if not posts:
         raise _no_request(outcome)
+    _completed(outcome)
     missing = [a.n for a in posts if not a.key]
     where = "header" if ctx.pack.facts.idempotency.key_in == "header" else "body field"
     if missing:
@@ -190,6 +202,7 @@ async def key_within_length(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _plain(ctx, "golive-ref-a")
     if not outcome.posts:
         raise _no_request(outcome)
+    _completed(outcome)
     keys = [a.key for a in outcome.posts if a.key]
     if not keys:
         return Outcome.failed(NO_KEY, outcome.evidence())
@@ -206,6 +219,7 @@ async def distinct_operations_distinct_keys(ctx: ProbeContext, rule: Rule) -> Ou
     evidence = [*first.evidence("reference golive-ref-a"), *second.evidence("reference golive-ref-b")]
     if not first.posts or not second.posts:
         raise _no_request(first if not first.posts else second)
+    _completed(first, second)
     if not a or not b:
         return Outcome.failed(NO_KEY, evidence)
     if a == b:
@@ -222,6 +236,7 @@ async def same_operation_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     evidence = [*first.evidence("first run"), *again.evidence("same operation, new process")]
     if not first.posts or not again.posts:
         raise _no_request(first if not first.posts else again)
+    _completed(first, again)
     if not a or not b:
         return Outcome.failed(f"{NO_KEY}: a restart after a lost response cannot reuse a key it never sent", evidence)
     if a != b:
@@ -234,19 +249,32 @@ async def same_operation_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
 
 @check("IDEM-102", target="client", creates=True)
 async def retry_reuses_key(ctx: ProbeContext, rule: Rule) -> Outcome:
-    from checker.harness.proxy import Scenario, status
-
-    retryable = ctx.pack.facts.retry.retryable_statuses[0]
-    outcome = await ctx.shared(f"first-{retryable}", lambda: run(ctx, Scenario((status(retryable, "service_unavailable"),))))
+    # the retryable statuses in the pack's order until the client retries one (curl's --retry retries 5xx, not 409):
+    # the runs are RETRY-102's (`_once_then_forward`), shared
+    skipped: list[str] = []
+    evidence: list[dict[str, Any]] = []
+    crashed: list[tuple[int, ClientRun]] = []
+    for retryable in ctx.pack.facts.retry.retryable_statuses:
+        outcome = await _once_then_forward(ctx, retryable)
+        evidence += outcome.evidence(f"first answer {retryable}")
+        if len(outcome.posts) >= 2:
+            break
+        skipped.append(str(retryable))
+        if outcome.posts and outcome.process.crash:
+            crashed.append((retryable, outcome))
+    else:
+        if crashed:
+            raise _crashed(crashed[0][1], str(crashed[0][0]))
+        raise ProbeError(f"the client did not retry after {' or '.join(skipped)}, so key reuse cannot be judged (see RETRY-102)")
+    _completed(outcome)
+    before = f"{', '.join(skipped)} {'was' if len(skipped) == 1 else 'were'} not retried; " if skipped else ""
     posts = outcome.posts
-    if len(posts) < 2:
-        raise ProbeError(f"the client did not retry after {retryable}, so key reuse cannot be judged (see RETRY-102)")
     keys = [a.key for a in posts]
     if not any(keys):
-        return Outcome.failed(f"{NO_KEY}: the retry after {retryable} cannot be matched to its first attempt", outcome.evidence())
+        return Outcome.failed(f"{before}{NO_KEY}: the retry after {retryable} cannot be matched to its first attempt", evidence)
     if len(set(keys)) > 1:
-        return Outcome.failed(f"the retry after {retryable} changed the key ({' -> '.join(str(k) for k in keys)})", outcome.evidence())
-    return Outcome.passed(f"{len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'} after {retryable} reused the key", outcome.evidence())
+        return Outcome.failed(f"{before}the retry after {retryable} changed the key ({' -> '.join(str(k) for k in keys)})", evidence)
+    return Outcome.passed(f"{before}{len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'} after {retryable} reused the key", evidence)
 
 
 # ---------------------------------------------------------------- retries
@@ -436,6 +464,24 @@ async def waits_retry_after(ctx: ProbeContext, rule: Rule) -> Outcome:
 FIELD_MESSAGE = "is not a valid E.164 number (golive probe)"
 
 
+def names(output: str, word: str) -> bool:
+    """Whether `output` names `word` as a whole token: not as part of another word (`invalid_request` inside
+    `invalid_request_error`, a Node SDK's `rawType`, is not the code). A token is bounded by characters that cannot be
+    part of an identifier (a letter, a digit or `_`, as regex's \\w): `code=invalid_request`, `"invalid_request"`,
+    `(invalid_request)` and `low-balance` name theirs. Repeated str.find, linear in the output."""
+
+    def inside(char: str) -> bool:
+        return char.isalnum() or char == "_"
+
+    start = output.find(word) if word else -1
+    while start >= 0:
+        end = start + len(word)
+        if not (start and inside(output[start - 1])) and not (end < len(output) and inside(output[end])):
+            return True
+        start = output.find(word, start + 1)
+    return False
+
+
 @check("ERR-101", target="client", creates=True)
 async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _always(ctx, 400)
@@ -448,9 +494,10 @@ async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
         )
     if outcome.process.exit_code == 0:
         return Outcome.failed("after a 400 the client exited 0 as if it had succeeded", outcome.evidence())
-    if code not in outcome.process.output:
+    if not names(outcome.process.output, code):
         return Outcome.failed(
-            f"after a 400 the client's output does not name the error code {code!r} from the envelope", outcome.evidence()
+            f"after a 400 the client's output does not name the error code {code!r} from the envelope (as a word of its own)",
+            outcome.evidence(),
         )
     return Outcome.passed(f"after a 400 the client printed the error code {code!r} and {_exit(outcome.process)}", outcome.evidence())
 
@@ -467,7 +514,7 @@ async def surfaces_field_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
         return Outcome.failed(
             f"the client crashed on the 422 answer ({outcome.process.crash}) instead of surfacing its field errors", outcome.evidence()
         )
-    if FIELD_MESSAGE not in outcome.process.output:
+    if not names(outcome.process.output, FIELD_MESSAGE):
         return Outcome.failed(f"after a 422 the client's output lacks the field error ({field}: {FIELD_MESSAGE})", outcome.evidence())
     return Outcome.passed("after a 422 the client printed the field-level error from context.errors", outcome.evidence())
 
@@ -483,7 +530,7 @@ async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
         )
     if len(outcome.posts) > 1:
         return Outcome.failed(f"402 insufficient_balance was retried ({len(outcome.posts)} requests)", outcome.evidence())
-    if "insufficient_balance" not in outcome.process.output and "balance" not in outcome.process.output.lower():
+    if not names(outcome.process.output, "insufficient_balance") and not names(outcome.process.output.lower(), "balance"):
         return Outcome.failed(
             "after 402 insufficient_balance the client raised no alert (its output does not mention the balance)", outcome.evidence()
         )
@@ -598,8 +645,13 @@ async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) ->
             f"the sandbox failed the first attempt for {magic} and the client did not retry (it {_exit(outcome.process)})",
             outcome.evidence(),
         )
+    why = " (each attempt carried a new key, so the sandbox failed each as a first attempt)" if len({a.key for a in posts}) > 1 else ""
+    if not any(a.status is not None and a.status < 300 for a in posts):  # an exit 0 after giving up is no recovery
+        return Outcome.failed(
+            f"the client retried {magic} but none of its {len(posts)} attempts succeeded{why}; it {_exit(outcome.process)}",
+            outcome.evidence(),
+        )
     if outcome.process.exit_code != 0:
-        why = " (each attempt carried a new key, so the sandbox failed each as a first attempt)" if len({a.key for a in posts}) > 1 else ""
         return Outcome.failed(f"the client retried {magic} but {_exit(outcome.process)}{why}", outcome.evidence())
 
     return Outcome.passed(f"recovered from {magic}: {len(posts) - 1} retr{'y' if len(posts) == 2 else 'ies'}, exit 0", outcome.evidence())

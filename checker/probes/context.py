@@ -21,6 +21,7 @@ from checker.provenance import READING, untracked
 
 if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for static checks
     from checker.harness.noise import NoiseMeter
+    from checker.harness.receiver import RunningReceiver
     from checker.probes.sandbox_api import SandboxAPI
 
 T = TypeVar("T")
@@ -92,6 +93,7 @@ class ProbeContext:
     webhook_url: str | None = None
     webhook_error: str | None = None
     webhook_values: dict[str, str] = field(default_factory=dict)
+    receiver_process: RunningReceiver | None = None  # the receiver golive started (webhook.start): its stderr, for evidence
     _shared: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     _shared_budgets: dict[str, Budget] = field(default_factory=dict)
     _shared_reads: dict[str, set[str]] = field(default_factory=dict)

@@ -115,13 +115,32 @@ def _list(findings: list[Finding], limit: int = 5) -> str:
 
 
 async def _judge_scan(
-    ctx: ProbeContext, prefixes: list[str], what: str, where: str, only: list[str] | None = None, publishable: list[str] | None = None
+    ctx: ProbeContext,
+    prefixes: list[str],
+    what: str,
+    where: str,
+    only: list[str] | None = None,
+    publishable: list[str] | None = None,
+    *,
+    selected_by: tuple[str, ...] = ("repo", "paths"),
 ) -> Outcome:
-    """Fail naming each key found (file:line, masked), pass saying what was scanned, skip outside git. With
-    `publishable`, the scan looks for those prefixes too and drops a key whose longest matching prefix is one."""
+    """Fail naming each key found (file:line, masked), pass saying what was scanned, skip outside git, error when
+    no file was read (a scan of nothing vouches for nothing). With `publishable`, the scan looks for those prefixes
+    too and drops a key whose longest matching prefix is one."""
     result = await _scan(ctx, [*prefixes, *(publishable or [])], only)
     if isinstance(result, Outcome):
         return result
+    if not result.findings and not result.searched:
+        key = ".".join(selected_by)
+        chosen = f"{key} ({_where(ctx, *selected_by)})" if ctx.config.lines.get(selected_by) else f"{key} (not set: the whole repository)"
+        if not result.scanned:
+            raise ProbeError(
+                f"nothing to scan in {where}: {chosen} selects no file git tracks (commit or stage the project's files, or "
+                "correct the paths); a scan of nothing vouches for nothing"
+            )
+        raise ProbeError(
+            f"nothing in {where} could be searched ({result.summary()}; none was read as text): a scan of nothing vouches for nothing"
+        )
     if publishable:
         kept = [f for f in result.findings if f.prefix not in publishable]
         result = dataclasses.replace(result, findings=kept)
@@ -162,7 +181,14 @@ async def no_sandbox_key_in_production(ctx: ProbeContext, rule: Rule) -> Outcome
         return Outcome.skipped(f"{ctx.pack.name} documents no sandbox key prefix to recognise a sandbox key by")
     if not production:
         return Outcome.not_set("no production paths configured (repo.production_paths in golive.yaml)")
-    return await _judge_scan(ctx, prefixes, "sandbox key", f"production paths ({', '.join(production)})", only=production)
+    return await _judge_scan(
+        ctx,
+        prefixes,
+        "sandbox key",
+        f"production paths ({', '.join(production)})",
+        only=production,
+        selected_by=("repo", "production_paths"),
+    )
 
 
 # ---------------------------------------------------------------- FILE-001 / FILE-002

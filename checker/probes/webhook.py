@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import re
 import secrets
@@ -33,6 +34,7 @@ from checker.signing import SecretError, SigningScheme, fresh_secret
 MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer that golive reads
 SHOWN = 300  # characters of it kept in the evidence
 BURST = 20
+DRAIN_S = 60.0  # after a burst some deliveries of which went unanswered: how long golive waits for the receiver to answer again
 COUNT_WAIT_S = 10.0
 COUNT = re.compile(r"[0-9]{1,9}")
 REGISTER_S = 20.0  # webhook.register's bound
@@ -51,6 +53,12 @@ class Delivery:
     answer: str = ""
     location: str | None = None
     unreachable: bool = False
+    receiver_stderr: str | None = None  # for a 5xx or no answer: what the receiver golive started wrote to stderr meanwhile
+
+    @property
+    def broken(self) -> bool:
+        """A 5xx, a reset or no answer: the receiver failed, and its stderr may say why."""
+        return self.status is None or self.status >= 500
 
     @property
     def ok(self) -> bool:
@@ -165,11 +173,22 @@ class Sender:
 
     # ---------------------------------------------------------------- sending
 
-    async def post(self, label: str, event_id: str, body: bytes, headers: dict[str, str], *, paced: bool = True) -> Delivery:
+    async def post(
+        self, label: str, event_id: str, body: bytes, headers: dict[str, str], *, paced: bool = True, deadline_s: float | None = None
+    ) -> Delivery:
         """One delivery; `paced` (all but HOOK-209's burst) waits for a delivery slot first."""
         if paced:
             async with self.ctx.delivery_slot():
-                return await self.post(label, event_id, body, headers, paced=False)
+                return await self.post(label, event_id, body, headers, paced=False, deadline_s=deadline_s)
+        running = self.ctx.receiver_process
+        mark = running.mark() if running is not None else 0
+        delivery = await self._post(label, event_id, body, headers, deadline_s or self.timeout_s)
+        running = self.ctx.receiver_process
+        if running is not None and delivery.broken:
+            return dataclasses.replace(delivery, receiver_stderr=await running.stderr_since(mark))
+        return delivery
+
+    async def _post(self, label: str, event_id: str, body: bytes, headers: dict[str, str], deadline_s: float) -> Delivery:
         from checker.errors import TargetUnreachable
         from checker.http import send
 
@@ -184,7 +203,7 @@ class Sender:
                 content=body,
                 headers=headers,
                 max_body=MAX_ANSWER,
-                deadline_s=self.timeout_s,
+                deadline_s=deadline_s,
             )
         except TargetUnreachable as exc:
             return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc), unreachable=True)
@@ -203,10 +222,12 @@ class Sender:
         body = self.body(event)
         return event, body, self.headers(body, self.id_of(event), keys=keys, timestamp=timestamp)
 
-    async def valid(self, label: str, event: dict[str, Any] | None = None, *, paced: bool = True) -> Delivery:
+    async def valid(
+        self, label: str, event: dict[str, Any] | None = None, *, paced: bool = True, deadline_s: float | None = None
+    ) -> Delivery:
         event = self.seal(event or self.event())
         body = self.body(event)
-        return await self.post(label, self.id_of(event), body, self.headers(body, self.id_of(event)), paced=paced)
+        return await self.post(label, self.id_of(event), body, self.headers(body, self.id_of(event)), paced=paced, deadline_s=deadline_s)
 
 
 # ---------------------------------------------------------------- shared deliveries
@@ -294,7 +315,32 @@ async def _control(ctx: ProbeContext) -> Delivery:
 
 
 def _evidence(*deliveries: Delivery) -> list[dict[str, Any]]:
-    return [d.evidence() for d in deliveries]
+    """Each delivery; after one the receiver failed (5xx, reset, no answer), what it wrote to stderr meanwhile (once
+    per distinct text: a burst's timeouts share theirs)."""
+    items: list[dict[str, Any]] = []
+    shown: set[str] = set()
+    for delivery in deliveries:
+        items.append(delivery.evidence())
+        said = delivery.receiver_stderr
+        if said is not None and said not in shown:
+            shown.add(said)
+            items.append(
+                {"kind": "receiver_output", "delivery": delivery.label, "receiver_stderr_tail": said or "(it wrote nothing to stderr)"}
+            )
+    return items
+
+
+def _stderr_said(delivery: Delivery) -> str:
+    """For the message: the exception the receiver's stderr names last about a failed delivery (`AttributeError: …`),
+    or else its last line with words in it (not socketserver's closing row of dashes)."""
+    lines = [line.strip() for line in (delivery.receiver_stderr or "").splitlines() if any(c.isalnum() for c in line)]
+
+    def exception(line: str) -> bool:
+        name = line.split(":", 1)[0]
+        return name.endswith(("Error", "Exception")) and name.replace(".", "").replace("_", "").isalnum()
+
+    said = next((line for line in reversed(lines) if exception(line)), lines[-1] if lines else "")
+    return f"; the receiver's stderr says: {said[:200]}" if said else ""
 
 
 def _judge_rejections(control: Delivery, bad: list[Delivery], what: str) -> Outcome:
@@ -305,11 +351,11 @@ def _judge_rejections(control: Delivery, bad: list[Delivery], what: str) -> Outc
             return Outcome.failed(f"accepted a delivery with {delivery.label} ({delivery.status}): {what} must be rejected", evidence)
     for delivery in bad:
         if delivery.status is None:
-            return Outcome.failed(f"no answer to a delivery with {delivery.label}: {delivery.error}", evidence)
+            return Outcome.failed(f"no answer to a delivery with {delivery.label}: {delivery.error}{_stderr_said(delivery)}", evidence)
         if delivery.status >= 500:
             return Outcome.failed(
                 f"answered {delivery.status} to a delivery with {delivery.label}: an error, not a rejection "
-                "(a 5xx also asks the provider to deliver it again)",
+                f"(a 5xx also asks the provider to deliver it again){_stderr_said(delivery)}",
                 evidence,
             )
         if not delivery.rejected:
@@ -567,6 +613,28 @@ async def _processed_count(ctx: ProbeContext, event_id: str, evidence: list[dict
     return count
 
 
+async def _drain(sender: Sender, burst: list[Delivery]) -> list[dict[str, Any]]:
+    """After a burst golive abandoned deliveries of (no answer within its wait), a receiver that serves one at a time
+    still works through them: one more delivery, waited for up to DRAIN_S, is answered once it has. Until then the
+    burst's rule keeps the receiver to itself, so the leftovers never make another rule's delivery late. Evidence only:
+    the burst's verdict is already in its own deliveries."""
+    abandoned = [d for d in burst if d.status is None and not d.unreachable]
+    if not abandoned:
+        return []
+    after = await sender.valid("after the burst (golive waits for the receiver to answer again)", paced=False, deadline_s=DRAIN_S)
+    if after.status is None:
+        text = (
+            f"the receiver did not answer again within {DRAIN_S:g} s of the burst ({after.describe()}): the {len(abandoned)} "
+            "deliveries golive abandoned may still hold it, and later rules' deliveries with it"
+        )
+    else:
+        text = (
+            f"golive abandoned {len(abandoned)} deliveries of the burst; the receiver answered again {after.latency_s:.1f} s later, "
+            "once it had served them: no other rule's delivery was sent meanwhile"
+        )
+    return [*_evidence(after), {"kind": "note", "text": text}]
+
+
 @check("HOOK-209", target="webhook")
 async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     single = await _valid(ctx)
@@ -578,8 +646,9 @@ async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with Sender(ctx) as sender, ctx.receiver.exclusive():  # the burst alone: no other rule's delivery meets it
         deadline = sender.facts.deadline_s
         burst = await asyncio.gather(*(sender.valid(f"burst {n}", paced=False) for n in range(1, BURST + 1)))
+        drained = await _drain(sender, burst)  # nor what the receiver still does for it
     everything = [single, *burst]
-    evidence = _evidence(*everything)
+    evidence = [*_evidence(*everything), *drained]
     late = [d for d in everything if d.status is None or d.latency_s > deadline]
     dropped = [d for d in burst if d.status is None and d.error and ("closed the connection" in d.error or "cannot connect" in d.error)]
     if dropped:

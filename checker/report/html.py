@@ -19,6 +19,7 @@ COLUMNS = {
     "request": ("n", "t", "method", "path", "idempotency_key", "status", "headers", "body", "body_excerpt", "note"),
     "delivery": ("label", "event_id", "t", "status", "latency_s", "error", "answer", "location"),
     "process": ("run", "exit_code", "timed_out", "duration_s", "stdout_tail", "stderr_tail"),
+    "receiver_output": ("delivery", "receiver_stderr_tail"),  # the webhook receiver's stderr after a delivery it failed
     "note": ("text",),
 }
 

@@ -40,6 +40,9 @@ FLAWS = (
     "no-file-check",
     "top-up-retry-402",  # on 402 insufficient_balance, "tops up" (the guide: "Top up your balance before retrying") and retries once
     "leak-secrets",
+    "give-up-exit-0",  # after its last attempt fails, prints that it gave up and exits 0 anyway
+    "crash-on-success",  # reads the created resource's id as a nested object: TypeError on every successful create
+    "raw-type-only",  # prints only the error's type, as a Node SDK's `err.rawType` (`invalid_request_error`), never its code
 )
 ACCEPTED = {"pdf", "docx", "xlsx", "jpg", "png", "tif", "html", "txt"}
 MAX_BYTES = 10_000_000  # "Files are under 10 MB" (go-live checklist): decimal megabytes, strictly under
@@ -103,6 +106,8 @@ def main() -> int:
             time.sleep(delay(args.base, attempt))
             continue
         if response.status_code in (200, 201):
+            if "crash-on-success" in flaws:
+                print(f"sent {response.json()['id']['value']}")  # a str, not a dict: an uncaught TypeError
             print(f"sent {response.json()['id']}")
             return 0
         if "crash-on-error" in flaws:
@@ -121,9 +126,9 @@ def main() -> int:
             time.sleep(delay(args.base, attempt))
             continue
         report(response, silent="silent-errors" in flaws)
-        return 1
+        return 0 if "give-up-exit-0" in flaws else 1
     print("faxclient: giving up", file=sys.stderr)
-    return 1
+    return 0 if "give-up-exit-0" in flaws else 1
 
 
 FLAWS_ON: set[str] = set()
@@ -140,6 +145,13 @@ def delay(base: float, attempt: int) -> float:
 def report(response: httpx.Response, *, silent: bool) -> None:
     if silent:
         print(f"faxclient: request failed (HTTP {response.status_code})", file=sys.stderr)
+        return
+    if "raw-type-only" in FLAWS_ON:  # stripe-node's StripeError.rawType is the envelope's `type`; here the code + _error
+        try:
+            code = response.json().get("error")
+        except json.JSONDecodeError:
+            code = None
+        print(f"faxclient: request failed: {code}_error", file=sys.stderr)
         return
     try:
         body = response.json()

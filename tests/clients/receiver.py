@@ -39,6 +39,8 @@ FLAWS = {
     "reject-first": "answers 400 to its very first delivery (a cold start), then verifies correctly",
     "crash-malformed": "answers 500 when the signature header cannot be parsed",
     "leak-secrets": "prints its secret at start and puts it, with the signature it got, in every rejection",
+    "uncaught-missing-header": "hands squareup's verify_signature headers.get(...) without a default and lets its error escape",
+    "block-1s": "one request at a time, blocking 1 s on each (a receiver that blocks its event loop per event)",
 }
 
 
@@ -160,6 +162,18 @@ def serve(args: argparse.Namespace) -> None:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if "block-1s" in flaws:
+                time.sleep(1)
+            if "uncaught-missing-header" in flaws:
+                # squareup 46: signature_header.encode("utf-8") (webhooks_helper.py:44) on None is an AttributeError;
+                # http.server prints its traceback to stderr and closes the connection without an answer
+                from square.utils.webhooks_helper import verify_signature
+
+                signature = headers.get("x-square-hmacsha256-signature")
+                url = os.environ["RECEIVER_URL"]
+                if not verify_signature(request_body=body.decode(), signature_header=signature, signature_key=secret, notification_url=url):  # type: ignore[arg-type]
+                    self.answer(400, "invalid signature")
+                    return
             try:
                 self.handle_delivery(body, headers)
             except Rejected as exc:
@@ -202,6 +216,11 @@ def serve(args: argparse.Namespace) -> None:
                 time.sleep(0.3)
             self.answer(200, "ok")
 
+    if "block-1s" in flaws:  # one request at a time, as an event loop blocked by each: a backlog big enough for a burst
+        HTTPServer.request_queue_size = 128
+        blocking = HTTPServer(("127.0.0.1", args.port), Handler)
+        blocking.serve_forever()
+        return
     if "small-queue" in flaws:  # http.server's defaults: one request at a time, a backlog of 5
         single = HTTPServer(("127.0.0.1", args.port), Handler)
         single.serve_forever()
