@@ -3,8 +3,8 @@ change its title, reorder text (bidi overrides) or break an encoder (lone surrog
 
 One seam: the engine passes every message and every piece of evidence through `printable` before any
 renderer sees it (checker/engine.py, `_result`), so the terminal, the reports and the step summary all
-get the same clean text. File names that are not UTF-8 (decoded with surrogateescape) show their bytes
-as `\\xNN`.
+get the same clean text. A pack's words pass it when the pack is loaded (checker/packs.py, `shown`). File
+names that are not UTF-8 (decoded with surrogateescape) show their bytes as `\\xNN`.
 """
 
 from __future__ import annotations
@@ -44,3 +44,14 @@ def printable_deep(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [printable_deep(v) for v in value]
     return value
+
+
+# a line a CI runner reads as a workflow command: GitHub's `::cmd::` and its older `##[cmd]`, after leading blanks
+_COMMAND = re.compile(r"(^|[\r\n])([^\S\r\n]*)(::|##\[)")
+
+
+def no_command(text: str) -> str:
+    """`text` with no line a CI runner would run as a workflow command (`::add-mask::…`, `##[error]…`): the marker at
+    such a line's start is broken with a space (`: :`, `# #[`). For what golive prints to stdout outside the
+    annotations it means to write: the checklist, `explain`, `rules`."""
+    return _COMMAND.sub(lambda m: m.group(1) + m.group(2) + (": :" if m.group(3) == "::" else "# #["), text)
