@@ -1009,3 +1009,22 @@ def test_github_annotations_carry_no_control_character_from_a_pack(tmp_path: Pat
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     (annotation,) = [c for c in workflow_commands.parse(done.stdout) if c.properties.get("title", "").startswith("BAL-001")]
     assert "How to fix: Subscribe to balance.low\\x1b]52;c;cHduZWQ=\\x07" in annotation.data
+
+
+def test_the_sandbox_log_shows_no_terminal_escape_from_a_pack(tmp_path: Path) -> None:
+    """A sibling of 13: `golive sandbox --provider pack.yaml` logs each delivery with its event type, in a pack's words
+    (`<noun>.queued`): an OSC 52 in the noun reaches the log as an escape."""
+    queued = f"fax{OSC52}.queued"
+    hostile_pack(tmp_path, noun="fax" + OSC52, facts=f"  webhooks: {{event_types: [{json.dumps(queued)}]}}\n")
+    server = LimitedSandbox(str(tmp_path / "acme.yaml"), tmp_path)
+    hook = f"http://127.0.0.1:{free_port()}/hooks"  # nobody listens: the delivery fails, and its line says so
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
+            assert client.post("/v1/account/webhooks", json={"url": hook, "events": [queued]}).status_code == 201
+            sent = client.post("/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", PDF)}, headers={"Idempotency-Key": "k9"})
+            assert sent.status_code == 201
+            wait_for(lambda: f"-> {hook}" in server.log.read_text(), 20, "a delivery attempt in the log")
+    finally:
+        log = server.stop()
+    assert "fax\\x1b]52;c;cHduZWQ=\\x07.queued -> " in log, log[-3000:]
+    assert "\x1b" not in log and "\x07" not in log
