@@ -1028,3 +1028,39 @@ def test_the_sandbox_log_shows_no_terminal_escape_from_a_pack(tmp_path: Path) ->
         log = server.stop()
     assert "fax\\x1b]52;c;cHduZWQ=\\x07.queued -> " in log, log[-3000:]
     assert "\x1b" not in log and "\x07" not in log
+
+
+def _pack_file(noun: str = "fax", rest: str = "") -> str:
+    return f"schema: golive-pack/1\nname: acme\nextends: mintfax\nfacts:\n  create: {{noun: {json.dumps(noun)}}}\n{rest}"
+
+
+PACK_TEXT_ATTACKS = [
+    # a pack's key in a configuration error: shown printable, at its line
+    Attack(
+        "a-pack-key-with-a-terminal-escape",
+        ("check",),
+        2,
+        files={"golive.yaml": "provider: acme.yaml\n", "acme.yaml": _pack_file(rest=f"  {json.dumps(OSC52)}: 1\n")},
+        shows=("acme.yaml:6: facts.\\x1b]52;c;cHduZWQ=\\x07: unknown key",),
+    ),
+    # a pack's skip reason and noun in every report and the checklist: no terminal escape, no forged workflow command
+    # (a guard: this held before, through the engine's seam and each format's escaping)
+    Attack(
+        "a-packs-skip-reason-in-every-report",
+        (*CHECK, "--select", "IDEM-101,IDEM-102", "--no-color"),
+        1,
+        files={
+            "golive.yaml": "provider: acme.yaml\n",
+            "acme.yaml": _pack_file(
+                "fax" + OSC52, f"rules:\n  IDEM-102: {{skip: {json.dumps('not ours' + OSC52 + chr(10) + '::error::forged')}}}\n"
+            ),
+        },
+        results={"IDEM-101": "error", "IDEM-102": "skip"},
+        shows=("not ours\\x1b]52;c;cHduZWQ=\\x07 ⏎ ::error::forged",),
+    ),
+]
+
+
+@pytest.mark.parametrize("attack", PACK_TEXT_ATTACKS, ids=lambda a: a.name)
+def test_a_packs_text_on_the_command_line(tmp_path: Path, attack: Attack) -> None:
+    test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
