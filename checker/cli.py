@@ -484,6 +484,14 @@ def render(source: Path, formats: list[str], output: Path) -> int:
 # ---------------------------------------------------------------- rules and explain
 
 
+def _say(text: str = "") -> None:
+    """A line of `rules` or `explain`: a pack's words in it come printable from its loading (packs.shown); none of its
+    lines is a workflow command to a CI runner, wherever the wrapping puts a pack's `::`."""
+    from checker.printable import no_command
+
+    click.echo(no_command(text))
+
+
 @cli.command()
 @click.option("--provider", help="Show the rules as this pack states them (severity, source, skips).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -524,7 +532,7 @@ def rules(provider: str | None, fmt: str) -> int:
         note = "" if item.get("applies", True) else f"  (skip: {item['skip_reason']})"
         assumed = [b["fact"] for b in item.get("basis", ()) if "assumed" in b] if item.get("applies", True) else []
         note += f"  (assumes: {', '.join(assumed)})" if assumed else ""
-        click.echo(f"{item['id']:<10} {item['section']:<15} {item['target']:<8} {item['severity']:<8} {item['title']}{note}")
+        _say(f"{item['id']:<10} {item['section']:<15} {item['target']:<8} {item['severity']:<8} {item['title']}{note}")
     return 0
 
 
@@ -537,7 +545,6 @@ def explain(rule_id: str, provider: str | None) -> int:
     import textwrap
 
     from checker.packs import BUILTIN_PACKS, TEXTS, filled, load_catalog, load_pack
-    from checker.printable import printable
 
     catalog, _ = load_catalog()
     known = {r.id: r for r in catalog.rules}
@@ -551,27 +558,27 @@ def explain(rule_id: str, provider: str | None) -> int:
         if provider
         else rule.model_copy(update={n: filled(getattr(rule, n), None) for n in TEXTS})
     )
-    click.echo(f"{rule.id}  {words.title}")
-    click.echo(f"section: {rule.section} · target: {rule.target} · default severity: {rule.severity.value}")
+    _say(f"{rule.id}  {words.title}")
+    _say(f"section: {rule.section} · target: {rule.target} · default severity: {rule.severity.value}")
     for label, text in (
         ("What it checks", words.checks),
         ("Why", words.why),
         ("How golive probes it", words.probe),
         ("How to fix", words.fix),
     ):
-        click.echo(f"\n{label}:")
-        click.echo(textwrap.fill(text, width=92, initial_indent="  ", subsequent_indent="  "))
-    click.echo("\nSources:")
+        _say(f"\n{label}:")
+        _say(textwrap.fill(text, width=92, initial_indent="  ", subsequent_indent="  "))
+    _say("\nSources:")
     for name in [provider] if provider else list(BUILTIN_PACKS):
         pack = load_pack(name, relative_to=Path.cwd())
         pack_rule = pack.rule(rule.id)
-        where = printable(pack.cite(pack_rule.source)) if pack_rule.source else f"skip: {printable(pack_rule.skip or '')}"
-        params = f"  params: {dict(pack_rule.params)}" if pack_rule.params else ""
-        click.echo(f"  {pack.name}: {where}{params}")
+        where = pack_rule.cite or pack_rule.source if pack_rule.source else f"skip: {pack_rule.skip}"
+        params = f"  params: {dict(pack_rule.params)}" if pack_rule.params else ""  # a dict's repr: every string escaped
+        _say(f"  {pack.name}: {where}{params}")
         if provider and not pack_rule.skip:
             _explain_basis(pack_rule)
     if not provider:
-        click.echo("\n(--provider NAME also shows each fact the verdict rests on: documented, with its sentence, or assumed)")
+        _say("\n(--provider NAME also shows each fact the verdict rests on: documented, with its sentence, or assumed)")
     return 0
 
 
@@ -580,15 +587,11 @@ def _explain_basis(rule: Any) -> None:
     conflicts between the provider's documents and the reading golive takes."""
     import textwrap
 
-    from checker.printable import printable
-
-    def say(text: str, indent: str) -> None:  # a pack's words: control characters shown, never sent to the terminal
-        click.echo(
-            textwrap.fill(printable(text), width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False)
-        )
+    def say(text: str, indent: str) -> None:
+        _say(textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False))
 
     if rule.basis:
-        click.echo("\nWhat the verdict rests on:")
+        _say("\nWhat the verdict rests on:")
     for item in rule.basis:
         if "documented" in item:
             say(f"documented: {item['fact']} = {item['value']}", "  ")
@@ -599,7 +602,7 @@ def _explain_basis(rule: Any) -> None:
         else:
             say(f"unstated: {item['fact']} = {item['value']} ({item['unstated']})", "  ")
     for reading in rule.readings:
-        click.echo(f"\nWhere the documents disagree: {reading['about']}")
+        _say(f"\nWhere the documents disagree: {reading['about']}")
         for quote in reading["quotes"]:
             say(f'{quote["document"]} says "{quote["quote"]}"', "  ")
         say(f"reading: {reading['reading']}", "  ")
@@ -704,6 +707,7 @@ def _write_file(path: Path, text: str) -> None:
 def init(provider: str, output: Path, force: bool) -> int:
     """Write a commented golive.yaml for the provider's documented targets."""
     from checker.packs import BUILTIN_PACKS, load_pack
+    from checker.printable import printable
     from checker.starter import Starter
 
     if output.exists() and not force:
@@ -726,7 +730,7 @@ def init(provider: str, output: Path, force: bool) -> int:
         click.echo(f"target, so the verdict stays NOT READY until you uncomment and fill in your integration's {' and '.join(others)}.")
     else:
         click.echo("target: a missing one makes the verdict NOT READY.")
-    example = f" ({starter.key_example})" if starter.key_example else ""
+    example = f" ({printable(starter.key_example, one_line=True)})" if starter.key_example else ""  # a pack's prefix: its words
     click.echo(f"For the provider's own sandbox instead: set sandbox.url to it, and ${starter.env}_API_KEY to your sandbox key{example}.")
     if not starter.applies("KEY-003"):
         pass  # the pack recognises no sandbox key by its prefix: production paths would be scanned for nothing

@@ -21,7 +21,7 @@ from checker.config import Config
 from checker.context import context_of, locations_of
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
 from checker.model import Outcome, Result, Rule, RunResult, Severity, Status, verdict_of
-from checker.packs import Pack
+from checker.packs import Pack, shown
 from checker.printable import printable, printable_deep
 from checker.provenance import READING, covers
 from checker.redact import Redactor, remember
@@ -524,6 +524,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
 def _assumed(rule: Rule, reads: set[str], provider: str) -> str:
     """What a failure adds when it rests on golive's assumptions rather than the provider's documents (the facts
     its check read that the pack marks assumed), and how to state the provider's real behaviour instead."""
+    reads = {shown(read) for read in reads}  # as the basis names its facts (a pack's mapping keys are its words)
     facts = [item for item in rule.assumptions if any(covers(read, item["fact"]) or covers(item["fact"], read) for read in reads)]
     if not facts:
         return ""

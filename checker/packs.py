@@ -22,6 +22,7 @@ import yaml
 from checker.envelope import DEFAULT_BODY, DEFAULT_FIELDS_AT
 from checker.errors import ConfigError, Problem
 from checker.model import Rule, Severity
+from checker.printable import printable
 from checker.provenance import FactsModel, covers
 from checker.schema import Strict, validate
 from checker.signing import SigningScheme
@@ -72,9 +73,19 @@ NEUTRAL = {"create.noun": "resource"}  # else a placeholder reads <retry.max_att
 PLACEHOLDER = re.compile(r"(?<!\$)\{([a-z_][a-z0-9_.]*)(?:\|([^{}]*))?\}")
 
 
+def shown(text: str) -> str:
+    """Text a pack wrote, as every output receives it: one printable line. The seam for pack text, as the engine's
+    `_result` is for a target's: a pack is a file users download from a third party, so its words (the facts that
+    fill a rule's texts, skip reasons, sources, document titles, quotes, assumptions, readings, its title) pass
+    here once, when the pack is loaded, and no output receives a control character, a terminal escape or a line
+    break from one; each renderer still escapes for its format (Markdown, HTML, workflow commands, YAML)."""
+    return printable(text.strip(), one_line=True)
+
+
 def filled(text: str, facts: Facts | None) -> str:
     """A rule's text in the pack's own numbers and words: "at most 3 attempts" for a provider documenting 3. Without
-    a pack (the catalog on its own: `golive rules`, `explain` without --provider), every placeholder's fallback."""
+    a pack (the catalog on its own: `golive rules`, `explain` without --provider), every placeholder's fallback.
+    A pack's value goes in as `shown` makes it: the rule's text stays one printable line."""
 
     def one(match: re.Match[str]) -> str:
         if facts is None:
@@ -85,8 +96,8 @@ def filled(text: str, facts: Facts | None) -> str:
         if isinstance(value, float) and value.is_integer():
             value = int(value)
         if isinstance(value, list):
-            return ", ".join(str(v) for v in value)
-        return f"{value:,}" if isinstance(value, int) and value >= 10_000 else str(value)
+            return shown(", ".join(str(v) for v in value))
+        return f"{value:,}" if isinstance(value, int) and value >= 10_000 else shown(str(value))
 
     return PLACEHOLDER.sub(one, text)
 
@@ -447,7 +458,7 @@ class RuleOverride(Strict):
 
     @pydantic.model_validator(mode="after")
     def _source_or_skip(self) -> RuleOverride:
-        if bool(self.source) == bool(self.skip):
+        if bool(self.source and self.source.strip()) == bool(self.skip and self.skip.strip()):  # a blank reason is none
             raise ValueError("give exactly one of 'source' (the document that covers the rule) or 'skip' (why it does not apply)")
         return self
 
@@ -587,7 +598,8 @@ def _load_pack(path: Path) -> Pack:
     rules = []
     for base_rule in catalog.rules:
         override = pack_file.rules.get(base_rule.id)
-        skip = override.skip if override else f"the {pack_file.name} pack does not cover this rule"
+        skip = f"the {pack_file.name} pack does not cover this rule" if override is None else shown(override.skip or "") or None
+        source = shown(override.source or "") or None if override else None
         words = {name: filled(getattr(base_rule, name), pack_file.facts) for name in TEXTS}
         rules.append(
             Rule(
@@ -596,8 +608,8 @@ def _load_pack(path: Path) -> Pack:
                 target=base_rule.target,
                 severity=(override.severity if override and override.severity else base_rule.severity),
                 **words,
-                source=override.source if override else None,
-                cite=_cite(pack_file, override.source) if override and override.source else None,
+                source=source,
+                cite=_cite(pack_file, override.source) if override and source else None,
                 skip=skip,
                 params=_frozen(override.params) if override else {},
                 basis=_basis(pack_file, base_rule.facts),
@@ -606,12 +618,12 @@ def _load_pack(path: Path) -> Pack:
         )
     return Pack(
         name=pack_file.name,
-        title=pack_file.title or pack_file.name,
+        title=shown(pack_file.title) or pack_file.name,
         path=str(path),
         facts=pack_file.facts,
         sections=tuple(catalog.sections),
         rules=tuple(rules),
-        documents=_frozen({name: _cite(pack_file, name) for name in pack_file.documents}),
+        documents=_frozen({shown(name): _cite(pack_file, name) for name in pack_file.documents}),  # as `source` names them
     )
 
 
@@ -754,14 +766,14 @@ def _basis(pack: PackFile, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
     for leaf in dict.fromkeys(leaf for path in paths for leaf in _leaves(pack, path)):
         value = fact_value(pack.facts, leaf)
         value = int(value) if isinstance(value, float) and value.is_integer() else value
-        item: dict[str, Any] = {"fact": leaf, "value": _cut(json.dumps(value, ensure_ascii=False, sort_keys=True))}
+        item: dict[str, Any] = {"fact": shown(leaf), "value": _cut(shown(json.dumps(value, ensure_ascii=False, sort_keys=True)))}
         entry = provenance_of(pack, leaf)
         if entry is None:
             item["unstated"] = "the pack does not say where this comes from"
         elif entry.assumed is not None:
-            item["assumed"] = entry.assumed
+            item["assumed"] = shown(entry.assumed)
         else:
-            item["documented"], item["quote"] = _cite(pack, entry.doc), entry.quote
+            item["documented"], item["quote"] = _cite(pack, entry.doc), shown(entry.quote or "")
         basis.append(_frozen(item))
     return tuple(basis)
 
@@ -771,8 +783,13 @@ def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[s
     readings = []
     for conflict in pack.conflicts:
         if rule_id in conflict.rules if conflict.rules else any(covers(a, b) or covers(b, a) for a in paths for b in conflict.facts):
-            quotes = [{"document": _cite(pack, q.doc), "quote": q.quote} for q in conflict.quotes]
-            entry = {"about": conflict.about, "quotes": quotes, "reading": conflict.reading, "otherwise": conflict.otherwise}
+            quotes = [{"document": _cite(pack, q.doc), "quote": shown(q.quote)} for q in conflict.quotes]
+            entry = {
+                "about": shown(conflict.about),
+                "quotes": quotes,
+                "reading": shown(conflict.reading),
+                "otherwise": shown(conflict.otherwise),
+            }
             readings.append(_frozen(entry))
     return tuple(readings)
 
@@ -780,7 +797,7 @@ def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[s
 def _cite(pack: PackFile, name: str | None) -> str:
     """A document as "Title — URL"; a name the pack lists under no `documents:` is cited as the pack wrote it."""
     document = pack.documents.get(name or "")
-    return document.cite() if document is not None else str(name)
+    return shown(document.cite() if document is not None else str(name))
 
 
 def _cut(text: str, limit: int = 80) -> str:

@@ -3,9 +3,10 @@ change its title, reorder text (bidi overrides) or break an encoder (lone surrog
 
 One seam: the engine passes every message and every piece of evidence through `printable` before any
 renderer sees it (checker/engine.py, `_result`), so the terminal, the reports and the step summary all
-get the same clean text; a saved report read back passes it too (checker/report/load.py). File names that
-are not UTF-8 (decoded with surrogateescape) show their bytes as `\\xNN`. A line of output never starts a CI
-workflow command (`no_workflow_command`), whatever text from elsewhere begins it.
+get the same clean text; a saved report read back passes it too (checker/report/load.py), and a pack's words
+pass it when the pack is loaded (checker/packs.py, `shown`). File names that are not UTF-8 (decoded with
+surrogateescape) show their bytes as `\\xNN`. A line of output never starts a CI workflow command (`no_command`),
+whatever text from elsewhere begins it.
 """
 
 from __future__ import annotations
@@ -41,21 +42,10 @@ def printable(text: str, *, one_line: bool = False) -> str:
 WORKFLOW_COMMAND_STARTS = ("::", "##[")
 
 
-def no_workflow_command(line: str) -> str:
-    """`line` as a CI log shows it, never read as a workflow command: a `::` or `##[` that would start it is broken up.
-    For one line of golive's own output whose text may come from elsewhere (a target, a pack, a saved report)."""
-    stripped = line.lstrip()
-    if stripped.startswith("::"):
-        return line.replace("::", ": :", 1)
-    if stripped.startswith("##["):
-        return line.replace("##[", "# #[", 1)
-    return line
-
-
 def printable_line(text: str) -> str:
     """`text` as one printable line a CI runner does not read as a command: `printable(one_line=True)`, then
-    `no_workflow_command`."""
-    return no_workflow_command(printable(text, one_line=True))
+    `no_command`."""
+    return no_command(printable(text, one_line=True))
 
 
 def printable_deep(value: Any) -> Any:
@@ -67,3 +57,14 @@ def printable_deep(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [printable_deep(v) for v in value]
     return value
+
+
+# a line a CI runner reads as a workflow command: GitHub's `::cmd::` and its older `##[cmd]`, after leading blanks
+_COMMAND = re.compile(r"(^|[\r\n])([^\S\r\n]*)(::|##\[)")
+
+
+def no_command(text: str) -> str:
+    """`text` with no line a CI runner would run as a workflow command (`::add-mask::…`, `##[error]…`): the marker at
+    such a line's start is broken with a space (`: :`, `# #[`). For what golive prints to stdout outside the
+    annotations it means to write: the checklist, `explain`, `rules`."""
+    return _COMMAND.sub(lambda m: m.group(1) + m.group(2) + (": :" if m.group(3) == "::" else "# #["), text)

@@ -8,10 +8,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from checker.packs import BUILTIN_PACKS, Pack, data_dir
+from checker.printable import printable
 
 TARGETS = ("sandbox", "client", "webhook", "repo")  # what golive.yaml configures and `require:` names, in its order
-PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:/*-]*$")  # a YAML scalar that needs no quotes
+PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/*-]*")  # (whole) a YAML scalar that may need no quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,9 @@ class Starter:
             keep_trailing_newline=True,
             undefined=jinja2.StrictUndefined,
             autoescape=False,
+            # a pack is a third party's file: whatever of it goes into golive.yaml stays on the line, and in the comment
+            # or the value, it was written into (values are quoted by `scalar`, whose output this leaves as it is)
+            finalize=on_its_line,
         )
         environment.filters["flow"] = flow
         environment.filters["scalar"] = scalar
@@ -103,13 +109,33 @@ class Starter:
         return template.render(s=self, pack=self.pack, targets=self.targets, builtins=BUILTIN_PACKS)
 
 
+def on_its_line(value: object) -> str:
+    """What a `<< >>` of the template writes: one printable line, so that a pack's words (its noun, magic field, paths,
+    key prefixes) cannot end the comment they are in and write a key of their own, nor hold a character YAML refuses."""
+    return _NOT_YAML.sub(lambda m: f"\\u{ord(m.group()):04x}", printable(str(value), one_line=True))
+
+
+_NOT_YAML = re.compile("[\ufeff\ufffe\uffff]")  # printable leaves these; a YAML stream cannot hold them (BOM: only first)
+
+
 def flow(values: Iterable[str]) -> str:
     """A YAML flow sequence, quoting only what needs it: [fax.delivered, "a b"]."""
     return "[" + ", ".join(scalar(v) for v in values) + "]"
 
 
 def scalar(value: str) -> str:
-    return value if PLAIN.match(value) else json.dumps(value)
+    """`value` as a YAML scalar that reads back as this very string: plain where it can be, else double-quoted with
+    every character that is not printable ASCII escaped (one line, whatever the value holds)."""
+    if PLAIN.fullmatch(value) and _reads_back(value):  # not `yes`, `null`, `1.0` or `x:`, which read back as others
+        return value
+    return str(yaml.safe_dump(value, default_style='"', allow_unicode=False, width=2**31)).rstrip("\n")
+
+
+def _reads_back(plain: str) -> bool:
+    try:
+        return bool(yaml.safe_load(plain) == plain)
+    except yaml.YAMLError:
+        return False
 
 
 def _option(field: str) -> str:

@@ -8,7 +8,7 @@ from typing import TextIO
 import click
 
 from checker.model import Result, Rule, RunResult, Status
-from checker.printable import no_workflow_command, printable
+from checker.printable import no_command, printable
 
 SYMBOLS = {
     Status.PASS: "✓",
@@ -52,7 +52,7 @@ class Checklist:
         return click.style(text, **kwargs) if self.colour else text  # type: ignore[arg-type]
 
     def line(self, text: str = "") -> None:
-        self.out.write(no_workflow_command(text) + "\n")  # a CI runner reads no line of ours as a workflow command
+        self.out.write(no_command(text) + "\n")  # a CI runner reads no line of ours as a workflow command
 
     def render(self, run: RunResult, sections: tuple[str, ...], header: str) -> None:
         if not self.quiet:

@@ -1580,3 +1580,168 @@ def test_errors_about_a_saved_report_quote_it_printably(tmp_path: Path, args: tu
     assert done.stderr.startswith("golive: configuration error:") and "Traceback" not in done.stderr, done.stderr
     for name, text in {"stdout": done.stdout, "stderr": done.stderr}.items():
         assert not workflow_lines(text), f"{name}: {workflow_lines(text)}"
+
+
+# ---------------------------------------------------------------- round 2: pack text
+# A provider pack is a file users download from a third party: its words are untrusted input like a target's answers.
+# They pass one seam when the pack is loaded (checker/packs.py, `shown`), and each output escapes them for its format
+# (init's YAML, Markdown, workflow commands); tests/test_pack_text.py feeds arbitrary text into every field.
+
+OSC52 = "\x1b]52;c;cHduZWQ=\x07"  # a terminal escape that writes the clipboard
+INJECTED = "\nclient:\n  command: touch pwned\n#"  # ends init's comment and adds a live client.command
+
+
+def hostile_pack(folder: Path, noun: str = "fax", facts: str = "", rest: str = "") -> None:
+    """acme.yaml in `folder`: a pack extending mintfax in an attacker's words (`facts` and `rest`: YAML lines)."""
+    folder.mkdir(exist_ok=True)
+    text = f"schema: golive-pack/1\nname: acme\nextends: mintfax\nfacts:\n  create: {{noun: {json.dumps(noun)}}}\n{facts}{rest}"
+    (folder / "acme.yaml").write_text(text)
+
+
+def test_init_from_a_hostile_pack_writes_only_comments_and_check_runs_no_packs_command(tmp_path: Path) -> None:
+    """1. Whatever `golive init` writes from a pack stays in the comment or value it belongs to: the golive.yaml of a
+    pack whose noun ends init's comment (the issue's example) parses as a plain pack's does, and `check` runs no client;
+    the same for the magic field, the balance path, a key prefix and event names."""
+    import yaml
+
+    def init(folder: Path) -> object:
+        done = golive("init", "--provider", "acme.yaml", cwd=folder)
+        assert "\x1b" not in done.stdout + done.stderr
+        if done.returncode == 2:  # a pack may also be refused (a path that is no path): at its line, and nothing written
+            assert "acme.yaml:" in done.stderr and not (folder / "golive.yaml").exists(), done.stderr
+            return plain
+        assert done.returncode == 0, done.stderr
+        return yaml.safe_load((folder / "golive.yaml").read_text())
+
+    plain: object = None
+    hostile_pack(tmp_path / "plain")
+    plain = init(tmp_path / "plain")
+    hostile_pack(tmp_path / "noun", noun="fax" + INJECTED)
+    written = init(tmp_path / "noun")
+    done = golive("check", "--select", "IDEM-101", cwd=tmp_path / "noun")
+    assert not (tmp_path / "noun" / "pwned").exists(), "golive check ran a command the pack wrote into golive.yaml"
+    assert done.returncode == 1 and "no client configured" in done.stdout, done.stdout + done.stderr
+    assert written == plain
+    for n, facts in enumerate(
+        [
+            {"sandbox": {"magic_field": f"to{INJECTED}"}},
+            {"balance_path": f"/balance{INJECTED}"},
+            {"keys": {"test_prefixes": [f"fx_test_{INJECTED}\u2028x: 1\x85y: 2"]}},
+            {"webhooks": {"required_events": [f"fax.delivered{INJECTED}"], "balance_event": f"balance.low{INJECTED}"}},
+        ]
+    ):
+        hostile_pack(tmp_path / str(n), facts="".join(f"  {key}: {json.dumps(value)}\n" for key, value in facts.items()))
+        assert init(tmp_path / str(n)) == plain, facts
+
+
+def test_sarif_help_shows_a_packs_markdown_as_text(tmp_path: Path) -> None:
+    """10. A pack's noun with a Markdown image and link: the SARIF rule's help.markdown shows them as text (no tracking
+    image, no phishing link in code scanning), and the SARIF stays valid."""
+    import jsonschema
+    from markdown_it import MarkdownIt
+
+    from tests.conftest import sarif_schema
+
+    hostile_pack(tmp_path, noun="fax ![t](https://192.0.2.1/t.png) [Sign in](https://192.0.2.1/login) <img src=https://192.0.2.1/i>")
+    (tmp_path / "golive.yaml").write_text("provider: acme.yaml\n")
+    done = golive("check", "--select", "IDEM-101", "--format", "sarif", "--output", "out", cwd=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    sarif = json.loads((tmp_path / "out" / "report.sarif").read_text())
+    jsonschema.validate(sarif, sarif_schema())
+    (rule,) = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert "Sign in" in rule["help"]["markdown"]  # the pack's words are there, as text
+    shown = MarkdownIt("commonmark").render(rule["help"]["markdown"])
+    assert "<img" not in shown and "<a " not in shown, shown
+
+
+def test_explain_shows_no_terminal_escape_from_a_pack(tmp_path: Path) -> None:
+    """13. OSC 52 (a clipboard write) in a pack's noun, a conflict's `about`, a quote and a skip reason: `golive explain
+    --provider` and `golive rules --provider` show it as an escape, and no line of theirs is a workflow command."""
+    hostile_pack(
+        tmp_path,
+        noun="fax" + OSC52,
+        rest="conflicts:\n"
+        f"  - about: {json.dumps('retries ' + OSC52 + chr(10) + '::error::forged')}\n"
+        "    rules: [IDEM-101]\n"
+        f"    quotes: [{{doc: 000_aa85249851aa0a9c.txt, quote: {json.dumps(OSC52)}}}, {{doc: 001_c1590b1e5571a9c0.txt, quote: q}}]\n"
+        f"    reading: {json.dumps('r' + OSC52)}\n"
+        "    otherwise: o\n"
+        f"rules:\n  IDEM-102: {{skip: {json.dumps('not ours ' + OSC52)}}}\n",
+    )
+    for args in (("explain", "IDEM-101"), ("explain", "IDEM-102"), ("rules",)):
+        done = golive(*args, "--provider", "acme.yaml", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert "\\x1b]52;c;cHduZWQ=\\x07" in done.stdout  # shown, as an escape
+        assert "\x1b" not in done.stdout + done.stderr and "\x07" not in done.stdout + done.stderr
+        assert not [line for line in done.stdout.splitlines() if line.lstrip().startswith(("::", "##["))], done.stdout
+
+
+def test_github_annotations_carry_no_control_character_from_a_pack(tmp_path: Path) -> None:
+    """14. A pack's balance event with OSC 52 fills BAL-001's fix: the annotation's "How to fix" shows it as an escape."""
+    from tests import workflow_commands
+
+    hostile_pack(tmp_path, facts=f"  webhooks: {{balance_event: {json.dumps('balance.low' + OSC52)}}}\n")
+    (tmp_path / "golive.yaml").write_text(
+        "provider: acme.yaml\nwebhook: {url: 'http://127.0.0.1:9/x', secret: whsec_c2VjcmV0c2VjcmV0, events: [fax.delivered]}\n"
+        "balance: {poll: false}\n"
+    )
+    done = golive("check", "--select", "BAL-001", "--format", "github", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr  # BAL-001 is a warning
+    assert "\x1b" not in done.stdout and "\x07" not in done.stdout
+    (annotation,) = [c for c in workflow_commands.parse(done.stdout) if c.properties.get("title", "").startswith("BAL-001")]
+    assert "How to fix: Subscribe to balance.low\\x1b]52;c;cHduZWQ=\\x07" in annotation.data
+
+
+def test_the_sandbox_log_shows_no_terminal_escape_from_a_pack(tmp_path: Path) -> None:
+    """A sibling of 13: `golive sandbox --provider pack.yaml` logs each delivery with its event type, in a pack's words
+    (`<noun>.queued`): an OSC 52 in the noun reaches the log as an escape."""
+    queued = f"fax{OSC52}.queued"
+    hostile_pack(tmp_path, noun="fax" + OSC52, facts=f"  webhooks: {{event_types: [{json.dumps(queued)}]}}\n")
+    server = LimitedSandbox(str(tmp_path / "acme.yaml"), tmp_path)
+    hook = f"http://127.0.0.1:{free_port()}/hooks"  # nobody listens: the delivery fails, and its line says so
+    try:
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
+            assert client.post("/v1/account/webhooks", json={"url": hook, "events": [queued]}).status_code == 201
+            sent = client.post("/v1/fax", data={"to": "+15005550000"}, files={"file": ("a.pdf", PDF)}, headers={"Idempotency-Key": "k9"})
+            assert sent.status_code == 201
+            wait_for(lambda: f"-> {hook}" in server.log.read_text(), 20, "a delivery attempt in the log")
+    finally:
+        log = server.stop()
+    assert "fax\\x1b]52;c;cHduZWQ=\\x07.queued -> " in log, log[-3000:]
+    assert "\x1b" not in log and "\x07" not in log
+
+
+def _pack_file(noun: str = "fax", rest: str = "") -> str:
+    return f"schema: golive-pack/1\nname: acme\nextends: mintfax\nfacts:\n  create: {{noun: {json.dumps(noun)}}}\n{rest}"
+
+
+PACK_TEXT_ATTACKS = [
+    # a pack's key in a configuration error: shown printable, at its line
+    Attack(
+        "a-pack-key-with-a-terminal-escape",
+        ("check",),
+        2,
+        files={"golive.yaml": "provider: acme.yaml\n", "acme.yaml": _pack_file(rest=f"  {json.dumps(OSC52)}: 1\n")},
+        shows=("acme.yaml:6: facts.\\x1b]52;c;cHduZWQ=\\x07: unknown key",),
+    ),
+    # a pack's skip reason and noun in every report and the checklist: no terminal escape, no forged workflow command
+    # (a guard: this held before, through the engine's seam and each format's escaping)
+    Attack(
+        "a-packs-skip-reason-in-every-report",
+        (*CHECK, "--select", "IDEM-101,IDEM-102", "--no-color"),
+        1,
+        files={
+            "golive.yaml": "provider: acme.yaml\n",
+            "acme.yaml": _pack_file(
+                "fax" + OSC52, f"rules:\n  IDEM-102: {{skip: {json.dumps('not ours' + OSC52 + chr(10) + '::error::forged')}}}\n"
+            ),
+        },
+        results={"IDEM-101": "error", "IDEM-102": "skip"},
+        shows=("not ours\\x1b]52;c;cHduZWQ=\\x07 ⏎ ::error::forged",),
+    ),
+]
+
+
+@pytest.mark.parametrize("attack", PACK_TEXT_ATTACKS, ids=lambda a: a.name)
+def test_a_packs_text_on_the_command_line(tmp_path: Path, attack: Attack) -> None:
+    test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)

@@ -66,11 +66,11 @@ def templates(kind: str) -> Any:
     return env
 
 
-def md_text(value: object) -> str:
-    """Text from anywhere, safe in a Markdown table cell: one line, markup characters escaped."""
+def md_text(value: object, cut: int | None = 500) -> str:
+    """Text from anywhere, safe in a Markdown table cell: one line, markup characters escaped; at most `cut` long."""
     text = re.sub(r"\s+", " ", printable(str(value)))  # one line; a template's own " · " keeps its spaces
     text = _MD_SPECIAL.sub(lambda m: "&lt;" if m.group(1) == "<" else "&gt;" if m.group(1) == ">" else "\\" + m.group(1), text)
-    return text[:500] + ("…" if len(text) > 500 else "")
+    return text if cut is None or len(text) <= cut else text[:cut] + "…"
 
 
 def counts(data: dict[str, Any]) -> list[tuple[str, int]]:

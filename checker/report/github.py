@@ -4,6 +4,7 @@ line or the file it belongs to (printed to stdout, where the runner reads them; 
 from __future__ import annotations
 
 from checker.model import Result, RunResult, Severity
+from checker.printable import printable
 from checker.report.places import places, reported, what_happened
 
 FILE = None  # printed, not written: the runner turns stdout lines into annotations
@@ -35,8 +36,11 @@ def render(run: RunResult) -> str:
     findings: list[Result] = sorted(reported(run), key=lambda r: ORDER.index(r.severity))
     for result in findings:
         rule = result.rule
-        message = f"{what_happened(result)}\n\nHow to fix: {rule.fix}"
+        # the rule's words are a pack's (and a saved report's, rendered again): printable, as the message came from the
+        # engine; the log shows no terminal escape of theirs
+        message = f"{what_happened(result)}\n\nHow to fix: {printable(rule.fix)}"
+        title = printable(f"{rule.id} {rule.title}", one_line=True)
         for place in places(run, result):
             line = place.line if place.uri else None
-            lines.append(command(LEVEL[result.severity], message, file=place.uri, line=line, title=f"{rule.id} {rule.title}"))
+            lines.append(command(LEVEL[result.severity], message, file=place.uri, line=line, title=title))
     return "\n".join(lines) + "\n"

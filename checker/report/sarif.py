@@ -34,8 +34,10 @@ def render(run: RunResult) -> str:
                 "fullDescription": {"text": rule.checks},
                 "help": {
                     "text": f"{rule.why}\n\nHow to fix: {rule.fix}{basis_text(rule)}",
-                    # a pack's words (its document titles, quotes, assumptions) are text, never markup
-                    "markdown": f"{rule.why}\n\n**How to fix:** {rule.fix}\n\nSource: {md_text(source)}{basis_text(rule, '- ', md_text)}",
+                    # a pack's words (the facts its texts are filled with, its document titles, quotes, assumptions) are
+                    # text, never markup: no link, image or HTML of a pack's reaches code scanning
+                    "markdown": f"{md_text(rule.why, cut=None)}\n\n**How to fix:** {md_text(rule.fix, cut=None)}\n\n"
+                    f"Source: {md_text(source)}{basis_text(rule, '- ', md_text)}",
                 },
                 "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
                 "properties": {"section": rule.section, "target": rule.target, "tags": [rule.section, rule.target]},

@@ -17,6 +17,7 @@ import uvicorn
 from starlette.types import ASGIApp
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from checker.printable import printable
 from checker.redact import Redactor, mask_key_like
 from checker.sandbox.app import SandboxOptions
 from checker.sandbox.packed import build_app
@@ -142,9 +143,10 @@ _QUERY_VALUE = re.compile(r"([?&][^=&\s#\"']+)=([^&\s#\"']*)")
 
 def scrub(text: str) -> str:
     """A log line without secrets: query values (`?api_key=…`), passwords in URLs (`user:…@`), anything shaped
-    like a key or a webhook secret, and bearer credentials (the Redactor masks the last three)."""
+    like a key or a webhook secret, and bearer credentials (the Redactor masks the last three); printable, on one
+    line (a pack's event type, a client's webhook URL are in it)."""
     text = _QUERY_VALUE.sub(lambda m: f"{m.group(1)}=…" if m.group(2) else m.group(0), text)
-    return Redactor(()).text(mask_key_like(text))
+    return printable(Redactor(()).text(mask_key_like(text)), one_line=True)
 
 
 class ScrubbedLog(logging.Filter):
