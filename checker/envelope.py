@@ -1,5 +1,6 @@
-"""A provider's shapes as its pack states them: error answers, webhook events, form bodies. Pure functions,
-shared by the checker (injected faults, deliveries it signs) and the embedded sandbox (its answers and events)."""
+"""A provider's shapes as its pack states them: error answers, webhook events and the bytes a delivery carries,
+form bodies. Pure functions, shared by the checker (injected faults, deliveries it signs) and the embedded sandbox
+(its answers and events)."""
 
 from __future__ import annotations
 
@@ -124,6 +125,43 @@ def event(envelope: Mapping[str, Any], event_id: str, type_: str, created: float
         data = {**there, **data}
     put(body, where, data)
     return body
+
+
+def serialise(event: Any, body_format: Mapping[str, Any] | None = None) -> bytes:
+    """A delivery's body as the provider writes it (a pack's `webhooks.serialisation`, as `model_dump` gives it):
+    indented by `indent` spaces, or on one line, `compact` ({"a":1,"b":2}) or `spaced` ({"a": 1, "b": 2}); non-ASCII
+    as \\uXXXX escapes (`ascii`) or UTF-8; "/" as "\\/" (`escape_slash`); keys in the order the event was built or
+    sorted. No format given: compact JSON in UTF-8, the keys as built."""
+    fmt = body_format or {}
+    indent = fmt.get("indent")
+    one_line = (", ", ": ") if fmt.get("separators") == "spaced" else (",", ":")
+    text = json.dumps(
+        event,
+        indent=indent,
+        separators=(",", ": ") if indent is not None else one_line,
+        ensure_ascii=bool(fmt.get("ascii", False)),
+        sort_keys=fmt.get("key_order") == "sorted",
+    )
+    if fmt.get("escape_slash"):  # a "/" only ever stands inside a string in JSON text: every one is a string's
+        text = text.replace("/", "\\/")
+    return text.encode()
+
+
+def describe_format(body_format: Mapping[str, Any] | None = None) -> str:
+    """A format in a user's words: "compact JSON", "JSON indented by 2 spaces, keys sorted, '/' escaped"."""
+    fmt = body_format or {}
+    indent = fmt.get("indent")
+    if indent is not None:
+        words = [f"JSON indented by {indent} space{'s' * (indent != 1)}"]
+    else:
+        words = [f"{fmt.get('separators') or 'compact'} JSON"]
+    if fmt.get("key_order") == "sorted":
+        words.append("keys sorted")
+    if fmt.get("ascii"):
+        words.append("non-ASCII as \\u escapes")
+    if fmt.get("escape_slash"):
+        words.append("'/' escaped")
+    return ", ".join(words)
 
 
 @functools.lru_cache(maxsize=64)

@@ -344,6 +344,38 @@ class RegistrationFacts(FactsModel):
     deleted_status: int = 200  # what a deletion answers (204: no body; else {id, deleted: true})
 
 
+class SerialisationFacts(FactsModel):
+    """How the provider writes a delivery's JSON: the bytes it signs, which golive's valid deliveries (HOOK-201 and
+    the ones every other webhook rule compares with) and the embedded sandbox's deliveries carry, so that a receiver
+    that would reject the provider's real bytes (it verifies JSON it re-serialised) is caught there. `indent`: spaces
+    per level of pretty-printed JSON (Stripe's 2), or none for one line; `separators` (one line only): compact
+    {"a":1,"b":2} or spaced {"a": 1, "b": 2}; an indented body has ": " after each key and nothing after ",".
+    `ascii`: non-ASCII characters as \\uXXXX escapes, else UTF-8; `escape_slash`: "/" as "\\/"; `key_order`: the
+    envelope's order (constant fields, id, type, created, data) or sorted. Unstated: compact JSON in UTF-8."""
+
+    indent: Annotated[int, pydantic.Field(ge=1, le=8)] | None = None
+    separators: Literal["compact", "spaced"] | None = None  # unset: compact (an indented body has its own)
+    ascii: bool = False
+    escape_slash: bool = False
+    key_order: Literal["as_built", "sorted"] = "as_built"
+
+    @pydantic.model_validator(mode="after")
+    def _one_line_or_indented(self) -> SerialisationFacts:
+        if self.indent is not None and self.separators is not None:
+            raise ValueError("give indent (pretty-printed JSON) or separators (JSON on one line), not both")
+        return self
+
+    def format(self) -> dict[str, Any]:
+        """The format as `envelope.serialise` takes it; each field read (and so recorded as a fact the rule read)."""
+        return {
+            "indent": self.indent,
+            "separators": self.separators,
+            "ascii": self.ascii,
+            "escape_slash": self.escape_slash,
+            "key_order": self.key_order,
+        }
+
+
 class WebhookFacts(FactsModel):
     scheme: Literal["mintfax", "standard", "github", "square", "checkout", "adyen"]
     signature_header: str  # adyen: where the signature sits inside each notification item (additionalData.hmacSignature)
@@ -356,6 +388,7 @@ class WebhookFacts(FactsModel):
     endpoints_path: EndpointPath | None = None  # where a real sandbox lists the registered endpoints (HOOK-212)
     event_data: dict[str, Any] = {}  # a realistic `data` object for the deliveries golive sends
     envelope: EnvelopeFacts = EnvelopeFacts()
+    serialisation: SerialisationFacts = SerialisationFacts()  # how a delivery's JSON is written (its bytes are signed)
     registration: RegistrationFacts = RegistrationFacts()
     created_event: str | None = None  # the event the embedded sandbox emits when a resource is created (a pack of its own)
     event_types: list[str] = []  # every event the provider sends: what an endpoint may subscribe to (none: any)

@@ -32,11 +32,11 @@ import hashlib
 import hmac
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from checker.envelope import dig, put
+from checker.envelope import dig, put, serialise
 
 SCHEMES = ("mintfax", "standard", "github", "square", "checkout", "adyen")
 BODY_ONLY = ("github", "square", "checkout", "adyen")  # schemes that sign the body alone: no timestamp, one signature
@@ -169,13 +169,20 @@ class SigningScheme:
         return event
 
     def sign_delivery(
-        self, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str = ""
+        self,
+        secrets: Sequence[str],
+        body: bytes,
+        *,
+        timestamp: int,
+        msg_id: str,
+        url: str = "",
+        body_format: Mapping[str, Any] | None = None,
     ) -> tuple[bytes, dict[str, str]]:
         """A delivery of the JSON `body`, signed: its body (re-written with the signature inside, for an in-body
-        scheme; else unchanged) and its headers."""
+        scheme, in the provider's `body_format` as `envelope.serialise` takes it; else unchanged) and its headers."""
         if self.in_body:
             sealed = self.seal(json.loads(body), secrets)
-            return json.dumps(sealed).encode(), {}
+            return serialise(sealed, body_format), {}
         return body, self.sign(secrets, body, timestamp=timestamp, msg_id=msg_id, url=url)
 
     def tampered(self, event: dict[str, Any]) -> dict[str, Any]:

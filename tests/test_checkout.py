@@ -43,7 +43,8 @@ FLAWS = {  # the SDK on its defaults, and the flawed receiver
     "RETRY-102": "429 was not retried",
     "RETRY-103": "the client did not retry",
     "HOOK-207": "got 409",
-    "HOOK-213": "re-serialised JSON",
+    "HOOK-201": "re-serialised",  # Checkout.com's deliveries are compact JSON (assumed): the receiver rejects them
+    "HOOK-213": "re-serialised",
 }
 NOT_DOCUMENTED = ("IDEM-003", "IDEM-005", "IDEM-104", "RETRY-101", "RETRY-104", "RETRY-105", "RETRY-106", "RETRY-108")
 NOT_DOCUMENTED += ("RATE-101", "HOOK-204", "HOOK-210", "HOOK-211", "HOOK-212", "KEY-002")

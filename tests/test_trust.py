@@ -64,7 +64,14 @@ def test_a_small_listen_queue_fails_only_the_burst(tmp_path: Path) -> None:
 
 
 def test_a_receiver_verifying_reserialised_compact_json_is_diagnosed(tmp_path: Path) -> None:
-    results = run_rules(receiver_config(tmp_path, "reserialize-compact"), *SIGNATURE_RULES, "HOOK-207", "HOOK-209", jobs=16)
+    # a provider that pretty-prints its deliveries (mintfax sends compact JSON, which this receiver re-makes byte for
+    # byte from an ASCII event and so accepts: issue 26)
+    pack = tmp_path / "pretty.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: pretty\nextends: mintfax\nfacts: {webhooks: {serialisation: {indent: 2, separators: null}}}\n"
+    )
+    config = receiver_config(tmp_path, "reserialize-compact", provider=str(pack))
+    results = run_rules(config, *SIGNATURE_RULES, "HOOK-207", "HOOK-209", jobs=16)
     # the duplicate and the burst use the serialisation it accepts, settled before they start, whatever the
     # order the rules run in (with 16 at once they used to start before the diagnosis and fail for its reason)
     for rule_id in ("HOOK-207", "HOOK-209"):

@@ -77,7 +77,7 @@ FLAWS = {
     "no-timestamp": {"HOOK-204", "HOOK-210"},
     "past-only": {"HOOK-210"},
     "first-signature": {"HOOK-211"},
-    "reserialize": {"HOOK-213"},
+    "reserialize": {"HOOK-201", "HOOK-213"},  # mintfax sends compact JSON: json.dumps re-makes spaced (issue 26)
     "dup-500": {"HOOK-207"},
     "double-process": {"HOOK-208"},
     "crash-malformed": {"HOOK-202", "HOOK-203"},  # no header cannot be parsed either
@@ -431,3 +431,138 @@ def test_hook_209s_leftovers_never_reach_another_rule(tmp_path: Path) -> None:
     assert results["HOOK-209"].status is Status.FAIL, results["HOOK-209"].message
     others = {r: (results[r].status.value, results[r].message) for r in rules if r != "HOOK-209"}
     assert all(status == "pass" for status, _ in others.values()), others
+
+
+# ---------------------------------------------------------------- issue 26: deliveries as the provider sends them
+
+
+def _stripe_config(tmp_path: Path, *args: str) -> Config:
+    """The stripe pack (Stripe-Signature: the mintfax scheme under Stripe's header name), the suite's receiver."""
+    return hook_config(tmp_path, "--header", "Stripe-Signature", *args, pack="stripe", events="[payment_intent.succeeded]")
+
+
+def test_a_receiver_verifying_reserialised_json_fails_hook_201_for_a_compact_provider(tmp_path: Path) -> None:
+    """The issue's false READY: a receiver that verifies `json.dumps(json.loads(body))` (tests/clients/receiver.py
+    --flaw reserialize, Python's defaults: `", "` and `": "` between items) rejects every delivery of a provider that
+    sends compact JSON. mintfax's pack states compact JSON (assumed: its documents show no delivery's bytes), so
+    golive's valid delivery is compact and HOOK-201, a blocker, fails naming the re-serialisation; golive used to
+    send its valid delivery as json.dumps writes it, exactly what such a receiver re-makes, and HOOK-201 passed.
+    A receiver verifying the raw bytes passes HOOK-201 and HOOK-213."""
+    results = run_rules(hook_config(tmp_path, "--flaw", "reserialize"), "HOOK-201", "HOOK-213", "HOOK-202")
+    valid = results["HOOK-201"]
+    assert valid.status is Status.FAIL, valid.message
+    assert "as the provider sends it (compact JSON)" in valid.message, valid.message
+    assert "the same event sent as spaced JSON" in valid.message and "re-serialised" in valid.message, valid.message
+    assert results["HOOK-213"].status is Status.FAIL, results["HOOK-213"].message
+    assert results["HOOK-202"].status is Status.PASS, results["HOOK-202"].message  # judged on what it does accept
+    raw = run_rules(hook_config(tmp_path), "HOOK-201", "HOOK-213")
+    assert statuses(raw) == {"HOOK-201": "pass", "HOOK-213": "pass"}, {k: r.message for k, r in raw.items()}
+    assert "as the provider sends it (compact JSON)" in raw["HOOK-201"].message
+
+
+def test_a_receiver_verifying_reserialised_json_fails_hook_201_for_a_pretty_printing_provider(tmp_path: Path) -> None:
+    """Stripe sends its events pretty-printed, indented by two spaces: stripe-node 22.5.0 signs its test deliveries
+    as `JSON.stringify(EVENT_PAYLOAD, null, 2)` (test/Webhook.spec.ts:12) and posts exactly that to its framework
+    examples (examples/webhook-signing/test/main.ts:46-60). A receiver verifying `json.dumps(json.loads(body))`
+    re-makes one line from those bytes and rejects every real delivery: HOOK-201 fails. One verifying the raw bytes
+    passes, so does stripe-python's own `WebhookSignature.verify_header` (stripe/_webhook.py: the HMAC of
+    `"<t>." + payload`, the bytes as given)."""
+    results = run_rules(_stripe_config(tmp_path, "--flaw", "reserialize"), "HOOK-201", "HOOK-213")
+    assert results["HOOK-201"].status is Status.FAIL, results["HOOK-201"].message
+    assert "as the provider sends it (JSON indented by 2 spaces)" in results["HOOK-201"].message, results["HOOK-201"].message
+    assert "re-serialised" in results["HOOK-201"].message
+    assert results["HOOK-213"].status is Status.FAIL, results["HOOK-213"].message
+    for args in ((), ("--verifier", "stripe")):
+        good = run_rules(_stripe_config(tmp_path, *args), "HOOK-201", "HOOK-213")
+        assert statuses(good) == {"HOOK-201": "pass", "HOOK-213": "pass"}, (args, {k: r.message for k, r in good.items()})
+
+
+SQUARE_NOTIFICATION = (  # Square's signed test notification, as its SDKs' tests verify it (see below)
+    b'{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f",'
+    b'"created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}'
+)
+
+
+def test_a_packs_format_writes_the_providers_real_bytes() -> None:
+    """The formats the built-in packs state give back the bytes the providers' own code signs and verifies:
+    - Square: the notification in square-python-sdk's tests/integration/test_webhooks_helper.py:5 (and its Go, Node,
+      PHP and Ruby SDKs' tests), which squareup's `verify_signature` (square/utils/webhooks_helper.py) accepts with
+      the signature at :6 — compact JSON, keys as sent. Re-serialised by json.dumps it no longer verifies.
+    - Stripe: stripe-node 22.5.0 signs `JSON.stringify(EVENT_PAYLOAD, null, 2)` (test/Webhook.spec.ts:12) and posts
+      that to its examples (examples/webhook-signing/test/main.ts:46-60); node itself writes it here, when present."""
+    import json
+    import shutil
+    import subprocess
+
+    from square.utils.webhooks_helper import verify_signature
+
+    from checker import envelope
+    from checker.packs import load_pack
+
+    def fmt(name: str) -> dict:
+        hooks = load_pack(name).facts.webhooks
+        assert hooks is not None
+        return hooks.serialisation.format()
+
+    square = {
+        "signature_key": "Ibxx_5AKakO-3qeNVR61Dw",
+        "notification_url": "https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9",
+        "signature_header": "GF4YkrJgGBDZ9NIYbNXBnMzqb2HoL4RW/S6vkZ9/2N4=",
+    }
+    written = envelope.serialise(json.loads(SQUARE_NOTIFICATION), fmt("square"))
+    assert written == SQUARE_NOTIFICATION
+    assert verify_signature(request_body=written.decode(), **square)
+    assert not verify_signature(request_body=json.dumps(json.loads(SQUARE_NOTIFICATION)), **square)  # what golive sent before
+
+    event = {"id": "evt_123", "type": "charge.succeeded", "object": "event", "data": {"object": {"id": "ch_123", "note": "café / ✓"}}}
+    stripe = envelope.serialise(event, fmt("stripe"))
+    assert stripe.startswith(b'{\n  "id": "evt_123",\n  "type": "charge.succeeded",') and "café / ✓".encode() in stripe
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: JSON.stringify(…, null, 2), stripe-node's serialiser, cannot be compared")
+    made = subprocess.run(
+        [node, "-e", f"process.stdout.write(JSON.stringify({json.dumps(event)}, null, 2))"], capture_output=True, timeout=30
+    )
+    assert made.returncode == 0, made.stderr
+    assert stripe == made.stdout
+
+
+def test_the_embedded_sandbox_delivers_in_the_packs_format(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """The embedded sandbox's deliveries carry the pack's format, signed over those bytes: Stripe's indented by two
+    spaces, mintfax's compact. It used to write every event as json.dumps does (", " and ": " on one line), which no
+    built-in provider sends."""
+    import json
+
+    import httpx
+
+    from checker import envelope
+    from checker.packs import load_pack
+    from tests.test_sandbox_webhooks import Endpoint, register, send_fax
+
+    for provider in ("stripe", "mintfax"):
+        served = sandbox(provider)
+        endpoint = Endpoint()
+        try:
+            if provider == "stripe":
+                api = httpx.Client(base_url=served.url, headers={"Authorization": "Bearer sk_test_golive51Hc0ffee"}, timeout=15)
+                answer = api.post(
+                    "/v1/webhook_endpoints",
+                    content=f"url={endpoint.url}&enabled_events[0]=*".encode(),
+                    headers={"Content-Type": "application/x-www-form-urlencoded"},
+                )
+                assert answer.status_code == 200, answer.text
+                created = api.post("/v1/payment_intents", data={"amount": "2000", "currency": "usd", "payment_method": "pm_card_visa"})
+                assert created.status_code == 200, created.text
+                api.close()
+            else:
+                api = client_for(served.url, "mintfax")
+                register(api, endpoint.url, ["fax.queued"])
+                send_fax(api)
+            endpoint.wait_for(1)
+            body = endpoint.deliveries[0][2]
+            assert body.startswith(b'{\n  "') if provider == "stripe" else (b'":"' in body and b'", "' not in body), (provider, body[:200])
+            hooks = load_pack(provider).facts.webhooks
+            assert hooks is not None and body == envelope.serialise(json.loads(body), hooks.serialisation.format()), provider
+        finally:
+            endpoint.server.shutdown()
+            endpoint.server.server_close()

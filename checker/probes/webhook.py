@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -108,11 +107,12 @@ class Sender:
         if not webhook.secret:
             raise ProbeError("webhook.secret is not set: golive signs its deliveries with the receiver's secret")
         self.ctx = ctx
-        # golive's usual JSON, or the serialisation the receiver was found to verify (see `_diagnosis`), so that its
-        # rejections can still be judged
-        found = ctx.shared_result("hook:diagnosis")
-        self.serialisation: str = found[0] if found else "usual"
         self.facts: WebhookFacts = facts
+        # the provider's own format (webhooks.serialisation), or the one the receiver was found to verify (see
+        # `_diagnosis`), so that its rejections can still be judged
+        found = ctx.shared_result("hook:diagnosis")
+        self.serialisation: str = found[0] if found else PROVIDER
+        self.provider_format: dict[str, Any] = facts.serialisation.format()
         self.scheme: SigningScheme = facts.signing()
         self.url = ctx.webhook_url
         self.secret = webhook.secret
@@ -156,8 +156,14 @@ class Sender:
             data["status"] = "failed" if data.get("status") != "failed" else "delivered"
         return event
 
-    def body(self, event: dict[str, Any]) -> bytes:
-        return SERIALISATIONS[self.serialisation](event)
+    def body(self, event: dict[str, Any], serialisation: str | None = None) -> bytes:
+        """The event's bytes: as the provider writes them, or in `serialisation` (one of `OTHER_FORMATS`)."""
+        name = serialisation or self.serialisation
+        return envelope.serialise(event, self.provider_format if name == PROVIDER else OTHER_FORMATS[name])
+
+    def provider_words(self) -> str:
+        """How the provider writes its deliveries, in words ("compact JSON")."""
+        return envelope.describe_format(self.provider_format)
 
     def other_secret(self) -> str:
         return fresh_secret(self.scheme.name)
@@ -248,34 +254,38 @@ def _require_reachable(delivery: Delivery, url: str | None) -> None:
         raise ProbeError(f"the webhook receiver at {url} is not reachable: {delivery.error}")
 
 
-SERIALISATIONS: dict[str, Callable[[dict[str, Any]], bytes]] = {
-    "usual": lambda event: json.dumps(event).encode(),  # what the provider sends (json.dumps' defaults)
-    "compact JSON": lambda event: json.dumps(event, separators=(",", ":")).encode(),
-    "compact JSON with sorted keys": lambda event: json.dumps(event, separators=(",", ":"), sort_keys=True).encode(),
-    "JSON with sorted keys": lambda event: json.dumps(event, sort_keys=True).encode(),
-    "indented JSON": lambda event: json.dumps(event, indent=2).encode(),
+PROVIDER = "the provider's format"  # webhooks.serialisation: the bytes the provider really sends
+# other valid formattings of the same event: when the receiver rejects the provider's, the first of these it accepts
+# says what it really verifies (JSON it re-serialised, not the raw body)
+OTHER_FORMATS: dict[str, dict[str, Any]] = {
+    "spaced JSON (json.dumps' defaults)": {"separators": "spaced", "ascii": True},
+    "compact JSON": {"separators": "compact", "ascii": True},
+    "compact JSON with sorted keys": {"separators": "compact", "ascii": True, "key_order": "sorted"},
+    "spaced JSON with sorted keys": {"separators": "spaced", "ascii": True, "key_order": "sorted"},
+    "indented JSON": {"indent": 2},
 }
 
 
 async def _diagnosis(ctx: ProbeContext) -> tuple[str, Delivery] | None:
-    """When the receiver rejects golive's valid delivery, the same event in other serialisations: the first one it
-    accepts says what it really verifies (JSON re-serialised, not the raw body). None when none is accepted."""
+    """When the receiver rejects golive's valid delivery (the provider's format), the same event in other
+    formattings: the first one it accepts says what it really verifies (JSON re-serialised, not the raw body). None
+    when none is accepted."""
 
     async def make() -> tuple[str, Delivery] | None:
         async with Sender(ctx) as sender:
-            for name in SERIALISATIONS:
-                if name == "usual":
-                    continue
+            for name in OTHER_FORMATS:
                 event = sender.seal(sender.event())
-                body = SERIALISATIONS[name](event)
+                body = sender.body(event, name)
+                if body == sender.body(event, PROVIDER):  # the provider's own bytes: already rejected
+                    continue
                 delivery = await sender.post(
                     f"the same event as {name}", sender.id_of(event), body, sender.headers(body, sender.id_of(event))
                 )
                 if delivery.ok:
-                    # the control: golive's usual serialisation once more. Accepted now, the first rejection was
-                    # a one-off (a warm-up, a flaky check), not a receiver that verifies re-serialised JSON
-                    again = await sender.valid("a second valid delivery, in golive's usual serialisation")
-                    return ("usual", again) if again.ok else (name, delivery)
+                    # the control: the provider's format once more. Accepted now, the first rejection was a one-off
+                    # (a warm-up, a flaky check), not a receiver that verifies re-serialised JSON
+                    again = await sender.valid(f"a second valid delivery, as the provider sends it ({sender.provider_words()})")
+                    return (PROVIDER, again) if again.ok else (name, delivery)
         return None
 
     valid = await _valid(ctx)
@@ -294,11 +304,11 @@ async def _serialisation(ctx: ProbeContext) -> None:
 
 
 def _reserialised(found: tuple[str, Delivery]) -> str:
-    if found[0] == "usual":
+    if found[0] == PROVIDER:
         return f"a second, identical kind of delivery was accepted ({found[1].describe()}): the receiver rejected the first one only"
     return (
         f"the same event sent as {found[0]} was accepted ({found[1].describe()}): the receiver verifies JSON it re-serialised, "
-        "not the raw body it received (see HOOK-213)"
+        "not the raw body it received, and so rejects the provider's real deliveries (see HOOK-213)"
     )
 
 
@@ -371,12 +381,15 @@ def _judge_rejections(control: Delivery, bad: list[Delivery], what: str) -> Outc
 async def accepts_valid(ctx: ProbeContext, rule: Rule) -> Outcome:
     valid = await _valid(ctx)
     _require_reachable(valid, ctx.webhook_url)
+    facts = ctx.pack.facts.webhooks
+    assert facts is not None  # else the delivery was never made (Sender: "the pack declares no webhook facts")
+    sent = f"a correctly signed delivery, formatted as the provider sends it ({envelope.describe_format(facts.serialisation.format())})"
     if valid.ok:
-        return Outcome.passed(f"a correctly signed delivery was accepted ({valid.describe()})", _evidence(valid))
+        return Outcome.passed(f"{sent}, was accepted ({valid.describe()})", _evidence(valid))
     found = await _diagnosis(ctx)
     if found is not None:
-        return Outcome.failed(f"a correctly signed delivery got {valid.describe()}; {_reserialised(found)}", _evidence(valid, found[1]))
-    return Outcome.failed(f"a correctly signed delivery got {valid.describe()}; expected a 2xx", _evidence(valid))
+        return Outcome.failed(f"{sent}, got {valid.describe()}; {_reserialised(found)}", _evidence(valid, found[1]))
+    return Outcome.failed(f"{sent}, got {valid.describe()}; expected a 2xx", _evidence(valid))
 
 
 @check("HOOK-202", target="webhook")
@@ -499,7 +512,7 @@ async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
     valid = await _valid(ctx)
     _require_reachable(valid, ctx.webhook_url)
     found = await _diagnosis(ctx) if not valid.ok else None
-    if found is not None and found[0] != "usual":
+    if found is not None and found[0] != PROVIDER:
         return Outcome.failed(f"golive's valid delivery got {valid.describe()}; {_reserialised(found)}", _evidence(valid, found[1]))
     await _control(ctx)
     async with Sender(ctx) as sender:

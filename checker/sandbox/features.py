@@ -71,7 +71,9 @@ def add_event(sandbox: Sandbox, pack: Pack, db: sqlite3.Connection, account: str
     hooks = pack.facts.webhooks
     event_id = "evt_" + hashlib.blake2b(origin.encode(), digest_size=12).hexdigest()
     shape = hooks.envelope.model_dump() if hooks else {}
-    sandbox.store.add_event(db, event_id, account, type_, json.dumps(envelope.event(shape, event_id, type_, now, data)), now)
+    # stored as the provider writes it (webhooks.serialisation): the bytes the delivery carries and its signature covers
+    text = envelope.serialise(envelope.event(shape, event_id, type_, now, data), hooks.serialisation.format() if hooks else None)
+    sandbox.store.add_event(db, event_id, account, type_, text.decode(), now)
 
 
 class CourierRetry(Feature):

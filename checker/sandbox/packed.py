@@ -123,6 +123,7 @@ class Served:
         self.DEFAULT_RATE_LIMIT = facts.rate_limit.requests_per_s if facts.rate_limit else 0.0
         hooks = facts.webhooks
         self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks and hooks.endpoints_path else None
+        self.WEBHOOK_FORMAT: dict[str, Any] | None = hooks.serialisation.format() if hooks else None  # a delivery's bytes
 
     def middleware(self, options: SandboxOptions) -> list[Middleware]:
         idem, replay = self.pack.facts.idempotency, replay_of(self.pack, options)
@@ -349,7 +350,8 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             if hooks is not None and hooks.created_event:
                 event_id = "evt_" + hashlib.blake2b(f"{rid}:created".encode(), digest_size=12).hexdigest()
                 event = envelope.event(hooks.envelope.model_dump(), event_id, hooks.created_event, now, resource)
-                store.add_event(db, event_id, account, hooks.created_event, json.dumps(event), now)
+                text = envelope.serialise(event, hooks.serialisation.format()).decode()  # as the provider writes it
+                store.add_event(db, event_id, account, hooks.created_event, text, now)
             if scope is not None:
                 scope.save(create_facts.created_status, payload)
         return Response(payload, status_code=create_facts.created_status, media_type="application/json")
@@ -498,7 +500,9 @@ def build_app(provider: str | Pack, *, db: str | Path | None = None, options: Sa
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         worker: asyncio.Task[None] | None = None
         if served.WEBHOOK_SCHEME is not None:
-            worker = asyncio.ensure_future(DeliveryWorker(sandbox, served.WEBHOOK_SCHEME, options.webhook_timeout_s).run())
+            worker = asyncio.ensure_future(
+                DeliveryWorker(sandbox, served.WEBHOOK_SCHEME, options.webhook_timeout_s, served.WEBHOOK_FORMAT).run()
+            )
         try:
             yield
         finally:

@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -29,9 +31,10 @@ MAX_ATTEMPTS = 8
 
 
 class DeliveryWorker:
-    def __init__(self, sandbox: Sandbox, scheme: SigningScheme, timeout_s: float) -> None:
+    def __init__(self, sandbox: Sandbox, scheme: SigningScheme, timeout_s: float, body_format: Mapping[str, Any] | None = None) -> None:
         self.sandbox = sandbox
         self.scheme = scheme
+        self.body_format = body_format  # webhooks.serialisation: how an in-body signature's event is written again
         self.timeout_s = timeout_s
         self.in_flight: set[tuple[str, str]] = set()
         self.limit = asyncio.Semaphore(CONCURRENCY)
@@ -97,7 +100,7 @@ class DeliveryWorker:
             return None, "not sent: the endpoint is not on this machine (golive sandbox --allow-remote-webhooks)", 0.0
         # signed in headers, or inside the body (Adyen's additionalData.hmacSignature): the scheme says which
         body, signed = self.scheme.sign_delivery(
-            [due.secret], due.payload.encode(), timestamp=int(time.time()), msg_id=due.event_id, url=due.url
+            [due.secret], due.payload.encode(), timestamp=int(time.time()), msg_id=due.event_id, url=due.url, body_format=self.body_format
         )
         headers = {"Content-Type": "application/json", **signed}
         started = time.monotonic()

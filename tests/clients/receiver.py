@@ -2,6 +2,7 @@
 by a mainstream library. It is a real program on a real socket: golive starts it with webhook.start.
 
     receiver.py --port P [--scheme mintfax|standard|github|square] [--flaw NAME ...] [--verifier own|stripe|standardwebhooks|square]
+                [--header NAME]   the mintfax scheme's signature header (Stripe's: Stripe-Signature)
     receiver.py count EVENT_ID      prints how often EVENT_ID was processed
 
 The secret comes from RECEIVER_SECRET; processed events are counted in the SQLite file RECEIVER_DB.
@@ -55,7 +56,7 @@ def db() -> sqlite3.Connection:
     return conn
 
 
-def verify_own(scheme: str, secret: str, body: bytes, headers: dict[str, str], flaws: set[str]) -> None:
+def verify_own(scheme: str, secret: str, body: bytes, headers: dict[str, str], flaws: set[str], header_name: str) -> None:
     signed = body
     if "reserialize" in flaws:
         signed = json.dumps(json.loads(body)).encode()
@@ -76,7 +77,7 @@ def verify_own(scheme: str, secret: str, body: bytes, headers: dict[str, str], f
         given = [part.split(",", 1)[1] for part in header.split(" ") if part.startswith("v1,")]
         timestamp = int(ts)
     else:
-        header = headers.get("x-mintfax-signature", "")
+        header = headers.get(header_name, "")
         parts = [p.split("=", 1) for p in header.split(",") if "=" in p]
         if "crash-malformed" in flaws:
             timestamp = int(dict(parts)["t"])  # KeyError / ValueError on garbage: an unhandled 500
@@ -98,7 +99,7 @@ def verify_own(scheme: str, secret: str, body: bytes, headers: dict[str, str], f
             raise Rejected("timestamp outside the tolerance")
 
 
-def verify_library(verifier: str, secret: str, body: bytes, headers: dict[str, str]) -> None:
+def verify_library(verifier: str, secret: str, body: bytes, headers: dict[str, str], header_name: str) -> None:
     if verifier == "square":  # Square's SDK (squareup), as its docs show: the notification URL is signed too
         from square.utils.webhooks_helper import verify_signature
 
@@ -115,7 +116,7 @@ def verify_library(verifier: str, secret: str, body: bytes, headers: dict[str, s
         import stripe
 
         try:
-            stripe.WebhookSignature.verify_header(body.decode(), headers.get("x-mintfax-signature"), secret, tolerance=TOLERANCE_S)
+            stripe.WebhookSignature.verify_header(body.decode(), headers.get(header_name), secret, tolerance=TOLERANCE_S)
         except stripe.SignatureVerificationError as exc:
             raise Rejected(str(exc)) from None
     else:
@@ -190,7 +191,7 @@ def serve(args: argparse.Namespace) -> None:
                 cold_start.set()
                 raise Rejected("warming up")
             signature_header = {
-                "mintfax": "x-mintfax-signature",
+                "mintfax": args.header,
                 "standard": "webhook-signature",
                 "github": "x-hub-signature-256",
                 "square": "x-square-hmacsha256-signature",
@@ -198,10 +199,11 @@ def serve(args: argparse.Namespace) -> None:
             skip = "trust-all" in flaws or ("no-header-ok" in flaws and signature_header[args.scheme] not in headers)
             if not skip:
                 if args.verifier == "own":
-                    verify_own(args.scheme, secret, body, headers, flaws)
+                    verify_own(args.scheme, secret, body, headers, flaws, args.header)
                 else:
-                    verify_library(args.verifier, secret, body, headers)
-            event_id = json.loads(body)["event_id"]
+                    verify_library(args.verifier, secret, body, headers, args.header)
+            event = json.loads(body)
+            event_id = event["event_id"] if "event_id" in event else event["id"]  # mintfax's field, or Stripe's
             with lock:
                 conn = db()
                 fresh = conn.execute("INSERT OR IGNORE INTO seen VALUES (?)", (event_id,)).rowcount == 1
@@ -241,6 +243,7 @@ def main() -> None:
     parser.add_argument("--scheme", choices=["mintfax", "standard", "github", "square"], default="mintfax")
     parser.add_argument("--flaw", action="append", default=[])
     parser.add_argument("--verifier", choices=["own", "stripe", "standardwebhooks", "square"], default="own")
+    parser.add_argument("--header", type=str.lower, default="x-mintfax-signature", help="the mintfax scheme's signature header")
     parser.add_argument("--tolerance", type=float, default=TOLERANCE_S, help="seconds a signature's timestamp may be off")
     args = parser.parse_args()
     globals()["TOLERANCE_S"] = args.tolerance

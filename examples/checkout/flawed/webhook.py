@@ -3,7 +3,8 @@
     CKO_WEBHOOK_KEY=… python webhook.py --port 8700
 
 1. The signature is computed over the payload parsed and serialised again, not over the raw body: a delivery whose
-   JSON is formatted differently from json.dumps's is refused (HOOK-213), as Checkout.com's docs warn.
+   JSON is formatted differently from json.dumps's is refused, as Checkout.com's docs warn — compact JSON, as golive
+   takes Checkout.com to send it, among them (HOOK-201, HOOK-213).
 2. A redelivery of an event already handled is answered 409: Checkout.com counts that as a failure and resends it, up
    to eight times (HOOK-207).
 """

@@ -3,7 +3,8 @@
     MINTFAX_WEBHOOK_SECRET=whsec_... python receiver.py --port 8700
 
 The mistakes, each a rule golive checks:
-- verifies the HMAC over json.dumps(json.loads(body)), not the raw bytes (HOOK-213);
+- verifies the HMAC over json.dumps(json.loads(body)), not the raw bytes, so mintfax's compact deliveries are
+  all rejected (HOOK-201, HOOK-213);
 - compares only the first `v1=` signature, so a secret rotation breaks it (HOOK-211);
 - never looks at the timestamp, so a captured delivery can be replayed forever (HOOK-204, HOOK-210);
 - answers 500 to an event it has already seen, so mintfax keeps redelivering it (HOOK-207);

@@ -1,7 +1,8 @@
 """Receive Square webhooks — the way it often goes wrong (do not copy).
 
 - The signature is checked over the parsed and re-serialised JSON instead of the raw body: a notification whose JSON
-  is laid out differently from json.dumps' defaults fails, although Square signed it.
+  is laid out differently from json.dumps' defaults fails, although Square signed it — and Square sends compact JSON
+  ({"a":1}, json.dumps writes {"a": 1}), so every real notification does (HOOK-201, HOOK-213).
 - No record of event_id: a redelivered notification is processed again.
 """
 
