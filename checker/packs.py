@@ -20,6 +20,7 @@ import yaml
 
 from checker.envelope import DEFAULT_BODY, DEFAULT_FIELDS_AT
 from checker.errors import ConfigError, Problem
+from checker.linear_regex import LinearPattern, PatternError
 from checker.model import Rule, Severity
 from checker.provenance import FactsModel, covers
 from checker.schema import Strict, validate
@@ -198,11 +199,15 @@ class SandboxFacts(FactsModel):
     @pydantic.field_validator("patterns")
     @classmethod
     def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        """Each pattern compiles for RE2, which matches in linear time (checker/linear_regex.py)."""
         for name, pattern in patterns.items():
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{name}: {pattern!r} is not a regular expression ({exc})") from None
+                LinearPattern(pattern)
+            except PatternError as exc:
+                raise ValueError(
+                    f"{name}: {pattern!r} is not a regular expression golive runs ({exc}); a pack's patterns are RE2's syntax,"
+                    r" matched in linear time: no backreferences or lookarounds, \z for the end"
+                ) from None
         return patterns
 
     response_fields: list[str] | None = None  # what a create answers (None: the whole resource)
