@@ -17,6 +17,9 @@ from urllib.parse import parse_qsl, urlencode
 DEFAULT_BODY = {"error": "{code}", "message": "{message}", "action": "{action}"}
 DEFAULT_FIELDS_AT = "context.errors"
 PLACEHOLDER = re.compile(r"\{(status|code|type|message|action|param)\}")
+# a[b][c]: the text before each ']' back to the bracket before it. Tried only right after a bracket (the lookbehind): a
+# field name is a client's, and a try from inside a long name without ']' would scan the rest of it each time.
+_SUBSCRIPT = re.compile(r"(?<![^\[\]])([^\[\]]*)\]")
 MAX_FORM_DEPTH = 8  # a[b][c]…: deeper keys are kept as one flat name
 
 
@@ -202,7 +205,7 @@ def form_decode(text: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, value in parse_qsl(text, keep_blank_values=True, max_num_fields=1000):
         head, _, rest = name.partition("[")
-        parts = [head, *re.findall(r"([^\[\]]*)\]", "[" + rest)] if rest else [head]
+        parts = [head, *_SUBSCRIPT.findall("[" + rest)] if rest else [head]
         if len(parts) > MAX_FORM_DEPTH:
             parts = [name]
         node = data

@@ -163,9 +163,21 @@ def read_blobs(root: Path, oids: Iterable[str], max_bytes: int = MAX_FILE_BYTES)
         stdout.close()  # the pipe's file object: left open it warns (ResourceWarning) when collected
 
 
-def key_pattern(prefixes: Iterable[str]) -> re.Pattern[bytes]:
-    alternatives = "|".join(re.escape(p) for p in sorted(set(prefixes), key=len, reverse=True))
-    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives.encode() + rb")[A-Za-z0-9]{8,}")
+# what follows a prefix, by the kind of key. An API key is letters and digits (mintfax's `fx_test_abc123def456`, Stripe's
+# `sk_test_…`; Checkout's `[a-z2-7]{26}` before its last character). A webhook signing secret may be base64: Standard
+# Webhooks' `whsec_` is followed by the key in base64, '+' and '/' anywhere and '=' at the end (standardwebhooks
+# decodes it with b64decode); the alphabet also holds the hex and alphanumeric secrets of the other schemes.
+API_KEY_TAIL = rb"[A-Za-z0-9]{8,}"
+BASE64_TAIL = rb"[A-Za-z0-9+/]{8,}={0,2}"
+
+
+def key_pattern(prefixes: Iterable[str], base64: Iterable[str] = ()) -> re.Pattern[bytes]:
+    """Any key of these prefixes (those in `base64` followed by base64), not glued to a word before it. Linear time:
+    each alternative is a literal and one run of its alphabet, and nothing after the run can fail."""
+    base64 = set(base64)
+    ordered = sorted(set(prefixes) | base64, key=len, reverse=True)  # the longest prefix first: its key is the longer
+    alternatives = b"|".join(re.escape(p).encode() + (BASE64_TAIL if p in base64 else API_KEY_TAIL) for p in ordered)
+    return re.compile(rb"(?<![A-Za-z0-9_])(?:" + alternatives + rb")")
 
 
 def is_placeholder(key: str, prefix_length: int) -> bool:
@@ -173,13 +185,18 @@ def is_placeholder(key: str, prefix_length: int) -> bool:
     return any(word in secret for word in PLACEHOLDER_WORDS) or len(set(secret)) < MIN_DISTINCT
 
 
-def scan(root: Path, files: Iterable[Tracked], prefixes: Iterable[str], *, max_file_bytes: int = MAX_FILE_BYTES) -> Scan:
-    prefixes = [p for p in prefixes if p]
+def scan(
+    root: Path, files: Iterable[Tracked], prefixes: Iterable[str], *, base64: Iterable[str] = (), max_file_bytes: int = MAX_FILE_BYTES
+) -> Scan:
+    """The keys of `prefixes` (and of `base64`, whose keys are base64: webhook secrets) in these files."""
+    base64 = [p for p in base64 if p]
+    prefixes = list(dict.fromkeys([*(p for p in prefixes if p), *base64]))
     result = Scan()
     if not prefixes:
         return result
     literals = [p.encode() for p in prefixes]
-    pattern = key_pattern(prefixes)
+    pattern = key_pattern(prefixes, base64)
+    longest_first = sorted(prefixes, key=len, reverse=True)
     seen: set[tuple[str, int, str]] = set()
 
     searched: set[str] = set()
@@ -191,12 +208,14 @@ def scan(root: Path, files: Iterable[Tracked], prefixes: Iterable[str], *, max_f
         searched.add(name)
         if not any(literal in data for literal in literals):
             return
+        line, counted = 1, 0  # lines counted from where the last key stood: a file full of keys is read once
         for match in pattern.finditer(data):
             key = match.group().decode("ascii")
-            prefix = next(p for p in sorted(prefixes, key=len, reverse=True) if key.startswith(p))
+            prefix = next(p for p in longest_first if key.startswith(p))
             if is_placeholder(key, len(prefix)):
                 continue
-            line = data.count(b"\n", 0, match.start()) + 1
+            line += data.count(b"\n", counted, match.start())
+            counted = match.start()
             if (name, line, key) not in seen:  # the same key in git's copy and the working tree's: once
                 seen.add((name, line, key))
                 result.findings.append(Finding(name, line, mask(key), version, prefix))

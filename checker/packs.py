@@ -21,6 +21,7 @@ import yaml
 
 from checker.envelope import DEFAULT_BODY, DEFAULT_FIELDS_AT
 from checker.errors import ConfigError, Problem
+from checker.linear_regex import LinearPattern, PatternError
 from checker.model import Rule, Severity
 from checker.printable import printable
 from checker.provenance import FactsModel, covers
@@ -198,10 +199,10 @@ class CreateFacts(FactsModel):
     @classmethod
     def _id_pattern_compiles(cls, pattern: str | None) -> str | None:
         if pattern is not None:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{pattern!r} is not a regular expression ({exc})") from None
+            try:  # run in RE2 like sandbox.patterns: a pack's pattern over a target's text is linear time
+                LinearPattern(pattern)
+            except PatternError as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression golive runs ({exc}); RE2's syntax") from None
         return pattern
 
 
@@ -275,11 +276,15 @@ class SandboxFacts(FactsModel):
     @pydantic.field_validator("patterns")
     @classmethod
     def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        """Each pattern compiles for RE2, which matches in linear time (checker/linear_regex.py)."""
         for name, pattern in patterns.items():
             try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"{name}: {pattern!r} is not a regular expression ({exc})") from None
+                LinearPattern(pattern)
+            except PatternError as exc:
+                raise ValueError(
+                    f"{name}: {pattern!r} is not a regular expression golive runs ({exc}); a pack's patterns are RE2's syntax,"
+                    r" matched in linear time: no backreferences or lookarounds, \z for the end"
+                ) from None
         return patterns
 
     response_fields: list[str] | None = None  # what a create answers (None: the whole resource)
@@ -713,7 +718,7 @@ def embedded_id_sample(facts: Facts) -> str:
 def _id_shape_problems(pack: PackFile, doc: YamlDocument) -> list[Problem]:
     """The embedded sandbox must make ids of the documented shape, or IDEM-001 would fail golive's own emulation."""
     pattern, sample = pack.facts.create.id_pattern, embedded_id_sample(pack.facts)
-    if pattern is None or re.fullmatch(pattern, sample):
+    if pattern is None or LinearPattern(pattern).fullmatch(sample):
         return []
     return [
         doc.problem(

@@ -34,14 +34,16 @@ _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz
 FRAGMENT = 8  # a run of this many characters of a secret is masked wherever it stands
 PIECE = "…"
 
-# encoded runs that are decoded and searched for a secret; a run that holds one is masked whole
+# encoded runs that are decoded and searched for a secret; a run that holds one is masked whole. Each runs in time
+# linear in the text (it is a target's): a run that can start anywhere in a word starts only where the word does
+# (the lookbehind), or a search would scan the rest of the word again from each of its characters.
 _U_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}){4,}")
-_PERCENT = re.compile(r"[A-Za-z0-9._~+-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~+-]*)+")
+_PERCENT = re.compile(r"(?<![A-Za-z0-9._~+-])[A-Za-z0-9._~+-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~+-]*)+")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{12,}={0,2}")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2}){8,}")
 
 
-_KEY_LIKE = re.compile(r"(?:[A-Za-z]+_(?:test|live)_|whsec_|sk_|pk_|rk_)[A-Za-z0-9+/=_-]{8,}")
+_KEY_LIKE = re.compile(r"(?:(?<![A-Za-z])[A-Za-z]+_(?:test|live)_|whsec_|sk_|pk_|rk_)[A-Za-z0-9+/=_-]{8,}")  # linear: as above
 
 
 def mask_key_like(text: str) -> str:
@@ -174,10 +176,11 @@ class Redactor:
         return spans
 
     def _mask_pieces(self, value: str) -> str:
-        spans = self._spans(value)
-        for start, end in reversed(spans):
-            value = value[:start] + PIECE + value[end:]
-        return value
+        parts, done = [], 0  # joined once: a text with many pieces is not copied once per piece
+        for start, end in self._spans(value):
+            parts += [value[done:start], PIECE]
+            done = end
+        return "".join(parts) + value[done:]
 
     def _holds_secret(self, decoded: str) -> bool:
         return bool(self._spans(decoded))

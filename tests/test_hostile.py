@@ -1745,3 +1745,320 @@ PACK_TEXT_ATTACKS = [
 @pytest.mark.parametrize("attack", PACK_TEXT_ATTACKS, ids=lambda a: a.name)
 def test_a_packs_text_on_the_command_line(tmp_path: Path, attack: Attack) -> None:
     test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
+
+
+# ---------------------------------------------------------------- round 2: regex
+# Every regular expression over text from outside runs in time linear in that text (README, Security): a pack's
+# `sandbox.patterns` in RE2 (checker/linear_regex.py), golive's own written so that nothing backtracks. A hang shows
+# as a subprocess's timeout expiring: REGEX_TIMEOUT bounds it, and a fixed run ends far within it on a loaded machine.
+
+REGEX_TIMEOUT = 60
+EVIL = "a" * 42 + "!"  # `^(a+)+$` in a backtracking engine tries 2**42 ways before refusing it
+EVIL_PACK = "schema: golive-pack/1\nname: evil\nextends: idunox\nfacts:\n  sandbox:\n    patterns: {reference: '^(a+)+$'}\n"
+BASE64_SECRET = "whsec_X+zrZv/IbzjZUnhsbWlsecLbwjndTpG0"  # base64 of 24 bytes, '+' and '/' among its first 8 characters
+STANDARD_PACK = (  # a user's pack for a provider signing as Standard Webhooks, whose secrets are whsec_ + base64
+    "schema: golive-pack/1\nname: acme\nextends: mintfax\n"
+    "facts:\n  keys: {webhook_secret_prefixes: [whsec_]}\n  webhooks: {scheme: standard}\n"
+)
+
+# posts the evil value again and again (the attack goes on until golive stops it), writing each answer's status
+EVIL_CLIENT = """
+import json, os, pathlib, sys, urllib.error, urllib.request
+answered = pathlib.Path(sys.argv[1])
+for n in range(1000000):
+    request = urllib.request.Request(
+        os.environ["BASE_URL"] + "/v1/submissions", method="POST", data=json.dumps({"reference": "a" * 42 + "!"}).encode(),
+        headers={"Authorization": "Bearer " + os.environ["API_KEY"], "Idempotency-Key": "evil-%d" % n,
+                 "Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(request, timeout=600).read()
+    except urllib.error.HTTPError as exc:
+        exc.read()
+        answered.write_text(str(exc.code))
+"""
+
+# gets its answer, then ends as Node does on an uncaught fetch failure whose cause is an object: the error, its frames and
+# the object's closing brace
+NODE_STACK_CLIENT = """
+import os, sys, urllib.error, urllib.request
+request = urllib.request.Request(os.environ["MINTFAX_BASE_URL"] + "/v1/fax", data=b"x", method="POST",
+                                 headers={"Authorization": "Bearer " + os.environ["MINTFAX_API_KEY"], "Idempotency-Key": "node-1"})
+try:
+    urllib.request.urlopen(request, timeout=30).read()
+except urllib.error.HTTPError as exc:
+    exc.read()
+sys.stderr.write("TypeError: fetch failed\\n" + "    at x\\n" * 34 + "}\\n")
+sys.exit(1)
+"""
+
+# a provider's sandbox that answers every request with 300,000 letters in a JSON field (under golive's 1 MB cap)
+WORDY_API = """
+import http.server, json, sys
+body = json.dumps({"submissionId": "sub_1", "message": "a" * 300000}).encode()
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args): pass
+    def answer(self):
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(202); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    do_GET = do_POST = answer
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+REGEX_ATTACKS = [
+    # 3. a pattern RE2 cannot run in linear time (a backreference, a lookbehind) is refused when the pack loads
+    Attack(
+        "a-pack-pattern-with-a-backreference",
+        ("check", "--select", "KEY-004"),
+        2,
+        files={
+            "golive.yaml": "provider: evil.yaml\nsandbox: {url: builtin}\n",
+            "evil.yaml": EVIL_PACK.replace("'^(a+)+$'", "'(a)\\1'"),
+        },
+        shows=("evil.yaml:6: facts.sandbox.patterns:", "reference: '(a)\\\\1' is not a regular expression golive runs", "RE2"),
+    ),
+    Attack(
+        "a-pack-pattern-with-a-lookbehind",
+        ("check", "--select", "KEY-004"),
+        2,
+        files={"golive.yaml": "provider: evil.yaml\nsandbox: {url: builtin}\n", "evil.yaml": EVIL_PACK.replace("'^(a+)+$'", "'(?<!x)a'")},
+        shows=("evil.yaml:6: facts.sandbox.patterns:", "is not a regular expression golive runs (invalid perl operator: (?<"),
+    ),
+    # 4. a client whose stderr is an uncaught Node error with 34 frames and a brace: the crash detector reads it at once
+    Attack(
+        "a-client-printing-a-34-frame-node-stack",
+        (*CHECK, "--select", "ERR-101"),
+        0,  # ERR-101 is a warning
+        files={
+            "golive.yaml": config(
+                'client: {command: "{python} stack.py", env: {MINTFAX_BASE_URL: "{base_url}", MINTFAX_API_KEY: "{api_key}"}}\n', key=KEY
+            ),
+            "stack.py": NODE_STACK_CLIENT,
+        },
+        results={"ERR-101": "fail"},
+        shows=("does not name the error code",),  # judged on what it printed: an object's brace ends no crash report
+        timeout=REGEX_TIMEOUT,
+    ),
+    # 7. a Standard Webhooks secret committed in a user's pack's project: base64, '+' and '/' in its first 8 characters
+    Attack(
+        "a-committed-base64-webhook-secret",
+        (*CHECK, "--select", "KEY-002"),
+        1,
+        files={"golive.yaml": "provider: acme.yaml\nsandbox: {url: builtin, api_key: " + KEY + "}\n", "acme.yaml": STANDARD_PACK},
+        setup=git_project({"config/.env": f"WEBHOOK_SECRET={BASE64_SECRET}\n".encode()}),
+        results={"KEY-002": "fail"},
+        shows=("config/.env:1",),
+        hides=(BASE64_SECRET,),
+        timeout=REGEX_TIMEOUT,
+    ),
+]
+
+
+@pytest.mark.parametrize("attack", REGEX_ATTACKS, ids=lambda a: a.name)
+def test_a_regex_attack_on_the_command_line_ends_bounded_and_clean(tmp_path: Path, attack: Attack) -> None:
+    test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
+
+
+def test_a_pack_pattern_cannot_hang_golive_check_and_sigterm_stops_it(tmp_path: Path) -> None:
+    """3. A pack's `^(a+)+$`, and a client posting forty `a` and a `!` again and again: each request is answered (a
+    backtracking engine never answered the first, holding the GIL), and SIGTERM during the attack stops golive."""
+    (tmp_path / "evil.yaml").write_text(EVIL_PACK)
+    (tmp_path / "client.py").write_text(EVIL_CLIENT)
+    answered = tmp_path / "answered"
+    (tmp_path / "golive.yaml").write_text(
+        "provider: evil.yaml\nsandbox: {url: builtin}\n"
+        f'client: {{command: "{{python}} client.py {answered}", env: {{BASE_URL: "{{base_url}}", API_KEY: "{{api_key}}"}}, timeout: 300}}\n'
+    )
+    check = subprocess.Popen(
+        [sys.executable, "-m", "checker", "check", "--select", "IDEM-101", "--format", "json", "--output", "out"],
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1", "TMPDIR": str(tmp_path)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        status = wait_for(lambda: answered.exists() and answered.read_text(), REGEX_TIMEOUT, "the sandbox to answer the evil value")
+        check.send_signal(signal.SIGTERM)
+        stdout, stderr = check.communicate(timeout=REGEX_TIMEOUT)
+    finally:
+        if check.poll() is None:
+            check.kill()  # its watchdog ends the client's group
+            check.communicate()
+    assert status == "400"  # the pack's validation error: the pattern was matched, and refused the value
+    assert check.returncode == 128 + signal.SIGTERM, stdout.decode() + stderr.decode()
+    assert b"Traceback" not in stderr
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["interrupted"] is True
+
+
+def test_a_pack_pattern_cannot_hang_golive_sandbox(tmp_path: Path) -> None:
+    """3. `golive sandbox --provider evil.yaml`: the evil value gets the pack's validation error, and SIGTERM stops it."""
+    (tmp_path / "evil.yaml").write_text(EVIL_PACK)
+    with (tmp_path / "sandbox.log").open("wb") as log:
+        server = SandboxProcess(str(tmp_path / "evil.yaml"), None, log)
+    try:
+        answer = httpx.post(
+            server.url + "/v1/submissions",
+            json={"reference": EVIL},
+            headers={"Authorization": "Bearer idx-sandbox-7d1e8b3c6a5f", "Idempotency-Key": "evil-1"},
+            timeout=REGEX_TIMEOUT,
+        )
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(timeout=REGEX_TIMEOUT)
+    finally:
+        server.stop()  # kills one that is still there
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "validation_failed" and "reference" in answer.text
+    assert "Traceback" not in (tmp_path / "sandbox.log").read_text()
+
+
+def test_a_long_word_in_an_answer_is_redacted_in_linear_time(tmp_path: Path) -> None:
+    """4 (sibling). The redactor reads every answer a target gives; its search for URL-encoded secrets started again
+    from each letter of a word (quadratic: over an hour for this word of 300,000 letters, each time the evidence
+    shows it). golive finishes and judges the rule."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", WORDY_API, str(port)], stdin=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: listening(port), START_S, "the wordy API")
+        (tmp_path / "golive.yaml").write_text(f"provider: idunox\nsandbox: {{url: 'http://127.0.0.1:{port}', api_key: idx-7d1e8b3c6a5f}}\n")
+        done = golive("check", "--select", "IDEM-001", "--format", "json", "--output", "out", cwd=tmp_path, timeout=REGEX_TIMEOUT)
+    finally:
+        server.kill()
+        server.wait()
+    assert done.returncode in (0, 1), done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    result = json.loads((tmp_path / "out" / "report.json").read_text())["results"][0]
+    assert result["id"] == "IDEM-001" and result["status"] in ("pass", "fail"), result["message"]
+    assert "a" * 300_000 in {e.get("body", {}).get("message") for e in result["evidence"]}  # read whole, and kept whole
+
+
+def test_a_form_field_name_cannot_hang_golive_sandbox(tmp_path: Path) -> None:
+    """3 (sibling). A form body's field names are split at their brackets (a[b][c]): a name of 900,000 characters
+    without a closing bracket was scanned again from each of its characters. It is answered with an error envelope."""
+    server = SandboxProcess("stripe")
+    try:
+        answer = httpx.post(
+            server.url + "/v1/payment_intents",
+            content=b"a[" + b"x" * 900_000 + b"=1",
+            headers={"Authorization": "Bearer sk_test_golive51Hc0ffee", "Content-Type": "application/x-www-form-urlencoded"},
+            timeout=REGEX_TIMEOUT,
+        )
+    finally:
+        server.stop()
+    assert 400 <= answer.status_code < 500, answer.text[:300]
+    assert "error" in answer.json()
+
+
+def test_a_file_full_of_keys_is_scanned_once(tmp_path: Path) -> None:
+    """7 (sibling). Each finding's line was counted from the top of the file: a 9 MB file of keys took quadratic time
+    (minutes). Counted from the finding before, the scan reads it once."""
+    lines = (f"fx_live_{n:08x}Qz7Kp {'#' * 40}\n" for n in range(150_000))
+    git_project({"keys.txt": "".join(lines).encode()})(tmp_path)
+    program = (
+        "import sys; from pathlib import Path; from checker.keyscan import scan, tracked_files\n"
+        "root = Path(sys.argv[1]); found = scan(root, tracked_files(root, ['.']), ['fx_live_']).findings\n"
+        "print(len(found), found[-1].line)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program, str(tmp_path)], capture_output=True, text=True, timeout=REGEX_TIMEOUT, cwd=ROOT)
+    assert done.stdout.split() == ["150000", "150000"], done.stdout + done.stderr
+
+
+from hypothesis import given, settings  # noqa: E402  (this section's own: the sections above are other rounds')
+from hypothesis import strategies as st  # noqa: E402
+
+# the expressions as they were (backtracking, or scanning again from each character): the new ones must find the same
+NODE_BEFORE = re.compile(
+    r"^(?:Uncaught )?((TypeError|ReferenceError|SyntaxError|RangeError)(?:\[\w+\])?: .*)\n(?:\s+at .*\n?)+(?:\s*Node\.js v[\d.]+\s*)?\Z",
+    re.M,
+)
+PERCENT_BEFORE = re.compile(r"[A-Za-z0-9._~+-]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9._~+-]*)+")
+KEY_LIKE_BEFORE = re.compile(r"(?:[A-Za-z]+_(?:test|live)_|whsec_|sk_|pk_|rk_)[A-Za-z0-9+/=_-]{8,}")
+SUBSCRIPT_BEFORE = re.compile(r"([^\[\]]*)\]")
+QUERY_BEFORE = re.compile(r"([?&][^=&\s#\"']+)=([^&\s#\"']*)")
+NODE_WORDS = ["TypeError: x", "Uncaught ", "RangeError[ERR_Y]: z", "at ", "  at f", "    at g (a.js:1:2)", " ", "\t", "\n", "\r", "}", "{"]
+NODE_WORDS += ["Node.js v20.11.1", "x", "\x0b", "\u00a0", "Error: e"]
+
+
+def tokens(words: list[str], most: int) -> st.SearchStrategy[str]:
+    return st.lists(st.sampled_from(words), max_size=most).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tokens(NODE_WORDS, 12))
+def test_the_node_crash_detector_finds_what_the_regex_found(text: str) -> None:
+    """4. Read line by line, a Node crash report gives what the old expression gave (on stderr short enough for it)."""
+    from checker.harness.process import crash_of
+
+    match = NODE_BEFORE.search(text.rstrip()[-8000:])  # the words hold no Python, Java or Go crash report
+    assert crash_of(1, text) == (match.group(1).strip()[:200] if match else None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.sampled_from(["TypeError: fetch failed\n", "Uncaught RangeError: x\n", "ReferenceError: y\n\n", "x\n"]),
+    st.lists(st.sampled_from(["    at x\n", "    at x", "\n", "  \n", "at y\n", "\tat z (a.js:1:1)\n"]), min_size=30, max_size=80),
+    st.sampled_from(["}", "}\n", "", "\nNode.js v20.11.1\n", "x", "  at"]),
+)
+def crash_detector_answers_any_stack(error: str, frames: list[str], end: str) -> None:
+    from checker.harness.process import crash_of
+
+    crash = crash_of(1, error + "".join(frames) + end)
+    assert crash is None or crash in error
+
+
+def test_the_crash_detector_returns_on_any_stack() -> None:
+    """4. An error line, 30 to 80 frames (blank lines between, some unindented, some without their newline) and any
+    ending: the detector answers. Run in a process of its own: the old expression tried 2**frames ways, holding the
+    GIL, so only a subprocess's timeout could end it."""
+    program = "from tests.test_hostile import crash_detector_answers_any_stack as p; p()"
+    done = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=REGEX_TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tokens(["a", "B", "9", "%", "41", "zz", "%4", ".", "+", " ", "-", "%2B", "é"], 12),
+    tokens(["a", "Zz", "_", "test", "live", "_test_", "whsec_", "sk_", "1", "abcdefgh1", "+", "/", " ", "x_live_", "-"], 10),
+    tokens(["[", "]", "a", "bc", "]]", "[["], 10),
+    tokens(["?", "&", "=", "a", "b", " ", "#", "'", "x", "??", "?a="], 10),
+)
+def test_the_linear_expressions_find_what_the_old_ones_found(percent: str, key: str, form: str, query: str) -> None:
+    """4, siblings. The redactor's URL-encoded runs and key-shaped values, a form's subscripts and the sandbox log's
+    query values: the same matches as before (the log masks a superset: a value after an empty name too)."""
+    from checker import envelope, redact
+    from checker.sandbox import server
+
+    assert redact._PERCENT.findall(percent) == PERCENT_BEFORE.findall(percent)
+    assert redact._KEY_LIKE.findall(key) == KEY_LIKE_BEFORE.findall(key)
+    assert envelope._SUBSCRIPT.findall(form) == SUBSCRIPT_BEFORE.findall(form)
+
+    def masked(pattern: re.Pattern[str]) -> set[int]:
+        return {i for m in pattern.finditer(query) if m.group(2) for i in range(m.start(2), m.end(2))}
+
+    assert masked(QUERY_BEFORE) <= masked(server._QUERY_VALUE)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(min_size=16, max_size=48),
+    st.text(st.characters(codec="ascii", exclude_characters="\0"), max_size=200),
+    st.sampled_from([" ", "=", '"', "'", "\n", ":", "\t"]),
+    st.sampled_from([" ", '"', "'", "\n", ",", ";"]),  # a character glued to its end would make another key
+    st.text(st.characters(codec="ascii", exclude_characters="\0"), max_size=200),
+)
+def test_the_key_scan_finds_every_base64_webhook_secret(raw: bytes, before: str, left: str, right: str, after: str) -> None:
+    """7. Any Standard Webhooks secret (whsec_ + base64: '+', '/', '=' anywhere they can be) in any text is found at
+    its line, masked."""
+    import tempfile
+
+    from checker.keyscan import Tracked, is_placeholder, scan
+    from checker.redact import mask
+
+    secret = "whsec_" + base64.b64encode(raw).decode()
+    if is_placeholder(secret, len("whsec_")):
+        return  # an example-looking value is no finding
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "f.txt").write_text(before + left + secret + right + after)
+        found = scan(Path(folder), [Tracked("f.txt", "", "100644")], ["fx_live_"], base64=["whsec_"]).findings
+    line = (before + left).count("\n") + 1
+    assert (line, mask(secret)) in {(f.line, f.masked) for f in found}, found

@@ -81,10 +81,12 @@ PROGRAMMING_ERRORS = frozenset(
     ]
 )
 CRASH_SIGNALS = frozenset(int(s) for s in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL, signal.SIGKILL))
-_NODE = re.compile(
-    r"^(?:Uncaught )?((TypeError|ReferenceError|SyntaxError|RangeError)(?:\[\w+\])?: .*)\n(?:\s+at .*\n?)+(?:\s*Node\.js v[\d.]+\s*)?\Z",
-    re.M,
-)
+# a Node crash report, line by line: the error, its stack frames (blank lines between allowed) and, from Node 12 on,
+# the version. Read from the end, one line at a time: a regular expression over the whole report backtracked
+# exponentially in the frames (`\n?` then `\s+` could each take a frame's newline), and stderr is the client's.
+_NODE_ERROR = re.compile(r"(?:Uncaught )?((?:TypeError|ReferenceError|SyntaxError|RangeError)(?:\[\w+\])?: .*)")
+_NODE_FRAME = re.compile(r"\s*at ")
+_NODE_VERSION = re.compile(r"\s*Node\.js v[\d.]+\s*")
 _JAVA = re.compile(r'^Exception in thread "[^"]*" (.*)$', re.M)
 _GO = re.compile(r"^panic: (.*)$", re.M)
 
@@ -109,11 +111,35 @@ def crash_of(exit_code: int | None, stderr: str) -> str | None:
         if named and named.group(1).rsplit(".", 1)[-1] in PROGRAMMING_ERRORS:
             return exception.strip()[:200]
         return None
-    for pattern in (_NODE, _JAVA, _GO):
-        match = pattern.search(text[-8000:])
+    tail = text[-8000:]
+    node = _node_error(tail)
+    if node:
+        return node[:200]
+    for pattern in (_JAVA, _GO):
+        match = pattern.search(tail)
         if match:
             return match.group(1).strip()[:200]
     return None
+
+
+def _node_error(text: str) -> str | None:
+    """The error of an uncaught Node exception that ends `text`: its line, then only stack frames (`    at …`, blank
+    lines between them) and Node's version line. Time linear in the text: each line is looked at once."""
+    lines = text.split("\n")
+    end = len(lines)
+    if end and _NODE_VERSION.fullmatch(lines[end - 1]):
+        end -= 1
+    frames, first = 0, end
+    while first > 0 and (not lines[first - 1].strip() or _NODE_FRAME.match(lines[first - 1])):
+        first -= 1
+        frames += bool(lines[first].strip())
+    if not frames or first == 0:
+        return None
+    error = _NODE_ERROR.fullmatch(lines[first - 1])
+    # the first frame is indented, or a blank line stands between it and the error
+    if not error or not (lines[first].strip() == "" or lines[first][:1].isspace()):
+        return None
+    return error.group(1).strip()
 
 
 def fill(template: str, values: Mapping[str, str]) -> str:

@@ -97,8 +97,8 @@ async def keys_come_from_the_environment(ctx: ProbeContext, rule: Rule) -> Outco
 # ---------------------------------------------------------------- KEY-002 / KEY-003
 
 
-async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None = None) -> Scan | Outcome:
-    """The scan, or a skip when the project is not in git."""
+async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None = None, base64: list[str] | None = None) -> Scan | Outcome:
+    """The scan (`base64`: prefixes whose keys are base64, webhook secrets), or a skip when the project is not in git."""
     root = ctx.config.base_dir
     try:
         files = await asyncio.to_thread(tracked_files, root, ctx.config.file.repo.paths)
@@ -106,7 +106,7 @@ async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None =
         return Outcome.not_set(str(exc))
     if only is not None:
         files = matching(files, only)
-    return await asyncio.to_thread(scan, root, files, prefixes)
+    return await asyncio.to_thread(scan, root, files, prefixes, base64=base64 or ())
 
 
 def _list(findings: list[Finding], limit: int = 5) -> str:
@@ -121,13 +121,15 @@ async def _judge_scan(
     where: str,
     only: list[str] | None = None,
     publishable: list[str] | None = None,
+    base64: list[str] | None = None,
     *,
     selected_by: tuple[str, ...] = ("repo", "paths"),
 ) -> Outcome:
     """Fail naming each key found (file:line, masked), pass saying what was scanned, skip outside git, error when
     no file was read (a scan of nothing vouches for nothing). With `publishable`, the scan looks for those prefixes
-    too and drops a key whose longest matching prefix is one."""
-    result = await _scan(ctx, [*prefixes, *(publishable or [])], only)
+    too and drops a key whose longest matching prefix is one; `base64` are the prefixes (among `prefixes`) whose keys
+    are base64."""
+    result = await _scan(ctx, [*prefixes, *(publishable or [])], only, base64)
     if isinstance(result, Outcome):
         return result
     if not result.findings and not result.searched:
@@ -170,7 +172,10 @@ async def no_live_key_committed(ctx: ProbeContext, rule: Rule) -> Outcome:
         return Outcome.skipped(f"{ctx.pack.name} documents no live key prefix to recognise a live key by")
     # a publishable key is meant for front-end code: where its prefix is the longer match, it is no finding
     what = "live key or webhook secret" if keys.webhook_secret_prefixes else "live key"
-    return await _judge_scan(ctx, prefixes, what, "tracked files", publishable=keys.publishable_prefixes)
+    # a webhook secret may be base64 (Standard Webhooks' whsec_): '+' and '/' in it
+    return await _judge_scan(
+        ctx, prefixes, what, "tracked files", publishable=keys.publishable_prefixes, base64=keys.webhook_secret_prefixes
+    )
 
 
 @check("KEY-003", target="repo")

@@ -7,12 +7,12 @@ Each check drives the provider's create endpoint as the pack describes it; the j
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
 from checker.errors import ProbeError
+from checker.linear_regex import LinearPattern
 from checker.model import Outcome, Rule
 from checker.packs import Facts, MismatchError
 from checker.probes.context import ProbeContext, fresh_key
@@ -77,7 +77,7 @@ NO_PROOF = ", so a replay returning it proves no deduplication"
 def judge_id_shape(facts: Facts, rid: object) -> str | None:
     """Why an id a create answered lacks the documented shape (None: it has it, or the pack documents none)."""
     pattern = facts.create.id_pattern
-    if pattern is None or re.fullmatch(pattern, str(rid)):
+    if pattern is None or LinearPattern(pattern).fullmatch(str(rid)):  # RE2: linear in the target's id
         return None
     return f"the {facts.create.noun}'s {facts.create.id_field} {rid!r} does not have the documented shape ({pattern})"
 

@@ -20,7 +20,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import re
 import secrets
 import tempfile
 import types
@@ -37,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from checker import envelope
 from checker.envelope import dig, form_decode
+from checker.linear_regex import LinearPattern
 from checker.packs import BUILTIN_PACKS, size_limit
 from checker.sandbox.app import (
     MAX_JSON_BYTES,
@@ -166,7 +166,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
     correlation_header = facts.correlation_header
     store, clock = sandbox.store, sandbox.clock
     live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
-    patterns = {name: re.compile(pattern) for name, pattern in emulation.patterns.items()}
+    patterns = {name: LinearPattern(pattern) for name, pattern in emulation.patterns.items()}  # a pack's: linear time
     magic = {value: name for name, value in facts.magic.items()}
     replay_facts = replay_of(pack, sandbox.options)
     compares_bodies = not isinstance(idem.on_body_mismatch, str) or idem.on_body_mismatch == "conflict"

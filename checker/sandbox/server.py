@@ -138,7 +138,9 @@ def serve(provider: str | Pack, *, host: str, port: int, db: str | None, options
     uvicorn.Server(config).run(sockets=[sock])
 
 
-_QUERY_VALUE = re.compile(r"([?&][^=&\s#\"']+)=([^&\s#\"']*)")
+# a name runs from the last '?' or '&' before its '=' (a name that could hold '?' was scanned again from each '?' in it:
+# quadratic in a target's path); an empty name's value is masked too
+_QUERY_VALUE = re.compile(r"([?&][^=&?\s#\"']*)=([^&\s#\"']*)")
 
 
 def scrub(text: str) -> str:
