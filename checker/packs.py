@@ -297,6 +297,10 @@ class ErrorFacts(FactsModel):
     fields_at: str | None = DEFAULT_FIELDS_AT
     types: dict[int, str] = {}
     headers: dict[str, dict[str, str]] = {}
+    # {code} in the provider's spelling: golive's names (rate_limited, not_found, invalid_request, …) mapped to the
+    # provider's where they differ (Square: invalid_request → BAD_REQUEST), the rest in `code_case` (upper: RATE_LIMITED)
+    codes: dict[str, str] = {}
+    code_case: Literal["as_is", "upper"] = "as_is"
 
 
 def size_limit(max_bytes: int) -> str:

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from checker.envelope import spelled
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
 from checker.packs import size_limit
@@ -483,7 +484,8 @@ FIELD_MESSAGE = "is not a valid E.164 number (golive probe)"
 @check("ERR-101", target="client", creates=True)
 async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _always(ctx, 400)
-    code = ERROR_CODES[400]
+    with untracked():  # the code as the injected answer spelled it (the envelope golive's faults wear, as `run` reads it)
+        code = spelled(ctx.pack.facts.errors.model_dump(), ERROR_CODES[400])
     if not outcome.posts:
         raise _no_request(outcome)
     if outcome.process.crash:
