@@ -136,8 +136,9 @@ def refused_by_sandbox(ctx: ProbeContext, outcome: ClientRun) -> None:
     met the scenario, and the mismatch is between the client and golive's emulation of the provider (a pack whose
     encoding or auth style is not the client's): the rule is `error`, naming the mismatch, never `fail`.
 
-    A request without the idempotency key a pack requires is left to IDEM-101: refusing it is what the provider does."""
-    refused = [a for a in outcome.posts if a.refusal is not None and not _missing_required_key(ctx, a)]
+    A request refused for its idempotency key (none where the pack requires one, or one over its length) is left to
+    IDEM-101 and IDEM-104: refusing it is what the provider does."""
+    refused = [a for a in outcome.posts if a.refusal is not None and not _refused_for_its_key(ctx, a)]
     if not refused:
         return
     first = refused[0]
@@ -162,9 +163,12 @@ def refused_by_sandbox(ctx: ProbeContext, outcome: ClientRun) -> None:
     raise ProbeError(f"{where} {why}. The client never met golive's scenario, so this rule cannot judge it: make {fix} match")
 
 
-def _missing_required_key(ctx: ProbeContext, attempt: Attempt) -> bool:
+def _refused_for_its_key(ctx: ProbeContext, attempt: Attempt) -> bool:
+    """The provider's own refusal of a key rule's flaw (IDEM-101: no key where one is required; IDEM-104: a key over
+    the documented length), which those rules judge: not a mismatch of golive's emulation."""
     with untracked():
-        return attempt.key is None and ctx.pack.facts.idempotency.required
+        idem = ctx.pack.facts.idempotency
+        return (attempt.key is None and idem.required) or (attempt.key is not None and len(attempt.key) > (idem.max_length or 255))
 
 
 def _plain(ctx: ProbeContext, ref: str, repeat: int = 1) -> Any:
