@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import difflib
-import secrets
 import tempfile
 import time
 import traceback
@@ -209,10 +208,11 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
     if "sandbox" not in needed and "client" not in needed and not registers:  # (HOOK-212 reads back a registration)
         yield targets
         return
-    prefix = (pack.facts.keys.test_prefixes or ["test_"])[0]
+    from checker.probes.context import sandbox_key
+
     if not targets.api_key:
-        targets.api_key = f"{prefix}golive{secrets.token_hex(10)}"
-    targets.contract_key = f"{prefix}golivecontract{secrets.token_hex(10)}"
+        targets.api_key = sandbox_key(pack.facts.keys, "golive")
+    targets.contract_key = sandbox_key(pack.facts.keys, "golivecontract")
     from checker.sandbox.app import SandboxOptions
     from checker.sandbox.server import EmbeddedSandbox
 

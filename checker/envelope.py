@@ -83,6 +83,15 @@ def error_headers(headers: Mapping[str, Mapping[str, str]], status: int) -> dict
     return {**headers.get(f"{status // 100}xx", {}), **headers.get(str(status), {})}
 
 
+def spelled(errors: Mapping[str, Any], code: str) -> str:
+    """golive's name for an error (`rate_limited`) as the provider spells it (a pack's `errors.codes`, else its
+    `errors.code_case`: Square's codes are upper case, `RATE_LIMITED`)."""
+    named = (errors.get("codes") or {}).get(code)
+    if named:
+        return str(named)
+    return code.upper() if errors.get("code_case") == "upper" else code
+
+
 def error_answer(
     errors: Mapping[str, Any],
     status: int,
@@ -94,6 +103,7 @@ def error_answer(
     """An error in the provider's envelope (`errors` as a pack's `facts.errors` dumps it): the JSON body and the
     headers (content type and the pack's per-status headers)."""
     fields = list(fields)
+    code = spelled(errors, code)
     types = {int(k): v for k, v in (errors.get("types") or {}).items()}
     values = {
         "status": status,

@@ -100,12 +100,35 @@ class Exchange:
             item["headers"] = shown
         body = self.json()
         if isinstance(body, dict):
-            item["body"] = {k: v for k, v in body.items() if not isinstance(v, (dict, list))}
+            item["body"] = bounded(body)  # nested values kept: Stripe's error is all inside {"error": {…}}
         elif self.body:
             item["body_excerpt"] = self.body[:200].decode("utf-8", "replace")
         if self.note:
             item["note"] = self.note
         return item
+
+
+EVIDENCE_DEPTH = 4  # levels of a JSON answer shown in evidence; deeper values become "…"
+EVIDENCE_ITEMS = 20  # entries of an object or list shown; the rest are counted
+EVIDENCE_TEXT = 300  # characters of a string shown
+
+
+def bounded(value: Any, depth: int = EVIDENCE_DEPTH) -> Any:
+    """A JSON value as evidence shows it: nested objects and lists kept to `depth` levels, EVIDENCE_ITEMS entries
+    each and EVIDENCE_TEXT characters a string, so that an answer of any size stays a readable excerpt."""
+    if isinstance(value, str):
+        return value if len(value) <= EVIDENCE_TEXT else value[:EVIDENCE_TEXT] + f"… ({len(value)} chars)"
+    if not isinstance(value, (dict, list)):
+        return value
+    if depth <= 0:
+        return "…"
+    if isinstance(value, dict):
+        shown: Any = {str(k): bounded(v, depth - 1) for k, v in list(value.items())[:EVIDENCE_ITEMS]}
+        if len(value) > EVIDENCE_ITEMS:
+            shown["…"] = f"{len(value) - EVIDENCE_ITEMS} more"
+        return shown
+    items = [bounded(v, depth - 1) for v in value[:EVIDENCE_ITEMS]]
+    return [*items, f"… {len(value) - EVIDENCE_ITEMS} more"] if len(value) > EVIDENCE_ITEMS else items
 
 
 def _short(key: str | None) -> str | None:

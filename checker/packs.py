@@ -158,6 +158,18 @@ EndpointPath = Annotated[str, _endpoint(()), _schema_pattern(())]  # an endpoint
 ReadPath = Annotated[str, _endpoint(("id",)), _schema_pattern(("id",))]  # where one resource is read: `{id}` is its id
 
 
+class KeyFormat(FactsModel):
+    """A key's body after its prefix, as the provider (or its SDK's key check) states it: `length` characters, each
+    one of `alphabet`. The keys golive makes for its embedded sandbox (the team's, the contract's, one per client
+    run) follow it, so an SDK that checks a key's shape takes them (checkout-sdk: `^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$`)."""
+
+    alphabet: Annotated[str, pydantic.StringConstraints(min_length=2)]
+    length: Annotated[int, pydantic.Field(ge=8, le=255)]
+
+    def fits(self, body: str) -> bool:
+        return len(body) == self.length and all(c in self.alphabet for c in body)
+
+
 class KeyFacts(FactsModel):
     """Key kinds by prefix. test and live: API keys (secret or restricted), valid as sandbox.api_key in their
     environment; live ones must never be committed (KEY-002), test ones not in production paths (KEY-003).
@@ -168,6 +180,11 @@ class KeyFacts(FactsModel):
     live_prefixes: list[str] = []
     publishable_prefixes: list[str] = []
     webhook_secret_prefixes: list[str] = []
+    # how a key may be sent in Authorization (where no api_key_header names a header of its own): `bearer` (Bearer
+    # <key>) and/or `basic` (HTTP Basic with the key as the user name and no password, as Stripe's API reference shows
+    # with curl -u sk_test_…:). The embedded sandbox accepts each style listed.
+    schemes: list[Literal["bearer", "basic"]] = ["bearer"]
+    format: KeyFormat | None = None  # what follows the test prefix in a key, where the provider documents it
 
 
 class FileSpec(FactsModel):
@@ -254,6 +271,9 @@ class RateLimitHeaders(FactsModel):
 
 class RateLimitFacts(FactsModel):
     requests_per_s: float
+    # the period the provider states its limit over, and so what the limit header counts (GoCardless: 1000 a minute,
+    # sent as `ratelimit-limit: 1000`); the header is an integer count of requests per window, never a fraction
+    window: Literal["second", "minute", "hour"] = "second"
     headers: RateLimitHeaders = RateLimitHeaders()  # what the embedded sandbox names its rate-limit headers
 
 
@@ -306,6 +326,10 @@ class ErrorFacts(FactsModel):
     fields_at: str | None = DEFAULT_FIELDS_AT
     types: dict[int, str] = {}
     headers: dict[str, dict[str, str]] = {}
+    # {code} in the provider's spelling: golive's names (rate_limited, not_found, invalid_request, …) mapped to the
+    # provider's where they differ (Square: invalid_request → BAD_REQUEST), the rest in `code_case` (upper: RATE_LIMITED)
+    codes: dict[str, str] = {}
+    code_case: Literal["as_is", "upper"] = "as_is"
 
 
 def size_limit(max_bytes: int) -> str:

@@ -261,6 +261,15 @@ def evidence_lines(item: object) -> tuple[str, list[str]]:
     return head, block
 
 
+def _named(value: object) -> object:
+    """A nested error by its code (Stripe's {"error": {…}}, Square's {"errors": [{…}]}); anything else as it is."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        return value.get("code") or value.get("type") or value.get("category") or value
+    return value
+
+
 def _evidence_line(item: dict[str, object] | object) -> str:
     if not isinstance(item, dict):
         return str(item)
@@ -270,7 +279,7 @@ def _evidence_line(item: dict[str, object] | object) -> str:
             parts.append(f"key={item['idempotency_key']}")
         body = item.get("body")
         if isinstance(body, dict):
-            parts.append(" ".join(f"{k}={v}" for k, v in body.items() if k in ("id", "status", "error", "submissionId")))
+            parts.append(" ".join(f"{k}={_named(v)}" for k, v in body.items() if k in ("id", "status", "error", "errors", "submissionId")))
         if item.get("note"):
             parts.append(f"({item['note']})")
         return "  ".join(str(p) for p in parts if p)

@@ -109,3 +109,50 @@ def test_init_writes_a_checkout_config(tmp_path) -> None:
     assert golive("init", "--provider", "checkout", cwd=tmp_path).returncode == 0
     text = (tmp_path / "golive.yaml").read_text()
     assert "provider: checkout" in text and "sk_sbox_" in text and "mintfax" not in text.lower().replace("built-in pack (mintfax", "")
+
+
+# ---------------------------------------------------------------- issue 26: what the embedded sandbox accepts
+
+BUILDER_CLIENT = '''
+"""One payment through checkout-sdk's own builder, which checks the secret key's shape before any request."""
+import os, sys
+from checkout_sdk.checkout_sdk import CheckoutSdk
+from checkout_sdk.environment import Environment
+from checkout_sdk.exception import CheckoutApiException, CheckoutArgumentException
+from checkout_sdk.payments.payments import PaymentRequest, PaymentRequestTokenSource
+
+uri = os.environ["CKO_BASE_URL"].rstrip("/") + "/"
+try:
+    api = (CheckoutSdk.builder().secret_key(os.environ["CKO_SECRET_KEY"])
+           .environment(Environment(uri, uri + "connect/token", uri, uri, uri, uri, uri, is_sandbox=True))
+           .use_legacy_domain().build())
+except CheckoutArgumentException as exc:
+    sys.exit(f"the SDK refused the key: {exc}")
+request = PaymentRequest()
+request.source = PaymentRequestTokenSource()
+request.source.token = sys.argv[1]
+request.amount, request.currency, request.reference = 1000, "USD", sys.argv[2]
+try:
+    print(api.payments.request_payment(request, idempotency_key=sys.argv[2]).id)
+except CheckoutApiException as exc:
+    sys.exit(f"payment refused: {exc.error_type} {exc.error_details}")
+'''
+
+
+def test_the_sdks_own_builder_takes_the_keys_golive_hands_it_on_the_embedded_sandbox(tmp_path) -> None:
+    """checkout-sdk 4.8.1 refuses a secret key of any other shape before it sends a request: default_sdk.py:15
+    `_SECRET_KEY_PATTERN = '^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$'`, checked in `DefaultSdk.build()` (default_sdk.py:41)
+    by `validate_secret_key` (static_keys_builder.py:14-16: `re.match`, else CheckoutArgumentException('invalid secret
+    key')). golive made `sk_sbox_golive<hex>` and gave each client run that key plus `x<hex>`: the SDK refused both,
+    so every client rule was `error` ("the client exited 1 before sending any request"). The pack now states the
+    format (keys.format) and every key golive makes for the embedded sandbox has it."""
+    (tmp_path / "pay.py").write_text(BUILDER_CLIENT)
+    (tmp_path / "golive.yaml").write_text(
+        "provider: checkout\nsandbox: {url: builtin}\n"
+        'client:\n  command: "{python} pay.py {to} {ref}"\n'
+        '  env: {CKO_BASE_URL: "{base_url}", CKO_SECRET_KEY: "{api_key}"}\n  timeout: 60\n'
+    )
+    done = golive("check", "--select", "IDEM-101,IDEM-103,IDEM-105", "--output", "out", cwd=tmp_path, timeout=180)
+    verdict, results = report(tmp_path / "out")
+    assert {i: (r["status"], r["message"]) for i, r in results.items() if r["status"] != "pass"} == {}, done.stdout[-2000:]
+    assert verdict == "ready" and done.returncode == 0

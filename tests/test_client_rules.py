@@ -394,3 +394,74 @@ def test_idem_102_probes_the_retryable_statuses_until_the_client_retries_one(tmp
     result = run_rules(curl_config(tmp_path, key_header), "IDEM-102")["IDEM-102"]
     assert result.status is status, result.message
     assert says in result.message and "409 was not retried" in result.message and "500" in result.message
+
+
+# ---------------------------------------------------------------- issue 26: golive's emulation refused the client
+
+
+def _stripe_client_folder(tmp_path, pack_lines: str, command: str) -> None:
+    import shutil
+
+    from tests.conftest import ROOT
+
+    shutil.copy(ROOT / "examples" / "stripe" / "good" / "pay.py", tmp_path / "pay.py")
+    (tmp_path / "pack.yaml").write_text(f"schema: golive-pack/1\nname: mystripe\nextends: stripe\nfacts:\n{pack_lines}")
+    (tmp_path / "golive.yaml").write_text(
+        "provider: ./pack.yaml\nsandbox: {url: builtin}\n"
+        f"client:\n  command: {json.dumps(command)}\n"
+        '  env: {STRIPE_BASE_URL: "{base_url}", STRIPE_API_KEY: "{api_key}"}\n  timeout: 60\n'
+    )
+
+
+def _check(tmp_path, rules: str) -> dict[str, dict]:
+    from tests.conftest import golive
+
+    done = golive("check", "--select", rules, "--output", "out", cwd=tmp_path, timeout=240)
+    assert "Traceback" not in done.stderr, done.stderr
+    return {r["id"]: r for r in json.loads((tmp_path / "out" / "report.json").read_text())["results"]}
+
+
+MULTIPART = "  create:\n    encoding: multipart\n    fields: {amount: '2000', currency: usd, payment_method: pm_card_visa}\n"
+
+
+@pytest.mark.parametrize(("pack_lines", "refused"), [(MULTIPART, True), ("  create: {encoding: form}\n", False)])
+def test_stripe_python_against_a_pack_that_says_multipart_is_an_error_naming_the_mismatch(tmp_path, pack_lines, refused):
+    """stripe-python 16.1.0 (examples/stripe/good/pay.py, the official SDK with max_network_retries=3) sends every
+    create form-encoded: stripe/_api_requestor.py encodes POST params with `_api_encode` as
+    application/x-www-form-urlencoded, whatever a pack says. A user's pack with `create.encoding: multipart` (once the
+    documented workaround for form bodies) made the embedded sandbox answer 400 to every forwarded create; the SDK
+    then exits 1, and golive failed RETRY-102/103 ("the client exited 1"): the client was blamed for golive's
+    emulation. Now each client rule is `error`, naming the mismatch; with the pack's encoding right (form), they pass."""
+    _stripe_client_folder(tmp_path, pack_lines, "{python} pay.py --payment-method {to} --ref {ref}")
+    results = _check(tmp_path, "IDEM-101,RETRY-102,RETRY-103")
+    for rule_id in ("IDEM-101", "RETRY-102", "RETRY-103"):
+        status, message = results[rule_id]["status"], results[rule_id]["message"]
+        if refused:
+            assert status == "error", (rule_id, status, message)
+            assert "the embedded sandbox refused the client's request as invalid" in message, message
+            assert "the pack says create.encoding multipart, the client sent application/x-www-form-urlencoded" in message
+        else:
+            assert status == "pass", (rule_id, status, message)
+
+
+@pytest.mark.parametrize(("schemes", "refused"), [("[bearer]", True), ("[basic, bearer]", False)])
+def test_curl_with_basic_auth_is_not_failed_for_a_sandbox_that_takes_bearer_only(tmp_path, schemes, refused):
+    """curl as Stripe's API reference shows it (https://docs.stripe.com/api/authentication?lang=curl: `-u sk_test_…:`),
+    with `--retry 3` (curl's manual, --retry: a timeout, HTTP 408, 429, 500, 502, 503 or 504 is retried; 409 is not).
+    Against a pack that takes Bearer only, the sandbox answered 401 to every forwarded request and golive failed
+    RETRY-102 "after retrying 500 the client exited 22": golive's emulation refusing the key's style, now an `error`
+    naming it. With Basic accepted (the stripe pack's keys.schemes), RETRY-102 fails for the client's real flaw only:
+    curl does not retry 409, which Stripe's SDKs retry."""
+    command = (
+        "curl -sS -f --retry 3 --retry-delay 1 -u {api_key}: -H 'Idempotency-Key: golive-{ref}' "
+        "-d amount=2000 -d currency=usd -d payment_method={to} {base_url}/v1/payment_intents"
+    )
+    _stripe_client_folder(tmp_path, f"  keys: {{schemes: {schemes}}}\n", command)
+    results = _check(tmp_path, "RETRY-102,IDEM-101")
+    retry = results["RETRY-102"]
+    if refused:
+        assert retry["status"] == "error" and "the embedded sandbox refused the client's key" in retry["message"], retry
+        assert "the pack says the key in Authorization (bearer)" in retry["message"]
+    else:
+        assert retry["status"] == "fail" and retry["message"] == "409 was not retried (the client exited 22)", retry
+        assert results["IDEM-101"]["status"] == "pass", results["IDEM-101"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from checker.model import Status
@@ -307,3 +309,32 @@ def test_a_sandbox_refusing_every_upload_leaves_the_file_type_rule_unjudged(serv
     result = run_rules(config_for("mintfax", url), "FILE-003")["FILE-003"]
     assert result.status is Status.ERROR, f"{result.status} {result.message}"
     assert "400" in result.message and "FILE-003" in result.message
+
+
+# ---------------------------------------------------------------- issue 26: evidence of what the sandbox answered
+
+
+def test_a_nested_error_body_is_kept_in_the_evidence():
+    """Stripe's errors are all inside one object (Stripe's API reference, "Errors": `{"error": {"type": …, "code": …,
+    "message": …, "param": …}}`; the stripe pack's `errors.body`). The evidence of a request kept only a body's
+    top-level scalars, so IDEM-006's refused create showed as `{}`: the reason for the 400 was lost. Now nested
+    values are kept (bounded: 4 levels, 20 entries, 300 characters a string)."""
+    results = run_rules(config_for("stripe", key="sk_test_nestedevidence01"), "IDEM-006")
+    result = results["IDEM-006"]
+    assert result.status is Status.PASS, result.message
+    refused = [e for e in result.evidence if e.get("kind") == "request" and e.get("status") == 400]
+    assert refused, result.evidence
+    error = refused[0]["body"]["error"]
+    assert error["type"] == "invalid_request_error" and "amount" in error["message"], refused[0]
+
+
+def test_evidence_of_a_huge_answer_stays_an_excerpt():
+    from checker.http import EVIDENCE_ITEMS, Exchange
+
+    deep: dict = {"error": {"code": "x" * 5000, "list": list(range(1000))}}
+    for _ in range(50):
+        deep = {"next": deep}
+    body = {"error": {"code": "x" * 5000, "list": list(range(1000))}, "chain": deep}
+    shown = Exchange("GET", "/", 400, {}, json.dumps(body).encode(), 0.0, 0.0).evidence(1)["body"]
+    assert len(shown["error"]["code"]) < 400 and len(shown["error"]["list"]) == EVIDENCE_ITEMS + 1
+    assert len(json.dumps(shown)) < 4000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import threading
 import time
 
@@ -272,7 +273,7 @@ def test_mintfax_rate_limit_answers_429_with_retry_after(sandbox):
     assert answers[0].status_code == 200 and limited, [a.status_code for a in answers]
     assert all(int(a.headers["retry-after"]) >= 1 for a in limited)
     assert limited[0].json()["error"] == "rate_limited"
-    assert answers[0].headers["x-ratelimit-limit"] == "0.25"
+    assert answers[0].headers["x-ratelimit-limit"] == "1"  # a whole number of requests per window, never "0.25"
     assert {"x-ratelimit-remaining", "x-ratelimit-reset"} <= set(answers[0].headers)
     time.sleep(int(limited[-1].headers["retry-after"]) + 0.1)
     assert c.get("/v1/account/balance").status_code == 200
@@ -473,3 +474,78 @@ def test_a_form_registration_with_too_many_fields_stays_in_the_envelope(sandbox)
         "message": "url: must be an http(s) URL",
         "param": "url",
     }, bad.text
+
+
+# ---------------------------------------------------------------- issue 26: what the embedded sandbox accepts
+
+
+def test_curl_as_stripes_api_reference_shows_it_creates_a_payment(tmp_path):
+    """Stripe's API reference, "Authentication" (https://docs.stripe.com/api/authentication?lang=curl): "Authentication
+    to the API is performed via HTTP Basic Auth. Provide your API key as the basic auth username value", with
+    `curl https://api.stripe.com/v1/charges -u sk_test_…:`; bearer auth is the alternative it names. The embedded
+    sandbox took Bearer only: curl -u got 401. Run as a user runs it: `golive sandbox --provider stripe` and curl."""
+    import subprocess
+
+    from tests.conftest import SandboxProcess
+
+    served = SandboxProcess("stripe")
+    try:
+        key = "sk_test_curlwalkthrough0001"
+        form = ["-d", "amount=2000", "-d", "currency=usd", "-d", "payment_method=pm_card_visa"]
+
+        def curl(*auth: str) -> tuple[int, dict]:
+            done = subprocess.run(
+                ["curl", "-s", "-w", "\n%{http_code}", f"{served.url}/v1/payment_intents", *auth, *form, "-H", "Idempotency-Key: order-1"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            body, _, code = done.stdout.rpartition("\n")
+            return int(code), json.loads(body)
+
+        status, basic = curl("-u", f"{key}:")
+        assert status == 200 and basic["id"].startswith("pi_"), basic
+        status, bearer = curl("-H", f"Authorization: Bearer {key}")
+        assert (status, bearer["id"]) == (200, basic["id"])  # the same account and key: the replay, whichever style
+        status, refused = curl("-u", "sk_test_other:secret-is-ignored")  # another key is another account
+        assert status == 200 and refused["id"] != basic["id"]
+        status, bad = curl("-H", "Authorization: Basic not-base64!")
+        assert status == 401, bad  # a Basic header that is not base64 names no key
+    finally:
+        served.stop()
+
+
+def test_a_pack_that_speaks_bearer_only_still_refuses_basic(sandbox):
+    """A pack that names no `keys.schemes` keeps Bearer alone (mintfax's guide shows only Bearer)."""
+    basic = httpx.post(sandbox("mintfax").url + "/v1/fax", auth=(TEST_KEYS["mintfax"], ""))
+    assert basic.status_code == 401 and "Bearer" in basic.json()["action"]
+
+
+def _rate_pack(tmp_path, window: str = "") -> object:
+    from checker.packs import load_pack
+
+    per = f", window: {window}" if window else ""
+    path = tmp_path / "limited.yaml"
+    path.write_text(
+        "schema: golive-pack/1\nname: limited\nextends: stripe\nfacts:\n"
+        f"  rate_limit: {{requests_per_s: 16.6667{per}, headers: {{limit: RateLimit-Limit, remaining: RateLimit-Remaining, "
+        "reset: RateLimit-Reset}}\n"
+    )
+    return load_pack(str(path))
+
+
+@pytest.mark.parametrize(("window", "limit"), [("minute", "1000"), ("", "16")])
+def test_a_fractional_rate_limit_is_sent_as_a_whole_number(sandbox, tmp_path, window, limit):
+    """gocardless-pro 3.22.0 (pip download gocardless-pro), gocardless_pro/rate_limit.py:29-35 reads every answer's
+    `ratelimit-remaining` and `ratelimit-limit` with `int(...)`: a pack stating 16.6667/s (GoCardless's 1000 a minute)
+    made the sandbox send `ratelimit-limit: 16.6667`, the SDK raised ValueError on every success and golive failed the
+    client (RETRY-102/103 "exited 1"). The limit is now the whole number of requests one window allows: 1000 a minute
+    where the pack says so, else 16 a second."""
+    pack = _rate_pack(tmp_path, window)
+    c = client_for(sandbox(pack, rate_limit=None).url, "mintfax", key="sk_test_ratelimited")
+    answer = c.post("/v1/payment_intents", data={"amount": "2000", "currency": "usd", "payment_method": "pm_card_visa"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["ratelimit-limit"] == limit
+    for name in ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"):
+        int(answer.headers[name])  # what the SDK does with them
+    assert int(answer.headers["ratelimit-remaining"]) == int(limit) - 1

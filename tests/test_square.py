@@ -95,3 +95,45 @@ def test_an_answer_field_may_be_dotted_and_an_errors_list_carries_the_code() -> 
     assert refused.error_codes() == {"IDEMPOTENCY_KEY_REUSED", "INVALID_REQUEST_ERROR"}
     assert answer(b'{"errors": []}').error_code() is None
     assert answer(b'{"error": {"type": "api_error", "code": "x"}}').error_codes() == {"api_error", "x"}  # Stripe's, unchanged
+
+
+# ---------------------------------------------------------------- issue 26: error codes in Square's spelling
+
+
+def test_every_error_of_the_embedded_sandbox_is_one_of_squares_error_codes(sandbox) -> None:
+    """squareup 46.0.0.20260916, square/types/error_code.py:6-172: `ErrorCode` is a Literal of upper-case names
+    (INTERNAL_SERVER_ERROR, UNAUTHORIZED, BAD_REQUEST, …, RATE_LIMITED, SERVICE_UNAVAILABLE, GATEWAY_TIMEOUT). The
+    embedded sandbox answered Square clients with golive's own lower-case names (`unauthorized`, `not_found`,
+    `invalid_json`, `idempotency_key_too_long`), which no Square client compares against. Each is now in Square's
+    spelling (the pack's errors.codes and errors.code_case)."""
+    import typing
+
+    import httpx
+    from square.types.error_code import ErrorCode
+
+    known = set(typing.get_args(typing.get_args(ErrorCode)[0]))
+    url = sandbox("square").url
+    good = {"Authorization": "Bearer EAAAEgolivesquaretest0001", "Content-Type": "application/json"}
+    answers = {
+        "no key": httpx.post(url + "/v2/payments", json={}),
+        "unknown payment": httpx.get(url + "/v2/payments/nope", headers=good),
+        "not JSON": httpx.post(url + "/v2/payments", content=b"{", headers=good),
+        "no route": httpx.get(url + "/v2/nowhere", headers=good),
+        "key too long": httpx.post(
+            url + "/v2/payments", json={"idempotency_key": "k" * 300, "source_id": "cnon:card-nonce-ok"}, headers=good
+        ),
+        "missing field": httpx.post(url + "/v2/payments", json={"idempotency_key": "k1"}, headers=good),
+    }
+    codes = {what: answer.json()["errors"][0]["code"] for what, answer in answers.items()}
+    assert all(answer.status_code >= 400 for answer in answers.values()), {w: a.status_code for w, a in answers.items()}
+    assert {what: code for what, code in codes.items() if code not in known} == {}
+    assert codes["no key"] == "UNAUTHORIZED" and codes["unknown payment"] == "NOT_FOUND" and codes["not JSON"] == "EXPECTED_JSON_BODY"
+
+
+def test_err_101_looks_for_the_code_as_the_envelope_spells_it() -> None:
+    from checker.envelope import spelled
+    from checker.packs import load_pack
+
+    square = load_pack("square").facts.errors.model_dump()
+    assert spelled(square, "invalid_request") == "BAD_REQUEST" and spelled(square, "rate_limited") == "RATE_LIMITED"
+    assert spelled(load_pack("stripe").facts.errors.model_dump(), "invalid_request") == "invalid_request"

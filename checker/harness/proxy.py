@@ -34,6 +34,8 @@ MAX_BODY = 64 * 1024 * 1024  # a request larger than this is cut off (the probe'
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host", "upgrade", "te", "trailer", "proxy-connection"}
 FORWARD_DROPPED = HOP | {"accept-encoding"}
 SECRET_HEADERS = {"authorization", "x-api-key", "cookie"}
+REFUSALS = (400, 401, 415, 422)  # a forwarded request refused as unauthorised or invalid: recorded with what was said
+REFUSAL_TEXT = 400
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,8 @@ class Attempt:
     answered_at: float | None = None
     replayed: bool = False  # the sandbox's answer carried the provider's replay signal
     abandoned_at: float | None = None  # a hung request: when the client closed its connection (gave up on it)
+    # a forwarded request the sandbox refused (REFUSALS): what it said, cut to REFUSAL_TEXT characters
+    refusal: str | None = None
     read_at: float | None = None  # when golive's event loop read the request head (`t` is the kernel's arrival)
     # the client's run-queue waits (harness/runqueue.py) when its request was read and right before it was answered
     queued_read: Snapshot | None = field(default=None, repr=False)
@@ -116,6 +120,9 @@ class Attempt:
             item["replayed"] = True
         if self.abandoned_at is not None:
             item["abandoned_t"] = round(self.abandoned_at, 3)
+        if self.refusal is not None:
+            item["content_type"] = self.headers.get("content-type")
+            item["sandbox_said"] = self.refusal
         return item
 
 
@@ -222,6 +229,8 @@ class RecordingProxy:
                 # stamped right before the send, which writes at once (sock_sendall tries the socket first)
                 attempt.queued_answer = self._queued()
                 attempt.status, attempt.answered_at = code, time.monotonic() - self._started
+                if action.kind == "forward" and code in REFUSALS:  # the sandbox's own refusal, not a fault golive injected
+                    attempt.refusal = payload[:REFUSAL_TEXT].decode("utf-8", "replace")
                 await connection.send(answer)
                 if conn.our_state is h11.MUST_CLOSE or conn.their_state is h11.MUST_CLOSE:
                     break

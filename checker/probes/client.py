@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from checker.envelope import spelled
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
 from checker.packs import size_limit
@@ -119,7 +120,55 @@ async def run(
     if not outcome.attempts and result.exit_code not in (0, None) and not may_refuse:
         tail = (result.stderr or result.stdout).strip()[-400:]
         raise ProbeError(f"the client exited {result.exit_code} before sending any request: {tail or '(no output)'}")
+    if upload is None:  # golive's own valid document: a refusal of it is the emulation's mismatch, not the client's flaw
+        refused_by_sandbox(ctx, outcome)
     return outcome
+
+
+# ---------------------------------------------------------------- the sandbox refused what the client sent
+
+MEDIA_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded", "multipart": "multipart/form-data"}
+
+
+def refused_by_sandbox(ctx: ProbeContext, outcome: ClientRun) -> None:
+    """A client rule judges what the client does with golive's answers; when the sandbox itself refused the client's
+    forwarded request as unauthorised or invalid (401, 400, 415, 422 that no scenario injected), the client never
+    met the scenario, and the mismatch is between the client and golive's emulation of the provider (a pack whose
+    encoding or auth style is not the client's): the rule is `error`, naming the mismatch, never `fail`.
+
+    A request refused for its idempotency key (none where the pack requires one, or one over its length) is left to
+    IDEM-101 and IDEM-104: refusing it is what the provider does."""
+    refused = [a for a in outcome.posts if a.refusal is not None and not _refused_for_its_key(ctx, a)]
+    if not refused:
+        return
+    first = refused[0]
+    builtin = ctx.config.file.sandbox.url == "builtin"
+    where = "the embedded sandbox" if builtin else f"the sandbox at {ctx.sandbox_url}"
+    with untracked():  # what golive's emulation expects: the reason for an error, not a verdict's basis
+        facts = ctx.pack.facts
+        encoding, schemes, key_header = facts.create.encoding, facts.keys.schemes, facts.api_key_header
+    sent = (first.headers.get("content-type") or "").partition(";")[0].strip().lower()
+    count = f"{len(refused)} of {len(outcome.posts)} forwarded requests answered {first.status}"
+    if first.status == 401:
+        expected = f"the key in {key_header}" if key_header else f"the key in Authorization ({' or '.join(schemes)})"
+        why = f"refused the client's key ({count}): the pack says {expected}; the sandbox said: {first.refusal}"
+    elif sent != MEDIA_TYPES[encoding]:
+        why = (
+            f"refused the client's request as invalid ({count}): the pack says create.encoding {encoding}, "
+            f"the client sent {sent or 'no Content-Type'}"
+        )
+    else:
+        why = f"refused the client's request as invalid ({count}): the sandbox said: {first.refusal}"
+    fix = "the sandbox's settings" if not builtin else "the pack (or the client's configuration)"
+    raise ProbeError(f"{where} {why}. The client never met golive's scenario, so this rule cannot judge it: make {fix} match")
+
+
+def _refused_for_its_key(ctx: ProbeContext, attempt: Attempt) -> bool:
+    """The provider's own refusal of a key rule's flaw (IDEM-101: no key where one is required; IDEM-104: a key over
+    the documented length), which those rules judge: not a mismatch of golive's emulation."""
+    with untracked():
+        idem = ctx.pack.facts.idempotency
+        return (attempt.key is None and idem.required) or (attempt.key is not None and len(attempt.key) > (idem.max_length or 255))
 
 
 def _plain(ctx: ProbeContext, ref: str, repeat: int = 1) -> Any:
@@ -485,7 +534,8 @@ def names(output: str, word: str) -> bool:
 @check("ERR-101", target="client", creates=True)
 async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _always(ctx, 400)
-    code = ERROR_CODES[400]
+    with untracked():  # the code as the injected answer spelled it (the envelope golive's faults wear, as `run` reads it)
+        code = spelled(ctx.pack.facts.errors.model_dump(), ERROR_CODES[400])
     if not outcome.posts:
         raise _no_request(outcome)
     if outcome.process.crash:

@@ -16,7 +16,7 @@ from checker import budget
 from checker.budget import Budget, waiting
 from checker.config import Config
 from checker.errors import ProbeError
-from checker.packs import Pack
+from checker.packs import KeyFacts, Pack
 from checker.provenance import READING, untracked
 
 if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for static checks
@@ -30,6 +30,30 @@ PACED_DELIVERIES = 4  # deliveries on their way to the receiver at once, outside
 
 def fresh_key(prefix: str = "golive") -> str:
     return f"{prefix}-{secrets.token_hex(12)}"
+
+
+ACCOUNT_SUFFIX = 6  # characters that tell one client run's account from another's
+
+
+def sandbox_key(keys: KeyFacts, tag: str) -> str:
+    """A key golive makes for its embedded sandbox: the pack's first test prefix, then `tag` and random characters,
+    or, where the pack states the provider's key format (`keys.format`), a body of that format an SDK's key check
+    takes (checkout-sdk's `^sk_(sbox_)?[a-z2-7]{26}[a-z2-7*#$=]$`: "golive" and hex digits would fail it)."""
+    prefix = (keys.test_prefixes or ["test_"])[0]
+    if keys.format is None:
+        return f"{prefix}{tag}{secrets.token_hex(10)}"
+    return prefix + "".join(secrets.choice(keys.format.alphabet) for _ in range(keys.format.length))
+
+
+def account_key(keys: KeyFacts, team_key: str) -> str:
+    """An account of its own on the embedded sandbox (any key is one), close to the team's key so that the
+    redaction of the team's key covers it too: the key and a suffix, or, where the pack states the key format and
+    the team's key has it, the key with its last characters replaced, so that the result has the format too."""
+    shape = keys.format
+    prefix = next((p for p in keys.test_prefixes if team_key.startswith(p)), None)
+    if shape is not None and prefix is not None and shape.fits(team_key[len(prefix) :]):
+        return team_key[:-ACCOUNT_SUFFIX] + "".join(secrets.choice(shape.alphabet) for _ in range(ACCOUNT_SUFFIX))
+    return f"{team_key}x{secrets.token_hex(ACCOUNT_SUFFIX // 2)}"
 
 
 class AccountGuard:
@@ -187,7 +211,8 @@ class ProbeContext:
         a suffix): one probe's rate limit, balance and stored idempotency keys never reach another's. A real
         sandbox has the one account the key names."""
         if self.api_key and self.config.file.sandbox.url == "builtin":
-            return f"{self.api_key}x{secrets.token_hex(3)}"
+            with untracked():  # how golive names an account, not a verdict's basis
+                return account_key(self.pack.facts.keys, self.api_key)
         return self.api_key
 
     def client_account(self) -> contextlib.AbstractAsyncContextManager[None]:

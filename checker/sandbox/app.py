@@ -4,6 +4,8 @@ endpoints. It imports nothing else of the sandbox; `packed.py` builds the app fr
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -72,7 +74,8 @@ class Sandbox:
     errors: dict[str, Any] = field(default_factory=dict)  # the provider's error envelope (a pack's facts.errors); {}: golive's
     correlation_header: str | None = None  # echoed on every error and every create answer (a pack's correlation_header)
     rate_headers: tuple[str, str, str] = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")  # a pack's names
-    key_header: str | None = None  # where a key goes when not in Authorization: Bearer (a pack's api_key_header)
+    key_header: str | None = None  # where a key goes when not in Authorization (a pack's api_key_header)
+    key_schemes: tuple[str, ...] = ("bearer",)  # how a key may be sent in Authorization (a pack's keys.schemes)
 
 
 class ApiError(Exception):
@@ -120,19 +123,25 @@ def account_of(key: str) -> str:
 
 
 def authenticate(
-    request: Request, live_prefixes: tuple[str, ...] = (), test_prefixes: tuple[str, ...] = (), key_header: str | None = None
+    request: Request,
+    live_prefixes: tuple[str, ...] = (),
+    test_prefixes: tuple[str, ...] = (),
+    key_header: str | None = None,
+    schemes: tuple[str, ...] = ("bearer",),
 ) -> str:
-    """The account a request belongs to (see `account_of`): one per key, sent as a bearer key or, where the provider
-    takes it in a header of its own (`key_header`: Adyen's X-API-Key), there only."""
+    """The account a request belongs to (see `account_of`): one per key, sent in Authorization in each style the
+    provider documents (`schemes`: a bearer key; HTTP Basic with the key as the user name, as Stripe's API reference
+    shows with curl -u sk_test_…:) or, where the provider takes it in a header of its own (`key_header`: Adyen's
+    X-API-Key), there only."""
     if key_header:
         key = request.headers.get(key_header, "").strip()
         if not key:
             raise ApiError(401, "unauthorized", f"Missing {key_header} header.", f"Send {key_header}: <sandbox key>.")
     else:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        key = key.strip()
-        if scheme.lower() != "bearer" or not key:
-            raise ApiError(401, "unauthorized", "Missing or malformed Authorization header.", "Send Authorization: Bearer <sandbox key>.")
+        key = _authorization_key(request.headers.get("authorization", ""), schemes)
+        if not key:
+            styles = " or ".join(AUTH_STYLES[s] for s in schemes)
+            raise ApiError(401, "unauthorized", "Missing or malformed Authorization header.", f"Send {styles}.")
     if key.startswith(live_prefixes) or "_live_" in key:
         raise ApiError(401, "live_key_in_sandbox", "A live key cannot be used with the sandbox.", "Use your sandbox (test) key.")
     if test_prefixes and not key.startswith(test_prefixes):
@@ -140,6 +149,24 @@ def authenticate(
             401, "invalid_api_key", "The API key is not a sandbox key.", f"Sandbox keys start with {' or '.join(test_prefixes)}."
         )
     return account_of(key)
+
+
+AUTH_STYLES = {"bearer": "Authorization: Bearer <sandbox key>", "basic": "HTTP Basic with the sandbox key as the user name"}
+
+
+def _authorization_key(header: str, schemes: tuple[str, ...]) -> str:
+    """The key an Authorization header carries in one of `schemes`, else ''."""
+    scheme, _, credentials = header.partition(" ")
+    scheme, credentials = scheme.lower(), credentials.strip()
+    if scheme == "bearer" and "bearer" in schemes:
+        return credentials
+    if scheme == "basic" and "basic" in schemes:
+        try:
+            user = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return ""
+        return user.strip()
+    return ""
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -301,17 +328,21 @@ def json_bytes(data: Any) -> bytes:
 
 
 def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
-    """Take a token for `account`; the X-RateLimit-* headers, or raise 429."""
+    """Take a token for `account`; the X-RateLimit-* headers, or raise 429. Each header is a whole number, as
+    providers send them and SDKs parse them (gocardless-pro 3.22.0, rate_limit.py:33-35: `int(limit)`): the
+    limit is the requests one window allows (the pack's `rate_limit.window`), the reset the seconds until the window
+    is whole again."""
     allowed, left, wait = sandbox.limiter.take(account)
     if sandbox.limiter.rate <= 0:
         return {}
-    limit = f"{sandbox.limiter.rate:g}"
+    limit = str(max(1, math.floor(sandbox.limiter.capacity + 0.01)))  # 16.6667/s over a minute: 1000, not 1000.002
     limit_name, remaining_name, reset_name = sandbox.rate_headers
     if not allowed:
         retry_after = max(1, math.ceil(wait))
         headers = {"Retry-After": str(retry_after), limit_name: limit, remaining_name: "0", reset_name: str(retry_after)}
         raise ApiError(429, "rate_limited", "Too many requests.", f"Wait {retry_after} s (Retry-After) before retrying.", headers=headers)
-    return {limit_name: limit, remaining_name: str(int(left)), reset_name: "1"}
+    whole_again = max(1, math.ceil((sandbox.limiter.capacity - left) / sandbox.limiter.rate))
+    return {limit_name: limit, remaining_name: str(int(left)), reset_name: str(whole_again)}
 
 
 # ---------------------------------------------------------------- control endpoints (embedded sandbox only)
@@ -326,7 +357,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
 
     async def stats(request: Request) -> Response:
         refuse_cross_origin(request)
-        account = authenticate(request, key_header=sandbox.key_header)
+        account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
         return JSONResponse(
             {"provider": sandbox.provider, "resources": sandbox.store.count_resources(account), "clock_offset_s": sandbox.clock.offset_s}
         )
@@ -351,7 +382,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
                 "scope", "must be 'account' (the caller's clock) or 'sandbox' (every account's, with the control token)", 400
             )
         if scope == "account":  # only the caller's account: its keys age, its resources settle, no other account's do
-            account = authenticate(request, key_header=sandbox.key_header)
+            account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
             sandbox.clock.advance(seconds, account)
             return JSONResponse({"clock_offset_s": sandbox.clock.offset_s + sandbox.clock.accounts[account]})
         if not hmac.compare_digest(request.headers.get(CONTROL_TOKEN_HEADER, "").encode(), sandbox.options.control_token.encode()):
@@ -367,7 +398,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
 
     async def events(request: Request) -> Response:
         refuse_cross_origin(request)
-        account = authenticate(request, key_header=sandbox.key_header)
+        account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
         sandbox.settle(account)
         return JSONResponse({"data": sandbox.store.events(account), "deliveries": sandbox.store.deliveries(account)})
 

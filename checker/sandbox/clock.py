@@ -26,12 +26,12 @@ class SandboxClock:
 
 
 class TokenBucket:
-    """Per-account rate limit: `rate` requests a second, bursts up to `rate` (at least one request, so a
-    rate below 1/s still lets a request through now and then). rate 0 = unlimited."""
+    """Per-account rate limit: `rate` requests a second, bursts up to what one window of `window_s` seconds allows
+    (at least one request, so a rate below 1/s still lets a request through now and then). rate 0 = unlimited."""
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, window_s: float = 1.0) -> None:
         self.rate = rate
-        self.capacity = max(1.0, rate)
+        self.capacity = max(1.0, rate * window_s)
         self._buckets: dict[str, tuple[float, float]] = {}
 
     def take(self, account: str) -> tuple[bool, float, float]:

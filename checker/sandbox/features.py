@@ -126,7 +126,7 @@ class CourierRetry(Feature):
         live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
 
         async def tracking(request: Request) -> Response:
-            account = authenticate(request, live, test, self.sandbox.key_header)
+            account = authenticate(request, live, test, self.sandbox.key_header, self.sandbox.key_schemes)
             label = store.get_resource(account, self.kind, request.path_params["label_id"])
             if label is None or label["status"] != "created":
                 raise ApiError(404, "not_found", f"No tracking for this {self.kind}.", "Check the id.")
@@ -251,7 +251,7 @@ class BalanceHolds(Feature):
         live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
 
         async def balance(request: Request) -> Response:
-            account = authenticate(request, live, test, self.sandbox.key_header)
+            account = authenticate(request, live, test, self.sandbox.key_header, self.sandbox.key_schemes)
             headers = rate_limited(sandbox, account)
             sandbox.settle(account)
             with sandbox.store.transaction() as db:

@@ -103,6 +103,7 @@ class EchoKey:
 
 
 DEFAULT_MAX_FILE_BYTES = 10_000_000
+RATE_WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}  # a pack's rate_limit.window, in seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +122,7 @@ class Served:
         self.pack = pack
         facts = pack.facts
         self.DEFAULT_RATE_LIMIT = facts.rate_limit.requests_per_s if facts.rate_limit else 0.0
+        self.RATE_WINDOW_S = RATE_WINDOWS[facts.rate_limit.window] if facts.rate_limit else 1.0
         hooks = facts.webhooks
         self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks and hooks.endpoints_path else None
         self.WEBHOOK_FORMAT: dict[str, Any] | None = hooks.serialisation.format() if hooks else None  # a delivery's bytes
@@ -136,6 +138,7 @@ class Served:
         sandbox.errors = facts.errors.model_dump()
         sandbox.correlation_header = facts.correlation_header
         sandbox.key_header = facts.api_key_header
+        sandbox.key_schemes = tuple(facts.keys.schemes)
         if facts.rate_limit is not None:
             names = facts.rate_limit.headers
             sandbox.rate_headers = (names.limit, names.remaining, names.reset)
@@ -282,7 +285,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             raise ApiError(402, name, "The balance cannot cover this request.", "Top up your balance.")
 
     async def create(request: Request) -> Response:
-        account = authenticate(request, live, test, sandbox.key_header)
+        account = authenticate(request, live, test, sandbox.key_header, sandbox.key_schemes)
         limit_headers = rate_limited(sandbox, account)
         key = request.headers.get(idem.name) or None if idem.key_in == "header" else None
         # a key in a header, and bodies not compared: a replay never reads the body (the first request alone does)
@@ -378,7 +381,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         return replayed
 
     async def get(request: Request) -> Response:
-        account = authenticate(request, live, test, sandbox.key_header)
+        account = authenticate(request, live, test, sandbox.key_header, sandbox.key_schemes)
         headers = rate_limited(sandbox, account)
         sandbox.settle(account)  # a lifecycle moves it along on the sandbox clock first
         resource = store.get_resource(account, create_facts.noun, request.path_params["rid"])
@@ -413,7 +416,7 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         return {"id": endpoint["id"], registration.url_field: endpoint["url"], registration.events_field: events, **created}
 
     async def endpoints(request: Request) -> Response:
-        account = authenticate(request, live, test, sandbox.key_header)
+        account = authenticate(request, live, test, sandbox.key_header, sandbox.key_schemes)
         headers = rate_limited(sandbox, account)
         if request.method == "GET":
             listed: dict[str, Any] = {}
@@ -460,7 +463,7 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         return JSONResponse(answer, status_code=registration.created_status, headers=headers)
 
     async def delete(request: Request) -> Response:
-        account = authenticate(request, live, test, sandbox.key_header)
+        account = authenticate(request, live, test, sandbox.key_header, sandbox.key_schemes)
         headers = rate_limited(sandbox, account)
         hook_id = request.path_params["hook_id"]
         if not store.delete_webhook(account, hook_id):
@@ -493,7 +496,7 @@ def build_app(provider: str | Pack, *, db: str | Path | None = None, options: Sa
         tmp = tempfile.TemporaryDirectory(prefix="golive-sandbox-")
         db = Path(tmp.name) / "sandbox.db"
     sandbox = Sandbox(provider.name, Store(db), options, clock=SandboxClock(frozen=options.frozen_clock))
-    sandbox.limiter = TokenBucket(served.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit)
+    sandbox.limiter = TokenBucket(served.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit, served.RATE_WINDOW_S)
     served.configure(sandbox)
 
     @contextlib.asynccontextmanager

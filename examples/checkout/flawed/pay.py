@@ -24,8 +24,8 @@ from checkout_sdk.payments.payments import PaymentRequest, PaymentRequestTokenSo
 
 
 def checkout_api() -> CheckoutApi:
-    # the configuration CheckoutSdk.builder().build() makes, at the address golive gives (its sandbox's keys are not in
-    # Checkout.com's key format, which the builder checks), with the SDK's own default HTTP client
+    # the configuration CheckoutSdk.builder().build() makes, at the address golive gives (the builder wants a merchant
+    # subdomain of checkout.com, which golive's address is not), with the SDK's own default HTTP client
     uri = os.environ["CKO_BASE_URL"].rstrip("/") + "/"
     here = Environment(uri, uri + "connect/token", uri, uri, uri, uri, uri, is_sandbox=True)
     credentials = DefaultKeysSdkCredentials(secret_key=os.environ["CKO_SECRET_KEY"])

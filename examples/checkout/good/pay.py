@@ -79,7 +79,7 @@ def checkout_api() -> CheckoutApi:
         )
     # A sandbox at another address (golive's proxy in front of its embedded sandbox): an Environment of that address,
     # and the configuration the builder would make (default_sdk.py: CheckoutConfiguration(...); CheckoutApi(...)) —
-    # built here because golive's sandbox issues its own sandbox keys, which the builder's key-format check refuses.
+    # built here because the builder wants a merchant subdomain of checkout.com, which golive's address is not.
     uri = base_url.rstrip("/") + "/"
     here = Environment(uri, uri + "connect/token", uri, uri, uri, uri, uri, is_sandbox=True)
     credentials = DefaultKeysSdkCredentials(secret_key=key)
