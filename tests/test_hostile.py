@@ -76,8 +76,12 @@ LEAKY_CLIENT = """
 import base64, json, os, sys, urllib.parse, urllib.request
 key, secret = os.environ["MINTFAX_API_KEY"], os.environ["HOOK_SECRET"]
 if "--post" in sys.argv:  # reach the API first, so that the output lands in the rule's evidence
-    request = urllib.request.Request(os.environ["MINTFAX_BASE_URL"] + "/v1/fax", data=b"x", method="POST",
-                                     headers={"Authorization": "Bearer " + key, "Idempotency-Key": "leaky-1"})
+    body = (b'--b\\r\\nContent-Disposition: form-data; name="to"\\r\\n\\r\\n+15005550000\\r\\n'   # a fax the sandbox accepts
+            b'--b\\r\\nContent-Disposition: form-data; name="file"; filename="a.pdf"\\r\\nContent-Type: application/pdf\\r\\n\\r\\n'
+            b'%PDF-1.4\\n%%EOF\\n\\r\\n--b--\\r\\n')
+    request = urllib.request.Request(os.environ["MINTFAX_BASE_URL"] + "/v1/fax", data=body, method="POST",
+                                     headers={"Authorization": "Bearer " + key, "Idempotency-Key": "leaky-1",
+                                              "Content-Type": "multipart/form-data; boundary=b"})
     try:
         urllib.request.urlopen(request, timeout=10)
     except Exception as exc:
@@ -1929,7 +1933,14 @@ def test_a_long_word_in_an_answer_is_redacted_in_linear_time(tmp_path: Path) -> 
     assert "Traceback" not in done.stderr
     result = json.loads((tmp_path / "out" / "report.json").read_text())["results"][0]
     assert result["id"] == "IDEM-001" and result["status"] in ("pass", "fail"), result["message"]
-    assert "a" * 300_000 in {e.get("body", {}).get("message") for e in result["evidence"]}  # read whole, and kept whole
+    # evidence keeps an excerpt (http.bounded) that says how long the word was
+    assert "a" * 300 + "… (300000 chars)" in {e.get("body", {}).get("message") for e in result["evidence"]}
+    # the redactor itself, on the whole word: the excerpt above no longer shows it all to the redactor
+    alone = subprocess.run(
+        [sys.executable, "-c", "from checker.redact import Redactor; print(len(Redactor(['fx_test_4f9a1c2b7d']).text('a' * 300000)))"],
+        capture_output=True, text=True, timeout=REGEX_TIMEOUT, cwd=ROOT,
+    )
+    assert alone.stdout.strip() == "300000", alone.stderr
 
 
 def test_a_form_field_name_cannot_hang_golive_sandbox(tmp_path: Path) -> None:

@@ -138,7 +138,8 @@ def hostile(words: str, other: str) -> dict[str, Any]:
 
 def load(data: dict[str, Any], folder: Path) -> Pack:
     """The pack, or, where it refuses a fact (at file:line, naming its key), the pack without the facts it refused (a
-    refusal can follow from another: an id_prefix that makes ids the pack's id_pattern does not match, so a few rounds)."""
+    refusal can follow from another: an id_prefix that makes ids the pack's id_pattern does not match, so a few rounds;
+    a fact whose object misses a required key goes with its object)."""
     path = folder / "acme.yaml"
     for _ in range(5):
         path.write_text(yaml.safe_dump(data, allow_unicode=True))
@@ -149,6 +150,8 @@ def load(data: dict[str, Any], folder: Path) -> Pack:
                 assert problem.file == str(path) and problem.line, str(problem)
                 assert problem.key.startswith("facts."), str(problem)  # what a pack may refuse is a fact that is no such fact
                 refused = problem.key.removeprefix("facts.").split("[")[0]
+                if "required key is missing" in str(problem):  # keys.format has its text (alphabet) and its length
+                    refused = refused.rpartition(".")[0]
                 data = {**data, "facts": json.loads(json.dumps(data["facts"]))}
                 parent, _, name = refused.rpartition(".")
                 tree = data["facts"]
