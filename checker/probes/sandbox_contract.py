@@ -95,16 +95,19 @@ def judge_replay_resource(
     shape = judge_id_shape(api.facts, first_id)
     if shape:
         return Outcome.failed(shape, evidence)
-    if not replay.ok:
+    named = api.names_existing(replay)  # the documented error naming the existing resource (GoCardless's 409)
+    if not replay.ok and not named:
         return Outcome.failed(
             f"the replay was answered {replay.status} {replay.error_code() or ''}, not the original resource".rstrip(), evidence
         )
     replay_id = api.resource_id(replay)
     if replay_id != first_id:
         return Outcome.failed(
-            f"the replay returned a different resource ({replay_id!r}, original {first_id!r}): a duplicate was created", evidence
+            f"the replay {'named' if named else 'returned'} a different resource ({replay_id!r}, original {first_id!r}): "
+            "a duplicate was created",
+            evidence,
         )
-    if facts.status_field and replay.field(facts.status_field) != first.field(facts.status_field):
+    if not named and facts.status_field and replay.field(facts.status_field) != first.field(facts.status_field):
         return Outcome.failed(
             f"the replay's {facts.status_field} is {replay.field(facts.status_field)!r}, "
             f"the original's {first.field(facts.status_field)!r}",
@@ -123,7 +126,8 @@ def judge_replay_resource(
     if shape:
         return Outcome.failed(shape, evidence)
     extra = ", and the balance did not move" if balances is not None else ""
-    return Outcome.passed(f"the replay returned the original resource {first_id}{extra}; a new key created another ({new_id})", evidence)
+    how = f"was answered {replay.status} naming the original resource" if named else "returned the original resource"
+    return Outcome.passed(f"the replay {how} {first_id}{extra}; a new key created another ({new_id})", evidence)
 
 
 @check("IDEM-001", target="sandbox", creates=True)
@@ -166,7 +170,13 @@ def judge_replay_signal(facts: Facts, first: Exchange, replay: Exchange, key: st
         for name, exchange in (("first response", first), ("replay", replay)):
             if exchange.headers.get(expected.echo_header.lower()) != key:
                 problems.append(f"the {name} does not echo the key in {expected.echo_header}")
-    if facts.create.id_field and replay.field(facts.create.id_field) != first.field(facts.create.id_field):
+    if expected.code is not None and expected.code not in replay.error_codes():
+        got = ", ".join(sorted(replay.error_codes())) or "none"
+        problems.append(f"the replay's error is not {expected.code} (its codes: {got})")
+    if expected.existing_id_at is not None:
+        if replay.field(expected.existing_id_at) != first.field(facts.create.id_field):
+            problems.append(f"the replay's {expected.existing_id_at} does not name the original {facts.create.noun}")
+    elif facts.create.id_field and replay.field(facts.create.id_field) != first.field(facts.create.id_field):
         problems.append(f"the replay's {facts.create.id_field} differs from the original's")
     return problems
 
@@ -174,12 +184,17 @@ def judge_replay_signal(facts: Facts, first: Exchange, replay: Exchange, key: st
 def _documented_signal(facts: Facts) -> str:
     replay = facts.idempotency.replay
     parts = [f"status {'unchanged' if replay.status == 'same' else replay.status}"]
+    if replay.code is not None:
+        parts.append(f"error {replay.code}")
     parts += [f"{h}: {v}" for h, v in replay.headers.items()]
     if replay.echo_header:
         parts.append(f"{replay.echo_header} echo")
     if replay.echo_header and replay.missing_key_echo:
         parts.append(f"{replay.echo_header}: {replay.missing_key_echo} without a key")
-    parts.append(f"the same {facts.create.id_field}")
+    if replay.existing_id_at is not None:
+        parts.append(f"the original {facts.create.id_field} at {replay.existing_id_at}")
+    else:
+        parts.append(f"the same {facts.create.id_field}")
     return ", ".join(parts)
 
 
