@@ -30,7 +30,7 @@ from checker.signing import SigningScheme
 from checker.yamlfile import Expect, YamlDocument, load_yaml, top_level_keys
 
 RULE_ID = re.compile(r"^[A-Z]{2,8}-\d{3}$")
-BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen", "stripe")
+BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen", "stripe", "gocardless")
 
 
 def data_dir(name: str) -> Path:
