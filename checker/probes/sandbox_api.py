@@ -141,6 +141,10 @@ class SandboxAPI:
             return exchange.field(replay.existing_id_at)
         return exchange.field(self.facts.create.id_field)
 
+    def answers_resource(self, exchange: Exchange) -> bool:
+        """The answer carries a resource's id: a success, or the documented replay error naming the existing one."""
+        return exchange.ok or self.names_existing(exchange)
+
     def names_existing(self, exchange: Exchange) -> bool:
         """The answer is the documented replay error naming the existing resource (GoCardless's 409 with
         links.conflicting_resource_id), not a refusal."""

@@ -286,20 +286,20 @@ async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
 def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange, control: Exchange | None) -> Outcome:
     """`control`: the same request with a new key after the burst (None: not sent, as the replay after it failed)."""
     evidence = api.evidence()
-    ids = {api.resource_id(x) for x in burst if x.ok}
+    ids = {api.resource_id(x) for x in burst if api.answers_resource(x)}
     statuses = Counter(x.status for x in burst)
     summary = ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items()))
-    if not ids and not follow_up.ok:
+    if not ids and not api.answers_resource(follow_up):
         raise ProbeError(
             f"every request was refused ({summary}; the replay after the burst {follow_up.status} {follow_up.error_code() or ''}".rstrip()
             + f"): no {api.facts.create.noun} was created, so nothing about concurrent requests was observed"
         )
-    unexpected = [x for x in burst if not x.ok and x.status != 409]
+    unexpected = [x for x in burst if not api.answers_resource(x) and x.status != 409]
     if len(ids) > 1:
         return Outcome.failed(f"{len(burst)} parallel requests with one key created {len(ids)} resources ({summary})", evidence)
     if unexpected:
         return Outcome.failed(f"parallel requests with one key were answered {summary}; only success or 409 is acceptable", evidence)
-    if not follow_up.ok:
+    if not api.answers_resource(follow_up):
         return Outcome.failed(f"after the burst, a replay of the key was answered {follow_up.status}", evidence)
     final = api.resource_id(follow_up)
     if ids and final not in ids:
@@ -322,7 +322,7 @@ async def concurrent_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
         key = fresh_key()
         burst = await asyncio.gather(*(api.create(key, note="parallel burst") for _ in range(burst_size)))
         follow_up = await api.create(key, note="replay after the burst")
-        control = await _new_key_control(api) if follow_up.ok else None
+        control = await _new_key_control(api) if api.answers_resource(follow_up) else None
         return judge_concurrent(api, list(burst), follow_up, control)
 
 
@@ -338,13 +338,13 @@ async def _why_accepted(api: SandboxAPI, over: str, accepted: Exchange, limit: i
     if rid == control_id:
         return f"the sandbox answers the same {noun} ({rid!r}) whatever the key (a canned response): see IDEM-001"
     cut = await api.create(over[:limit], note=f"its first {limit} characters as a key")
-    if cut.ok and api.resource_id(cut) == rid:
+    if api.answers_resource(cut) and api.resource_id(cut) == rid:
         return (
             f"the sandbox truncates keys: its first {limit} characters, sent as a key, replayed that {noun}, "
             "so two operations whose keys share them collide and one is silently lost"
         )
     again = await api.create(over, note=f"the same {limit + 1}-character key again")
-    if again.ok and api.resource_id(again) == rid:
+    if api.answers_resource(again) and api.resource_id(again) == rid:
         return f"the sandbox keeps the key whole (only the same key replays): the documented maximum of {limit} is not enforced"
     return f"the sandbox ignores idempotency keys altogether (the same key sent again got {api.resource_id(again)!r}): see IDEM-001"
 
@@ -411,7 +411,7 @@ async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
         again = await api.create(key, note="corrected request, same key again (must replay)")
         control = await _new_key_control(api)
         vacuous = judge_new_key(api, control, {rid})
-        if vacuous is None and again.ok and api.resource_id(again) != rid:
+        if vacuous is None and api.answers_resource(again) and api.resource_id(again) != rid:
             vacuous = f"the sandbox ignores idempotency keys altogether (the same key sent again created {api.resource_id(again)!r})"
         passed = f"after a {rejected.status}, the same key created the {api.facts.create.noun} ({created})"
         if vacuous:
@@ -428,14 +428,14 @@ async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
 def judge_window(api: SandboxAPI, first: Exchange, within: Exchange, after: Exchange, hours: float) -> Outcome:
     evidence = api.evidence()
     first_id = api.resource_id(first)
-    if not within.ok or api.resource_id(within) != first_id:
-        got = api.resource_id(within) if within.ok else f"{within.status} {within.error_code() or ''}".strip()
+    if not api.answers_resource(within) or api.resource_id(within) != first_id:
+        got = api.resource_id(within) if api.answers_resource(within) else f"{within.status} {within.error_code() or ''}".strip()
         return Outcome.failed(
             f"a retry 1 min before the {hours:g} h window ended did not replay the original ({got!r}, original {first_id!r}): "
             "the key expired early",
             evidence,
         )
-    if after.ok and api.resource_id(after) == first_id:
+    if api.answers_resource(after) and api.resource_id(after) == first_id:
         return Outcome.failed(f"the key still replayed {first_id!r} 1 min after the {hours:g} h window: it did not expire", evidence)
     if not after.ok:
         return Outcome.failed(

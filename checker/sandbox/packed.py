@@ -120,6 +120,8 @@ def is_json_type(value: Any, kind: str) -> bool:
     if isinstance(value, bool) and kind in ("integer", "number"):
         return False
     return isinstance(value, JSON_TYPES[kind][0])
+
+
 RATE_WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}  # a pack's rate_limit.window, in seconds
 
 
