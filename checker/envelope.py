@@ -99,9 +99,11 @@ def error_answer(
     message: str,
     action: str = "",
     fields: Iterable[tuple[str, str]] = (),
+    extra: Mapping[str, Any] | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """An error in the provider's envelope (`errors` as a pack's `facts.errors` dumps it): the JSON body and the
-    headers (content type and the pack's per-status headers)."""
+    headers (content type and the pack's per-status headers). `extra` puts values at dotted paths of the body (the
+    existing resource's id a replay names: GoCardless's `error.errors.0.links.conflicting_resource_id`)."""
     fields = list(fields)
     code = spelled(errors, code)
     types = {int(k): v for k, v in (errors.get("types") or {}).items()}
@@ -120,12 +122,16 @@ def error_answer(
     fields_at = errors.get("fields_at", DEFAULT_FIELDS_AT)
     if fields and fields_at:
         put(body, str(fields_at), [{"field": f, "message": m} for f, m in fields])
+    if isinstance(body, dict):
+        for path, value in (extra or {}).items():
+            put(body, path, value)
     headers = {"Content-Type": "application/json", **error_headers(errors.get("headers") or {}, status)}
     return json.dumps(body).encode(), headers
 
 
 def event(envelope: Mapping[str, Any], event_id: str, type_: str, created: float, data: Any) -> dict[str, Any]:
-    """A webhook event in the provider's envelope (a pack's `webhooks.envelope`)."""
+    """A webhook event in the provider's envelope (a pack's `webhooks.envelope`): the delivery's body, the event inside
+    a list where the provider sends several per delivery (`batch`)."""
     body: dict[str, Any] = {}
     for name, value in (envelope.get("constant") or {}).items():
         put(body, name, value)
@@ -137,7 +143,16 @@ def event(envelope: Mapping[str, Any], event_id: str, type_: str, created: float
     if isinstance(there, dict) and isinstance(data, Mapping):  # the data is the rest of an object the id is in (Adyen's item)
         data = {**there, **data}
     put(body, where, data)
-    return body
+    batch = envelope.get("batch")
+    return {batch: [body]} if batch else body  # several events per delivery: GoCardless's {"events": [...]}
+
+
+def field_path(envelope: Mapping[str, Any], name: str) -> str:
+    """Where an envelope field (`id`, `type`, `created`, `data`) sits in a delivery `event` built: inside the first
+    event of a batch ("events.0.id") where the pack names one."""
+    path = envelope.get(name) or {"id": "event_id", "type": "type", "created": "created_at", "data": "data"}[name]
+    batch = envelope.get("batch")
+    return f"{batch}.0.{path}" if batch else str(path)
 
 
 def serialise(event: Any, body_format: Mapping[str, Any] | None = None) -> bytes:

@@ -82,7 +82,11 @@ class Exchange:
         """Every name the error goes by: the code, and for a nested error its type (or category) too."""
         value = self._error()
         if isinstance(value, dict):
-            return {v for v in (value.get("code"), value.get("type"), value.get("category")) if isinstance(v, str)}
+            names = {v for v in (value.get("code"), value.get("type"), value.get("category")) if isinstance(v, str)}
+            # GoCardless's error: {"type": "invalid_state", "errors": [{"reason": "idempotent_creation_conflict", …}]}
+            inner = value.get("errors")
+            reasons = (e.get("reason") for e in inner if isinstance(e, dict)) if isinstance(inner, list) else ()
+            return names | {r for r in reasons if isinstance(r, str)}
         return {value} if isinstance(value, str) else set()
 
     def evidence(self, n: int, *, headers: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from checker.signing import SigningScheme
 from checker.yamlfile import Expect, YamlDocument, load_yaml, top_level_keys
 
 RULE_ID = re.compile(r"^[A-Z]{2,8}-\d{3}$")
-BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen", "stripe")
+BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen", "stripe", "gocardless")
 
 
 def data_dir(name: str) -> Path:
@@ -231,10 +231,29 @@ class MismatchError(FactsModel):
 
 
 class ReplayFacts(FactsModel):
+    """How a request with a used key is answered: the first answer again (`status: same`, or that answer under another
+    status), or an error that names the resource the key already made (GoCardless: 409 `invalid_state`, its errors'
+    reason `idempotent_creation_conflict` and `links.conflicting_resource_id`, which its SDK follows with a GET): then
+    `status` is the error's, `code` its code (or reason) and `existing_id_at` where in the answer the resource's id is."""
+
     status: Literal["same"] | int = "same"
     headers: dict[str, str] = {}
     echo_header: str | None = None
     missing_key_echo: str | None = None
+    code: str | None = None  # the replay is an error with this code (GoCardless: idempotent_creation_conflict)
+    existing_id_at: str | None = None  # where that error names the existing resource's id (a dotted path into the answer)
+
+    @pydantic.model_validator(mode="after")
+    def _error_names_its_status(self) -> ReplayFacts:
+        if (self.code is not None or self.existing_id_at is not None) and not isinstance(self.status, int):
+            raise ValueError("a replay answered as an error (code, existing_id_at) needs that error's status: a number, not 'same'")
+        if self.existing_id_at is not None and not 400 <= int(self.status) < 500:
+            raise ValueError(f"existing_id_at names the resource in an error answer: status must be a 4xx, not {self.status}")
+        return self
+
+    def names_existing(self) -> bool:
+        """The replay is an error answer naming the resource the key made, not that resource's answer again."""
+        return self.existing_id_at is not None
 
 
 class IdempotencyFacts(FactsModel):
@@ -285,6 +304,8 @@ class SandboxFacts(FactsModel):
     express (see README, "Writing a rule pack"). No verdict rests on these: they shape the emulation only."""
 
     required: list[str] = []
+    # required fields of another JSON type than a non-empty string (GoCardless: amount an integer); dotted paths
+    required_types: dict[str, Literal["string", "integer", "number", "boolean", "object", "array", "any"]] = {}
     patterns: dict[str, str] = {}
     invalid_status: int = 400
     invalid_code: str = "validation_failed"
@@ -358,6 +379,9 @@ class EnvelopeFacts(FactsModel):
     created_format: Literal["iso", "unix"] = "iso"
     data: str = "data"
     constant: dict[str, Any] = {}
+    # several events per delivery: the key of the list that holds them ({"events": [...]}, GoCardless); the paths above
+    # are then inside each event. Unset: the delivery is one event
+    batch: str | None = None
 
 
 class RegistrationFacts(FactsModel):
@@ -421,6 +445,9 @@ class WebhookFacts(FactsModel):
     registration: RegistrationFacts = RegistrationFacts()
     created_event: str | None = None  # the event the embedded sandbox emits when a resource is created (a pack of its own)
     event_types: list[str] = []  # every event the provider sends: what an endpoint may subscribe to (none: any)
+    # the status a receiver must answer a delivery it rejects with, where the provider documents one (GoCardless: 498
+    # "Token Invalid" for an invalid signature): the rejection rules ask for it instead of any 4xx
+    rejection_status: Annotated[int, pydantic.Field(ge=400, le=499)] | None = None
 
     def signing(self) -> SigningScheme:
         return SigningScheme(self.scheme, self.signature_header, self.timestamp_header, self.id_header)

@@ -26,6 +26,12 @@ PASSES = {
     ),
     # the official SDK with max_network_retries=3, construct_event plus a future bound (tests/test_stripe.py: each rule)
     "stripe": ("IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-106", "HOOK-207", "HOOK-210", "HOOK-212"),
+    # gocardless-pro 3.22 with one Idempotency-Key per payment and its 5xx/429 retried; webhooks.parse on the raw body,
+    # 498 for an invalid signature, each event id once (tests/test_gocardless.py: each rule)
+    "gocardless": (
+        *("IDEM-001", "IDEM-002", "IDEM-004", "IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101"),
+        *("HOOK-201", "HOOK-202", "HOOK-203", "HOOK-205", "HOOK-206", "HOOK-207", "HOOK-208", "HOOK-213"),
+    ),
 }
 FAILS = {  # what the flawed examples get wrong, and golive must say so
     "mintfax": (
@@ -43,6 +49,12 @@ FAILS = {  # what the flawed examples get wrong, and golive must say so
     "adyen": ("IDEM-101", "RETRY-101", "RETRY-102", "RETRY-103", "HOOK-202", "HOOK-203", "HOOK-207", "HOOK-208"),
     # the SDK on its defaults (no retries), construct_event alone, a redelivery answered 409, an event not subscribed
     "stripe": ("RETRY-101", "RETRY-102", "RETRY-103", "HOOK-207", "HOOK-210", "HOOK-212"),
+    # the SDK's own key per call, every error retried, "payment failed"; json.dumps(json.loads(body)) verified (so
+    # GoCardless's compact deliveries are rejected: HOOK-201), 401 where GoCardless asks 498, repeats processed again
+    "gocardless": (
+        *("IDEM-102", "RETRY-101", "RETRY-105", "ERR-101"),
+        *("HOOK-201", "HOOK-202", "HOOK-203", "HOOK-205", "HOOK-206", "HOOK-208", "HOOK-213"),
+    ),
 }
 
 

@@ -134,7 +134,22 @@ class SandboxAPI:
         return self.facts.get_path.replace("{id}", quote(str(resource_id), safe=""))
 
     def resource_id(self, exchange: Exchange) -> Any:
+        """The id of the resource an answer carries: a create's, or the existing one a replay names where the provider
+        answers a used key with an error naming it (idempotency.replay.existing_id_at: GoCardless's 409)."""
+        replay = self.facts.idempotency.replay
+        if replay.existing_id_at is not None and exchange.status == replay.status:
+            return exchange.field(replay.existing_id_at)
         return exchange.field(self.facts.create.id_field)
+
+    def answers_resource(self, exchange: Exchange) -> bool:
+        """The answer carries a resource's id: a success, or the documented replay error naming the existing one."""
+        return exchange.ok or self.names_existing(exchange)
+
+    def names_existing(self, exchange: Exchange) -> bool:
+        """The answer is the documented replay error naming the existing resource (GoCardless's 409 with
+        links.conflicting_resource_id), not a refusal."""
+        replay = self.facts.idempotency.replay
+        return replay.existing_id_at is not None and exchange.status == replay.status and self.resource_id(exchange) is not None
 
     def evidence(self) -> list[dict[str, Any]]:
         with untracked():  # which headers the evidence shows: no verdict's basis

@@ -95,16 +95,19 @@ def judge_replay_resource(
     shape = judge_id_shape(api.facts, first_id)
     if shape:
         return Outcome.failed(shape, evidence)
-    if not replay.ok:
+    named = api.names_existing(replay)  # the documented error naming the existing resource (GoCardless's 409)
+    if not replay.ok and not named:
         return Outcome.failed(
             f"the replay was answered {replay.status} {replay.error_code() or ''}, not the original resource".rstrip(), evidence
         )
     replay_id = api.resource_id(replay)
     if replay_id != first_id:
         return Outcome.failed(
-            f"the replay returned a different resource ({replay_id!r}, original {first_id!r}): a duplicate was created", evidence
+            f"the replay {'named' if named else 'returned'} a different resource ({replay_id!r}, original {first_id!r}): "
+            "a duplicate was created",
+            evidence,
         )
-    if facts.status_field and replay.field(facts.status_field) != first.field(facts.status_field):
+    if not named and facts.status_field and replay.field(facts.status_field) != first.field(facts.status_field):
         return Outcome.failed(
             f"the replay's {facts.status_field} is {replay.field(facts.status_field)!r}, "
             f"the original's {first.field(facts.status_field)!r}",
@@ -123,7 +126,8 @@ def judge_replay_resource(
     if shape:
         return Outcome.failed(shape, evidence)
     extra = ", and the balance did not move" if balances is not None else ""
-    return Outcome.passed(f"the replay returned the original resource {first_id}{extra}; a new key created another ({new_id})", evidence)
+    how = f"was answered {replay.status} naming the original resource" if named else "returned the original resource"
+    return Outcome.passed(f"the replay {how} {first_id}{extra}; a new key created another ({new_id})", evidence)
 
 
 @check("IDEM-001", target="sandbox", creates=True)
@@ -166,7 +170,13 @@ def judge_replay_signal(facts: Facts, first: Exchange, replay: Exchange, key: st
         for name, exchange in (("first response", first), ("replay", replay)):
             if exchange.headers.get(expected.echo_header.lower()) != key:
                 problems.append(f"the {name} does not echo the key in {expected.echo_header}")
-    if facts.create.id_field and replay.field(facts.create.id_field) != first.field(facts.create.id_field):
+    if expected.code is not None and expected.code not in replay.error_codes():
+        got = ", ".join(sorted(replay.error_codes())) or "none"
+        problems.append(f"the replay's error is not {expected.code} (its codes: {got})")
+    if expected.existing_id_at is not None:
+        if replay.field(expected.existing_id_at) != first.field(facts.create.id_field):
+            problems.append(f"the replay's {expected.existing_id_at} does not name the original {facts.create.noun}")
+    elif facts.create.id_field and replay.field(facts.create.id_field) != first.field(facts.create.id_field):
         problems.append(f"the replay's {facts.create.id_field} differs from the original's")
     return problems
 
@@ -174,12 +184,17 @@ def judge_replay_signal(facts: Facts, first: Exchange, replay: Exchange, key: st
 def _documented_signal(facts: Facts) -> str:
     replay = facts.idempotency.replay
     parts = [f"status {'unchanged' if replay.status == 'same' else replay.status}"]
+    if replay.code is not None:
+        parts.append(f"error {replay.code}")
     parts += [f"{h}: {v}" for h, v in replay.headers.items()]
     if replay.echo_header:
         parts.append(f"{replay.echo_header} echo")
     if replay.echo_header and replay.missing_key_echo:
         parts.append(f"{replay.echo_header}: {replay.missing_key_echo} without a key")
-    parts.append(f"the same {facts.create.id_field}")
+    if replay.existing_id_at is not None:
+        parts.append(f"the original {facts.create.id_field} at {replay.existing_id_at}")
+    else:
+        parts.append(f"the same {facts.create.id_field}")
     return ", ".join(parts)
 
 
@@ -271,20 +286,20 @@ async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
 def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange, control: Exchange | None) -> Outcome:
     """`control`: the same request with a new key after the burst (None: not sent, as the replay after it failed)."""
     evidence = api.evidence()
-    ids = {api.resource_id(x) for x in burst if x.ok}
+    ids = {api.resource_id(x) for x in burst if api.answers_resource(x)}
     statuses = Counter(x.status for x in burst)
     summary = ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items()))
-    if not ids and not follow_up.ok:
+    if not ids and not api.answers_resource(follow_up):
         raise ProbeError(
             f"every request was refused ({summary}; the replay after the burst {follow_up.status} {follow_up.error_code() or ''}".rstrip()
             + f"): no {api.facts.create.noun} was created, so nothing about concurrent requests was observed"
         )
-    unexpected = [x for x in burst if not x.ok and x.status != 409]
+    unexpected = [x for x in burst if not api.answers_resource(x) and x.status != 409]
     if len(ids) > 1:
         return Outcome.failed(f"{len(burst)} parallel requests with one key created {len(ids)} resources ({summary})", evidence)
     if unexpected:
         return Outcome.failed(f"parallel requests with one key were answered {summary}; only success or 409 is acceptable", evidence)
-    if not follow_up.ok:
+    if not api.answers_resource(follow_up):
         return Outcome.failed(f"after the burst, a replay of the key was answered {follow_up.status}", evidence)
     final = api.resource_id(follow_up)
     if ids and final not in ids:
@@ -307,7 +322,7 @@ async def concurrent_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
         key = fresh_key()
         burst = await asyncio.gather(*(api.create(key, note="parallel burst") for _ in range(burst_size)))
         follow_up = await api.create(key, note="replay after the burst")
-        control = await _new_key_control(api) if follow_up.ok else None
+        control = await _new_key_control(api) if api.answers_resource(follow_up) else None
         return judge_concurrent(api, list(burst), follow_up, control)
 
 
@@ -323,13 +338,13 @@ async def _why_accepted(api: SandboxAPI, over: str, accepted: Exchange, limit: i
     if rid == control_id:
         return f"the sandbox answers the same {noun} ({rid!r}) whatever the key (a canned response): see IDEM-001"
     cut = await api.create(over[:limit], note=f"its first {limit} characters as a key")
-    if cut.ok and api.resource_id(cut) == rid:
+    if api.answers_resource(cut) and api.resource_id(cut) == rid:
         return (
             f"the sandbox truncates keys: its first {limit} characters, sent as a key, replayed that {noun}, "
             "so two operations whose keys share them collide and one is silently lost"
         )
     again = await api.create(over, note=f"the same {limit + 1}-character key again")
-    if again.ok and api.resource_id(again) == rid:
+    if api.answers_resource(again) and api.resource_id(again) == rid:
         return f"the sandbox keeps the key whole (only the same key replays): the documented maximum of {limit} is not enforced"
     return f"the sandbox ignores idempotency keys altogether (the same key sent again got {api.resource_id(again)!r}): see IDEM-001"
 
@@ -396,7 +411,7 @@ async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
         again = await api.create(key, note="corrected request, same key again (must replay)")
         control = await _new_key_control(api)
         vacuous = judge_new_key(api, control, {rid})
-        if vacuous is None and again.ok and api.resource_id(again) != rid:
+        if vacuous is None and api.answers_resource(again) and api.resource_id(again) != rid:
             vacuous = f"the sandbox ignores idempotency keys altogether (the same key sent again created {api.resource_id(again)!r})"
         passed = f"after a {rejected.status}, the same key created the {api.facts.create.noun} ({created})"
         if vacuous:
@@ -413,14 +428,14 @@ async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
 def judge_window(api: SandboxAPI, first: Exchange, within: Exchange, after: Exchange, hours: float) -> Outcome:
     evidence = api.evidence()
     first_id = api.resource_id(first)
-    if not within.ok or api.resource_id(within) != first_id:
-        got = api.resource_id(within) if within.ok else f"{within.status} {within.error_code() or ''}".strip()
+    if not api.answers_resource(within) or api.resource_id(within) != first_id:
+        got = api.resource_id(within) if api.answers_resource(within) else f"{within.status} {within.error_code() or ''}".strip()
         return Outcome.failed(
             f"a retry 1 min before the {hours:g} h window ended did not replay the original ({got!r}, original {first_id!r}): "
             "the key expired early",
             evidence,
         )
-    if after.ok and api.resource_id(after) == first_id:
+    if api.answers_resource(after) and api.resource_id(after) == first_id:
         return Outcome.failed(f"the key still replayed {first_id!r} 1 min after the {hours:g} h window: it did not expire", evidence)
     if not after.ok:
         return Outcome.failed(

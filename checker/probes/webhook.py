@@ -143,7 +143,7 @@ class Sender:
         )
 
     def id_of(self, event: dict[str, Any]) -> str:
-        return str(dig(event, self.facts.envelope.id))
+        return str(dig(event, envelope.field_path(self.facts.envelope.model_dump(), "id")))
 
     def changed(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event with one field of its data changed (a body altered after signing); for a signature inside the
@@ -151,7 +151,7 @@ class Sender:
         if self.scheme.in_body:
             return self.scheme.tampered(event)
         event = copy.deepcopy(event)
-        data = dig(event, self.facts.envelope.data)
+        data = dig(event, envelope.field_path(self.facts.envelope.model_dump(), "data"))
         if isinstance(data, dict):
             data["status"] = "failed" if data.get("status") != "failed" else "delivered"
         return event
@@ -353,8 +353,9 @@ def _stderr_said(delivery: Delivery) -> str:
     return f"; the receiver's stderr says: {said[:200]}" if said else ""
 
 
-def _judge_rejections(control: Delivery, bad: list[Delivery], what: str) -> Outcome:
-    """Pass when every `bad` delivery got a 4xx (and the control a 2xx)."""
+def _judge_rejections(control: Delivery, bad: list[Delivery], what: str, documented: int | None = None) -> Outcome:
+    """Pass when every `bad` delivery got a 4xx (and the control a 2xx): the `documented` status where the provider
+    states the one a rejection must carry (GoCardless: 498 for an invalid signature), else any 4xx."""
     evidence = _evidence(control, *bad)
     for delivery in bad:
         if delivery.ok:
@@ -370,6 +371,12 @@ def _judge_rejections(control: Delivery, bad: list[Delivery], what: str) -> Outc
             )
         if not delivery.rejected:
             return Outcome.failed(f"answered {delivery.describe()} to a delivery with {delivery.label}; expected a 4xx", evidence)
+        if documented is not None and delivery.status != documented:
+            return Outcome.failed(
+                f"answered {delivery.status} to a delivery with {delivery.label}: the provider documents {documented} for a delivery "
+                f"the receiver rejects (webhooks.rejection_status), and treats any other answer as a failed delivery",
+                evidence,
+            )
     codes = ", ".join(str(d.status) for d in bad)
     return Outcome.passed(f"rejected {what} ({codes}); a valid delivery got {control.status}", evidence)
 
@@ -408,7 +415,7 @@ async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
             # the right format with a wrong value: the other secret's signature over this body
             variants.append(("a wrong signature value", body, sender.headers(body, sender.id_of(event), keys=other)))
         bad = await asyncio.gather(*(sender.post(label, sender.id_of(event), content, headers) for label, content, headers in variants))
-    return _judge_rejections(control, list(bad), "malformed and wrong signatures")
+    return _judge_rejections(control, list(bad), "malformed and wrong signatures", sender.facts.rejection_status)
 
 
 @check("HOOK-203", target="webhook")
@@ -422,7 +429,7 @@ async def rejects_missing_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
         else:
             headers.pop(sender.scheme.signature_header)
             bad = [await sender.post(f"no {sender.scheme.signature_header} header", sender.id_of(event), body, headers)]
-    return _judge_rejections(control, bad, "a delivery without a signature")
+    return _judge_rejections(control, bad, "a delivery without a signature", sender.facts.rejection_status)
 
 
 def _skew(facts: WebhookFacts) -> int:
@@ -443,7 +450,7 @@ async def _outside_tolerance(ctx: ProbeContext, direction: int) -> Outcome:
         bad = await sender.post(label, sender.id_of(event), body, headers)
     tolerance = f"{sender.facts.tolerance_s:g} s tolerance"
     what = f"a delivery older than the {tolerance}" if direction < 0 else f"a timestamp beyond the {tolerance} in the future"
-    return _judge_rejections(control, [bad], what)
+    return _judge_rejections(control, [bad], what, sender.facts.rejection_status)
 
 
 @check("HOOK-204", target="webhook")
@@ -463,7 +470,7 @@ async def rejects_tampered(ctx: ProbeContext, rule: Rule) -> Outcome:
         event, _, headers = sender.signed()  # the signature of the original body
         changed = sender.changed(event)
         bad = await sender.post("a body changed after signing", sender.id_of(event), sender.body(changed), headers)
-    return _judge_rejections(control, [bad], "a body changed after signing")
+    return _judge_rejections(control, [bad], "a body changed after signing", sender.facts.rejection_status)
 
 
 @check("HOOK-206", target="webhook")
@@ -472,7 +479,7 @@ async def rejects_other_secret(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with Sender(ctx) as sender:
         event, body, headers = sender.signed(keys=[sender.other_secret()])
         bad = await sender.post("a signature made with another secret", sender.id_of(event), body, headers)
-    return _judge_rejections(control, [bad], "a signature made with another secret")
+    return _judge_rejections(control, [bad], "a signature made with another secret", sender.facts.rejection_status)
 
 
 @check("HOOK-211", target="webhook")
@@ -517,7 +524,7 @@ async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
     await _control(ctx)
     async with Sender(ctx) as sender:
         event = sender.event()
-        body = unusual_json(event, sender.facts.envelope.data)
+        body = unusual_json(event, envelope.field_path(sender.facts.envelope.model_dump(), "data"))
         delivery = await sender.post("unusual JSON formatting", sender.id_of(event), body, sender.headers(body, sender.id_of(event)))
     evidence = [*_evidence(delivery), {"kind": "note", "text": "body sent: " + body.decode()[:SHOWN]}]
     if delivery.ok:

@@ -90,10 +90,12 @@ class ApiError(Exception):
         *,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.error, self.message, self.action = status, error, message, action
         self.errors, self.headers = errors, headers or {}
+        self.extra = extra or {}  # values at dotted paths of a pack's envelope (a replay's existing resource id)
 
     def response(self, envelope: dict[str, Any] | None = None) -> Response:
         """The error in `envelope`'s shape (a pack's facts.errors), or golive's default (mintfax's) without one."""
@@ -103,7 +105,7 @@ class ApiError(Exception):
                 body["context"] = {"errors": self.errors}
             return JSONResponse(body, status_code=self.status, headers=self.headers)
         fields = [(e["field"], e["message"]) for e in self.errors or ()]
-        payload, headers = error_answer(envelope, self.status, self.error, self.message, self.action, fields)
+        payload, headers = error_answer(envelope, self.status, self.error, self.message, self.action, fields, self.extra)
         return Response(payload, status_code=self.status, headers={**headers, **self.headers}, media_type="application/json")
 
 

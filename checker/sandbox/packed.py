@@ -103,6 +103,25 @@ class EchoKey:
 
 
 DEFAULT_MAX_FILE_BYTES = 10_000_000
+# a pack's sandbox.required_types: the Python types a JSON value of each kind decodes to, and the kind in words
+JSON_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
+    "string": ((str,), "a string"),
+    "integer": ((int,), "an integer"),
+    "number": ((int, float), "a number"),
+    "boolean": ((bool,), "true or false"),
+    "object": ((dict,), "an object"),
+    "array": ((list,), "an array"),
+    "any": ((object,), "a value"),
+}
+
+
+def is_json_type(value: Any, kind: str) -> bool:
+    """Whether a decoded JSON value is of `kind` (true and false are not numbers, though Python's bool is an int)."""
+    if isinstance(value, bool) and kind in ("integer", "number"):
+        return False
+    return isinstance(value, JSON_TYPES[kind][0])
+
+
 RATE_WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}  # a pack's rate_limit.window, in seconds
 
 
@@ -170,6 +189,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
     store, clock = sandbox.store, sandbox.clock
     live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
     patterns = {name: LinearPattern(pattern) for name, pattern in emulation.patterns.items()}  # a pack's: linear time
+    typed = dict(emulation.required_types)
     magic = {value: name for name, value in facts.magic.items()}
     replay_facts = replay_of(pack, sandbox.options)
     compares_bodies = not isinstance(idem.on_body_mismatch, str) or idem.on_body_mismatch == "conflict"
@@ -235,8 +255,16 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             if name == file_field:
                 if not isinstance(value, Upload):
                     problems.append((name, "is required (a document upload)"))
+            elif name in typed:
+                continue  # checked below, for its own JSON type
             elif not isinstance(value, str) or not value:
                 problems.append((name, "is required (a string)" if value in (None, "") else "must be a string"))
+        for name, kind in typed.items():
+            value = dig(data, name)
+            if value is None:
+                problems.append((name, f"is required ({JSON_TYPES[kind][1]})"))
+            elif not is_json_type(value, kind):
+                problems.append((name, f"must be {JSON_TYPES[kind][1]}"))
         for name, pattern in patterns.items():
             value = dig(data, name)
             if value is not None and not (isinstance(value, str) and pattern.fullmatch(value)):
@@ -372,6 +400,18 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
             if record.request_hash != digest and mismatch == "conflict":
                 raise ApiError(
                     409, "conflict", "This idempotency key was used with a different body.", "Use a new key for a different request."
+                )
+            if replay_facts.existing_id_at is not None:  # an error naming what the key made (GoCardless's 409)
+                try:
+                    existing = envelope.dig(json.loads(record.body), create_facts.id_field)
+                except ValueError:
+                    existing = None
+                raise ApiError(
+                    int(replay_facts.status),
+                    replay_facts.code or "conflict",
+                    "A resource has already been created with this idempotency key",
+                    "Fetch the existing resource by its id instead of creating it again.",
+                    extra={replay_facts.existing_id_at: existing},
                 )
             status = record.status or create_facts.created_status
             if replay_facts.status != "same":
