@@ -675,24 +675,18 @@ def sandbox(
 @click.option("--data", help="The event's data object, as JSON [default: the pack's example].")
 @click.option("--twice", is_flag=True, help="Send the same event again after the first (a duplicate, as a redelivery is).")
 @click.option("--stale", is_flag=True, help="Sign with a timestamp beyond the provider's tolerance (a replayed old delivery).")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="The config file [default: golive.yaml, as check finds it].",
-)
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path), help="The config file [default: as check finds it].")
 def trigger(
     event: str, provider: str | None, url: str, secret: str | None, data: str | None, twice: bool, stale: bool, config_path: Path | None
 ) -> int:
     """Send one signed delivery of EVENT to a receiver, as the provider sends it; print its status, time and body.
     Exit 0 when every delivery got a 2xx, 1 otherwise."""
+    import asyncio
     from urllib.parse import urlsplit
 
     from checker.config import load_config
     from checker.packs import load_pack
-    from checker.trigger import TriggerError, check_event, describe, parsed_data, run, webhook_facts
+    from checker.trigger import TriggerError, check_event, deliver, describe, parsed_data, webhook_facts
 
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -715,7 +709,7 @@ def trigger(
     try:
         facts = webhook_facts(pack)
         note = check_event(facts, pack, event)
-        answers = run(facts, event, url, secret, data=parsed_data(data), twice=twice, stale=stale)
+        answers = asyncio.run(deliver(facts, event, url, secret, data=parsed_data(data), twice=twice, stale=stale))
     except TriggerError as exc:
         raise click.UsageError(str(exc)) from None
     if note:

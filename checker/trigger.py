@@ -9,7 +9,6 @@ printed; every request is bounded (`http.send`: connect, the whole answer, its s
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -91,7 +90,7 @@ def parsed_data(text: str | None) -> dict[str, Any] | None:
     return data
 
 
-async def trigger(
+async def deliver(
     facts: WebhookFacts,
     event_type: str,
     url: str,
@@ -145,19 +144,6 @@ async def _post(
     cut = len(text) > SHOWN or exchange.truncated
     text = text[:SHOWN] + (f" … (cut: {len(exchange.body)} bytes{' or more' if exchange.truncated else ''})" if cut else "")
     return Answer(label, event_id, exchange.status, exchange.elapsed_s, no_command(printable(redactor.text(text))))
-
-
-def run(
-    facts: WebhookFacts,
-    event_type: str,
-    url: str,
-    secret: str,
-    *,
-    data: Mapping[str, Any] | None = None,
-    twice: bool = False,
-    stale: bool = False,
-) -> list[Answer]:
-    return asyncio.run(trigger(facts, event_type, url, secret, data=data, twice=twice, stale=stale))
 
 
 def describe(answer: Answer, url: str) -> list[str]:
