@@ -118,6 +118,18 @@ def test_a_retrying_client_rides_out_the_faults(golive_sandbox, golive_faults):
     assert len(sandbox.resources()) == 1
 
 
+def test_the_stripe_sdk_pays_once_through_faults(golive_sandbox, golive_faults):
+    # the README's example. stripe 16.1.0, _http_client.py:117-162 (`_should_retry`) retries a connection error as its
+    # `should_retry` says, 409 and every status >= 500; never 429
+    sandbox = golive_sandbox("stripe")
+    proxy = golive_faults(sandbox.url, ["503", "reset", "500"])
+    client = stripe.StripeClient(sandbox.api_key, base_addresses={{"api": proxy.url}}, max_network_retries=3)
+    intent = client.v1.payment_intents.create(params=PAYMENT)
+    assert [r.status for r in proxy.requests] == [503, None, 500, 200]
+    assert [r["id"] for r in sandbox.resources()] == [intent.id]
+    assert len({{r.idempotency_key for r in proxy.requests}}) == 1
+
+
 def test_a_hang_holds_until_the_client_gives_up(golive_sandbox, golive_faults):
     proxy = golive_faults(golive_sandbox("stripe").url, ["hang"])
     with pytest.raises(httpx.ReadTimeout):
@@ -140,7 +152,7 @@ def test_an_unknown_fault_is_named(golive_faults):
 def test_the_fixtures_with_real_clients_and_a_real_receiver(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS.format(receiver=str(CLIENTS / "receiver.py")))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=SUBPROCESS_S)
-    result.assert_outcomes(passed=7)
+    result.assert_outcomes(passed=8)
 
 
 STOPPED_TESTS = r"""
