@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import shutil
 import socket
 from pathlib import Path
@@ -265,3 +266,97 @@ def test_the_sandbox_url_and_key_work_for_every_built_in_pack() -> None:
             assert sandbox.resources() == []
         finally:
             sandbox.stop()
+
+
+def test_square_deliveries_without_a_registration_endpoint_pass_squares_own_check(tmp_path: Path) -> None:
+    """Square's pack documents no registration endpoint, yet its sandbox delivers through `deliver_to` (POST
+    /_sandbox/webhooks), signed over the notification URL and the body; the receiver checks each with squareup's
+    `square.utils.webhooks_helper.verify_signature(request_body=, signature_header=, signature_key=, notification_url=)`
+    (tests/clients/receiver.py, --verifier square) and counts what it processed."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from checker.harness.receiver import free_port
+    from checker.testing import Sandbox
+
+    key, port = "k" * 22, free_port()
+    url = f"http://127.0.0.1:{port}/square"
+    env = {**os.environ, "RECEIVER_SECRET": key, "RECEIVER_DB": str(tmp_path / "r.db"), "RECEIVER_URL": url}
+    receiver = subprocess.Popen(
+        [sys.executable, str(CLIENTS / "receiver.py"), "--port", str(port), "--scheme", "square", "--verifier", "square"], env=env
+    )
+    sandbox = Sandbox("square")
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the receiver did not listen"
+                time.sleep(0.05)
+        sandbox.deliver_to(url, key)
+        body = {"source_id": "cnon:card-nonce-ok", "amount_money": {"amount": 1000, "currency": "USD"}, "idempotency_key": "k1"}
+        created = httpx.post(sandbox.url + "/v2/payments", json=body, headers=sandbox.auth, timeout=10, trust_env=False)
+        assert created.status_code == 200, created.text
+        deadline = time.monotonic() + 20
+        while True:
+            events = httpx.get(sandbox.url + "/_sandbox/events", headers=sandbox.auth, timeout=10, trust_env=False).json()
+            if any(d["state"] == "delivered" for d in events["deliveries"]):
+                break
+            assert time.monotonic() < deadline, events["deliveries"]
+            time.sleep(0.1)
+        event_id = events["deliveries"][0]["event_id"]
+        counted = subprocess.run(
+            [sys.executable, str(CLIENTS / "receiver.py"), "count", event_id], capture_output=True, text=True, timeout=30, env=env
+        )
+        assert counted.stdout.strip() == "1"
+    finally:
+        sandbox.stop()
+        receiver.kill()
+        receiver.wait(10)
+
+
+def test_the_new_control_endpoints_keep_to_an_account_and_refuse_other_origins() -> None:
+    """/_sandbox/resources: a key sees its own account's, the control token every account's; /_sandbox/webhooks and
+    /_sandbox/resources answer no web page of another origin (as the clock does)."""
+    import httpx
+
+    from checker.probes.context import sandbox_key
+    from checker.sandbox.app import CONTROL_TOKEN_HEADER
+    from checker.testing import Sandbox
+
+    sandbox = Sandbox("stripe")
+    other = {"Authorization": f"Bearer {sandbox_key(sandbox.pack.facts.keys, 'other')}"}
+    try:
+        with httpx.Client(base_url=sandbox.url, timeout=10, trust_env=False) as client:
+            made = client.post("/v1/payment_intents", data={"amount": "2000", "currency": "usd"}, headers=sandbox.auth)
+            assert made.status_code == 200, made.text
+            assert [r["id"] for r in client.get("/_sandbox/resources", headers=sandbox.auth).json()["data"]] == [made.json()["id"]]
+            assert client.get("/_sandbox/resources", headers=other).json()["data"] == []
+            assert len(sandbox.resources()) == 1  # the control token: every account's
+            assert client.get("/_sandbox/resources", headers={CONTROL_TOKEN_HEADER: "wrong"}).status_code == 401
+            page = {"Origin": "https://evil.example"}
+            assert client.get("/_sandbox/resources", headers={**sandbox.auth, **page}).status_code == 403
+            hook = {"url": "http://127.0.0.1:9/x", "secret": "whsec_" + "ab" * 16}
+            assert client.post("/_sandbox/webhooks", json=hook, headers={**sandbox.auth, **page}).status_code == 403
+            assert client.post("/_sandbox/webhooks", content=json.dumps(hook), headers=sandbox.auth).status_code == 415
+            assert client.post("/_sandbox/webhooks", json=hook, headers=sandbox.auth).status_code == 201
+    finally:
+        sandbox.stop()
+
+
+def test_a_reimported_probe_module_registers_its_checks_again() -> None:
+    """pytester's in-process runs drop the modules a run imported (its SysModulesSnapshot) while the registry stays: the
+    probes imported again register the same functions again, which is no duplicate (another function still is:
+    tests/test_engine.py)."""
+    import importlib
+
+    import checker.probes.repo as repo
+    from checker import registry
+
+    importlib.reload(repo)
+    assert registry.registered()["KEY-001"].fn.__module__ == "checker.probes.repo"
