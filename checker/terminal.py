@@ -135,6 +135,11 @@ class Checklist:
                     self.line("        " + self.style(said, fg=COLOURS[first.status]))
         self.line()
 
+    def attention(self, run: RunResult) -> None:
+        """What to fix first and the verdict, without the checklist above them (the pytest plugin's failure text)."""
+        self._triage(run)
+        self.line(self.verdict(run))
+
     def verdict(self, run: RunResult) -> str:
         counts = run.summary()
         summary = " · ".join(f"{n} {s}" for s, n in counts.items() if n)

@@ -92,52 +92,27 @@ class Delivery:
         return item
 
 
-class Sender:
-    """Signs and sends deliveries to the configured receiver."""
+class Signer:
+    """Deliveries built and signed as the provider sends them: its envelope (webhooks.envelope), its serialisation
+    (webhooks.serialisation) and its signature scheme, for the receiver at `url` (Square signs the URL) with `secret`.
+    What the webhook probes send, and `golive trigger`."""
 
-    def __init__(self, ctx: ProbeContext) -> None:
-        facts = ctx.pack.facts.webhooks
-        webhook = ctx.config.file.webhook
-        if ctx.webhook_error:
-            raise ProbeError(ctx.webhook_error)
-        if facts is None:
-            raise ProbeError(f"the {ctx.pack.name} pack declares no webhook facts (facts.webhooks: scheme, signature_header)")
-        if webhook is None or not ctx.webhook_url:
-            raise ProbeError("no webhook receiver configured (webhook.url)")
-        if not webhook.secret:
-            raise ProbeError("webhook.secret is not set: golive signs its deliveries with the receiver's secret")
-        self.ctx = ctx
+    def __init__(self, facts: WebhookFacts, secret: str, url: str, serialisation: str = "") -> None:
         self.facts: WebhookFacts = facts
-        # the provider's own format (webhooks.serialisation), or the one the receiver was found to verify (see
-        # `_diagnosis`), so that its rejections can still be judged
-        found = ctx.shared_result("hook:diagnosis")
-        self.serialisation: str = found[0] if found else PROVIDER
+        # the provider's own format (webhooks.serialisation), or another one (`OTHER_FORMATS`) the receiver was found to verify
+        self.serialisation: str = serialisation or PROVIDER
         self.provider_format: dict[str, Any] = facts.serialisation.format()
         self.scheme: SigningScheme = facts.signing()
-        self.url = ctx.webhook_url
-        self.secret = webhook.secret
-        self.timeout_s = max(10.0, 2 * facts.deadline_s)
-        self.started = time.monotonic()
-        try:
-            self.scheme.sign([self.secret], b"", timestamp=0, msg_id="x")
-        except SecretError as exc:
-            raise ProbeError(f"webhook.secret: {exc}") from None
-        from checker.http import new_client
-
-        self.client = new_client(self.url, {"User-Agent": "golive-webhook-probe"})
-
-    async def __aenter__(self) -> Sender:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.client.aclose()
+        self.url = url
+        self.secret = secret
+        self.scheme.sign([self.secret], b"", timestamp=0, msg_id="x")  # SecretError: a secret the scheme cannot use
 
     # ---------------------------------------------------------------- what is sent
 
-    def event(self, type_: str | None = None) -> dict[str, Any]:
-        """A realistic event in the provider's envelope (webhooks.envelope) with a fresh id."""
+    def event(self, type_: str | None = None, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A realistic event in the provider's envelope (webhooks.envelope) with a fresh id; `data` as its data object."""
         events = self.facts.required_events or [self.facts.created_event or "test.event"]
-        data = dict(self.facts.event_data) or {"id": "obj_golive", "status": "delivered"}
+        data = data if data is not None else dict(self.facts.event_data) or {"id": "obj_golive", "status": "delivered"}
         return envelope.event(
             self.facts.envelope.model_dump(), "evt_golive_" + secrets.token_hex(10), type_ or events[0], time.time(), data
         )
@@ -176,6 +151,41 @@ class Sender:
         ts = int(time.time()) if timestamp is None else timestamp
         signed = self.scheme.sign(keys or [self.secret], body, timestamp=ts, msg_id=event_id, url=self.url or "")
         return {"Content-Type": "application/json", **signed}
+
+
+class Sender(Signer):
+    """Signs and sends deliveries to the configured receiver."""
+
+    def __init__(self, ctx: ProbeContext) -> None:
+        facts = ctx.pack.facts.webhooks
+        webhook = ctx.config.file.webhook
+        if ctx.webhook_error:
+            raise ProbeError(ctx.webhook_error)
+        if facts is None:
+            raise ProbeError(f"the {ctx.pack.name} pack declares no webhook facts (facts.webhooks: scheme, signature_header)")
+        if webhook is None or not ctx.webhook_url:
+            raise ProbeError("no webhook receiver configured (webhook.url)")
+        if not webhook.secret:
+            raise ProbeError("webhook.secret is not set: golive signs its deliveries with the receiver's secret")
+        self.ctx = ctx
+        # the provider's format, or the one the receiver was found to verify (see `_diagnosis`), so that its rejections can
+        # still be judged
+        found = ctx.shared_result("hook:diagnosis")
+        try:
+            super().__init__(facts, webhook.secret, ctx.webhook_url, found[0] if found else PROVIDER)
+        except SecretError as exc:
+            raise ProbeError(f"webhook.secret: {exc}") from None
+        self.timeout_s = max(10.0, 2 * facts.deadline_s)
+        self.started = time.monotonic()
+        from checker.http import new_client
+
+        self.client = new_client(self.url, {"User-Agent": "golive-webhook-probe"})
+
+    async def __aenter__(self) -> Sender:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.client.aclose()
 
     # ---------------------------------------------------------------- sending
 
@@ -432,7 +442,7 @@ async def rejects_missing_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     return _judge_rejections(control, bad, "a delivery without a signature", sender.facts.rejection_status)
 
 
-def _skew(facts: WebhookFacts) -> int:
+def beyond_tolerance_s(facts: WebhookFacts) -> int:
     """How far outside the tolerance the stale and future timestamps are (10 minutes for 300 s)."""
     return int(max(2 * facts.tolerance_s, facts.tolerance_s + 300))
 
@@ -444,7 +454,7 @@ async def _outside_tolerance(ctx: ProbeContext, direction: int) -> Outcome:
         return Outcome.skipped(f"the {facts.scheme} signature scheme signs no timestamp")
     control = await _control(ctx)
     async with Sender(ctx) as sender:
-        skew = _skew(sender.facts)
+        skew = beyond_tolerance_s(sender.facts)
         event, body, headers = sender.signed(timestamp=int(time.time()) + direction * skew)
         label = f"a valid signature {skew} s {'old' if direction < 0 else 'in the future'}"
         bad = await sender.post(label, sender.id_of(event), body, headers)

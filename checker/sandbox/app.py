@@ -387,7 +387,7 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
             account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
             sandbox.clock.advance(seconds, account)
             return JSONResponse({"clock_offset_s": sandbox.clock.offset_s + sandbox.clock.accounts[account]})
-        if not hmac.compare_digest(request.headers.get(CONTROL_TOKEN_HEADER, "").encode(), sandbox.options.control_token.encode()):
+        if not holds_control_token(request, sandbox):
             raise ApiError(
                 403,
                 "control_token_required",
@@ -404,11 +404,28 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
         sandbox.settle(account)
         return JSONResponse({"data": sandbox.store.events(account), "deliveries": sandbox.store.deliveries(account)})
 
+    async def resources(request: Request) -> Response:
+        """What the sandbox created: the account's resources (a key), or every account's (the control token)."""
+        refuse_cross_origin(request)
+        if holds_control_token(request, sandbox):
+            for account in sandbox.store.accounts():  # each lifecycle moved along on its clock first, as a GET of one is
+                sandbox.settle(account)
+            return JSONResponse({"data": sandbox.store.resources()})
+        account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
+        sandbox.settle(account)
+        return JSONResponse({"data": sandbox.store.resources(account)})
+
     return [
         Route("/_sandbox/stats", stats, methods=["GET"]),
+        Route("/_sandbox/resources", resources, methods=["GET"]),
         Route("/_sandbox/clock", clock, methods=["POST"]),
         Route("/_sandbox/events", events, methods=["GET"]),
     ]
+
+
+def holds_control_token(request: Request, sandbox: Sandbox) -> bool:
+    """The request carries the control token `golive sandbox` printed (CONTROL_TOKEN_HEADER)."""
+    return hmac.compare_digest(request.headers.get(CONTROL_TOKEN_HEADER, "").encode(), sandbox.options.control_token.encode())
 
 
 def refuse_cross_origin(request: Request) -> None:

@@ -54,13 +54,14 @@ from checker.sandbox.app import (
     rate_limited,
     read_body,
     read_json,
+    refuse_cross_origin,
     validation_error,
 )
 from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.forms import FormError, read_form
 from checker.sandbox.store import IdempotencyRecord, Store
 from checker.sandbox.webhooks import DeliveryWorker
-from checker.signing import SigningScheme, fresh_secret
+from checker.signing import SecretError, SigningScheme, fresh_secret
 from checker.sniff import sniff
 
 if TYPE_CHECKING:
@@ -143,7 +144,9 @@ class Served:
         self.DEFAULT_RATE_LIMIT = facts.rate_limit.requests_per_s if facts.rate_limit else 0.0
         self.RATE_WINDOW_S = RATE_WINDOWS[facts.rate_limit.window] if facts.rate_limit else 1.0
         hooks = facts.webhooks
-        self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks and hooks.endpoints_path else None
+        # every pack that states its signature delivers (to endpoints registered at `endpoints_path`, where it has one,
+        # or with golive's own POST /_sandbox/webhooks: the pytest plugin's `deliver_to`)
+        self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks else None
         self.WEBHOOK_FORMAT: dict[str, Any] | None = hooks.serialisation.format() if hooks else None  # a delivery's bytes
 
     def middleware(self, options: SandboxOptions) -> list[Middleware]:
@@ -435,6 +438,8 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         routes += [Route(alias.rstrip("/") + "/{rid}", get, methods=["GET"]) for alias in emulation.path_aliases]
     if hooks is not None and hooks.endpoints_path and scheme is not None:
         routes += _webhook_routes(pack, sandbox, scheme)
+    if scheme is not None:
+        routes += _delivery_control(pack, sandbox, scheme)
     for feature in features:
         routes += feature.routes()
     return routes
@@ -516,6 +521,50 @@ def _webhook_routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list
         Route(hooks.endpoints_path, endpoints, methods=["GET", "POST"]),
         Route(hooks.endpoints_path.rstrip("/") + "/{hook_id}", delete, methods=["DELETE"]),
     ]
+
+
+def _delivery_control(pack: Pack, sandbox: Sandbox, scheme: SigningScheme) -> list[Route]:
+    """POST /_sandbox/webhooks, for any pack that states how its deliveries are signed (with or without a documented
+    registration endpoint of its own)."""
+    facts = pack.facts
+    known = facts.webhooks.event_types if facts.webhooks else []
+    store, clock = sandbox.store, sandbox.clock
+    live, test = tuple(facts.keys.live_prefixes), tuple(facts.keys.test_prefixes)
+
+    async def deliver_to(request: Request) -> Response:
+        """golive's own registration (the pytest plugin's `deliver_to`): an endpoint of the key's account whose events are
+        signed with the secret the caller's receiver already has, rather than one the sandbox makes; JSON only, as the
+        clock takes it (see `control_routes`)."""
+        refuse_cross_origin(request)
+        account = authenticate(request, live, test, sandbox.key_header, sandbox.key_schemes)
+        if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
+            raise ApiError(
+                415, "unsupported_media_type", "POST /_sandbox/webhooks takes a JSON body.", "Send Content-Type: application/json."
+            )
+        body = await read_json(request, 64 * 1024)
+        url, secret, events = (body.get(name) for name in ("url", "secret", "events")) if isinstance(body, dict) else (None, None, None)
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2048:
+            raise validation_error("url", "must be an http(s) URL", 400)
+        if not sandbox.options.allow_remote_webhooks and not loopback_url(url):
+            raise validation_error("url", "must be on this machine (127.0.0.1, ::1 or localhost)", 400)
+        if not isinstance(secret, str) or not secret:
+            raise validation_error("secret", "the receiver's signing secret is required", 400)
+        try:
+            scheme.sign([secret], b"", timestamp=0, msg_id="x")
+        except SecretError as exc:
+            raise validation_error("secret", str(exc), 400) from None
+        events = ["*"] if events is None else events
+        if (
+            not isinstance(events, list)
+            or not events
+            or not all(isinstance(e, str) and (e == "*" or not known or e in known) for e in events)
+        ):
+            raise validation_error("events", f"must be a non-empty list of: {', '.join(['*', *known])}" if known else "must be a list", 400)
+        hook_id = "we_" + secrets.token_hex(8)
+        store.add_webhook(hook_id, account, url, events, secret, clock.now(account))
+        return JSONResponse({"id": hook_id, "url": url, "events": events}, status_code=201)
+
+    return [Route("/_sandbox/webhooks", deliver_to, methods=["POST"])]
 
 
 # ---------------------------------------------------------------- the app

@@ -208,6 +208,15 @@ class Store:
         ).fetchall()
         return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
+    def resources(self, account: str | None = None) -> list[dict[str, Any]]:
+        """Every resource of `account` (of every account without one) as the provider shows it, oldest first."""
+        query = "SELECT data FROM resources" + (" WHERE account = ?" if account else "") + " ORDER BY created_at, rowid"
+        return [json.loads(row[0]) for row in self.db.execute(query, (account,) if account else ())]
+
+    def accounts(self) -> list[str]:
+        """The accounts that have created something."""
+        return [row[0] for row in self.db.execute("SELECT DISTINCT account FROM resources")]
+
     def count_resources(self, account: str | None = None) -> dict[str, int]:
         query = "SELECT kind, COUNT(*) FROM resources" + (" WHERE account = ?" if account else "") + " GROUP BY kind"
         return dict(self.db.execute(query, (account,) if account else ()).fetchall())
