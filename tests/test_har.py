@@ -123,11 +123,10 @@ def test_a_body_is_kept_bounded_and_its_size_whole(sandbox):
         traffic.TAPE.set(recording.tape("FILE-102"))
         server = sandbox("mintfax")
         scenario = Scenario(first=(status(503, "service_unavailable", retry_after=1), RESET))
-        async with RecordingProxy(server.url, scenario) as proxy:
-            async with httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
-                await client.post("/v1/fax", content=b"x" * 200_000, headers={"Authorization": f"Bearer {KEY}"})
-                with pytest.raises(httpx.TransportError):
-                    await client.post("/v1/fax", content=b"{}")
+        async with RecordingProxy(server.url, scenario) as proxy, httpx.AsyncClient(base_url=proxy.url, timeout=10) as client:
+            await client.post("/v1/fax", content=b"x" * 200_000, headers={"Authorization": f"Bearer {KEY}"})
+            with pytest.raises(httpx.TransportError):
+                await client.post("/v1/fax", content=b"{}")
         return recording.entries()
 
     entries = asyncio.run(go())
