@@ -19,7 +19,10 @@ from checker.errors import OutputError
 
 T = TypeVar("T")
 U = TypeVar("U")
-FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
+FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab", "har")  # "text" and report.FORMATS (a test keeps them equal)
+# formats only a run writes: what they show is recorded while it runs and not kept in report.json
+RUN_ONLY = {"har": "report.json does not keep the traffic; golive check --format har writes traffic.har while it runs"}
+PROGRESS = ("auto", "lines", "none")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
 # the built-in packs for help texts, without importing packs at start-up (tests/test_cli.py: equal to packs.BUILTIN_PACKS)
 BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe, gocardless"
@@ -32,13 +35,16 @@ class CsvChoice(click.ParamType):  # type: ignore[type-arg]
 
     name = "list"
 
-    def __init__(self, choices: tuple[str, ...]) -> None:
-        self.choices = choices
+    def __init__(self, choices: tuple[str, ...], refused: dict[str, str] | None = None) -> None:
+        self.refused = refused or {}  # choices this command does not take, and why
+        self.choices = tuple(c for c in choices if c not in self.refused)
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
         if isinstance(value, list):
             return value
         items = [v.strip() for v in str(value).split(",") if v.strip()]
+        if refused := next((v for v in items if v in self.refused), None):
+            self.fail(f"{refused}: {self.refused[refused]}", param, ctx)
         bad = [v for v in items if v not in self.choices]
         if bad or not items:
             self.fail(f"{', '.join(bad) or 'nothing'} is not one of {', '.join(self.choices)}", param, ctx)
@@ -129,6 +135,13 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each rule's evidence (request transcripts) and fix.")
 @click.option("--no-color", "no_colour", is_flag=True, help="Plain output (also with NO_COLOR set).")
+@click.option(
+    "--progress",
+    type=click.Choice(PROGRESS),
+    default="auto",
+    show_default=True,
+    help="On stderr while probing: a line per finished rule (lines), none, or auto: a live status line on a terminal, else lines (CI).",
+)
 def check(
     config_path: Path | None,
     provider: str | None,
@@ -143,6 +156,7 @@ def check(
     quiet: bool,
     verbose: bool,
     no_colour: bool,
+    progress: str,
 ) -> int:
     """Run the checklist against the integration and exit with the verdict."""
     from checker.config import load_config, minimal_config
@@ -168,7 +182,7 @@ def check(
         jobs=jobs,
         require=tuple(require or ()),
     )
-    return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
+    return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour, progress)
 
 
 def find_config(start: Path) -> Path | None:
@@ -180,13 +194,23 @@ def find_config(start: Path) -> Path | None:
 
 
 def _run_and_report(
-    config: Any, provider: str, options: Any, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool
+    config: Any,
+    provider: str,
+    options: Any,
+    formats: list[str],
+    output: Path,
+    quiet: bool,
+    verbose: bool,
+    no_colour: bool,
+    progress_mode: str = "auto",
 ) -> int:
+    import dataclasses
+
     from checker import engine
     from checker.packs import load_pack
     from checker.preflight import check_before_probing
     from checker.report import cannot_write, unwritable
-    from checker.terminal import Checklist, ProgressLine, colour_enabled
+    from checker.terminal import Checklist, colour_enabled, progress_for
 
     record = os.environ.pop(RUN_RECORD, None)  # golive's own: the client and receiver it starts do not inherit it
     from_file = provider == config.file.provider and config.path != "(built-in)"
@@ -197,7 +221,9 @@ def _run_and_report(
     check_before_probing(config, {r.id: checks[r.id].target for r in rules if not r.skip and r.id in checks})  # exit 2, nothing probed
     if reason := unwritable(output, formats):  # a run of minutes is not wasted on reports that cannot be written
         raise OutputError(f"{cannot_write(output, reason)}; nothing was probed")
-    progress = ProgressLine(len(rules))
+    if "har" in formats:  # the proxy and the webhook sender keep what they exchange (checker/traffic.py)
+        options = dataclasses.replace(options, traffic=True)
+    progress = progress_for(progress_mode, len(rules))
 
     def write(run: Any) -> tuple[list[Path], OutputError | None]:
         """The reports first, before anything is printed: a closed stdout (`golive check | head -1`) or a
@@ -347,7 +373,8 @@ def _sandbox_label(run: Any) -> str:
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each rule's evidence and fix.")
 @click.option("--no-color", "no_colour", is_flag=True, help="Plain output (also with NO_COLOR set).")
-def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool) -> int:
+@click.option("--progress", type=click.Choice(PROGRESS), default="auto", show_default=True, help="As golive check's --progress.")
+def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: bool, verbose: bool, no_colour: bool, progress: str) -> int:
     """Check the bundled example integration against the embedded sandbox: zero set-up."""
     from checker.config import load_config
     from checker.engine import RunOptions
@@ -369,7 +396,7 @@ def demo(flawed: bool, provider: str, formats: list[str], output: Path, quiet: b
     hooks = load_pack(provider).facts.webhooks
     secret = fresh_secret(hooks.scheme if hooks else "")  # in the form the provider's scheme takes (Adyen: hex)
     config = load_config(path, environ={f"{provider.upper()}_WEBHOOK_SECRET": secret})
-    return _run_and_report(config, provider, RunOptions(), formats, output, quiet, verbose, no_colour)
+    return _run_and_report(config, provider, RunOptions(), formats, output, quiet, verbose, no_colour, progress)
 
 
 def _require_example_packages(requirements: Path) -> None:
@@ -428,7 +455,7 @@ def _write_and_say(run: Any, formats: list[str], output: Path) -> OutputError | 
 @report.command()
 @click.argument("reports", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
-@click.option("--format", "formats", type=CsvChoice(FORMATS), default="json", show_default=True, help="Outputs, comma-separated.")
+@click.option("--format", "formats", type=CsvChoice(FORMATS, RUN_ONLY), default="json", show_default=True, help="Outputs, comma-separated.")
 @click.option("--fail-on", type=click.Choice(["blocker", "warning"]), help="Recompute the verdict with this threshold.")
 def merge(reports: tuple[Path, ...], output: Path, formats: list[str], fail_on: str | None) -> int:
     """Merge report.json files from parallel CI jobs into one report; exits with the merged verdict."""
@@ -464,7 +491,7 @@ def diff(old: Path, new: Path, fail_on_new: bool, fmt: str) -> int:
 
 @report.command()
 @click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "formats", type=CsvChoice(FORMATS), default="html", show_default=True, help="Outputs, comma-separated.")
+@click.option("--format", "formats", type=CsvChoice(FORMATS, RUN_ONLY), default="html", show_default=True, help="Outputs, comma-separated.")
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("golive-report"), show_default=True)
 def render(source: Path, formats: list[str], output: Path) -> int:
     """Render a saved report.json again, in other formats (html, md, junit, sarif, gitlab, github, text)."""

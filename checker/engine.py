@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checker import __version__
+from checker import __version__, traffic
 from checker.budget import BudgetExceeded, within
 from checker.config import Config
 from checker.context import context_of, locations_of
@@ -49,6 +49,7 @@ class RunOptions:
     jobs: int = 16
     today: dt.date = field(default_factory=dt.date.today)
     require: tuple[str, ...] = ()  # --require: targets that must be configured and probed (with golive.yaml's require:)
+    traffic: bool = False  # keep what the proxy and the webhook sender exchanged (RunResult.traffic, for --format har)
 
 
 def registered() -> dict[str, Check]:
@@ -401,6 +402,7 @@ async def _run_checks(
     redactor: Redactor,
     outcomes: dict[str, tuple[Outcome, float]],
     reads: dict[str, set[str]],
+    recording: traffic.Traffic | None = None,
 ) -> None:
     """Decide what needs no probe, run the rest concurrently (at most `options.jobs` at once); fills `outcomes`
     as each finishes, so an interruption keeps everything finished so far."""
@@ -440,6 +442,8 @@ async def _run_checks(
                 ctx.refuse_live_key()
             except ProbeError as exc:
                 outcomes[rule.id] = (Outcome(Status.ERROR, str(exc)), 0.0)
+                if progress:  # finished too: a line of its own in CI's log
+                    progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor))
                 return
         # the static checks read local files and settings: they take no --jobs slot, so they never queue
         # behind network probes, nor hold a slot a client probe (which waits out real backoff) could use
@@ -448,6 +452,7 @@ async def _run_checks(
                 progress("start", rule, None)
             timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
             READING.set(reads.setdefault(rule.id, set()))  # this task's own: the facts the check reads
+            traffic.TAPE.set(recording.tape(rule.id) if recording is not None else None)  # and what it exchanges
             outcome, took = await _run_one(check, rule, ctx, timeout)
             died = targets.receiver.failure if targets.receiver and check.target == "webhook" else None
             if died:  # whatever answered after the receiver exited was not the receiver golive started
@@ -481,13 +486,14 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
             if progress:
                 progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
     needed = {checks[r.id].target for r in rules if r.id not in outcomes}
+    recording = traffic.Traffic() if options.traffic else None
     interrupted = False
     try:
         async with prepared_targets(config, pack, needed) as targets:
             generated = [key for key in (targets.api_key, targets.contract_key) if key]
             remember(generated)
             redactor = Redactor((*config.secrets, *generated))
-            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads)
+            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads, recording)
     except asyncio.CancelledError:
         # Ctrl-C or SIGTERM (cli.run_interruptibly cancels this task): every probe has been cancelled and
         # has run its clean-up (process groups killed, proxies closed), the receiver and the sandbox are
@@ -518,6 +524,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         results=results,
         tool_version=__version__,
         config_file=None if config.path == "(built-in)" else Path(config.path).name,
+        # what the client and the receiver were sent and answered, through the same seam as the evidence
+        traffic=tuple(traffic.cleaned(entry, redactor.deep, printable_deep) for entry in recording.entries()) if recording else (),
+        traffic_dropped=recording.dropped if recording is not None else 0,
     )
 
 

@@ -147,6 +147,10 @@ class RunResult:
     # what was checked, for a reviewer: {config, git: {commit, dirty}, client, receiver, sandbox, pack: {name, path, digest}}
     context: Mapping[str, Any] = field(default_factory=dict)
     locations: Mapping[str, int] = field(default_factory=dict)  # target -> the config line that configures it (SARIF, annotations)
+    # what the fault proxy and the webhook sender exchanged (with --format har: checker/traffic.py), redacted and
+    # printable; not in report.json
+    traffic: tuple[Mapping[str, Any], ...] = ()
+    traffic_dropped: int = 0  # exchanges over traffic.MAX_EXCHANGES, not kept
 
     def not_probed(self) -> list[str]:
         """Blockers the pack covers that were skipped all the same, because of a setting in golive.yaml (KEY-003

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from typing import TextIO
 
 import click
 
 from checker.model import Result, Rule, RunResult, Status
-from checker.printable import no_command, printable
+from checker.printable import no_command, printable, printable_line
 
 SYMBOLS = {
     Status.PASS: "✓",
@@ -359,6 +361,83 @@ class ProgressLine:
         """Clear the line for good (the run is being interrupted: nothing more to show here)."""
         self.clear()
         self.enabled = False
+
+
+class ProgressLines:
+    """A line on stderr per rule as it finishes, in the order they finish, with the run's elapsed time: in CI (no TTY)
+    a log that moves, never a line on stdout (where the checklist and the printed formats go). Each line is made
+    printable and never a workflow command (the messages come redacted from the engine's seam)."""
+
+    MESSAGE = 160  # characters of a failure's or an error's message on its line; the checklist has it whole
+
+    def __init__(self, total: int, stream: TextIO = sys.stderr, clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.done, self.stream, self.clock = total, 0, stream, clock
+        self.started = clock()
+        self.enabled = True
+        self._say(f"golive: {total} rule{'s' * (total != 1)} to check; a line as each finishes (--progress none for none)")
+
+    def __call__(self, event: str, rule: Rule, result: Result | None) -> None:
+        if event != "done" or result is None:
+            return
+        self.done += 1
+        status = result.status.value
+        said = ""
+        if result.status in (Status.FAIL, Status.ERROR) and result.message:
+            said = ": " + _cut_to(result.message, self.MESSAGE)
+        self._say(
+            f"golive: [{self.done}/{self.total}] {self.clock() - self.started:.1f} s  {rule.id} {status} "
+            f"({result.duration_s:.1f} s)  {rule.title}{said}"
+        )
+
+    def _say(self, line: str) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.stream.write(printable_line(line) + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):  # stderr closed or gone: the run goes on without its log
+            self.enabled = False
+
+    def clear(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        """The run is being interrupted: the lines so far stand; nothing is cleared."""
+
+
+class NoProgress:
+    """--progress none: nothing while probing."""
+
+    def __call__(self, event: str, rule: Rule, result: Result | None) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def progress_for(mode: str, total: int, stream: TextIO | None = None) -> ProgressLine | ProgressLines | NoProgress:
+    """What `--progress` asks for: `lines`, `none`, or `auto`: the live status line on a terminal, lines elsewhere
+    (a CI log, a file, a pipe)."""
+    stream = stream if stream is not None else sys.stderr
+    if mode == "none":
+        return NoProgress()
+    if mode == "lines" or not _isatty(stream):
+        return ProgressLines(total, stream)
+    return ProgressLine(total, stream)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def _cut_to(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def colour_enabled(no_colour: bool, stream: TextIO, environ: dict[str, str]) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 import h11
 
-from checker import http
+from checker import http, traffic
 from checker.envelope import error_answer, form_decode
 from checker.errors import ProbeError
 from checker.harness import runqueue
@@ -54,6 +54,13 @@ class Action:
             extra = f" Retry-After: {self.retry_after:g}" if self.retry_after is not None else ""
             return f"injected {self.status} {self.error}{extra}"
         return {"forward": "forwarded", "reset": "connection reset", "hang": f"no answer for {self.hang_s:g} s"}[self.kind]
+
+    def name(self) -> str | None:
+        """The injected fault by the name a scenario gives it ("503", "429:2" with Retry-After: 2, "reset", "hang"); None
+        for a forwarded request."""
+        if self.kind == "status":
+            return f"{self.status}" + (f":{self.retry_after:g}" if self.retry_after is not None else "")
+        return None if self.kind == "forward" else self.kind
 
 
 FORWARD = Action("forward")
@@ -143,7 +150,8 @@ class RecordingProxy:
         self._listener: socket.socket | None = None
         self._accepting: asyncio.Task[None] | None = None
         self._client = http.new_client(self.upstream, timeout_s=self.upstream_timeout_s)
-        self._started = time.monotonic()
+        self._started, self._wall = time.monotonic(), time.time()
+        self._tape = traffic.TAPE.get()  # the run keeps the traffic (--format har): what this proxy saw goes there
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = asyncio.Event()
         self.port = 0
@@ -162,7 +170,7 @@ class RecordingProxy:
         self.port = sock.getsockname()[1]
         self._listener = sock
         self._accepting = asyncio.ensure_future(self._accept(sock))
-        self._started = time.monotonic()
+        self._started, self._wall = time.monotonic(), time.time()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -211,12 +219,18 @@ class RecordingProxy:
                 attempt.read_at, attempt.queued_read = read_at, queued
                 action = self.scenario.action(attempt.n)
                 attempt.action = action.describe()
+                taped = self._taped(request, body, size, t, attempt.n, action)
                 if action.kind == "reset":
+                    if taped is not None:
+                        taped.unanswered("connection reset (injected by golive)", time.monotonic() - self._started - t)
                     connection.reset()
                     return
                 if action.kind == "hang":
                     if await self._hang(connection, action.hang_s):
                         attempt.abandoned_at = time.monotonic() - self._started
+                    if taped is not None:
+                        gave_up = "the client gave up" if attempt.abandoned_at is not None else "golive then reset the connection"
+                        taped.unanswered(f"no answer (a hang injected by golive; {gave_up})", time.monotonic() - self._started - t)
                     connection.reset()
                     return
                 code, headers, payload = await self._answer(action, request, body, size)
@@ -229,6 +243,8 @@ class RecordingProxy:
                 # stamped right before the send, which writes at once (sock_sendall tries the socket first)
                 attempt.queued_answer = self._queued()
                 attempt.status, attempt.answered_at = code, time.monotonic() - self._started
+                if taped is not None:
+                    taped.answered(code, [*headers, ("content-length", str(len(payload)))], payload, attempt.answered_at - t)
                 if action.kind == "forward" and code in REFUSALS:  # the sandbox's own refusal, not a fault golive injected
                     attempt.refusal = payload[:REFUSAL_TEXT].decode("utf-8", "replace")
                 await connection.send(answer)
@@ -315,6 +331,32 @@ class RecordingProxy:
         )
         self.attempts.append(attempt)
         return attempt
+
+    def _taped(self, request: h11.Request, body: list[bytes], size: int, t: float, n: int, action: Action) -> traffic.Recorded | None:
+        """The request on the run's tape (--format har), with the fault golive injected into it; None when the run
+        keeps no traffic."""
+        if self._tape is None:
+            return None
+        kept, length = [], 0
+        for chunk in body:  # the first BODY_TEXT bytes only: an 11 MB upload is not copied again
+            if length >= traffic.BODY_TEXT:
+                break
+            kept.append(chunk[: traffic.BODY_TEXT - length])
+            length += len(kept[-1])
+        target = request.target.decode("latin-1")
+        recorded = traffic.Recorded(
+            probe="client",
+            started=self._wall + t,
+            method=request.method.decode("latin-1"),
+            url=self.url + target if target.startswith("/") else target,  # absolute-form: as the client wrote it
+            request_headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers],
+            request_body=b"".join(kept),
+            request_size=size,
+            http_version=f"HTTP/{request.http_version.decode('latin-1')}",
+            golive={"attempt": n, "fault": action.name(), "proxy": action.describe()},
+        )
+        self._tape.record(recorded)
+        return recorded
 
     async def _answer(self, action: Action, request: h11.Request, body: list[bytes], size: int) -> tuple[int, list[tuple[str, str]], bytes]:
         if action.kind == "status":

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from checker import budget
+from checker import budget, traffic
 from checker.budget import Budget, waiting
 from checker.config import Config
 from checker.errors import ProbeError
@@ -121,22 +121,26 @@ class ProbeContext:
     _shared: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     _shared_budgets: dict[str, Budget] = field(default_factory=dict)
     _shared_reads: dict[str, set[str]] = field(default_factory=dict)
+    _shared_tapes: dict[str, traffic.Tape | None] = field(default_factory=dict)  # what each shared probe exchanged (har)
 
     async def shared(self, name: str, make: Callable[[], Awaitable[T]]) -> T:
         """Run `make` once per run under `name`; every check asking for it gets the same result. The probe runs
         under a budget of its own that each awaiting check follows (checker/budget.py)."""
         if name not in self._shared:
-            own, read = Budget(math.inf), set[str]()
-            token, reading = budget.CURRENT.set(own), READING.set(read)
+            own, read, tape = Budget(math.inf), set[str](), traffic.shared_tape()
+            token, reading, taping = budget.CURRENT.set(own), READING.set(read), traffic.TAPE.set(tape)
             try:
                 task = asyncio.ensure_future(make())
             finally:
                 budget.CURRENT.reset(token)
                 READING.reset(reading)
+                traffic.TAPE.reset(taping)
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even when no check waits any more
             self._shared[name] = task
             self._shared_budgets[name] = own
             self._shared_reads[name] = read
+            self._shared_tapes[name] = tape
+        traffic.awaited(self._shared_tapes[name])  # its exchanges are every awaiting check's too
         mine = budget.CURRENT.get()
         try:
             with mine.following(self._shared_budgets[name]) if mine is not None else contextlib.nullcontext():

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from checker import envelope
+from checker import envelope, traffic
 from checker.envelope import dig
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
@@ -210,6 +210,18 @@ class Sender(Signer):
 
         t0 = time.monotonic()
         t = t0 - self.started
+        taped = traffic.record(  # on the run's tape when it keeps the traffic (--format har): what golive crafted, and why
+            traffic.Recorded(
+                "webhook",
+                time.time(),
+                "POST",
+                self.url,
+                self._sent(headers),
+                body[: traffic.BODY_TEXT],
+                len(body),
+                golive={"delivery": label, "event_id": event_id},
+            )
+        )
         try:
             exchange = await send(
                 self.client,
@@ -222,15 +234,23 @@ class Sender(Signer):
                 deadline_s=deadline_s,
             )
         except TargetUnreachable as exc:
+            taped.unanswered(str(exc), time.monotonic() - t0)
             return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc), unreachable=True)
         except ProbeError as exc:
+            taped.unanswered(str(exc), time.monotonic() - t0)
             return Delivery(label, event_id, t, None, time.monotonic() - t0, str(exc))
+        taped.answered(exchange.status, list(exchange.headers.items()), exchange.body, exchange.elapsed_s)
         answer = exchange.body[:SHOWN].decode("utf-8", "replace")
         if exchange.truncated or len(exchange.body) > SHOWN:
             answer += f" … (cut; {exchange.note or f'golive reads at most {MAX_ANSWER // 1024} KB'})" if exchange.truncated else " …"
         location = exchange.headers.get("location")
         location = location[:SHOWN] if location is not None else None
         return Delivery(label, event_id, t, exchange.status, exchange.elapsed_s, None, answer, location)
+
+    def _sent(self, headers: dict[str, str]) -> list[tuple[str, str]]:
+        """The headers a delivery goes with: the client's own (User-Agent…) and the delivery's."""
+        given = {name.lower() for name in headers}
+        return [(k, v) for k, v in self.client.headers.items() if k.lower() not in given] + list(headers.items())
 
     def signed(self, *, keys: list[str] | None = None, timestamp: int | None = None) -> tuple[dict[str, Any], bytes, dict[str, str]]:
         """A fresh event, its body, and headers signing it (with `keys`, at `timestamp`, when given)."""

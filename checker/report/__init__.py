@@ -11,7 +11,7 @@ from pathlib import Path
 
 from checker.errors import OutputError
 from checker.model import RunResult
-from checker.report import github, gitlab, html, jsonfile, junit, markdown, sarif
+from checker.report import github, gitlab, har, html, jsonfile, junit, markdown, sarif
 from checker.report.diff import diff_runs, render_diff
 from checker.report.html import timeline_svg
 from checker.report.load import load_report
@@ -19,7 +19,9 @@ from checker.report.merge import merge_runs
 
 # one module per format, each with FILE and `render(run) -> text`; a new format is one module and one line here.
 # A format whose FILE is None is printed to stdout by the command line instead (github: workflow commands)
-FORMATS = {"json": jsonfile, "sarif": sarif, "html": html, "md": markdown, "junit": junit, "github": github, "gitlab": gitlab}
+FORMATS = {"json": jsonfile, "sarif": sarif, "html": html, "md": markdown, "junit": junit, "github": github, "gitlab": gitlab, "har": har}
+# the formats that need what `golive check` recorded during the run (RunResult.traffic), which report.json does not keep
+RECORDED = ("har",)
 FILES = {name: module.FILE for name, module in FORMATS.items() if module.FILE is not None}
 PRINTED = tuple(name for name, module in FORMATS.items() if module.FILE is None)
 RENDERERS: dict[str, Callable[[RunResult], str]] = {name: module.render for name, module in FORMATS.items()}
@@ -30,6 +32,7 @@ __all__ = [
     "FILES",
     "FORMATS",
     "PRINTED",
+    "RECORDED",
     "RENDERERS",
     "cannot_write",
     "diff_runs",
