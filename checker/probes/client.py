@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from checker.envelope import spelled
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
-from checker.packs import size_limit
+from checker.packs import RetryFacts, size_limit
 from checker.probes.context import ProbeContext
 from checker.provenance import untracked
 from checker.registry import check
@@ -597,11 +597,14 @@ MAX_TIMING_RUNS = 6  # ... and at most this many, one more each time the evidenc
 
 
 def _schedules(ctx: ProbeContext) -> tuple[Schedule, ...]:
-    """The schedules the pack accepts: the documented one and its variants, or, where the pack takes the schedule
+    return pack_schedules(ctx.pack.facts.retry)
+
+
+def pack_schedules(retry: RetryFacts) -> tuple[Schedule, ...]:
+    """The schedules a pack accepts: the documented one and its variants, or, where the pack takes the schedule
     from the provider's official SDKs (retry.sdk_schedules), each SDK's under its name."""
     from checker.backoff import Schedule, accepted_schedules
 
-    retry = ctx.pack.facts.retry
     first = retry.immediate_first_retry
     sdks = [
         Schedule(s.model, s.base_s or retry.base_s, s.max_delay_s or retry.max_delay_s, 0.0, first, s.shift, name)
