@@ -216,23 +216,22 @@ def test_the_pack_json_schema_knows_sdk_schedules_and_lines():
     assert not schema.is_valid(pack)
 
 
-def test_the_stripe_packs_sdk_citations_point_at_the_lines_that_compute_the_delay():
+@pytest.mark.parametrize("sdk", ["stripe-python", "stripe-node"])
+def test_the_stripe_packs_sdk_citations_point_at_the_lines_that_compute_the_delay(sdk):
     """Each SDK schedule's provenance gives the source file's lines; the quote is on one of them, in the SDK as
     installed (stripe-python for the tests, stripe-node by .ci/run)."""
     pack = load_pack("stripe")
-    basis = {item["fact"]: dict(item) for item in pack.rule("RETRY-106").basis}
-    sources = {
-        "retry.sdk_schedules.stripe-python": Path(stripe.__file__).parent / "_http_client.py",
-        "retry.sdk_schedules.stripe-node": node_modules() / "stripe" / "cjs" / "RequestSender.js",
-    }
-    for fact, source in sources.items():
-        item = basis[fact]
-        lines = re.search(r", lines ([0-9, -]+) — ", item["documented"])
-        assert lines, item
-        text = source.read_text(encoding="utf-8").splitlines()
-        spans = [tuple(map(int, (part.split("-") * 2)[:2])) for part in lines.group(1).split(", ")]
-        cited = [text[n - 1].strip() for a, b in spans for n in range(a, b + 1)]
-        assert item["quote"] in cited, (fact, item["quote"])
+    item = {item["fact"]: dict(item) for item in pack.rule("RETRY-106").basis}[f"retry.sdk_schedules.{sdk}"]
+    if sdk == "stripe-python":
+        source = Path(stripe.__file__).parent / "_http_client.py"
+    else:
+        source = node_modules() / "stripe" / "cjs" / "RequestSender.js"
+    lines = re.search(r", lines ([0-9, -]+) — ", item["documented"])
+    assert lines, item
+    text = source.read_text(encoding="utf-8").splitlines()
+    spans = [tuple(map(int, (part.split("-") * 2)[:2])) for part in lines.group(1).split(", ")]
+    cited = [text[n - 1].strip() for a, b in spans for n in range(a, b + 1)]
+    assert item["quote"] in cited, (sdk, item["quote"])
 
 
 # ---------------------------------------------------------------- the SDKs themselves, against the embedded sandbox
