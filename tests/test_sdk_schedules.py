@@ -203,6 +203,17 @@ def test_a_user_pack_names_its_own_sdk_schedule(tmp_path):
     assert json.loads(basis["retry.sdk_schedules.stripe-go"]["value"]) == {"model": "exact", "base_s": 1.0, "max_delay_s": 4.0}
 
 
+def test_a_pack_extending_stripe_states_a_documented_schedule_instead(tmp_path):
+    """`sdk_schedules: null` drops the inherited SDK schedules: base_s and jitter_s are a document's again."""
+    path = tmp_path / "documented.yaml"
+    path.write_text(
+        "schema: golive-pack/1\nname: documented\nextends: stripe\nfacts:\n  retry: {sdk_schedules: null, jitter_s: 0.5}\n"
+        "provenance: {retry.jitter_s: {assumed: a test}}\n"
+    )
+    schedules = pack_schedules(load_pack(str(path)).facts.retry)
+    assert [(s.model, s.sdk) for s in schedules] == [("documented", ""), ("equal jitter", ""), ("full jitter", "")]
+
+
 def test_the_pack_json_schema_knows_sdk_schedules_and_lines():
     schema = jsonschema.Draft202012Validator(json_schema("pack"))
     pack = as_json((ROOT / "rules" / "stripe.yaml").read_text())
