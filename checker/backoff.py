@@ -9,6 +9,11 @@ Schedules (retry n, 0-based; D = min(base * 2**n, cap)):
                 SDK: the first retry waits exactly the base)
   added jitter  D + anything in [0, max(base, D/2)]: a provider documenting exact delays (jitter 0) accepts jitter
                 that only adds to them (golive's reading); only its support is tested, as its shape is the client's
+  exact         D: an official SDK's schedule without jitter
+An official SDK's schedule (a pack's `retry.sdk_schedules`, where the provider documents none) is one of these
+models on its own base and cap, named after the SDK, and may start its doubling `shift` retries later or earlier
+(D = min(base * 2**(n + shift), cap)): stripe-node counts its retries from 0 where stripe-python counts from 1, so it
+waits the base twice before doubling.
 
 Noise. A recorded delay is the client's planned delay plus a latency L >= 0 (waking up, building the
 request, connecting), and it may look up to EARLY_S shorter (timestamps on both sides). `Noise.late`
@@ -97,24 +102,28 @@ DEFAULT_NOISE = Noise()
 class Schedule:
     """One accepted schedule of retry delays (see the module's docstring)."""
 
-    model: str  # documented | full jitter | equal jitter | floored equal jitter | added jitter
+    model: str  # documented | full jitter | equal jitter | floored equal jitter | added jitter | exact
     base: float
     cap: float
     jitter: float = 0.0
     immediate_first: bool = False  # the provider documents a first retry at once, then the schedule (urllib3 2.x's shape)
+    shift: int = 0  # retry n doubles from base * 2**(n + shift) (stripe-node: -1, the base twice)
+    sdk: str = ""  # the official SDK whose source states this schedule; "": the provider's documents (or golive's reading)
 
     def window(self, n: int) -> tuple[float, float]:
         if self.immediate_first and n == 0:
             return 0.0, 0.0
-        d = min(self.base * 2.0 ** min(n, 60), self.cap)
+        d = min(self.base * 2.0 ** min(n + self.shift, 60), self.cap)
         if self.model == "documented":
             return d, min(d + self.jitter, self.cap)
+        if self.model == "exact":
+            return d, d
         if self.model == "full jitter":
             return 0.0, d
         if self.model == "added jitter":
             return d, d + max(self.base, d / 2)
-        if self.model == "floored equal jitter":
-            return max(d / 2, min(self.base, d)), d
+        if self.model == "floored equal jitter":  # never under the base, even where the doubling starts below it
+            return max(d / 2, self.base), max(d, self.base)
         return d / 2, d
 
     def cdf(self, n: int, x: float) -> float:
@@ -134,16 +143,32 @@ class Schedule:
 
     def describe(self) -> str:
         first = "; the first retry at once" if self.immediate_first else ""
+        if self.sdk:
+            shown = ", ".join(f"{lo:g}" if hi <= lo else f"{lo:g}-{hi:g}" for lo, hi in map(self.window, range(3)))
+            return f"{self.called} ({self.model}, base {self.base:g} s, cap {self.cap:g} s{first}: {shown} s, …)"
         if self.model == "documented":
             jitter = f" + U(0, {self.jitter:g})" if self.jitter else ""
-            return f"documented schedule (base {self.base:g} s{jitter}, cap {self.cap:g} s{first})"
+            return f"the documented schedule (base {self.base:g} s{jitter}, cap {self.cap:g} s{first})"
         if self.model == "added jitter":
-            return f"documented delays with added jitter (base {self.base:g} s, cap {self.cap:g} s; never shorter than documented{first})"
-        return f"{self.model} schedule (base {self.base:g} s, cap {self.cap:g} s{first})"
+            return (
+                f"the documented delays with added jitter (base {self.base:g} s, cap {self.cap:g} s; never shorter than documented{first})"
+            )
+        return f"the {self.model} schedule (base {self.base:g} s, cap {self.cap:g} s{first})"
 
     @property
     def exact(self) -> bool:
+        """A provider's document states these delays exactly (an SDK's exact schedule is its behaviour, not a document's)."""
         return self.model == "documented" and not self.jitter
+
+    @property
+    def label(self) -> str:
+        """Which accepted schedule fitted, in a verdict and the evidence: its model, or the SDK's ("stripe-node's floored equal jitter")."""
+        return f"{self.sdk}'s {self.model}" if self.sdk else self.model
+
+    @property
+    def called(self) -> str:
+        """How messages name the schedule: the provider's documented one, or an SDK's ("stripe-node's schedule")."""
+        return f"{self.sdk}'s schedule" if self.sdk else "the documented schedule"
 
 
 VARIANTS = ("full jitter", "equal jitter", "floored equal jitter", "added jitter")
@@ -157,10 +182,19 @@ def default_variants(jitter: float) -> tuple[str, ...]:
 
 
 def accepted_schedules(
-    base: float, cap: float, jitter: float, variants: Sequence[str] | None = None, immediate_first: bool = False
+    base: float,
+    cap: float,
+    jitter: float,
+    variants: Sequence[str] | None = None,
+    immediate_first: bool = False,
+    sdks: Sequence[Schedule] = (),
 ) -> tuple[Schedule, ...]:
     """What a pack accepts: its documented schedule, and the variants it names on the same base and cap (each with
-    the first retry at once, where the provider documents that)."""
+    the first retry at once, where the provider documents that). Where the pack takes its schedule from the
+    provider's official SDKs (`sdks`), no schedule is documented: each SDK's is accepted under its name, with the
+    variants the pack names (none unless it says)."""
+    if sdks:
+        return (*sdks, *(Schedule(model, base, cap, 0.0, immediate_first) for model in variants or ()))
     chosen = default_variants(jitter) if variants is None else variants
     return tuple(Schedule(model, base, cap, jitter if model == "documented" else 0.0, immediate_first) for model in ("documented", *chosen))
 
@@ -330,29 +364,32 @@ def judge_backoff(
         # the runs agree: the delays may be a deterministic schedule, which fits only by staying inside the windows
         # of a schedule that allows it (the documented one, or jitter added to it); that they also fall inside full
         # jitter's wide windows says nothing (a fixed 1 s delay lies inside U(0, 1), U(0, 2), U(0, 4), ...)
-        steady = [_fit(runs, s, noise, support_only=True) for s in schedules if s.model in ("documented", "added jitter")]
+        longest = max(len(run) for run in runs)
+        steady = [
+            _fit(runs, s, noise, support_only=True)
+            for s in schedules
+            if s.model in ("documented", "added jitter", "exact") or not any(s.is_random(n) for n in range(longest))
+        ]
         plain = max(steady, key=lambda f: f.p, default=None)
         if plain is not None and plain.p >= pass_p:
-            return Verdict(True, plain.schedule.model, f"delays {shown} fit the {plain.schedule.describe()} ({evidence})", plain.p)
+            return Verdict(True, plain.schedule.label, f"delays {shown} fit {plain.schedule.describe()} ({evidence})", plain.p)
         if best.p >= pass_p:
             return Verdict(
                 None,
-                best.schedule.model,
-                f"delays {shown} fall inside the {best.schedule.describe()}, but the runs show no jitter, and as a fixed "
-                f"schedule they are not the documented one ({evidence}); {describe_deviation(runs, schedules, fits, noise)}?",
+                best.schedule.label,
+                f"delays {shown} fall inside {best.schedule.describe()}, but the runs show no jitter, and as a fixed "
+                f"schedule they are not {_accepted(schedules)} ({evidence}); {describe_deviation(runs, schedules, fits, noise)}?",
                 best.p,
             )
     if best.p >= pass_p:
-        return Verdict(
-            True, best.schedule.model, f"delays {shown} fit the {best.schedule.describe()} ({evidence}, p = {best.p:.2g})", best.p
-        )
+        return Verdict(True, best.schedule.label, f"delays {shown} fit {best.schedule.describe()} ({evidence}, p = {best.p:.2g})", best.p)
     deviation = describe_deviation(runs, schedules, fits, noise)
     if best.p < FAIL_P:
         return Verdict(False, "fixed" if "do not grow" in deviation else "none", f"delays {shown}: {deviation}", best.p)
     return Verdict(
         None,
-        best.schedule.model,
-        f"delays {shown} barely fit the {best.schedule.describe()} (p = {best.p:.2g} over {evidence}); {deviation}?",
+        best.schedule.label,
+        f"delays {shown} barely fit {best.schedule.describe()} (p = {best.p:.2g} over {evidence}); {deviation}?",
         best.p,
     )
 
@@ -361,7 +398,7 @@ def describe_deviation(runs: Sequence[Sequence[float]], schedules: Sequence[Sche
     """The deviation in words a developer can act on: the most specific that is true."""
     points = _flatten(runs)
     values = [d for _, d in points]
-    documented = next((s for s in schedules if s.model == "documented"), schedules[0])
+    documented = _reference(schedules)
     firsts = [run[0] for run in runs if run]
     later = [d for n, d in points if n > 0]
     spread = max(values) - min(values)
@@ -378,7 +415,7 @@ def describe_deviation(runs: Sequence[Sequence[float]], schedules: Sequence[Sche
             )
     if max(firsts) < 0.1 and later:
         rest = " and the rest fit no schedule either" if not _fits_shifted(runs, schedules, noise) else ""
-        return f"the first retry is immediate ({max(firsts):.2f} s; the documented schedule waits {documented.window(0)[0]:g} s){rest}"
+        return f"the first retry is immediate ({max(firsts):.2f} s; {documented.called} waits {documented.window(0)[0]:g} s){rest}"
     if spread <= max(0.03, 0.15 * statistics.fmean(values)):
         return f"delays do not grow: fixed {statistics.median(values):.2f} s"
     over = [d for (n, d), late in zip(points, _lates(runs, noise), strict=True) if d > documented.cap + late]
@@ -389,13 +426,32 @@ def describe_deviation(runs: Sequence[Sequence[float]], schedules: Sequence[Sche
         return f"delays grow linearly (about +{linear:.2f} s a retry), not exponentially"
     base = _estimated_base(points, documented)
     if base is not None and not 0.67 <= base / documented.base <= 1.5:
-        return f"the backoff starts from about {base:.2g} s, the documented base is {documented.base:g} s"
+        whose = f"{documented.sdk}'s" if documented.sdk else "the documented"
+        return f"the backoff starts from about {base:.2g} s, {whose} base is {documented.base:g} s"
     reasons = {f.reason for f in fits}
     if "growth" in reasons and len({n for n, _ in points}) >= 3:
         return "delays grow more slowly than any exponential schedule the provider accepts"
     if "short" in reasons:
         return "delays are implausibly short for every accepted schedule"
+    sdks = [s for s in schedules if s.sdk]
+    if sdks:
+        each = "; ".join(f"{s.sdk}: {_documented_delays(s, runs)} s" for s in sdks)
+        return f"they fit no official SDK's schedule ({each})"
     return f"they fit no accepted schedule (documented: {_documented_delays(documented, runs)} s)"
+
+
+def _reference(schedules: Sequence[Schedule]) -> Schedule:
+    """The schedule a deviation is told against: the documented one, else the first accepted (an SDK's)."""
+    return next((s for s in schedules if s.model == "documented"), schedules[0])
+
+
+def _accepted(schedules: Sequence[Schedule]) -> str:
+    """What the accepted fixed schedules are, in words: "the documented one", "stripe-python's", or "any official
+    SDK's (stripe-python, stripe-node)"."""
+    sdks = list(dict.fromkeys(s.sdk for s in schedules if s.sdk))
+    if not sdks:
+        return "the documented one"
+    return f"{sdks[0]}'s" if len(sdks) == 1 else f"any official SDK's ({', '.join(sdks)})"
 
 
 def _documented_delays(documented: Schedule, runs: Sequence[Sequence[float]]) -> str:
@@ -443,16 +499,16 @@ def _fits_shifted(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule]
 def _estimated_base(points: Sequence[tuple[int, float]], documented: Schedule) -> float | None:
     """The base a documented-style schedule with these delays would have: the median of (d - jitter / 2) / 2**n
     below the cap (the documented jitter adds half of itself on average: 1 + U(0, 1) is a base of 1, not 1.5)."""
-    kept = [(n, d) for n, d in points if base_uncapped(documented, n) and d > 0]
+    kept = [(n, d) for n, d in points if base_uncapped(documented, n) and d > 0 and n + documented.shift >= 0]
     if not kept:
         return None
     # the documented jitter is discounted only from delays that can hold it (a 0.5 s delay is no 1 s jitter's)
     half = documented.jitter / 2 if all(d >= documented.jitter for _, d in kept) else 0.0
-    return float(statistics.median([(d - half) / 2**n for n, d in kept]))
+    return float(statistics.median([(d - half) / 2.0 ** (n + documented.shift) for n, d in kept]))
 
 
 def base_uncapped(schedule: Schedule, n: int) -> bool:
-    return schedule.base * 2.0 ** min(n, 60) < schedule.cap
+    return schedule.base * 2.0 ** min(n + schedule.shift, 60) < schedule.cap
 
 
 def judge_jitter(runs: Sequence[Sequence[float]], schedules: Sequence[Schedule], noise: Noise = DEFAULT_NOISE) -> Verdict:

@@ -267,6 +267,17 @@ class IdempotencyFacts(FactsModel):
     replay: ReplayFacts = ReplayFacts()
 
 
+class SdkSchedule(Strict):
+    """One official SDK's retry delays, as its source computes them (checker/backoff.py's models): `model` on
+    `base_s` and `max_delay_s` (the pack's retry.base_s and retry.max_delay_s unless stated), the doubling starting
+    `shift` retries later (stripe-node: -1, it waits the base twice) or earlier. SDK behaviour, never a document's."""
+
+    model: Literal["exact", "full jitter", "equal jitter", "floored equal jitter"]
+    base_s: Annotated[float, pydantic.Field(gt=0, le=3600)] | None = None
+    max_delay_s: Annotated[float, pydantic.Field(gt=0, le=3600)] | None = None
+    shift: Annotated[int, pydantic.Field(ge=-8, le=8)] = 0
+
+
 class RetryFacts(FactsModel):
     retryable_statuses: list[int]
     non_retryable_statuses: list[int]
@@ -278,6 +289,10 @@ class RetryFacts(FactsModel):
     variants: list[Literal["full jitter", "equal jitter", "floored equal jitter", "added jitter"]] | None = None
     max_attempts: int = 5
     immediate_first_retry: bool = False  # the provider documents a first retry at once, then the schedule from retry 1
+    # where the provider documents no schedule and the pack takes it from its official SDKs: each SDK's, by the SDK's
+    # name ("stripe-node"), each cited to its source (provenance retry.sdk_schedules.<name>); RETRY-106 accepts any of
+    # them (and only the `variants` the pack names beside them), in place of base_s/jitter_s's documented schedule
+    sdk_schedules: dict[Annotated[str, pydantic.StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@/-]{0,63}$")], SdkSchedule] = {}
     stop_on_4xx: bool = False
     request_timeout_s: float | None = None
 
@@ -504,9 +519,11 @@ class Document(Strict):
     def url(self) -> str:
         return self.site if "://" in self.site else f"https://{self.site}"
 
-    def cite(self) -> str:
-        """ "Title — URL": what `explain`, `rules`, the reports' `cite` and every basis line show."""
-        return f"{self.title}{f' ({self.revision})' if self.revision else ''} — {self.url}"
+    def cite(self, lines: str | None = None) -> str:
+        """ "Title — URL": what `explain`, `rules`, the reports' `cite` and every basis line show (with the lines of a
+        source file a fact is read from)."""
+        at = f", line{'s' * any(c in lines for c in '-,')} {lines}" if lines else ""
+        return f"{self.title}{f' ({self.revision})' if self.revision else ''}{at} — {self.url}"
 
 
 class Provenance(Strict):
@@ -515,11 +532,15 @@ class Provenance(Strict):
     doc: str | None = None
     quote: str | None = None
     assumed: str | None = None
+    # where in the document, for a source file: its line numbers ("190-203", "86-87, 164-187"), shown with its title
+    lines: Annotated[str, pydantic.StringConstraints(pattern=r"^[0-9]+(-[0-9]+)?(, ?[0-9]+(-[0-9]+)?){0,7}$")] | None = None
 
     @pydantic.model_validator(mode="after")
     def _documented_or_assumed(self) -> Provenance:
         if bool(self.doc and self.quote) == bool(self.assumed) or bool(self.doc) != bool(self.quote):
             raise ValueError("give either 'doc' and 'quote' (the document and its sentence) or 'assumed' (golive's reading, and why)")
+        if self.lines is not None and self.doc is None:
+            raise ValueError("'lines' says where in a document the quote is: give it with 'doc' and 'quote'")
         return self
 
 
@@ -855,6 +876,7 @@ def _basis(pack: PackFile, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
     for leaf in dict.fromkeys(leaf for path in paths for leaf in _leaves(pack, path)):
         value = fact_value(pack.facts, leaf)
         value = int(value) if isinstance(value, float) and value.is_integer() else value
+        value = value.model_dump(exclude_defaults=True) if isinstance(value, pydantic.BaseModel) else value
         item: dict[str, Any] = {"fact": shown(leaf), "value": _cut(shown(json.dumps(value, ensure_ascii=False, sort_keys=True)))}
         entry = provenance_of(pack, leaf)
         if entry is None:
@@ -862,7 +884,7 @@ def _basis(pack: PackFile, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
         elif entry.assumed is not None:
             item["assumed"] = shown(entry.assumed)
         else:
-            item["documented"], item["quote"] = _cite(pack, entry.doc), shown(entry.quote or "")
+            item["documented"], item["quote"] = _cite(pack, entry.doc, entry.lines), shown(entry.quote or "")
         basis.append(_frozen(item))
     return tuple(basis)
 
@@ -883,10 +905,11 @@ def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[s
     return tuple(readings)
 
 
-def _cite(pack: PackFile, name: str | None) -> str:
-    """A document as "Title — URL"; a name the pack lists under no `documents:` is cited as the pack wrote it."""
+def _cite(pack: PackFile, name: str | None, lines: str | None = None) -> str:
+    """A document as "Title — URL" ("Title, lines 190-203 — URL" where the pack says where in it); a name the pack
+    lists under no `documents:` is cited as the pack wrote it."""
     document = pack.documents.get(name or "")
-    return shown(document.cite() if document is not None else str(name))
+    return shown(document.cite(lines) if document is not None else str(name))
 
 
 def _cut(text: str, limit: int = 80) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from checker.envelope import spelled
 from checker.errors import ProbeError
 from checker.model import Outcome, Rule
-from checker.packs import size_limit
+from checker.packs import RetryFacts, size_limit
 from checker.probes.context import ProbeContext
 from checker.provenance import untracked
 from checker.registry import check
@@ -597,10 +597,22 @@ MAX_TIMING_RUNS = 6  # ... and at most this many, one more each time the evidenc
 
 
 def _schedules(ctx: ProbeContext) -> tuple[Schedule, ...]:
-    from checker.backoff import accepted_schedules
+    return pack_schedules(ctx.pack.facts.retry)
 
-    retry = ctx.pack.facts.retry
-    return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s, retry.variants, retry.immediate_first_retry)
+
+def pack_schedules(retry: RetryFacts) -> tuple[Schedule, ...]:
+    """The schedules a pack accepts: the documented one and its variants, or, where the pack takes the schedule
+    from the provider's official SDKs (retry.sdk_schedules), each SDK's under its name."""
+    from checker.backoff import Schedule, accepted_schedules
+
+    first = retry.immediate_first_retry
+    sdks = [
+        Schedule(s.model, s.base_s or retry.base_s, s.max_delay_s or retry.max_delay_s, 0.0, first, s.shift, name)
+        for name, s in retry.sdk_schedules.items()
+    ]
+    if sdks:  # no documented schedule, so no documented jitter to read
+        return accepted_schedules(retry.base_s, retry.max_delay_s, 0.0, retry.variants, first, sdks)
+    return accepted_schedules(retry.base_s, retry.max_delay_s, retry.jitter_s, retry.variants, first)
 
 
 async def _timed(ctx: ProbeContext, judge: Callable[[list[list[float]], Noise, bool], Verdict]) -> tuple[Verdict, list[ClientRun], Noise]:
@@ -650,9 +662,9 @@ async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
         raise ProbeError(
             f"the client made {max(len(r.posts) for r in runs)} attempts on a persistent failure: too few to judge (see RETRY-108)"
         )
-    schedule = next((s for s in schedules if s.model == verdict.schedule), schedules[0])
+    schedule = next((s for s in schedules if s.label == verdict.schedule), schedules[0])
     longest = max(len(_delays(run)) for run in runs)
-    expected = {"kind": "backoff_windows", "model": schedule.model, "windows": [list(schedule.window(n)) for n in range(longest)]}
+    expected = {"kind": "backoff_windows", "model": schedule.label, "windows": [list(schedule.window(n)) for n in range(longest)]}
     return _timing_outcome(verdict, [*_timing_evidence(runs, noise), expected])
 
 
