@@ -22,7 +22,7 @@ U = TypeVar("U")
 FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
 # the built-in packs for help texts, without importing packs at start-up (tests/test_cli.py: equal to packs.BUILTIN_PACKS)
-BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe"
+BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe, lob"
 # a file where `golive check` records this run's verdict and the reports it wrote (read by action/run.py)
 RUN_RECORD = "GOLIVE_RUN_RECORD"
 
