@@ -26,6 +26,7 @@ PASSES = {
     ),
     # the official SDK with max_network_retries=3, construct_event plus a future bound (tests/test_stripe.py: each rule)
     "stripe": ("IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-106", "HOOK-207", "HOOK-210", "HOOK-212"),
+    "lob": ("IDEM-001", "IDEM-003", "IDEM-101", "IDEM-102", "RETRY-102", "RETRY-103", "RETRY-105", "HOOK-204", "HOOK-208", "HOOK-213"),
 }
 FAILS = {  # what the flawed examples get wrong, and golive must say so
     "mintfax": (
@@ -43,6 +44,7 @@ FAILS = {  # what the flawed examples get wrong, and golive must say so
     "adyen": ("IDEM-101", "RETRY-101", "RETRY-102", "RETRY-103", "HOOK-202", "HOOK-203", "HOOK-207", "HOOK-208"),
     # the SDK on its defaults (no retries), construct_event alone, a redelivery answered 409, an event not subscribed
     "stripe": ("RETRY-101", "RETRY-102", "RETRY-103", "HOOK-207", "HOOK-210", "HOOK-212"),
+    "lob": ("IDEM-101", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-201", "HOOK-204", "HOOK-208", "HOOK-210", "HOOK-213"),
 }
 
 

@@ -6,8 +6,8 @@ import asyncio
 import base64
 import copy
 import dataclasses
-from types import TracebackType
 from collections.abc import Sequence
+from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote
 
