@@ -142,23 +142,7 @@ class SigningScheme:
                 ("unknown version", f"v2,{signature}"),
                 ("empty", "v1,"),
             ]
-        elif self.name == "lob":
-            stamp = self.timestamp_header or "Lob-Signature-Timestamp"
-            variants = [
-                ("garbage", "not-a-signature"),
-                ("not hex", "z" * 64),
-                ("with a sha256= prefix", f"sha256={value}"),
-                ("base64 instead of hex", base64.b64encode(bytes.fromhex(value)).decode()),
-                ("empty", ""),
-            ]
-            # a valid signature whose timestamp header is not a number (or is seconds, not milliseconds: what it signs no
-            # longer matches): the timestamp is part of what is signed
-            seconds = str(int(good[stamp]) // 1000)
-            return [(label, {**good, header: bad}) for label, bad in variants] + [
-                ("timestamp not a number", {**good, stamp: "yesterday"}),
-                ("timestamp in seconds, not the one signed", {**good, stamp: seconds}),
-            ]
-        elif self.name == "checkout":
+        elif self.name in ("checkout", "lob"):  # a bare hex digest
             variants = [
                 ("garbage", "not-a-signature"),
                 ("not hex", "z" * 64),
@@ -181,7 +165,15 @@ class SigningScheme:
                 ("not hex", f"sha256={'z' * 64}"),
                 ("empty", "sha256="),
             ]
-        return [(label, {**good, header: bad}) for label, bad in variants]
+        bad_headers = [(label, {**good, header: bad}) for label, bad in variants]
+        if self.name == "lob":  # the timestamp is signed: one that is not a number, or seconds instead of the signed milliseconds
+            stamp = self.timestamp_header or "Lob-Signature-Timestamp"
+            seconds = str(int(good[stamp]) // 1000)
+            bad_headers += [
+                ("timestamp not a number", {**good, stamp: "yesterday"}),
+                ("timestamp in seconds, not the one signed", {**good, stamp: seconds}),
+            ]
+        return bad_headers
 
     # ---------------------------------------------------------------- in-body signatures (Adyen)
 
