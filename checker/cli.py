@@ -25,7 +25,7 @@ RUN_ONLY = {"har": "report.json does not keep the traffic; golive check --format
 PROGRESS = ("auto", "lines", "none")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
 # the built-in packs for help texts, without importing packs at start-up (tests/test_cli.py: equal to packs.BUILTIN_PACKS)
-BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe, gocardless"
+BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe, gocardless, lob"
 # a file where `golive check` records this run's verdict and the reports it wrote (read by action/run.py)
 RUN_RECORD = "GOLIVE_RUN_RECORD"
 

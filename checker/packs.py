@@ -30,7 +30,7 @@ from checker.signing import SigningScheme
 from checker.yamlfile import Expect, YamlDocument, load_yaml, top_level_keys
 
 RULE_ID = re.compile(r"^[A-Z]{2,8}-\d{3}$")
-BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen", "stripe", "gocardless")
+BUILTIN_PACKS = ("mintfax", "idunox", "flexforward", "square", "checkout", "adyen", "stripe", "gocardless", "lob")
 
 
 def data_dir(name: str) -> Path:
@@ -344,6 +344,9 @@ class SandboxFacts(FactsModel):
         return patterns
 
     response_fields: list[str] | None = None  # what a create answers (None: the whole resource)
+    # fields the provider sets on every created resource, beside what the request sent (Lob: object, url), which an
+    # official SDK needs to parse the answer (lob-python's Postcard requires id and url)
+    resource_fields: dict[str, Any] = {}
     features: list[Literal["courier_retry", "delivery_lifecycle", "balance_holds"]] = []  # checker/sandbox/features.py
     params: dict[str, Any] = {}  # the features' settings (balance_holds: price_cents, low_balance_cents)
     path_aliases: list[EndpointPath] = []  # other paths the create is served at (its read at <alias>/{id})
@@ -445,9 +448,9 @@ class SerialisationFacts(FactsModel):
 
 
 class WebhookFacts(FactsModel):
-    scheme: Literal["mintfax", "standard", "github", "square", "checkout", "adyen"]
+    scheme: Literal["mintfax", "standard", "github", "square", "checkout", "adyen", "lob"]
     signature_header: str  # adyen: where the signature sits inside each notification item (additionalData.hmacSignature)
-    timestamp_header: str | None = None  # standard: webhook-timestamp
+    timestamp_header: str | None = None  # standard: webhook-timestamp; lob: Lob-Signature-Timestamp
     id_header: str | None = None  # standard: webhook-id
     tolerance_s: float = 300
     deadline_s: float = 5

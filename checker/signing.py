@@ -21,6 +21,10 @@ its pack (`facts.webhooks`).
   "" and nothing escaped — what the Adyen package's `Adyen.util.is_valid_hmac_notification` checks (16.0.0,
   util.py:9-35 and 49-74). The signature covers those eight fields, not the raw body; no timestamp, one signature.
   `signature_header` names where it sits inside an item (`additionalData.hmacSignature`).
+- lob:      `Lob-Signature-Timestamp: <milliseconds since the epoch>`, `Lob-Signature: <hex HMAC-SHA256(secret,
+  "<timestamp>.<raw body>")>`; one signature. golive's reading (rules/lob.yaml, assumed): Lob's Help Center section on
+  securing an endpoint is in no stored copy, so the scheme is how integrations verify Lob's deliveries. The probes'
+  timestamps are seconds; this scheme writes them as milliseconds.
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ from typing import Any
 
 from checker.envelope import dig, put, serialise
 
-SCHEMES = ("mintfax", "standard", "github", "square", "checkout", "adyen")
+SCHEMES = ("mintfax", "standard", "github", "square", "checkout", "adyen", "lob")
 BODY_ONLY = ("github", "square", "checkout", "adyen")  # schemes that sign the body alone: no timestamp, one signature
+ONE_SIGNATURE = (*BODY_ONLY, "lob")  # schemes that carry one signature (no rotation with two)
 IN_BODY = ("adyen",)  # schemes whose signature sits inside the JSON body, over some of its fields (not its bytes)
 ADYEN_ITEMS = "notificationItems"
 ADYEN_ITEM = "NotificationRequestItem"
@@ -73,7 +78,7 @@ class SigningScheme:
 
     @property
     def carries_several_signatures(self) -> bool:
-        return self.name not in BODY_ONLY
+        return self.name not in ONE_SIGNATURE
 
     @property
     def in_body(self) -> bool:
@@ -95,6 +100,12 @@ class SigningScheme:
             return {self.signature_header: base64.b64encode(_mac(secrets[0].encode(), url.encode() + body)).decode()}
         if self.name == "checkout":
             return {self.signature_header: _hex(secrets[0].encode(), body)}
+        if self.name == "lob":
+            millis = str(timestamp * 1000)
+            return {
+                self.timestamp_header or "Lob-Signature-Timestamp": millis,
+                self.signature_header: _hex(secrets[0].encode(), f"{millis}.".encode() + body),
+            }
         if self.name == "mintfax":
             parts = [f"t={timestamp}", *(f"v1={_hex(s.encode(), f'{timestamp}.'.encode() + body)}" for s in secrets)]
             return {self.signature_header: ",".join(parts)}
@@ -131,7 +142,7 @@ class SigningScheme:
                 ("unknown version", f"v2,{signature}"),
                 ("empty", "v1,"),
             ]
-        elif self.name == "checkout":
+        elif self.name in ("checkout", "lob"):  # a bare hex digest
             variants = [
                 ("garbage", "not-a-signature"),
                 ("not hex", "z" * 64),
@@ -154,7 +165,15 @@ class SigningScheme:
                 ("not hex", f"sha256={'z' * 64}"),
                 ("empty", "sha256="),
             ]
-        return [(label, {**good, header: bad}) for label, bad in variants]
+        bad_headers = [(label, {**good, header: bad}) for label, bad in variants]
+        if self.name == "lob":  # the timestamp is signed: one that is not a number, or seconds instead of the signed milliseconds
+            stamp = self.timestamp_header or "Lob-Signature-Timestamp"
+            seconds = str(int(good[stamp]) // 1000)
+            bad_headers += [
+                ("timestamp not a number", {**good, stamp: "yesterday"}),
+                ("timestamp in seconds, not the one signed", {**good, stamp: seconds}),
+            ]
+        return bad_headers
 
     # ---------------------------------------------------------------- in-body signatures (Adyen)
 
@@ -260,6 +279,8 @@ def fresh_secret(scheme: str) -> str:
         return secrets.token_hex(32).upper()
     if scheme == "standard":
         return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+    if scheme == "lob":  # Lob documents no form for its webhook secrets (none kept here): no whsec_, which is Stripe's
+        return secrets.token_hex(24)
     return "whsec_" + secrets.token_hex(24)
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import dataclasses
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote
@@ -32,6 +34,14 @@ def _fill(template: Any, ref: str) -> Any:
     return template
 
 
+def authorization(api_key: str, schemes: Sequence[str]) -> str:
+    """The Authorization value for the pack's key schemes: Bearer where the provider takes it, else HTTP Basic with the
+    key as the user name and no password (Lob takes only that: `curl -u test_…:`)."""
+    if "bearer" in schemes or "basic" not in schemes:
+        return f"Bearer {api_key}"
+    return "Basic " + base64.b64encode(f"{api_key}:".encode()).decode()
+
+
 class SandboxAPI:
     """Sends the pack's create request in its variants and keeps every exchange as evidence."""
 
@@ -41,7 +51,8 @@ class SandboxAPI:
         self.timeout_s = timeout_s
         with untracked():  # how the key is sent: a wrong header is a refused request (error), never a verdict's basis
             header = facts.api_key_header
-        auth = {header: api_key} if header else {"Authorization": f"Bearer {api_key}"}
+            schemes = facts.keys.schemes
+        auth = {header: api_key} if header else {"Authorization": authorization(api_key, schemes)}
         self.client = new_client(base_url, auth, timeout_s)
         self.exchanges: list[Exchange] = []
 

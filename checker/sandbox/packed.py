@@ -371,7 +371,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
         now = clock.now(account)
         rid = emulation.id_prefix + secrets.token_hex(12)
         shown_data = {k: (dataclasses.asdict(v) if isinstance(v, Upload) else v) for k, v in data.items()}
-        resource = {**shown_data, "created": int(now)}
+        resource = {**shown_data, **emulation.resource_fields, "created": int(now)}
         envelope.put(resource, create_facts.id_field, rid)  # a dotted id_field nests it: Square's {"payment": {"id": …}}
         if create_facts.status_field:
             envelope.put(resource, create_facts.status_field, emulation.initial_status)
