@@ -32,7 +32,6 @@ PASSES = {
         *("IDEM-001", "IDEM-002", "IDEM-004", "IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101"),
         *("HOOK-201", "HOOK-202", "HOOK-203", "HOOK-205", "HOOK-206", "HOOK-207", "HOOK-208", "HOOK-213"),
     ),
-
     "lob": ("IDEM-001", "IDEM-003", "IDEM-101", "IDEM-102", "RETRY-102", "RETRY-103", "RETRY-105", "HOOK-204", "HOOK-208", "HOOK-213"),
 }
 FAILS = {  # what the flawed examples get wrong, and golive must say so
@@ -57,7 +56,6 @@ FAILS = {  # what the flawed examples get wrong, and golive must say so
         *("IDEM-102", "RETRY-101", "RETRY-105", "ERR-101"),
         *("HOOK-201", "HOOK-202", "HOOK-203", "HOOK-205", "HOOK-206", "HOOK-208", "HOOK-213"),
     ),
-
     "lob": ("IDEM-101", "RETRY-103", "RETRY-105", "ERR-101", "HOOK-201", "HOOK-204", "HOOK-208", "HOOK-210", "HOOK-213"),
 }
 
