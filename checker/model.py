@@ -90,6 +90,9 @@ class Outcome:
         return cls(Status.SKIP, reason, unset=True)
 
 
+DURATION_DIGITS = 3  # a duration is kept to the millisecond from the start, so a render from report.json says the same
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     rule: Rule
@@ -101,6 +104,9 @@ class Result:
     waiver: Mapping[str, Any] | None = None  # {rule, reason, by, expires, expired}: a waiver naming this rule
     attestation: Mapping[str, Any] | None = None  # {by, date, evidence}: who vouched for a manual item
     facts_read: frozenset[str] = frozenset()  # the pack facts the check read (checker/provenance.py): not reported
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "duration_s", round(self.duration_s, DURATION_DIGITS))  # as report.json keeps it
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -115,7 +121,7 @@ class Result:
             "target": self.rule.target,
             "severity": self.severity.value,
             "status": self.status.value,
-            "duration_s": round(self.duration_s, 3),
+            "duration_s": self.duration_s,
             "message": self.message,
             "evidence": [dict(e) for e in self.evidence],
             "fix": self.rule.fix,
@@ -151,6 +157,9 @@ class RunResult:
     # printable; not in report.json
     traffic: tuple[Mapping[str, Any], ...] = ()
     traffic_dropped: int = 0  # exchanges over traffic.MAX_EXCHANGES, not kept
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "duration_s", round(self.duration_s, DURATION_DIGITS))  # as report.json keeps it
 
     def not_probed(self) -> list[str]:
         """Blockers the pack covers that were skipped all the same, because of a setting in golive.yaml (KEY-003
@@ -202,7 +211,7 @@ class RunResult:
             "provider": self.provider,
             "environment": self.environment,
             "started_at": self.started_at,
-            "duration_s": round(self.duration_s, 3),
+            "duration_s": self.duration_s,
             "verdict": self.verdict,
             "interrupted": self.interrupted,
             "fail_on": self.fail_on,

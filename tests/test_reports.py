@@ -362,3 +362,16 @@ def test_html_says_what_was_checked_and_what_was_not_configured() -> None:
     assert rows["git commit"] == ("not recorded: no git repository, or git did not answer", "none")
     old = RunResult(**{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": {}})  # a report.json before context
     assert {value for label, value, _ in checked(old) if label == "client command"} == {"not recorded in this report"}
+
+
+def test_a_duration_renders_the_same_live_and_from_report_json(tmp_path: Path) -> None:
+    """A run of 0.5499 s said "took 0.5 s" live and "took 0.6 s" rendered from report.json, which kept 0.55 (the
+    rounding happened twice: a loaded machine's timing decided whether the two reports agreed). A duration is kept to
+    the millisecond from the start."""
+    run = RunResult("mintfax", "sandbox", "2026-12-07T10:00:00Z", 0.5499, "ready", False, (), "0.1.0")
+    assert run.duration_s == 0.55 and run.to_json()["duration_s"] == 0.55
+    write_reports(run, ["json", "html"], tmp_path / "a")
+    done = golive("report", "render", str(tmp_path / "a" / "report.json"), "--format", "html", "-o", str(tmp_path / "b"))
+    assert done.returncode == 0, done.stderr
+    assert "took 0.6 s" in (tmp_path / "b" / "report.html").read_text()
+    assert (tmp_path / "a" / "report.html").read_text() == (tmp_path / "b" / "report.html").read_text()
