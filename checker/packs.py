@@ -405,6 +405,41 @@ class SerialisationFacts(FactsModel):
         }
 
 
+class RedeliveryFacts(FactsModel):
+    """How the provider resends a delivery its endpoint did not acknowledge, as its documents state it: the waits
+    between attempts (the last one repeats until `for_hours` have passed since the first), and how long it keeps
+    trying. The embedded sandbox resends on this schedule (scaled down: checker/sandbox/webhooks.py), and the
+    report says how long a receiver may be down before it loses an event (`summary`)."""
+
+    after_s: list[Annotated[float, pydantic.Field(gt=0)]] = []  # none: the provider gives no schedule, only how long
+    for_hours: Annotated[float, pydantic.Field(gt=0)] | None = None  # none: the schedule's attempts, then no more
+
+    @pydantic.model_validator(mode="after")
+    def _stated(self) -> RedeliveryFacts:
+        if not self.after_s and self.for_hours is None:
+            raise ValueError("state the waits between attempts (after_s), how long the provider keeps trying (for_hours), or both")
+        return self
+
+    def total_s(self) -> float:
+        """How long after the first attempt the provider stops trying."""
+        return self.for_hours * 3600 if self.for_hours is not None else sum(self.after_s)
+
+    def summary(self) -> str:
+        """ "resent for up to 72 hours (after 1 min, 2 min, …)": how long a receiver may be down and still get the event."""
+        if not self.after_s:
+            return f"resent for up to {_duration(self.total_s())} (the waits between attempts are not documented)"
+        steps = ", ".join(_duration(s) for s in self.after_s[:12]) + (", …" if len(self.after_s) > 12 else "")
+        return f"resent for up to {_duration(self.total_s())} (waits {steps})"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("min", 60)):
+        if seconds >= size and (seconds % size == 0 or seconds >= 2 * size):
+            value = seconds / size
+            return f"{value:g} {unit}" if value != 1 else f"1 {unit.rstrip('s')}"
+    return f"{seconds:g} s"
+
+
 class WebhookFacts(FactsModel):
     scheme: Literal["mintfax", "standard", "github", "square", "checkout", "adyen"]
     signature_header: str  # adyen: where the signature sits inside each notification item (additionalData.hmacSignature)
@@ -412,6 +447,7 @@ class WebhookFacts(FactsModel):
     id_header: str | None = None  # standard: webhook-id
     tolerance_s: float = 300
     deadline_s: float = 5
+    redelivery: RedeliveryFacts | None = None  # how the provider resends an unacknowledged delivery (none: not stated)
     required_events: list[str] = []
     balance_event: str | None = None  # the event that warns of a low balance (BAL-001)
     endpoints_path: EndpointPath | None = None  # where a real sandbox lists the registered endpoints (HOOK-212)

@@ -204,3 +204,165 @@ def test_an_extending_pack_restating_a_fact_drops_what_its_base_said_of_it(tmp_p
     retry = {item["fact"]: item for item in pack.rule("RETRY-105").basis}
     assert retry["retry.non_retryable_statuses"]["quote"] == "Top up your balance before retrying."
     assert not any(r["about"].startswith("retrying after 402") for r in pack.rule("RETRY-105").readings)
+
+
+# ---------------------------------------------------------------- round 3: fidelity
+# Issue 28, "Quotes that are not where they say": a quote was found in its excerpt, but the excerpt was not the page it
+# named (a sentence no stored copy of Checkout.com's pages has, an older revision's "72 hours" under a newer page's
+# address, two Square pages spliced under one address). An excerpt of a page now names that one page and the day it
+# was read, as the pack cites it; the sentences the audit found on no page it was cited for are kept here, and none
+# may come back under that page's address.
+
+PAGE_LINE = re.compile(r"^# (https?://\S+)\s+\(read (\d{4}-\d{2}-\d{2})")
+
+# sentences the audit of issue 28 looked up and did not find on the page they were cited for: (the page, the
+# sentence, what the page says instead)
+REFUTED = [
+    (
+        "checkoutdocs.readme.io/docs/webhooks",
+        "your server should acknowledge each one with a 2xx HTTP status code within 10 seconds",
+        "no time to answer in; retries after 5 minutes, 15 minutes, 30 minutes, 1 hour, 2 hours, 4 hours, and 8 hours",
+    ),
+    (
+        "checkout.com/docs/previous/reporting-and-insights/webhooks",
+        "your server should acknowledge each one with a 2xx HTTP status code within 10 seconds",
+        "not in any stored copy of Checkout.com's pages",
+    ),
+    (
+        "checkout.com/docs/developer-resources/api/idempotency",
+        "By default, keys expire after 72 hours for both the sandbox and production environments.",
+        "keys will expire after 24 hours for production environments and 120 seconds for sandbox environments",
+    ),
+    (
+        "developer.squareup.com/docs/webhooks/troubleshooting",
+        "Applications must respond as soon as possible with an HTTP 2xx status code",
+        "must acknowledge the notification by responding within 10 seconds … retried for up to 72 hours",
+    ),
+    (
+        "docs.adyen.com/development-resources/webhooks/troubleshoot",
+        "The best-effort retries are set to happen after 5, 10, 15, 30, 60, 240, and 720 minutes",
+        "not an Adyen sentence at all: the fabricated Checkout.com schedule, kept here so it never returns anywhere",
+    ),
+]
+
+
+# excerpts that disclose several pages in their heading (each named on a line of its own): which page each paragraph
+# came from was not recorded when they were read; no pack quotes them (a rule may name one as its source only)
+SEVERAL_PAGES = {"square/webhooks-overview.md"}
+
+
+def page_of(url: str) -> str:
+    """An address as a page is compared: no scheme, no www., no trailing slash."""
+    return re.sub(r"^https?://(www\.)?", "", str(url)).rstrip("/")
+
+
+def is_page_excerpt(document: str) -> bool:
+    """An excerpt of a documentation page (not an SDK's source, whose headers name a package and its files)."""
+    return "/" in document and document.endswith(".md") and not document.rsplit("/", 1)[1].startswith("sdk-")
+
+
+def excerpt_problems(pack: PackFile, document: str, text: str) -> list[str]:
+    """What is wrong with how one stored excerpt names its page, against how the pack cites it."""
+    lines = text.splitlines()
+    found = PAGE_LINE.match(lines[1]) if len(lines) > 1 else None
+    several = document in SEVERAL_PAGES
+    if not lines or not lines[0].startswith("# Excerpts of " if several else "# Excerpt of ") or found is None:
+        return [f"{document}: the first two lines are not '# Excerpt of \"<title>\" …' and '# <url>  (read YYYY-MM-DD)'"]
+    problems = []
+    url, read = found.groups()
+    cited = pack.documents[document]
+    if page_of(cited.site) != page_of(url):
+        problems.append(f"{document}: the pack cites {cited.site}, the excerpt is of {url}")
+    if read not in (cited.revision or "").replace(" ", "") and read not in str(cited.revision):
+        problems.append(f"{document}: read {read}, and the pack's revision ({cited.revision!r}) does not say so")
+    others = [line for line in lines[2:] if re.match(r"^#+ .*https?://", line)]
+    if others and not several:
+        problems.append(f"{document}: names another page too ({others[0]!r}): one page per excerpt, its own file")
+    for page, sentence, _instead in REFUTED:
+        if page_of(url) == page and words(sentence) in words(text):
+            problems.append(f"{document}: {url} does not say {sentence!r}")
+    return problems
+
+
+@pytest.mark.parametrize("name", BUILTIN_PACKS)
+def test_every_excerpt_is_the_one_page_it_names_read_on_the_day_it_says(name: str) -> None:
+    """Each stored excerpt of a page names that page and the day it was read on its second line, as the pack cites
+    it (address and revision); it holds that page's words only (a second page is a file of its own); and no
+    sentence the audit found missing from that page is in it."""
+    pack = pack_file(name)
+    problems = []
+    for document in pack.documents:
+        if is_page_excerpt(document):
+            problems += excerpt_problems(pack, document, (DOCS / document).read_text(encoding="utf-8"))
+    assert not problems, "\n".join(problems)
+    quoted = {entry.doc for entry in pack.provenance.values() if entry and entry.quote} | {q.doc for c in pack.conflicts for q in c.quotes}
+    assert not quoted & SEVERAL_PAGES, "a quote from an excerpt of several pages cannot say which page says it"
+
+
+@pytest.mark.parametrize(
+    ("document", "excerpt", "problem"),
+    [
+        (
+            "checkout/previous-webhooks.md",
+            '# Excerpt of "Webhooks", Checkout.com docs for the previous platform\n'
+            "# https://checkoutdocs.readme.io/docs/webhooks  (read 2026-12-07)\n\n"
+            "Note: To receive webhook notifications, your server should acknowledge each one with a 2xx HTTP status code "
+            "within 10 seconds.\n",
+            "does not say 'your server should acknowledge",
+        ),
+        (
+            "checkout/idempotency-api-2024-08-14.md",
+            '# Excerpt of "Idempotency", Checkout.com docs\n'
+            "# https://www.checkout.com/docs/developer-resources/api/idempotency  (read 2026-12-07)\n\n"
+            "By default, keys expire after 72 hours for both the sandbox and production environments.\n",
+            "does not say 'By default, keys expire after 72 hours",
+        ),
+        (
+            "square/webhooks-troubleshooting.md",
+            '# Excerpt of "Troubleshoot Webhooks", Square Developer docs\n'
+            "# https://developer.squareup.com/docs/webhooks/troubleshooting  (read 2026-12-07)\n\n"
+            "## The page as served at https://developer.squareup.com/docs/webhooks/troubleshooting?q=sandbox\n\n"
+            "Applications must acknowledge the notification by responding within 10 seconds with an HTTP 2xx response code.\n",
+            "names another page too",
+        ),
+        (
+            "square/webhooks-troubleshooting.md",
+            '# Excerpt of "Troubleshoot Webhooks", Square Developer docs\n'
+            "# https://developer.squareup.com/docs/webhooks/troubleshooting  (read 2026-12-07)\n\n"
+            "Applications must respond as soon as possible with an HTTP 2xx status code to acknowledge the successful delivery.\n",
+            "does not say 'Applications must respond as soon as possible",
+        ),
+        (
+            "square/webhooks-troubleshooting.md",
+            '# Excerpt of "Troubleshoot Webhooks", Square Developer docs\n'
+            "# https://developer.squareup.com/docs/webhooks-api/troubleshooting  (read 2026-12-07)\n\nSomething.\n",
+            "the pack cites https://developer.squareup.com/docs/webhooks/troubleshooting, the excerpt is of",
+        ),
+        (
+            "square/webhooks-troubleshooting.md",
+            '# Excerpt of "Troubleshoot Webhooks", Square Developer docs\n# https://developer.squareup.com/docs/webhooks/troubleshooting\n\nx\n',
+            "the first two lines are not",
+        ),
+        (
+            "square/webhooks-troubleshooting.md",
+            '# Excerpt of "Troubleshoot Webhooks", Square Developer docs\n'
+            "# https://developer.squareup.com/docs/webhooks/troubleshooting  (read 2026-01-01)\n\nx\n",
+            "read 2026-01-01, and the pack's revision",
+        ),
+    ],
+)
+def test_an_excerpt_that_is_not_the_page_it_names_is_refused(document: str, excerpt: str, problem: str) -> None:
+    """The three cases of issue 28 as they were stored (checkout's invented 10 s sentence, the 72-hour window under
+    the 2024-08-14 page's address, Square's spliced troubleshooting page), and an excerpt naming another page than
+    the pack cites, no read date, or another read date than the pack's: each is refused, naming the file."""
+    pack = pack_file(document.split("/")[0])
+    problems = excerpt_problems(pack, document, excerpt)
+    assert any(problem in line and line.startswith(document) for line in problems), problems
+
+
+def test_the_readme_does_not_repeat_the_square_splice() -> None:
+    """The README said Square's two versions of one page disagreed on "10 s and 72 h, or 'as soon as possible' and
+    24 h": the older sentence is another page's (/docs/webhooks-api/troubleshooting), and it says 48 hours."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'as soon as possible" and 24 h' not in readme and "as soon as possible” and 24 h" not in readme
+    assert "/docs/webhooks-api/troubleshooting" in readme and "48 h" in readme
