@@ -56,6 +56,18 @@ class CatalogRule(Strict):
     probe: str
     fix: str
     facts: list[str] = []  # the provider facts its verdict rests on (paths into a pack's facts: "retry.base_s", "magic")
+    # which of `facts` decide its verdict: had one of them been otherwise, the same integration could get another
+    # verdict (the rest only shape how golive asks: the body it sends, its test values, a delivery's event); unset:
+    # all of `facts`. Only an assumed or contested fact in here tags a failure "rests on golive's assumptions" or
+    # "documents disagree" (checker/engine.py); a check may narrow it for one outcome (Outcome.decided_by)
+    decides: list[str] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _decides_among_facts(self) -> CatalogRule:
+        stray = [path for path in self.decides or () if not any(covers(fact, path) for fact in self.facts)]
+        if stray:
+            raise ValueError(f"decides names facts the rule does not rest on: {', '.join(stray)} (add them to facts)")
+        return self
 
 
 class Catalog(Strict):
@@ -543,6 +555,10 @@ class Conflict(Strict):
     about: str
     facts: list[str] = []  # the facts the reading sets
     rules: list[str] = []  # the rules whose verdicts take the reading (else: the rules resting on `facts`)
+    # the values of `facts` the documents disagree on (402, where one says a 402 is not retried and another is
+    # silent): a failure every one of whose deciding values is undisputed stands under either reading, and is not
+    # tagged (Outcome.decided_values); unset: any failure the facts decide takes the reading
+    values: list[int | str] = []
     quotes: list[Quote] = pydantic.Field(min_length=2)
     reading: str  # what golive does, and why that reading
     otherwise: str  # how a pack takes the other reading
@@ -712,6 +728,8 @@ def _load_pack(path: Path) -> Pack:
                 params=_frozen(override.params) if override else {},
                 basis=_basis(pack_file, base_rule.facts),
                 readings=_readings(pack_file, base_rule.id, base_rule.facts),
+                decides=tuple(base_rule.facts if base_rule.decides is None else base_rule.decides),
+                reading_scopes=_reading_scopes(pack_file, base_rule.id, base_rule.facts),
             )
         )
     return Pack(
@@ -890,6 +908,16 @@ def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[s
             }
             readings.append(_frozen(entry))
     return tuple(readings)
+
+
+def _reading_scopes(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
+    """Per reading of `_readings` (in its order): the facts it sets, whether the pack names the rule, the values
+    disputed — what the engine needs to tell whether a reading decided a failure."""
+    return tuple(
+        _frozen({"facts": list(c.facts), "named": rule_id in c.rules, "values": list(c.values)})
+        for c in pack.conflicts
+        if (rule_id in c.rules if c.rules else any(covers(a, b) or covers(b, a) for a in paths for b in c.facts))
+    )
 
 
 def _cite(pack: PackFile, name: str | None) -> str:

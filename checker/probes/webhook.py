@@ -574,10 +574,14 @@ async def acknowledges_duplicate(ctx: ProbeContext, rule: Rule) -> Outcome:
     evidence = _evidence(first, second)
     if second.ok:
         return Outcome.passed(f"a second delivery of {first.event_id} was acknowledged ({second.describe()})", evidence)
-    return Outcome.failed(
-        f"a second delivery of the same event got {second.describe()}; a duplicate must be acknowledged with a 2xx "
-        "or the provider keeps redelivering it",
-        evidence,
+    # an error to a duplicate fails whichever id the receiver deduplicates by: no reading on that key decided it
+    return dataclasses.replace(
+        Outcome.failed(
+            f"a second delivery of the same event got {second.describe()}; a duplicate must be acknowledged with a 2xx "
+            "or the provider keeps redelivering it",
+            evidence,
+        ),
+        readings_decide=False,
     )
 
 
