@@ -567,13 +567,20 @@ class Conflict(Strict):
 class RuleOverride(Strict):
     source: str | None = None
     skip: str | None = None
+    # the rule applies though no document of the pack says what it expects: golive's reading, and why (IDEM-004's
+    # one resource for concurrent requests, where the documents say nothing of concurrency)
+    assumed: str | None = None
     severity: Severity | None = None
     params: dict[str, Any] = {}
 
     @pydantic.model_validator(mode="after")
     def _source_or_skip(self) -> RuleOverride:
-        if bool(self.source and self.source.strip()) == bool(self.skip and self.skip.strip()):  # a blank reason is none
-            raise ValueError("give exactly one of 'source' (the document that covers the rule) or 'skip' (why it does not apply)")
+        given = [bool(value and value.strip()) for value in (self.source, self.skip, self.assumed)]  # a blank reason is none
+        if sum(given) != 1:
+            raise ValueError(
+                "give exactly one of 'source' (the document that covers the rule), 'assumed' (why golive applies it though "
+                "no document says so) or 'skip' (why it does not apply)"
+            )
         return self
 
 
@@ -723,7 +730,13 @@ def _load_pack(path: Path) -> Pack:
                 severity=(override.severity if override and override.severity else base_rule.severity),
                 **words,
                 source=source,
-                cite=_cite(pack_file, override.source) if override and source else None,
+                cite=(
+                    _cite(pack_file, override.source)
+                    if override and source
+                    else f"assumed (no document of the pack says it): {shown(override.assumed)}"
+                    if override and override.assumed
+                    else None
+                ),
                 skip=skip,
                 params=_frozen(override.params) if override else {},
                 basis=_basis(pack_file, base_rule.facts),

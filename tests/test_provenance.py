@@ -366,3 +366,55 @@ def test_the_readme_does_not_repeat_the_square_splice() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'as soon as possible" and 24 h' not in readme and "as soon as possible” and 24 h" not in readme
     assert "/docs/webhooks-api/troubleshooting" in readme and "48 h" in readme
+
+
+# Issue 28, "The seed providers": a rule marked as resting on a document that does not say what the rule expects now
+# says it is golive's reading, and why (`assumed:` in the pack's rules); what the document does say stays its source.
+SEED_READINGS = [
+    # (pack, rule, its document, words the document would need to say it, a word of golive's reason)
+    ("idunox", "KEY-004", "003_831ca1a28e9ab1b8.txt", ("environment", "secret"), "where keys are kept"),
+    ("flexforward", "KEY-004", "004_bb152a8fa4e847ed.txt", ("environment", "secret"), "where keys are kept"),
+    ("idunox", "IDEM-105", "003_831ca1a28e9ab1b8.txt", ("restart", "deterministic"), "UUID v4"),
+    ("checkout", "IDEM-105", "checkout/idempotency.md", ("restart", "deterministic"), "V4 UUIDs"),
+    ("mintfax", "RETRY-104", "000_aa85249851aa0a9c.txt", ("request timeout", "30 s timeout"), "Flex Forward"),
+    ("mintfax", "IDEM-004", "000_aa85249851aa0a9c.txt", ("concurren", "simultaneous"), "concurrent"),
+    ("idunox", "IDEM-004", "003_831ca1a28e9ab1b8.txt", ("concurren", "simultaneous"), "concurrent"),
+    ("flexforward", "IDEM-004", "004_bb152a8fa4e847ed.txt", ("concurren", "simultaneous"), "concurrent"),
+    ("square", "IDEM-004", "square/idempotency.md", ("concurren", "simultaneous"), "concurrent"),
+]
+
+
+@pytest.mark.parametrize(("name", "rule_id", "document", "unsaid", "why"), SEED_READINGS)
+def test_a_rule_no_document_states_is_golives_reading_with_its_reason(
+    name: str, rule_id: str, document: str, unsaid: tuple[str, ...], why: str
+) -> None:
+    """The document the rule cited says none of what the rule expects (read here, case-insensitively), so the pack
+    gives no source for it: `explain` shows golive's reading and why."""
+    text = (DOCS / document).read_text(encoding="utf-8").lower()
+    assert not any(word in text for word in unsaid), f"{document} does say it: cite it"
+    rule = load_pack(name).rule(rule_id)
+    assert rule.source is None and rule.skip is None
+    assert rule.cite is not None and rule.cite.startswith("assumed (no document of the pack says it): ") and why in rule.cite
+    out = golive("explain", rule_id, "--provider", name).stdout
+    assert f"{name}: assumed (no document of the pack says it): " in out
+
+
+def test_what_a_seed_document_does_say_stays_its_source() -> None:
+    """mintfax's checklist says where keys are kept, and a deterministic key; Flex Forward's shows order ids as keys
+    and a 30 s request timeout: those rules keep their documents."""
+    checklist = (DOCS / "002_8baf5029274c2112.txt").read_text(encoding="utf-8")
+    assert "environment variables or a secrets manager" in checklist and "deterministic hash" in checklist
+    assert load_pack("mintfax").rule("KEY-004").source == "002_8baf5029274c2112.txt"
+    assert "(e.g., 30 seconds)" in (DOCS / "004_bb152a8fa4e847ed.txt").read_text(encoding="utf-8")
+    assert load_pack("flexforward").rule("RETRY-104").source == "004_bb152a8fa4e847ed.txt"
+
+
+def test_a_rule_is_sourced_assumed_or_skipped_never_two(tmp_path: Path) -> None:
+    pack = tmp_path / "p.yaml"
+    pack.write_text(
+        "schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {}\n"
+        "rules:\n  IDEM-004: {source: 000_aa85249851aa0a9c.txt, assumed: both}\n"
+    )
+    result = golive("rules", "--provider", str(pack))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "p.yaml:6: rules.IDEM-004: give exactly one of 'source'" in result.stderr
