@@ -303,7 +303,9 @@ class SandboxFacts(FactsModel):
     id_prefix: str = ""
     initial_status: str = "created"
     magic_field: str | None = None
-    in_flight: Literal["conflict", "wait"] = "conflict"
+    # a second request while the first with its key runs: 409 (conflict), waits for it (wait), or 429 Too many
+    # requests (too_many: Checkout.com's "the other requests will return a 429 Too many requests response")
+    in_flight: Literal["conflict", "wait", "too_many"] = "conflict"
 
     @pydantic.field_validator("patterns")
     @classmethod
@@ -438,10 +440,11 @@ class RedeliveryFacts(FactsModel):
 
     def summary(self) -> str:
         """ "resent for up to 72 hours (after 1 min, 2 min, …)": how long a receiver may be down and still get the event."""
+        hour = "a receiver down for an hour loses nothing" if self.total_s() > 3600 else "a receiver down for an hour loses it"
         if not self.after_s:
-            return f"resent for up to {_duration(self.total_s())} (the waits between attempts are not documented)"
+            return f"resent for up to {_duration(self.total_s())}: {hour} (the waits between attempts are not documented)"
         steps = ", ".join(_duration(s) for s in self.after_s[:12]) + (", …" if len(self.after_s) > 12 else "")
-        return f"resent for up to {_duration(self.total_s())} (waits {steps})"
+        return f"resent for up to {_duration(self.total_s())}: {hour} (waits {steps})"
 
 
 def _duration(seconds: float) -> str:

@@ -418,3 +418,48 @@ def test_a_rule_is_sourced_assumed_or_skipped_never_two(tmp_path: Path) -> None:
     result = golive("rules", "--provider", str(pack))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "p.yaml:6: rules.IDEM-004: give exactly one of 'source'" in result.stderr
+
+
+# Issue 28, "Documented behaviour the packs leave out": each is now a fact of its pack, with the page that says it.
+@pytest.mark.parametrize(
+    ("name", "fact", "document"),
+    [
+        ("stripe", "webhooks.redelivery.for_hours", "stripe/process-undelivered-events.md"),
+        ("square", "webhooks.redelivery.after_s", "square/webhooks-delivery-sla.md"),
+        ("square", "webhooks.redelivery.for_hours", "square/webhooks-troubleshooting.md"),
+        ("checkout", "webhooks.redelivery.after_s", "checkout/receive-webhooks.md"),
+        ("adyen", "webhooks.redelivery.after_s", "adyen/webhooks-troubleshoot.md"),
+        ("adyen", "webhooks.redelivery.for_hours", "adyen/webhooks-troubleshoot.md"),
+        ("square", "retry.retryable_statuses", "square/sdk-readme.md"),
+        ("checkout", "sandbox.in_flight", "checkout/idempotency-2024-11-13.md"),
+    ],
+)
+def test_the_behaviour_the_packs_left_out_is_a_documented_fact(name: str, fact: str, document: str) -> None:
+    pack = pack_file(name)
+    entry = pack.provenance[fact]
+    assert entry.doc == document and entry.quote, (fact, entry)
+
+
+def test_the_facts_say_what_the_pages_say() -> None:
+    """Square retries 408 and 429 as well as 5XX (its SDK's README); Checkout.com answers a request whose key is in
+    flight with 429; Stripe's IDEM-006 rests on the page saying a request refused by validation is not saved."""
+    square = load_pack("square").facts
+    assert {408, 429} <= set(square.retry.retryable_statuses)
+    assert square.webhooks and square.webhooks.redelivery and square.webhooks.redelivery.for_hours == 72
+    assert load_pack("checkout").facts.sandbox.in_flight == "too_many"
+    assert load_pack("checkout").facts.webhooks.redelivery.for_hours is None  # type: ignore[union-attr]  # "up to eight times"
+    assert load_pack("stripe").rule("IDEM-006").source == "stripe/idempotent-requests-node.md"
+    text = (DOCS / "stripe/idempotent-requests-node.md").read_text(encoding="utf-8")
+    assert "If incoming parameters fail validation" in text and "we don’t save the idempotent result" in text
+
+
+def test_a_redelivery_states_a_schedule_or_a_duration(tmp_path: Path) -> None:
+    pack = tmp_path / "p.yaml"
+    pack.write_text("schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {webhooks: {redelivery: {after_s: [0, 5]}}}\n")
+    result = golive("rules", "--provider", str(pack))
+    assert result.returncode == 2 and "p.yaml:4: facts.webhooks.redelivery.after_s[0]: input should be greater than 0" in result.stderr, (
+        result.stderr
+    )
+    pack.write_text("schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {webhooks: {redelivery: {}}}\n")
+    result = golive("rules", "--provider", str(pack))
+    assert result.returncode == 2 and "state the waits between attempts (after_s)" in result.stderr, result.stderr
