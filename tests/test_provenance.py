@@ -463,3 +463,15 @@ def test_a_redelivery_states_a_schedule_or_a_duration(tmp_path: Path) -> None:
     pack.write_text("schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {webhooks: {redelivery: {}}}\n")
     result = golive("rules", "--provider", str(pack))
     assert result.returncode == 2 and "state the waits between attempts (after_s)" in result.stderr, result.stderr
+
+
+def test_a_rules_assumed_reason_is_shown_as_text(tmp_path: Path) -> None:
+    """`assumed:` is pack text like every other (issue 25's seam, packs.shown): control characters and bidi
+    overrides in it reach no terminal raw."""
+    pack = tmp_path / "p.yaml"
+    pack.write_text(
+        'schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {}\nrules:\n  IDEM-004: {assumed: "red \\e[31m here \\u202e evil"}\n'
+    )
+    out = golive("explain", "IDEM-004", "--provider", str(pack)).stdout
+    assert "p: assumed (no document of the pack says it): red " in out
+    assert "\x1b" not in out and "\u202e" not in out
