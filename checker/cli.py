@@ -540,7 +540,7 @@ def rules(provider: str | None, fmt: str) -> int:
                 "applies": r.skip is None,
                 "skip_reason": r.skip,
                 "source": r.source,
-                "cite": pack.cite(r.source) if r.source else None,
+                "cite": r.cite,
                 "basis": [dict(item) for item in r.basis],
                 "readings": [dict(item) for item in r.readings],
             }
@@ -599,7 +599,7 @@ def explain(rule_id: str, provider: str | None) -> int:
     for name in [provider] if provider else list(BUILTIN_PACKS):
         pack = load_pack(name, relative_to=Path.cwd())
         pack_rule = pack.rule(rule.id)
-        where = pack_rule.cite or pack_rule.source if pack_rule.source else f"skip: {pack_rule.skip}"
+        where = pack_rule.cite or pack_rule.source if pack_rule.source or pack_rule.cite else f"skip: {pack_rule.skip}"
         params = f"  params: {dict(pack_rule.params)}" if pack_rule.params else ""  # a dict's repr: every string escaped
         _say(f"  {pack.name}: {where}{params}")
         if provider and not pack_rule.skip:

@@ -9,7 +9,7 @@ import difflib
 import tempfile
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -530,11 +530,24 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     )
 
 
-def _assumed(rule: Rule, reads: set[str], provider: str) -> str:
-    """What a failure adds when it rests on golive's assumptions rather than the provider's documents (the facts
-    its check read that the pack marks assumed), and how to state the provider's real behaviour instead."""
+def deciding(rule: Rule, outcome: Outcome) -> frozenset[str]:
+    """The facts that decided this outcome: the check's own account, else the rule's `decides` (rules/catalog.yaml)."""
+    return outcome.decided_by if outcome.decided_by is not None else frozenset(rule.decides)
+
+
+def _assumed(rule: Rule, reads: set[str], provider: str, outcome: Outcome | None = None) -> str:
+    """What a failure adds when it rests on golive's assumptions rather than the provider's documents: the facts
+    its check read that the pack marks assumed and that decided the verdict (had one been otherwise, the verdict
+    could differ: the rule's `decides`, or the outcome's `decided_by`), and how to state the provider's real
+    behaviour instead. A fact that only shaped the probe (the body sent, a test value, an event's data) is not named."""
     reads = {shown(read) for read in reads}  # as the basis names its facts (a pack's mapping keys are its words)
-    facts = [item for item in rule.assumptions if any(covers(read, item["fact"]) or covers(item["fact"], read) for read in reads)]
+    decided = {shown(path) for path in deciding(rule, outcome or Outcome(Status.FAIL, ""))}
+    facts = [
+        item
+        for item in rule.assumptions
+        if any(covers(read, item["fact"]) or covers(item["fact"], read) for read in reads)
+        and any(covers(path, item["fact"]) or covers(item["fact"], path) for path in decided)
+    ]
     if not facts:
         return ""
     named = ", ".join(f"{item['fact']} = {item['value']}" if len(item["value"]) <= 24 else str(item["fact"]) for item in facts)
@@ -545,12 +558,32 @@ def _assumed(rule: Rule, reads: set[str], provider: str) -> str:
     )
 
 
-def _readings(rule: Rule, provider: str) -> str:
-    """What a failure adds when the provider's documents disagree on what the rule judges: that golive took one
-    reading, which, and where the other is (one pack setting away: `golive explain`)."""
-    if not rule.readings:
+def _decided_by_reading(rule: Rule, outcome: Outcome, scope: Mapping[str, Any]) -> bool:
+    """Whether a reading golive took between disagreeing documents decided this failure: the check does not say the
+    failure stands under every reading, the pack names the rule or the reading sets a deciding fact, and — where the
+    pack says which values are disputed — some deciding value is one of them."""
+    if not outcome.readings_decide:
+        return False
+    decided = deciding(rule, outcome)
+    facts = list(scope.get("facts", ()))
+    if not scope.get("named") and not any(covers(a, b) or covers(b, a) for a in decided for b in facts):
+        return False
+    disputed = set(scope.get("values", ()))
+    if disputed:
+        values = [set(outcome.decided_values[fact]) for fact in facts if fact in outcome.decided_values]
+        if values and not all(value <= disputed for value in values):
+            return False  # a deciding value no reading disputes: the failure stands either way
+    return True
+
+
+def _readings(rule: Rule, provider: str, outcome: Outcome | None = None) -> str:
+    """What a failure adds when the provider's documents disagree on what decided it: that golive took one reading,
+    which, and where the other is (one pack setting away: `golive explain`)."""
+    scopes = rule.reading_scopes or tuple({"named": True} for _ in rule.readings)
+    taken = [r for r, scope in zip(rule.readings, scopes, strict=False) if outcome is None or _decided_by_reading(rule, outcome, scope)]
+    if not taken:
         return ""
-    about = "; ".join(f"{r['about']} (golive reads: {r['reading']})" for r in rule.readings)
+    about = "; ".join(f"{r['about']} (golive reads: {r['reading']})" for r in taken)
     return f" [the provider's documents disagree on {about}; the other reading: golive explain {rule.id} --provider {provider}]"
 
 
@@ -566,7 +599,7 @@ def _result(
 ) -> Result:
     waiver = _waiver_of(rule, config, options.today)
     if outcome.status is Status.FAIL and (reads or rule.readings):
-        notes = _assumed(rule, reads or set(), config.file.provider) + _readings(rule, config.file.provider)
+        notes = _assumed(rule, reads or set(), config.file.provider, outcome) + _readings(rule, config.file.provider, outcome)
         outcome = Outcome(outcome.status, outcome.message + notes, outcome.evidence)
     outcome = _apply_waiver(outcome, waiver)
     attestation = config.file.attestations.get(rule.id) if outcome.status is Status.ATTESTED else None

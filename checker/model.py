@@ -50,6 +50,10 @@ class Rule:
     basis: tuple[Mapping[str, Any], ...] = ()
     # conflicts between the provider's documents on those facts: {about, quotes: [{document, quote}], reading, otherwise}
     readings: tuple[Mapping[str, Any], ...] = ()
+    # the facts whose value decides the verdict (the catalog's `decides`; else all its facts): only these tag a failure
+    decides: tuple[str, ...] = ()
+    # per reading, in its order: {facts, named (the pack names this rule), values (the disputed ones)}
+    reading_scopes: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def assumptions(self) -> list[Mapping[str, Any]]:
@@ -70,6 +74,12 @@ class Outcome:
     message: str
     evidence: tuple[Evidence, ...] = ()
     unset: bool = False  # a skip for a setting golive.yaml leaves out (not for what the documents do not cover)
+    # the facts that decided this outcome, where a check knows better than its rule's `decides` (none: the rule's)
+    decided_by: frozenset[str] | None = None
+    # per deciding fact, the values that decided it (RETRY-105: the statuses retried): a reading disputing only
+    # other values did not decide it
+    decided_values: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    readings_decide: bool = True  # false: the failure stands under every reading the documents allow
 
     @classmethod
     def passed(cls, message: str, evidence: Sequence[Evidence] = ()) -> Outcome:

@@ -56,6 +56,18 @@ class CatalogRule(Strict):
     probe: str
     fix: str
     facts: list[str] = []  # the provider facts its verdict rests on (paths into a pack's facts: "retry.base_s", "magic")
+    # which of `facts` decide its verdict: had one of them been otherwise, the same integration could get another
+    # verdict (the rest only shape how golive asks: the body it sends, its test values, a delivery's event); unset:
+    # all of `facts`. Only an assumed or contested fact in here tags a failure "rests on golive's assumptions" or
+    # "documents disagree" (checker/engine.py); a check may narrow it for one outcome (Outcome.decided_by)
+    decides: list[str] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _decides_among_facts(self) -> CatalogRule:
+        stray = [path for path in self.decides or () if not any(covers(fact, path) for fact in self.facts)]
+        if stray:
+            raise ValueError(f"decides names facts the rule does not rest on: {', '.join(stray)} (add them to facts)")
+        return self
 
 
 class Catalog(Strict):
@@ -327,7 +339,9 @@ class SandboxFacts(FactsModel):
     id_prefix: str = ""
     initial_status: str = "created"
     magic_field: str | None = None
-    in_flight: Literal["conflict", "wait"] = "conflict"
+    # a second request while the first with its key runs: 409 (conflict), waits for it (wait), or 429 Too many
+    # requests (too_many: Checkout.com's "the other requests will return a 429 Too many requests response")
+    in_flight: Literal["conflict", "wait", "too_many"] = "conflict"
 
     @pydantic.field_validator("patterns")
     @classmethod
@@ -447,6 +461,42 @@ class SerialisationFacts(FactsModel):
         }
 
 
+class RedeliveryFacts(FactsModel):
+    """How the provider resends a delivery its endpoint did not acknowledge, as its documents state it: the waits
+    between attempts (the last one repeats until `for_hours` have passed since the first), and how long it keeps
+    trying. The embedded sandbox resends on this schedule (scaled down: checker/sandbox/webhooks.py), and the
+    report says how long a receiver may be down before it loses an event (`summary`)."""
+
+    after_s: list[Annotated[float, pydantic.Field(gt=0)]] = []  # none: the provider gives no schedule, only how long
+    for_hours: Annotated[float, pydantic.Field(gt=0)] | None = None  # none: the schedule's attempts, then no more
+
+    @pydantic.model_validator(mode="after")
+    def _stated(self) -> RedeliveryFacts:
+        if not self.after_s and self.for_hours is None:
+            raise ValueError("state the waits between attempts (after_s), how long the provider keeps trying (for_hours), or both")
+        return self
+
+    def total_s(self) -> float:
+        """How long after the first attempt the provider stops trying."""
+        return self.for_hours * 3600 if self.for_hours is not None else sum(self.after_s)
+
+    def summary(self) -> str:
+        """ "resent for up to 72 hours (after 1 min, 2 min, …)": how long a receiver may be down and still get the event."""
+        hour = "a receiver down for an hour loses nothing" if self.total_s() > 3600 else "a receiver down for an hour loses it"
+        if not self.after_s:
+            return f"resent for up to {_duration(self.total_s())}: {hour} (the waits between attempts are not documented)"
+        steps = ", ".join(_duration(s) for s in self.after_s[:12]) + (", …" if len(self.after_s) > 12 else "")
+        return f"resent for up to {_duration(self.total_s())}: {hour} (waits {steps})"
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("min", 60)):
+        if seconds >= size and (seconds % size == 0 or seconds >= 2 * size):
+            value = seconds / size
+            return f"{value:g} {unit}" if value != 1 else f"1 {unit.rstrip('s')}"
+    return f"{seconds:g} s"
+
+
 class WebhookFacts(FactsModel):
     scheme: Literal["mintfax", "standard", "github", "square", "checkout", "adyen", "lob"]
     signature_header: str  # adyen: where the signature sits inside each notification item (additionalData.hmacSignature)
@@ -454,6 +504,7 @@ class WebhookFacts(FactsModel):
     id_header: str | None = None  # standard: webhook-id
     tolerance_s: float = 300
     deadline_s: float = 5
+    redelivery: RedeliveryFacts | None = None  # how the provider resends an unacknowledged delivery (none: not stated)
     required_events: list[str] = []
     balance_event: str | None = None  # the event that warns of a low balance (BAL-001)
     endpoints_path: EndpointPath | None = None  # where a real sandbox lists the registered endpoints (HOOK-212)
@@ -558,6 +609,10 @@ class Conflict(Strict):
     about: str
     facts: list[str] = []  # the facts the reading sets
     rules: list[str] = []  # the rules whose verdicts take the reading (else: the rules resting on `facts`)
+    # the values of `facts` the documents disagree on (402, where one says a 402 is not retried and another is
+    # silent): a failure every one of whose deciding values is undisputed stands under either reading, and is not
+    # tagged (Outcome.decided_values); unset: any failure the facts decide takes the reading
+    values: list[int | str] = []
     quotes: list[Quote] = pydantic.Field(min_length=2)
     reading: str  # what golive does, and why that reading
     otherwise: str  # how a pack takes the other reading
@@ -566,13 +621,20 @@ class Conflict(Strict):
 class RuleOverride(Strict):
     source: str | None = None
     skip: str | None = None
+    # the rule applies though no document of the pack says what it expects: golive's reading, and why (IDEM-004's
+    # one resource for concurrent requests, where the documents say nothing of concurrency)
+    assumed: str | None = None
     severity: Severity | None = None
     params: dict[str, Any] = {}
 
     @pydantic.model_validator(mode="after")
     def _source_or_skip(self) -> RuleOverride:
-        if bool(self.source and self.source.strip()) == bool(self.skip and self.skip.strip()):  # a blank reason is none
-            raise ValueError("give exactly one of 'source' (the document that covers the rule) or 'skip' (why it does not apply)")
+        given = [bool(value and value.strip()) for value in (self.source, self.skip, self.assumed)]  # a blank reason is none
+        if sum(given) != 1:
+            raise ValueError(
+                "give exactly one of 'source' (the document that covers the rule), 'assumed' (why golive applies it though "
+                "no document says so) or 'skip' (why it does not apply)"
+            )
         return self
 
 
@@ -722,11 +784,19 @@ def _load_pack(path: Path) -> Pack:
                 severity=(override.severity if override and override.severity else base_rule.severity),
                 **words,
                 source=source,
-                cite=_cite(pack_file, override.source) if override and source else None,
+                cite=(
+                    _cite(pack_file, override.source)
+                    if override and source
+                    else f"assumed (no document of the pack says it): {shown(override.assumed)}"
+                    if override and override.assumed
+                    else None
+                ),
                 skip=skip,
                 params=_frozen(override.params) if override else {},
                 basis=_basis(pack_file, base_rule.facts),
                 readings=_readings(pack_file, base_rule.id, base_rule.facts),
+                decides=tuple(base_rule.facts if base_rule.decides is None else base_rule.decides),
+                reading_scopes=_reading_scopes(pack_file, base_rule.id, base_rule.facts),
             )
         )
     return Pack(
@@ -906,6 +976,16 @@ def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[s
             }
             readings.append(_frozen(entry))
     return tuple(readings)
+
+
+def _reading_scopes(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
+    """Per reading of `_readings` (in its order): the facts it sets, whether the pack names the rule, the values
+    disputed — what the engine needs to tell whether a reading decided a failure."""
+    return tuple(
+        _frozen({"facts": list(c.facts), "named": rule_id in c.rules, "values": list(c.values)})
+        for c in pack.conflicts
+        if (rule_id in c.rules if c.rules else any(covers(a, b) or covers(b, a) for a in paths for b in c.facts))
+    )
 
 
 def _cite(pack: PackFile, name: str | None, lines: str | None = None) -> str:

@@ -549,3 +549,30 @@ def test_a_fractional_rate_limit_is_sent_as_a_whole_number(sandbox, tmp_path, wi
     for name in ("ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"):
         int(answer.headers[name])  # what the SDK does with them
     assert int(answer.headers["ratelimit-remaining"]) == int(limit) - 1
+
+
+# ---------------------------------------------------------------- round 3: fidelity
+
+
+def test_checkout_answers_a_request_in_flight_with_429_as_it_documents(sandbox) -> None:  # type: ignore[no-untyped-def]
+    """Checkout.com, "Idempotency" (2024-11-13 and 2024-08-14 revisions, tests/data/provider_docs/checkout/): "If we
+    detect concurrent requests with the same idempotency key, only one request will be processed and the other
+    requests will return a 429 Too many requests response." The embedded sandbox answered 409 (Stripe's
+    idempotency_key_in_use); it now answers 429 (sandbox.in_flight: too_many), and still makes one payment."""
+    from checker.packs import load_pack
+    from checker.probes.context import sandbox_key
+
+    url = sandbox("checkout", processing_delay_s=1.0).url
+    key = sandbox_key(load_pack("checkout").facts.keys, "inflight")
+    body = {"source": {"type": "token", "token": "tok_golive_approved"}, "amount": 1000, "currency": "USD", "reference": "o-1"}
+    ready = threading.Barrier(2)
+
+    def pay(_: int) -> httpx.Response:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=15) as c:
+            ready.wait(timeout=30)
+            return c.post("/payments", json=body, headers={"Cko-Idempotency-Key": "order-1"})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        answers = sorted((a.status_code, a.json()) for a in pool.map(pay, range(2)))
+    assert [status for status, _ in answers] == [201, 429], answers
+    assert answers[1][1]["error_type"] == "too_many_requests", answers[1][1]

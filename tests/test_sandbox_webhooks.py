@@ -216,3 +216,85 @@ def test_golive_sandbox_logs_each_delivery(endpoints) -> None:  # type: ignore[n
         r"webhook evt_\w+ fax\.queued -> http://127\.0\.0\.1:\d+/hooks: answered 503 \(attempt 1\); redelivering in 1 s", stderr
     ), stderr
     assert re.search(r"webhook evt_\w+ fax\.queued -> \S+: 200 in \d+ ms \(attempt 2\)", stderr), stderr
+
+
+# ---------------------------------------------------------------- round 3: fidelity
+# Issue 28: the embedded sandbox redelivers as the pack says the provider does (webhooks.redelivery), and a report
+# says how long a provider keeps trying. Pages: Square's "Notification Delivery SLA" (1, 2, 4, 8, 16, 32 minutes,
+# then hourly, for up to 72 hours), Checkout.com's "Receive webhooks" (up to eight times, 5 min … 12 h), Adyen's
+# "Troubleshoot webhooks" (9, 18, 27 s, then a queue for up to 30 days), Stripe's "Process undelivered webhook
+# events" ("for up to three days"); each in tests/data/provider_docs/ with its address and the day it was read.
+
+
+def test_the_sandbox_redelivers_on_the_schedule_the_pack_states(sandbox, endpoints, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pack whose provider resends after 5 s and then 10 s, and no more: the sandbox's second attempt is due at
+    5 s (golive's own backoff would have sent it at 1 s), the third 10 s later, and then it gives up. Before,
+    every pack got golive's 1, 2, 4 … 60 s backoff and eight attempts, whatever the provider documents."""
+    from checker.packs import load_pack
+
+    path = tmp_path / "slowhooks.yaml"
+    path.write_text(
+        "schema: golive-pack/1\nname: slowhooks\nextends: mintfax\nfacts: {webhooks: {redelivery: {after_s: [5, 10]}}}\n"
+        "provenance: {webhooks.redelivery: {assumed: 'a provider that resends twice'}}\n"
+    )
+    served = sandbox(load_pack(str(path)), frozen_clock=True)
+    api = client_for(served.url, "mintfax")
+    endpoint = Endpoint(lambda n: (500, 0.0))
+    endpoints.append(endpoint)
+    register(api, endpoint.url, ["fax.queued"])
+    send_fax(api)
+    endpoint.wait_for(1)
+    api.post("/_sandbox/clock", json={"advance_s": 2})  # golive's backoff would have redelivered at 1 s
+    time.sleep(0.6)
+    assert len(endpoint.deliveries) == 1, "redelivered on golive's schedule, not the pack's"
+    api.post("/_sandbox/clock", json={"advance_s": 3.5})
+    endpoint.wait_for(2)
+    api.post("/_sandbox/clock", json={"advance_s": 10.5})
+    endpoint.wait_for(3)
+    deadline = time.monotonic() + 10
+    while (state := api.get("/_sandbox/events").json()["deliveries"])[0]["state"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert state[0]["state"] == "abandoned" and state[0]["attempts"] == 3
+    api.post("/_sandbox/clock", json={"advance_s": 120})
+    time.sleep(0.6)
+    assert len(endpoint.deliveries) == 3, "the provider resends twice, then no more"
+
+
+def test_the_documented_schedules_as_the_sandbox_plans_them() -> None:
+    """Square: 1, 2, 4, 8, 16, 32 minutes, then hourly, and nothing after 72 hours; Checkout.com: eight resends, the
+    last 12 hours after the one before; Stripe: golive's backoff (Stripe gives no waits) for up to three days."""
+    from checker.packs import load_pack
+    from checker.sandbox.webhooks import Redelivery
+
+    def plan(name: str) -> list[float]:
+        schedule, waits, attempt = Redelivery.of(load_pack(name).facts.webhooks.redelivery), [], 1  # type: ignore[union-attr]
+        while (wait := schedule.next_wait(attempt)) is not None and attempt < 10_000:
+            waits.append(wait)
+            attempt += 1
+        return waits
+
+    square = plan("square")
+    assert square[:7] == [60, 120, 240, 480, 960, 1920, 3600] and set(square[7:]) == {3600}
+    assert 71 * 3600 < sum(square) <= 72 * 3600
+    assert plan("checkout") == [300, 600, 900, 1800, 3600, 14400, 43200, 43200]
+    stripe = plan("stripe")
+    assert stripe[:3] == [1, 2, 4] and sum(stripe) <= 72 * 3600 < sum(stripe) + 60
+    adyen = plan("adyen")
+    assert adyen[:3] == [9, 9, 9] and sum(adyen) <= 30 * 86400
+
+
+def test_a_late_answer_says_how_long_the_provider_keeps_trying() -> None:
+    """HOOK-209's failure ends with what the provider does about it: how long it resends, so what a receiver down
+    for an hour loses — or that the pack does not say."""
+    from types import SimpleNamespace
+
+    from checker.packs import load_pack
+    from checker.probes.webhook import _how_long
+
+    said = _how_long(SimpleNamespace(pack=load_pack("square")))  # type: ignore[arg-type]
+    assert said == (
+        " (square: resent for up to 3 days: a receiver down for an hour loses nothing"
+        " (waits 1 min, 2 min, 4 min, 8 min, 16 min, 32 min, 1 hour))"
+    )
+    assert "checkout: resent for up to 30 hours" in _how_long(SimpleNamespace(pack=load_pack("checkout")))  # type: ignore[arg-type]
+    assert _how_long(SimpleNamespace(pack=load_pack("mintfax"))) == " (how long mintfax keeps trying is not in its pack)"  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ is a pure function of the attempts recorded and the process result.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import secrets
 import sys
@@ -444,7 +445,14 @@ async def no_retry_of_client_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
         if len(outcome.posts) > 1:
             problems.append(f"{code} was retried ({len(outcome.posts)} requests)")
     if problems:
-        return Outcome.failed("; ".join(problems), evidence)
+        # decided by the statuses the client retried: the pack's list, and stop_on_4xx only where its unlisted 4xx
+        # was one of them (a reading disputing only other statuses — mintfax's 402 — did not decide it)
+        retried = tuple(code for code, outcome in zip(codes, runs, strict=True) if len(outcome.posts) > 1)
+        return dataclasses.replace(
+            Outcome.failed("; ".join(problems), evidence),
+            decided_by=frozenset({"retry.non_retryable_statuses", *(("retry.stop_on_4xx",) if UNLISTED_4XX in retried else ())}),
+            decided_values={"retry.non_retryable_statuses": tuple(code for code in retried if code != UNLISTED_4XX)},
+        )
     crashed = [(code, outcome) for code, outcome in zip(codes, runs, strict=True) if outcome.process.crash]
     if crashed:
         raise _crashed(crashed[0][1], str(crashed[0][0]))
@@ -498,10 +506,15 @@ async def waits_retry_after(ctx: ProbeContext, rule: Rule) -> Outcome:
     shown = ", ".join(f"{w:.2f}" for w in waits)
     short = [n for n, w in enumerate(waits, 1) if w < RETRY_AFTER_S - EARLY_S]
     if short:
-        return Outcome.failed(
-            f"retried {waits[short[0] - 1]:.2f} s after a 429 with Retry-After: {RETRY_AFTER_S:g} "
-            f"({len(short)} of {len(waits)} waits too short: {shown} s)",
-            outcome.evidence(),
+        # retrying before the wait fails under every reading of whether a 429 is retried at all (to retry it only
+        # after Retry-After, or not to retry it): no reading decided this failure
+        return dataclasses.replace(
+            Outcome.failed(
+                f"retried {waits[short[0] - 1]:.2f} s after a 429 with Retry-After: {RETRY_AFTER_S:g} "
+                f"({len(short)} of {len(waits)} waits too short: {shown} s)",
+                outcome.evidence(),
+            ),
+            readings_decide=False,
         )
     return Outcome.passed(
         f"waited {shown} s after each of {len(waits)} 429{'s' * (len(waits) != 1)} with Retry-After: {RETRY_AFTER_S:g}", outcome.evidence()

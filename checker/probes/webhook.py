@@ -611,10 +611,14 @@ async def acknowledges_duplicate(ctx: ProbeContext, rule: Rule) -> Outcome:
     evidence = _evidence(first, second)
     if second.ok:
         return Outcome.passed(f"a second delivery of {first.event_id} was acknowledged ({second.describe()})", evidence)
-    return Outcome.failed(
-        f"a second delivery of the same event got {second.describe()}; a duplicate must be acknowledged with a 2xx "
-        "or the provider keeps redelivering it",
-        evidence,
+    # an error to a duplicate fails whichever id the receiver deduplicates by: no reading on that key decided it
+    return dataclasses.replace(
+        Outcome.failed(
+            f"a second delivery of the same event got {second.describe()}; a duplicate must be acknowledged with a 2xx "
+            "or the provider keeps redelivering it",
+            evidence,
+        ),
+        readings_decide=False,
     )
 
 
@@ -685,6 +689,14 @@ async def _drain(sender: Sender, burst: list[Delivery]) -> list[dict[str, Any]]:
     return [*_evidence(after), {"kind": "note", "text": text}]
 
 
+def _how_long(ctx: ProbeContext) -> str:
+    """How long the provider keeps trying, as its pack states it (webhooks.redelivery): what a receiver that is down
+    or too slow loses."""
+    hooks = ctx.pack.facts.webhooks
+    stated = hooks.redelivery if hooks else None
+    return f" ({ctx.pack.name}: {stated.summary()})" if stated else f" (how long {ctx.pack.name} keeps trying is not in its pack)"
+
+
 @check("HOOK-209", target="webhook")
 async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     single = await _valid(ctx)
@@ -704,14 +716,14 @@ async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     if dropped:
         return Outcome.failed(
             f"the receiver dropped {len(dropped)} of {BURST} connections in a burst without an answer ({dropped[0].error}): "
-            "a small listen queue or too few workers? The provider redelivers each",
+            f"a small listen queue or too few workers? The provider redelivers each{_how_long(ctx)}",
             evidence,
         )
     if late:
         worst = max(late, key=lambda d: d.latency_s)
         return Outcome.failed(
             f"{len(late)} of {len(everything)} deliveries were not answered within {deadline:g} s "
-            f"(slowest: {worst.label}, {worst.describe()}); the provider redelivers those",
+            f"(slowest: {worst.label}, {worst.describe()}); the provider redelivers those{_how_long(ctx)}",
             evidence,
         )
     refused = [d for d in burst if not d.ok]

@@ -277,11 +277,13 @@ async def idempotent(
     replay: Callable[[IdempotencyRecord], Response],
     *,
     in_flight_waits: bool = False,
+    in_flight_status: int = 409,
 ) -> Response:
     """Run `create` once per (account, environment, key); replay the stored response afterwards.
 
     Only responses that created something (2xx) are stored: an error leaves the key usable. A request
-    arriving while the first one with its key is still being processed gets 409, or, with `in_flight_waits`,
+    arriving while the first one with its key is still being processed gets 409 (`in_flight_status`: Checkout.com
+    documents 429 "Too many requests"), or, with `in_flight_waits`,
     waits for the first to end and is answered as a retry after it (idunox's document: "Retry with same key
     and same body: 202 Accepted — original submissionId returned"; it names no in-flight conflict). What is
     in flight lives in memory (a restart ends every request in flight); the check-and-mark below has no
@@ -292,8 +294,8 @@ async def idempotent(
     while (first := sandbox.in_flight.get(in_flight)) is not None:
         if not in_flight_waits:
             raise ApiError(
-                409,
-                "idempotency_key_in_use",
+                in_flight_status,
+                "idempotency_key_in_use" if in_flight_status == 409 else "too_many_requests",
                 "A request with this idempotency key is still being processed.",
                 "Wait for the first request to finish, then retry with the same key.",
             )

@@ -60,7 +60,7 @@ from checker.sandbox.app import (
 from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.forms import FormError, read_form
 from checker.sandbox.store import IdempotencyRecord, Store
-from checker.sandbox.webhooks import DeliveryWorker
+from checker.sandbox.webhooks import DeliveryWorker, Redelivery
 from checker.signing import SecretError, SigningScheme, fresh_secret
 from checker.sniff import sniff
 
@@ -148,6 +148,7 @@ class Served:
         # or with golive's own POST /_sandbox/webhooks: the pytest plugin's `deliver_to`)
         self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks else None
         self.WEBHOOK_FORMAT: dict[str, Any] | None = hooks.serialisation.format() if hooks else None  # a delivery's bytes
+        self.REDELIVERY = hooks.redelivery if hooks else None  # the provider's schedule, which the delivery worker follows
 
     def middleware(self, options: SandboxOptions) -> list[Middleware]:
         idem, replay = self.pack.facts.idempotency, replay_of(self.pack, options)
@@ -354,6 +355,7 @@ def _routes(pack: Pack, sandbox: Sandbox, scheme: SigningScheme | None) -> list[
                     first,
                     replay(digest),
                     in_flight_waits=emulation.in_flight == "wait",
+                    in_flight_status=429 if emulation.in_flight == "too_many" else 409,
                 )
             else:
                 response = await submit(account, data, None)
@@ -593,7 +595,9 @@ def build_app(provider: str | Pack, *, db: str | Path | None = None, options: Sa
         worker: asyncio.Task[None] | None = None
         if served.WEBHOOK_SCHEME is not None:
             worker = asyncio.ensure_future(
-                DeliveryWorker(sandbox, served.WEBHOOK_SCHEME, options.webhook_timeout_s, served.WEBHOOK_FORMAT).run()
+                DeliveryWorker(
+                    sandbox, served.WEBHOOK_SCHEME, options.webhook_timeout_s, served.WEBHOOK_FORMAT, Redelivery.of(served.REDELIVERY)
+                ).run()
             )
         try:
             yield

@@ -1,7 +1,9 @@
 """The embedded sandbox delivers its events to the registered endpoints, as the provider does:
 signed, at least once, and again with backoff when an endpoint answers slower than the deadline
 (5 s for mintfax) or with anything but a 2xx (seed 002: "Slow responses (over 5 seconds) trigger
-redelivery"). Each attempt is logged on the `golive.sandbox` logger, which `golive sandbox` prints.
+redelivery"). Where the pack states the provider's redelivery (`webhooks.redelivery`: the waits between
+attempts, how long it keeps trying), the sandbox follows it on its own clock (which `/_sandbox/clock` moves);
+otherwise golive's backoff below. Each attempt is logged on the `golive.sandbox` logger, which `golive sandbox` prints.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from checker.http import tls_context
+from checker.packs import RedeliveryFacts
 from checker.sandbox.app import Sandbox, loopback_url
 from checker.sandbox.store import DueDelivery
 from checker.signing import SigningScheme
@@ -26,13 +30,49 @@ log.addHandler(logging.NullHandler())  # silent inside `golive check`; `golive s
 TICK_S = 0.2
 BATCH = 50
 CONCURRENCY = 16
-BACKOFF_S = (1, 2, 4, 8, 16, 32, 60)  # after attempt 1, 2, …; then 60 s
+BACKOFF_S = (1, 2, 4, 8, 16, 32, 60)  # after attempt 1, 2, …; then 60 s (no redelivery stated in the pack)
 MAX_ATTEMPTS = 8
 
 
+@dataclass(frozen=True)
+class Redelivery:
+    """When the next attempt is due after `attempt` failed ones, or None: given up. The waits are the provider's
+    (the last repeats), bounded by how long it keeps trying after the first attempt; with no bound, one attempt
+    after each wait and no more."""
+
+    waits: tuple[float, ...] = BACKOFF_S
+    total_s: float | None = None
+    attempts: int | None = MAX_ATTEMPTS
+
+    @classmethod
+    def of(cls, stated: RedeliveryFacts | None) -> Redelivery:
+        if stated is None:
+            return cls()
+        waits = tuple(stated.after_s) or BACKOFF_S  # how long, not how often: golive's backoff within that time
+        total = stated.for_hours * 3600 if stated.for_hours is not None else None
+        return cls(waits, total, None if total is not None else len(waits) + 1)
+
+    def next_wait(self, attempt: int) -> float | None:
+        if self.attempts is not None and attempt >= self.attempts:
+            return None
+        wait = self.waits[min(attempt, len(self.waits)) - 1]
+        elapsed = sum(self.waits[min(n, len(self.waits)) - 1] for n in range(1, attempt))  # since the first attempt
+        if self.total_s is not None and elapsed + wait > self.total_s:
+            return None
+        return wait
+
+
 class DeliveryWorker:
-    def __init__(self, sandbox: Sandbox, scheme: SigningScheme, timeout_s: float, body_format: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        scheme: SigningScheme,
+        timeout_s: float,
+        body_format: Mapping[str, Any] | None = None,
+        redelivery: Redelivery | None = None,
+    ) -> None:
         self.sandbox = sandbox
+        self.redelivery = redelivery or Redelivery()
         self.scheme = scheme
         self.body_format = body_format  # webhooks.serialisation: how an in-body signature's event is written again
         self.timeout_s = timeout_s
@@ -85,13 +125,12 @@ class DeliveryWorker:
             if status is not None and 200 <= status < 300:
                 store.delivery_attempted(due.event_id, due.webhook_id, status, "delivered", now)
                 log.info("webhook %s: %d in %.0f ms (attempt %d)", where, status, elapsed * 1000, attempt)
-            elif attempt >= MAX_ATTEMPTS:
+            elif (wait := self.redelivery.next_wait(attempt)) is None:
                 store.delivery_attempted(due.event_id, due.webhook_id, status, "abandoned", now)
                 log.warning("webhook %s: %s (attempt %d); giving up", where, problem, attempt)
             else:
-                wait = BACKOFF_S[min(attempt, len(BACKOFF_S)) - 1]
                 store.delivery_attempted(due.event_id, due.webhook_id, status, "pending", now + wait)
-                log.warning("webhook %s: %s (attempt %d); redelivering in %d s", where, problem, attempt, wait)
+                log.warning("webhook %s: %s (attempt %d); redelivering in %g s", where, problem, attempt, wait)
         finally:
             self.in_flight.discard((due.event_id, due.webhook_id))
 
