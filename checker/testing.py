@@ -93,8 +93,10 @@ class Sandbox:
     @property
     def auth(self) -> dict[str, str]:
         """The headers that carry `api_key` where the provider takes it."""
+        from checker.probes.sandbox_api import authorization  # as the contract probes send it (Basic where only Basic)
+
         header = self.pack.facts.api_key_header
-        return {header: self.api_key} if header else {"Authorization": f"Bearer {self.api_key}"}
+        return {header: self.api_key} if header else {"Authorization": authorization(self.api_key, self.pack.facts.keys.schemes)}
 
     @property
     def _token(self) -> str:

@@ -96,7 +96,10 @@ def test_deliveries_reach_a_verifying_receiver(golive_sandbox, tmp_path):
             event_id = done[0]["event_id"] if done else None
         processed = subprocess.run([*count, event_id], capture_output=True, text=True, timeout=30, env=env).stdout.strip()
         assert processed == "1"  # the receiver verified it with the stripe package and processed it
-        assert [(e["type"], e["data"]["id"]) for e in got["data"]] == [("payment_intent.created", intent.id)]
+        # read as the stripe package reads an event (stripe/_event.py: class Data, `object` — "the API resource relevant
+        # to the event"): the payment under data.object, as Stripe sends it, not straight under data
+        events = [stripe.Event.construct_from(e, "sk_test_x") for e in got["data"]]
+        assert [(e.type, e.data.object.id) for e in events] == [("payment_intent.created", intent.id)]
     finally:
         receiver.kill(); receiver.wait(10)
 
