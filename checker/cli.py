@@ -45,6 +45,24 @@ class CsvChoice(click.ParamType):  # type: ignore[type-arg]
         return items
 
 
+class RequireList(CsvChoice):
+    """--require: targets among REQUIRABLE, comma-separated; `none` (or an empty value) requires nothing, whatever
+    golive.yaml's require: names."""
+
+    name = "targets"
+
+    def __init__(self) -> None:
+        super().__init__((*REQUIRABLE, "none"))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        if isinstance(value, list):
+            return value
+        items = super().convert(value, param, ctx) if str(value).strip(" ,") else ["none"]
+        if "none" in items and len(set(items)) > 1:
+            self.fail(f"none requires nothing: it cannot be combined with {', '.join(i for i in items if i != 'none')}", param, ctx)
+        return items
+
+
 class IdList(click.ParamType):  # type: ignore[type-arg]
     """Rule ids or prefixes, comma-separated and repeatable: --select IDEM-001,RETRY."""
 
@@ -121,9 +139,10 @@ def cli() -> None:
 @click.option(
     "--require",
     "require",
-    type=CsvChoice(REQUIRABLE),
+    type=RequireList(),
     default=None,
-    help="Targets that must be configured and probed, comma-separated (with golive.yaml's require:); a missing one fails the verdict.",
+    help="Targets that must be configured and probed, comma-separated (with golive.yaml's require:), among those the selected "
+    "rules probe; a missing one fails the verdict. none: require nothing, whatever golive.yaml says.",
 )
 @click.option("--jobs", type=click.IntRange(1, 256), default=16, show_default=True, help="Probes run at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
@@ -166,7 +185,8 @@ def check(
         environment=environment,
         fail_on=fail_on,
         jobs=jobs,
-        require=tuple(require or ()),
+        require=tuple(t for t in require or () if t != "none"),
+        require_none=require == ["none"],
     )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour)
 

@@ -49,6 +49,7 @@ class RunOptions:
     jobs: int = 16
     today: dt.date = field(default_factory=dt.date.today)
     require: tuple[str, ...] = ()  # --require: targets that must be configured and probed (with golive.yaml's require:)
+    require_none: bool = False  # --require none: no target required, whatever golive.yaml's require: says
 
 
 def registered() -> dict[str, Check]:
@@ -231,8 +232,9 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
 
 def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check], demanded: str | None = None) -> Outcome | None:
     """The outcome of a rule that needs no probe and no target: skipped, manual, attested or not configured.
-    A rule the user `demanded` (selected it by name or prefix, or required its target) whose target is not
-    configured is an error, not a skip: they asked for it to be probed."""
+    A rule whose target the user `demanded` (required it) and did not configure is an error, not a skip: they asked
+    for it to be probed. Not configured and only selected, it is a skip marked unset (engine.run decides, once it
+    knows whether the selection probed anything)."""
     if rule.skip:
         return Outcome.skipped(rule.skip)
     if rule.target == "manual":
@@ -246,7 +248,7 @@ def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check
     reason = _not_configured(checks[rule.id].target, config) or _section_not_set_up(rule, config)
     if reason is None:
         return None
-    return Outcome(Status.ERROR, f"{demanded}, but {reason}") if demanded else Outcome.skipped(reason)
+    return Outcome(Status.ERROR, f"{demanded}, but {reason}") if demanded else Outcome.not_set(reason)
 
 
 def _not_configured(target: str, config: Config) -> str | None:
@@ -272,22 +274,37 @@ def _section_not_set_up(rule: Rule, config: Config) -> str | None:
 COVERED = ("sandbox", "client", "webhook", "repo")  # the targets a verdict's coverage speaks of (manual items are listed)
 
 
-def required_targets(config: Config, options: RunOptions) -> tuple[str, ...]:
-    wanted = {*config.file.require, *options.require}
-    return tuple(t for t in COVERED if t in wanted)
+def required_targets(config: Config, options: RunOptions, rules: Iterable[Rule]) -> tuple[str, ...]:
+    """The targets this run must probe: those golive.yaml's `require:` and `--require` name (none with `--require none`)
+    that some selected rule the pack covers probes. A run is judged on what it selected: a pre-commit hook selecting the
+    key rules, or `--select HOOK-201`, is not held back by a required target none of its rules probes."""
+    wanted = set(options.require) if options.require_none else {*config.file.require, *options.require}
+    selected = {rule.target for rule in rules if not rule.skip}
+    return tuple(t for t in COVERED if t in wanted and t in selected)
 
 
-def _demanded(rule: Rule, config: Config, options: RunOptions, required: tuple[str, ...]) -> str | None:
+def _demanded(rule: Rule, options: RunOptions, required: tuple[str, ...]) -> str | None:
     """Why a rule must be probed rather than skipped when its target is missing, in the user's words; None if not."""
     if rule.target in required:
         where = "--require" if rule.target in options.require else "require: in golive.yaml"
         return f"required ({where} names {rule.target})"
-    return "selected" if _selected(config, options) else None
+    return None
 
 
 def _selected(config: Config, options: RunOptions) -> bool:
     """Every rule this run includes was named by id or prefix (--select, rules.select): each was asked to be probed."""
     return bool(options.select or config.file.rules.select)
+
+
+PROBED = (Status.PASS, Status.FAIL, Status.WAIVED)  # a rule that judged its target
+
+
+def _unprobed_selection(outcomes: dict[str, tuple[Outcome, float]], config: Config, options: RunOptions) -> bool:
+    """A selection (--select, rules.select) of which no rule judged anything: its rules that a missing target or
+    setting left unprobed are errors ("selected, but …"), never a READY over nothing. A selection that probed some of
+    its rules (a pre-commit hook's key and document rules, where no documents are configured) is judged on those, and
+    its rules with nothing configured to judge skip with the reason, as in a whole run (`require:` says what must be)."""
+    return _selected(config, options) and not any(outcome.status in PROBED for outcome, _ in outcomes.values())
 
 
 def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> dict[str, Any]:
@@ -473,9 +490,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     reads: dict[str, set[str]] = {}  # per rule, the pack facts its check read (checker/provenance.py)
     redactor = Redactor(config.secrets)
     # what needs no target is decided first: an interruption while the targets start cannot mislabel it
-    required = required_targets(config, options)
+    required = required_targets(config, options, rules)
     for rule in rules:
-        decided = _decided_without_targets(rule, config, checks, _demanded(rule, config, options, required))
+        decided = _decided_without_targets(rule, config, checks, _demanded(rule, options, required))
         if decided is not None:
             outcomes[rule.id] = (decided, 0.0)
             if progress:
@@ -498,8 +515,10 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         interrupted = True
     for rule in rules:
         outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
+    unprobed = _unprobed_selection(outcomes, config, options)
+    for rule in rules:
         outcome, took = outcomes[rule.id]
-        if outcome.unset and _selected(config, options):  # a setting left out, and the rule asked for by name
+        if outcome.unset and unprobed:  # a target or setting left out, the rule asked for, and nothing else judged
             outcomes[rule.id] = (Outcome(Status.ERROR, f"selected, but {outcome.message}", outcome.evidence), took)
     results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
     coverage = coverage_of(rules, results, config, required)

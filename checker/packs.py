@@ -56,6 +56,8 @@ class CatalogRule(Strict):
     probe: str
     fix: str
     facts: list[str] = []  # the provider facts its verdict rests on (paths into a pack's facts: "retry.base_s", "magic")
+    # golive's own rule: it judges golive.yaml, not the provider, so it applies whatever a pack's documents say (KEY-004)
+    every_pack: bool = False
 
 
 class Catalog(Strict):
@@ -661,6 +663,7 @@ def _load_pack(path: Path) -> Pack:
     for base_rule in catalog.rules:
         override = pack_file.rules.get(base_rule.id)
         skip = f"the {pack_file.name} pack does not cover this rule" if override is None else shown(override.skip or "") or None
+        skip = None if base_rule.every_pack else skip
         source = shown(override.source or "") or None if override else None
         words = {name: filled(getattr(base_rule, name), pack_file.facts) for name in TEXTS}
         rules.append(

@@ -1938,7 +1938,10 @@ def test_a_long_word_in_an_answer_is_redacted_in_linear_time(tmp_path: Path) -> 
     # the redactor itself, on the whole word: the excerpt above no longer shows it all to the redactor
     alone = subprocess.run(
         [sys.executable, "-c", "from checker.redact import Redactor; print(len(Redactor(['fx_test_4f9a1c2b7d']).text('a' * 300000)))"],
-        capture_output=True, text=True, timeout=REGEX_TIMEOUT, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=REGEX_TIMEOUT,
+        cwd=ROOT,
     )
     assert alone.stdout.strip() == "300000", alone.stderr
 

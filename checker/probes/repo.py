@@ -104,6 +104,8 @@ async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None =
         files = await asyncio.to_thread(tracked_files, root, ctx.config.file.repo.paths)
     except NotARepository as exc:
         return Outcome.not_set(str(exc))
+    if not files and not await asyncio.to_thread(tracked_files, root, ()):  # a repository just made: nothing committed yet
+        return Outcome.not_set("git tracks no file yet (no commits, nothing staged): nothing is committed, so there is nothing to scan")
     if only is not None:
         files = matching(files, only)
     return await asyncio.to_thread(scan, root, files, prefixes, base64=base64 or ())
