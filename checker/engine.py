@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import difflib
 import tempfile
@@ -418,6 +419,7 @@ async def _run_checks(
     redactor: Redactor,
     outcomes: dict[str, tuple[Outcome, float]],
     reads: dict[str, set[str]],
+    began: dict[str, float] | None = None,
 ) -> None:
     """Decide what needs no probe, run the rest concurrently (at most `options.jobs` at once); fills `outcomes`
     as each finishes, so an interruption keeps everything finished so far."""
@@ -465,6 +467,8 @@ async def _run_checks(
                 progress("start", rule, None)
             timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
             READING.set(reads.setdefault(rule.id, set()))  # this task's own: the facts the check reads
+            if began is not None:  # when it started (monotonic): a section's real time is its rules' span, not their sum
+                began[rule.id] = time.monotonic()
             outcome, took = await _run_one(check, rule, ctx, timeout)
             died = targets.receiver.failure if targets.receiver and check.target == "webhook" else None
             if died:  # whatever answered after the receiver exited was not the receiver golive started
@@ -499,12 +503,15 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
                 progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
     needed = {checks[r.id].target for r in rules if r.id not in outcomes}
     interrupted = False
+    receiver: dict[str, str] = {}
+    began: dict[str, float] = {}  # per probed rule, when its check started (time.monotonic)
     try:
         async with prepared_targets(config, pack, needed) as targets:
+            receiver = targets.webhook_values  # the {port} and {url} this run gave the receiver, for the run's context
             generated = [key for key in (targets.api_key, targets.contract_key) if key]
             remember(generated)
             redactor = Redactor((*config.secrets, *generated))
-            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads)
+            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads, began)
     except asyncio.CancelledError:
         # Ctrl-C or SIGTERM (cli.run_interruptibly cancels this task): every probe has been cancelled and
         # has run its clean-up (process groups killed, proxies closed), the receiver and the sandbox are
@@ -520,7 +527,10 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         outcome, took = outcomes[rule.id]
         if outcome.unset and unprobed:  # a target or setting left out, the rule asked for, and nothing else judged
             outcomes[rule.id] = (Outcome(Status.ERROR, f"selected, but {outcome.message}", outcome.evidence), took)
-    results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
+    results = tuple(
+        dataclasses.replace(result, started_s=began[result.rule.id] - t0) if result.rule.id in began else result
+        for result in (_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
+    )
     coverage = coverage_of(rules, results, config, required)
     return RunResult(
         fail_on=options.fail_on,
@@ -531,7 +541,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         duration_s=time.monotonic() - t0,
         verdict="not ready" if interrupted or coverage["required_not_probed"] else verdict_of(results, options.fail_on),
         coverage=coverage,
-        context=context_of(config, pack, redactor),
+        context=context_of(config, pack, redactor, receiver),
         locations=locations_of(config),
         interrupted=interrupted,
         results=results,

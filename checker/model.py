@@ -101,6 +101,7 @@ class Result:
     waiver: Mapping[str, Any] | None = None  # {rule, reason, by, expires, expired}: a waiver naming this rule
     attestation: Mapping[str, Any] | None = None  # {by, date, evidence}: who vouched for a manual item
     facts_read: frozenset[str] = frozenset()  # the pack facts the check read (checker/provenance.py): not reported
+    started_s: float | None = None  # when its check started, in seconds from the run's start (None: decided without one)
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -108,6 +109,8 @@ class Result:
             extra["waiver"] = dict(self.waiver)
         if self.attestation is not None:
             extra["attestation"] = dict(self.attestation)
+        if self.started_s is not None:
+            extra["started_s"] = round(self.started_s, 3)
         return {
             "id": self.rule.id,
             "title": self.rule.title,

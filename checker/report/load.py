@@ -239,6 +239,7 @@ def _run_of(report: Any) -> RunResult:
                 severity=entry.severity,
                 message=line(entry.message),
                 duration_s=entry.duration_s,
+                started_s=entry.started_s,
                 evidence=tuple(printable_deep(entry.evidence)),
                 waiver=printable_deep(entry.waiver),
                 attestation=printable_deep(entry.attestation),
@@ -285,6 +286,7 @@ def _report_model() -> Any:
         severity: Severity
         status: Status
         duration_s: float = 0.0
+        started_s: float | None = None  # when its check started, from the run's start
         message: str
         evidence: list[dict[str, Any]] = []
         fix: str = ""
@@ -307,6 +309,7 @@ def _report_model() -> Any:
         dirty: bool = False
         changed_files: int = 0
         folder: str = ""
+        no_commits: bool = False  # a repository without commits yet: commit is ""
 
     class PackIdentity(Lenient):
         name: str
