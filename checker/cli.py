@@ -501,6 +501,34 @@ def render(source: Path, formats: list[str], output: Path) -> int:
     return 0
 
 
+def _signer(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    from checker.report.signoff import checked_note, checked_signer
+
+    try:
+        return checked_signer(value) if param.name == "by" else checked_note(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@report.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--by", required=True, callback=_signer, help="Who signs: an e-mail address.")
+@click.option("--decision", required=True, type=click.Choice(["approve", "reject"]), help="The reviewer's decision.")
+@click.option("--note", callback=_signer, help="Why, or on what condition (shown with the sign-off).")
+def sign(source: Path, by: str, decision: str, note: str | None) -> int:
+    """Record a reviewer's sign-off in a saved report.json: who, the decision, and the digest of what they signed
+    (a report changed afterwards says so when rendered). Signing again replaces the sign-off."""
+    import datetime as dt
+
+    from checker.report.signoff import sign as record
+
+    signed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    block = record(source, by=by, decision=decision, note=note, signed_at=signed_at)
+    click.echo(f"Signed {source}: {decision} by {by} at {signed_at} over {block['digest']}")
+    click.echo(f"Render it with: golive report render {source} --format html,md")
+    return 0
+
+
 # ---------------------------------------------------------------- rules and explain
 
 

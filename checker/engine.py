@@ -38,6 +38,7 @@ STATIC = {"repo", "config"}
 if TYPE_CHECKING:
     from checker.harness.receiver import RunningReceiver
 
+NOT_IMPLEMENTED = "not implemented in this version of golive"
 Progress = Callable[[str, Rule, "Result | None"], None]
 
 
@@ -245,7 +246,7 @@ def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check
         evidence = f": {attestation.evidence}" if attestation.evidence else ""
         return Outcome(Status.ATTESTED, f"attested by {attestation.by} on {attestation.date.isoformat()}{evidence}")
     if rule.id not in checks:
-        return Outcome.skipped("not implemented in this version of golive")
+        return Outcome.skipped(NOT_IMPLEMENTED)
     reason = _not_configured(checks[rule.id].target, config) or _section_not_set_up(rule, config)
     if reason is None:
         return None
@@ -531,7 +532,10 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         dataclasses.replace(result, started_s=began[result.rule.id] - t0) if result.rule.id in began else result
         for result in (_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
     )
-    coverage = coverage_of(rules, results, config, required)
+    chosen = {rule.id for rule in rules}
+    # the pack's rules this run left out (--select, --ignore, rules:): "Not covered, and why" names them
+    deselected = [rule.id for rule in pack.rules if rule.id not in chosen and not rule.skip]
+    coverage = {**coverage_of(rules, results, config, required), "deselected": deselected}
     return RunResult(
         fail_on=options.fail_on,
         waivers=tuple(printable_deep(redactor.deep(w)) for w in _waiver_states(results, config, options.today)),
@@ -600,9 +604,21 @@ def _result(
         facts_read=frozenset(reads or ()),
         evidence=tuple(printable_deep(redactor.deep(dict(e))) for e in outcome.evidence),
         waiver=printable_deep(redactor.deep(waiver)) if waiver else None,
+        uncovered=_uncovered(outcome),
         attestation=(
             printable_deep(redactor.deep({"by": attestation.by, "date": attestation.date.isoformat(), "evidence": attestation.evidence}))
             if attestation
             else None
         ),
     )
+
+
+def _uncovered(outcome: Outcome) -> str | None:
+    """Why a skipped rule covers nothing, for the reviewer's "Not covered, and why": a setting or target left out of
+    golive.yaml (Outcome.not_set), no check in this version, or else what the provider's documents do not state (a
+    pack's `skip:`, or a check that finds the fact it needs unset: no key prefix, no signed timestamp)."""
+    if outcome.status is not Status.SKIP:
+        return None
+    if outcome.unset:
+        return "not configured"
+    return "not implemented" if outcome.message == NOT_IMPLEMENTED else "documents"

@@ -102,6 +102,8 @@ class Result:
     attestation: Mapping[str, Any] | None = None  # {by, date, evidence}: who vouched for a manual item
     facts_read: frozenset[str] = frozenset()  # the pack facts the check read (checker/provenance.py): not reported
     started_s: float | None = None  # when its check started, in seconds from the run's start (None: decided without one)
+    # a skip's kind, for "Not covered, and why": documents (the provider documents none), not configured, not implemented
+    uncovered: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         extra: dict[str, Any] = {}
@@ -111,6 +113,8 @@ class Result:
             extra["attestation"] = dict(self.attestation)
         if self.started_s is not None:
             extra["started_s"] = round(self.started_s, 3)
+        if self.uncovered is not None:
+            extra["not_covered"] = self.uncovered
         return {
             "id": self.rule.id,
             "title": self.rule.title,
@@ -150,6 +154,9 @@ class RunResult:
     # what was checked, for a reviewer: {config, git: {commit, dirty}, client, receiver, sandbox, pack: {name, path, digest}}
     context: Mapping[str, Any] = field(default_factory=dict)
     locations: Mapping[str, int] = field(default_factory=dict)  # target -> the config line that configures it (SARIF, annotations)
+    # a reviewer's sign-off read back with a saved report (report/signoff.py): {by, decision, note, signed_at, digest,
+    # intact}; not part of to_json: it signs the file it was written into, not a rendering of it
+    signature: Mapping[str, Any] | None = None
 
     def not_probed(self) -> list[str]:
         """Blockers the pack covers that were skipped all the same, because of a setting in golive.yaml (KEY-003

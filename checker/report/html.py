@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from checker.model import RunResult, Status
-from checker.report.common import Obj, counts, safe, sections, templates
+from checker.report.common import Obj, counts, not_covered, safe, sections, sign_off, templates
 from checker.terminal import BLOCK_LINES, by_severity, split_qualifiers, triage
 
 FILE = "report.html"
@@ -281,6 +281,8 @@ def render(run: RunResult) -> str:
             not_probed=run.not_probed(),
             attention=attention(run),
             checked=checked(run),
+            uncovered=not_covered(run),
+            signed=sign_off(run),
             identity=identity(run),
             counts=counts(data),
             total=len(data["results"]),
