@@ -218,6 +218,8 @@ def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
         "cite",
         "basis",
         "readings",
+        # issue 29: when its check started (JUnit's real section times)
+        "started_s",
     }
     assert all("documented" in item or "assumed" in item for item in results["IDEM-001"]["basis"]), results["IDEM-001"]["basis"]
     assert sum(report["summary"].values()) == len(report["results"])
