@@ -51,6 +51,24 @@ class CsvChoice(click.ParamType):  # type: ignore[type-arg]
         return items
 
 
+class RequireList(CsvChoice):
+    """--require: targets among REQUIRABLE, comma-separated; `none` (or an empty value) requires nothing, whatever
+    golive.yaml's require: names."""
+
+    name = "targets"
+
+    def __init__(self) -> None:
+        super().__init__((*REQUIRABLE, "none"))
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> list[str]:
+        if isinstance(value, list):
+            return value
+        items = super().convert(value, param, ctx) if str(value).strip(" ,") else ["none"]
+        if "none" in items and len(set(items)) > 1:
+            self.fail(f"none requires nothing: it cannot be combined with {', '.join(i for i in items if i != 'none')}", param, ctx)
+        return items
+
+
 class IdList(click.ParamType):  # type: ignore[type-arg]
     """Rule ids or prefixes, comma-separated and repeatable: --select IDEM-001,RETRY."""
 
@@ -127,9 +145,10 @@ def cli() -> None:
 @click.option(
     "--require",
     "require",
-    type=CsvChoice(REQUIRABLE),
+    type=RequireList(),
     default=None,
-    help="Targets that must be configured and probed, comma-separated (with golive.yaml's require:); a missing one fails the verdict.",
+    help="Targets that must be configured and probed, comma-separated (with golive.yaml's require:), among those the selected "
+    "rules probe; a missing one fails the verdict. none: require nothing, whatever golive.yaml says.",
 )
 @click.option("--jobs", type=click.IntRange(1, 256), default=16, show_default=True, help="Probes run at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
@@ -180,7 +199,8 @@ def check(
         environment=environment,
         fail_on=fail_on,
         jobs=jobs,
-        require=tuple(require or ()),
+        require=tuple(t for t in require or () if t != "none"),
+        require_none=require == ["none"],
     )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour, progress)
 
@@ -505,6 +525,34 @@ def render(source: Path, formats: list[str], output: Path) -> int:
         Checklist(sys.stdout, colour=colour).render(run, sections, f"golive {run.tool_version} · {run.provider} · {run.environment}")
     if unwritten := _write_and_say(run, formats, output):
         raise unwritten
+    return 0
+
+
+def _signer(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    from checker.report.signoff import checked_note, checked_signer
+
+    try:
+        return checked_signer(value) if param.name == "by" else checked_note(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@report.command()
+@click.argument("source", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--by", required=True, callback=_signer, help="Who signs: an e-mail address.")
+@click.option("--decision", required=True, type=click.Choice(["approve", "reject"]), help="The reviewer's decision.")
+@click.option("--note", callback=_signer, help="Why, or on what condition (shown with the sign-off).")
+def sign(source: Path, by: str, decision: str, note: str | None) -> int:
+    """Record a reviewer's sign-off in a saved report.json: who, the decision, and the digest of what they signed
+    (a report changed afterwards says so when rendered). Signing again replaces the sign-off."""
+    import datetime as dt
+
+    from checker.report.signoff import sign as record
+
+    signed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    block = record(source, by=by, decision=decision, note=note, signed_at=signed_at)
+    click.echo(f"Signed {source}: {decision} by {by} at {signed_at} over {block['digest']}")
+    click.echo(f"Render it with: golive report render {source} --format html,md")
     return 0
 
 

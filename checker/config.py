@@ -249,7 +249,21 @@ def _expand(
         if default is not None:
             substituted.setdefault(dotted(path), []).append(default)
             return default
-        problems.append(doc.problem(path, f"environment variable {name} is not set", f"set it, or write ${{{name}:-default}}"))
+        problems.append(doc.problem(path, f"environment variable {name} is not set", _unset_hint(path, name)))
         return ""
 
     return ENV_REF.sub(substitute, value)
+
+
+def _unset_hint(path: Path_, name: str) -> str:
+    """What to do about an unset variable, in the words of the setting it fills: a secret is never given a literal
+    default (KEY-004 flags one), and a webhook secret for golive's checks is the user's own choice."""
+    if path == ("webhook", "secret"):
+        return (
+            f"set it to the secret your receiver verifies with: for golive's checks (the embedded sandbox too) any value you "
+            f"choose, e.g. export {name}=$(python3 -c \"import secrets; print('whsec_' + secrets.token_hex(24))\") "
+            "(golive init's comment gives the form your provider's scheme takes)"
+        )
+    if path == ("sandbox", "api_key"):
+        return f"set it to your sandbox key, or write ${{{name}:-}} (empty: the embedded sandbox makes its own key)"
+    return f"set it, or write ${{{name}:-default}}"

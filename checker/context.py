@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +19,27 @@ BUILT_IN = "(built-in)"
 GIT_TIMEOUT_S = 10  # for the metadata only: a slow git leaves the commit out, it does not hold the run
 
 
-def context_of(config: Config, pack: Pack, redactor: Redactor) -> dict[str, Any]:
+def context_of(config: Config, pack: Pack, redactor: Redactor, receiver: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The facts of the run a reviewer needs to tell what was checked, through the seam every message passes (secrets
-    masked: the config's, every ${VAR}'s value, the URLs' credentials; then printable); git bounded in time."""
+    masked: the config's, every ${VAR}'s value, the URLs' credentials; then printable); git bounded in time. `receiver`:
+    the {port} and {url} this run gave the receiver, filled into its URL and commands as the run used them."""
     file = config.file
     webhook = file.webhook
+    used = {name: value for name, value in (receiver or {}).items() if name in ("port", "url")}
+
+    def filled(text: str | None) -> str | None:
+        for name, value in used.items():
+            text = text.replace("{" + name + "}", value) if text is not None else None
+        return text
+
     context: dict[str, Any] = {
         "config": None if config.path == BUILT_IN else _shown(Path(config.path)),
         "git": git_state(config.base_dir) if config.path != BUILT_IN else None,
         "sandbox": "embedded" if file.sandbox.url == "builtin" else file.sandbox.url,
         "client": file.client.command if file.client else None,
-        "receiver": webhook.start if webhook else None,
-        "webhook_url": webhook.url if webhook else None,
-        "register": webhook.registration if webhook else None,
+        "receiver": filled(webhook.start) if webhook else None,
+        "webhook_url": filled(webhook.url) if webhook else None,
+        "register": filled(webhook.registration) if webhook else None,
         "pack": pack_identity(pack),
     }
     return printable_deep(redactor.deep(context))  # type: ignore[no-any-return]
@@ -60,12 +69,16 @@ def git_state(folder: Path) -> dict[str, Any] | None:
     # one call for both: the config's folder from the repository's root ("services/fax/", where SARIF and annotations
     # place findings from; an empty line at the root), then the commit
     parsed = git("rev-parse", "--show-prefix", "HEAD")
-    status = git("status", "--porcelain") if parsed else None
+    born = parsed is not None
+    if parsed is None:  # a repository without commits yet (`git init` only) has no HEAD to name: it is one all the same
+        parsed = git("rev-parse", "--show-prefix")
+    status = git("status", "--porcelain") if parsed is not None else None
     if parsed is None or status is None:
         return None
     prefix, commit = [*parsed.split("\n"), "", ""][:2]
     changed = [line for line in status.splitlines() if line]
-    return {"commit": commit.strip(), "dirty": bool(changed), "changed_files": len(changed), "folder": prefix.strip()}
+    state = {"commit": commit.strip() if born else "", "dirty": bool(changed), "changed_files": len(changed), "folder": prefix.strip()}
+    return state if born else {**state, "no_commits": True}  # commit "" stays a string for readers of golive-report/1
 
 
 def locations_of(config: Config) -> dict[str, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import difflib
 import tempfile
@@ -37,6 +38,7 @@ STATIC = {"repo", "config"}
 if TYPE_CHECKING:
     from checker.harness.receiver import RunningReceiver
 
+NOT_IMPLEMENTED = "not implemented in this version of golive"
 Progress = Callable[[str, Rule, "Result | None"], None]
 
 
@@ -50,6 +52,7 @@ class RunOptions:
     today: dt.date = field(default_factory=dt.date.today)
     require: tuple[str, ...] = ()  # --require: targets that must be configured and probed (with golive.yaml's require:)
     traffic: bool = False  # keep what the proxy and the webhook sender exchanged (RunResult.traffic, for --format har)
+    require_none: bool = False  # --require none: no target required, whatever golive.yaml's require: says
 
 
 def registered() -> dict[str, Check]:
@@ -232,8 +235,9 @@ async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) 
 
 def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check], demanded: str | None = None) -> Outcome | None:
     """The outcome of a rule that needs no probe and no target: skipped, manual, attested or not configured.
-    A rule the user `demanded` (selected it by name or prefix, or required its target) whose target is not
-    configured is an error, not a skip: they asked for it to be probed."""
+    A rule whose target the user `demanded` (required it) and did not configure is an error, not a skip: they asked
+    for it to be probed. Not configured and only selected, it is a skip marked unset (engine.run decides, once it
+    knows whether the selection probed anything)."""
     if rule.skip:
         return Outcome.skipped(rule.skip)
     if rule.target == "manual":
@@ -243,11 +247,11 @@ def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check
         evidence = f": {attestation.evidence}" if attestation.evidence else ""
         return Outcome(Status.ATTESTED, f"attested by {attestation.by} on {attestation.date.isoformat()}{evidence}")
     if rule.id not in checks:
-        return Outcome.skipped("not implemented in this version of golive")
+        return Outcome.skipped(NOT_IMPLEMENTED)
     reason = _not_configured(checks[rule.id].target, config) or _section_not_set_up(rule, config)
     if reason is None:
         return None
-    return Outcome(Status.ERROR, f"{demanded}, but {reason}") if demanded else Outcome.skipped(reason)
+    return Outcome(Status.ERROR, f"{demanded}, but {reason}") if demanded else Outcome.not_set(reason)
 
 
 def _not_configured(target: str, config: Config) -> str | None:
@@ -273,22 +277,37 @@ def _section_not_set_up(rule: Rule, config: Config) -> str | None:
 COVERED = ("sandbox", "client", "webhook", "repo")  # the targets a verdict's coverage speaks of (manual items are listed)
 
 
-def required_targets(config: Config, options: RunOptions) -> tuple[str, ...]:
-    wanted = {*config.file.require, *options.require}
-    return tuple(t for t in COVERED if t in wanted)
+def required_targets(config: Config, options: RunOptions, rules: Iterable[Rule]) -> tuple[str, ...]:
+    """The targets this run must probe: those golive.yaml's `require:` and `--require` name (none with `--require none`)
+    that some selected rule the pack covers probes. A run is judged on what it selected: a pre-commit hook selecting the
+    key rules, or `--select HOOK-201`, is not held back by a required target none of its rules probes."""
+    wanted = set(options.require) if options.require_none else {*config.file.require, *options.require}
+    selected = {rule.target for rule in rules if not rule.skip}
+    return tuple(t for t in COVERED if t in wanted and t in selected)
 
 
-def _demanded(rule: Rule, config: Config, options: RunOptions, required: tuple[str, ...]) -> str | None:
+def _demanded(rule: Rule, options: RunOptions, required: tuple[str, ...]) -> str | None:
     """Why a rule must be probed rather than skipped when its target is missing, in the user's words; None if not."""
     if rule.target in required:
         where = "--require" if rule.target in options.require else "require: in golive.yaml"
         return f"required ({where} names {rule.target})"
-    return "selected" if _selected(config, options) else None
+    return None
 
 
 def _selected(config: Config, options: RunOptions) -> bool:
     """Every rule this run includes was named by id or prefix (--select, rules.select): each was asked to be probed."""
     return bool(options.select or config.file.rules.select)
+
+
+PROBED = (Status.PASS, Status.FAIL, Status.WAIVED)  # a rule that judged its target
+
+
+def _unprobed_selection(outcomes: dict[str, tuple[Outcome, float]], config: Config, options: RunOptions) -> bool:
+    """A selection (--select, rules.select) of which no rule judged anything: its rules that a missing target or
+    setting left unprobed are errors ("selected, but …"), never a READY over nothing. A selection that probed some of
+    its rules (a pre-commit hook's key and document rules, where no documents are configured) is judged on those, and
+    its rules with nothing configured to judge skip with the reason, as in a whole run (`require:` says what must be)."""
+    return _selected(config, options) and not any(outcome.status in PROBED for outcome, _ in outcomes.values())
 
 
 def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> dict[str, Any]:
@@ -403,6 +422,7 @@ async def _run_checks(
     outcomes: dict[str, tuple[Outcome, float]],
     reads: dict[str, set[str]],
     recording: traffic.Traffic | None = None,
+    began: dict[str, float] | None = None,
 ) -> None:
     """Decide what needs no probe, run the rest concurrently (at most `options.jobs` at once); fills `outcomes`
     as each finishes, so an interruption keeps everything finished so far."""
@@ -453,6 +473,8 @@ async def _run_checks(
             timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
             READING.set(reads.setdefault(rule.id, set()))  # this task's own: the facts the check reads
             traffic.TAPE.set(recording.tape(rule.id) if recording is not None else None)  # and what it exchanges
+            if began is not None:  # when it started (monotonic): a section's real time is its rules' span, not their sum
+                began[rule.id] = time.monotonic()
             outcome, took = await _run_one(check, rule, ctx, timeout)
             died = targets.receiver.failure if targets.receiver and check.target == "webhook" else None
             if died:  # whatever answered after the receiver exited was not the receiver golive started
@@ -478,9 +500,9 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     reads: dict[str, set[str]] = {}  # per rule, the pack facts its check read (checker/provenance.py)
     redactor = Redactor(config.secrets)
     # what needs no target is decided first: an interruption while the targets start cannot mislabel it
-    required = required_targets(config, options)
+    required = required_targets(config, options, rules)
     for rule in rules:
-        decided = _decided_without_targets(rule, config, checks, _demanded(rule, config, options, required))
+        decided = _decided_without_targets(rule, config, checks, _demanded(rule, options, required))
         if decided is not None:
             outcomes[rule.id] = (decided, 0.0)
             if progress:
@@ -488,12 +510,17 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
     needed = {checks[r.id].target for r in rules if r.id not in outcomes}
     recording = traffic.Traffic() if options.traffic else None
     interrupted = False
+    receiver: dict[str, str] = {}
+    began: dict[str, float] = {}  # per probed rule, when its check started (time.monotonic)
     try:
         async with prepared_targets(config, pack, needed) as targets:
+            receiver = targets.webhook_values  # the {port} and {url} this run gave the receiver, for the run's context
             generated = [key for key in (targets.api_key, targets.contract_key) if key]
             remember(generated)
             redactor = Redactor((*config.secrets, *generated))
-            await _run_checks(rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads, recording)
+            await _run_checks(
+                rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads, recording, began
+            )
     except asyncio.CancelledError:
         # Ctrl-C or SIGTERM (cli.run_interruptibly cancels this task): every probe has been cancelled and
         # has run its clean-up (process groups killed, proxies closed), the receiver and the sandbox are
@@ -504,11 +531,19 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         interrupted = True
     for rule in rules:
         outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
+    unprobed = _unprobed_selection(outcomes, config, options)
+    for rule in rules:
         outcome, took = outcomes[rule.id]
-        if outcome.unset and _selected(config, options):  # a setting left out, and the rule asked for by name
+        if outcome.unset and unprobed:  # a target or setting left out, the rule asked for, and nothing else judged
             outcomes[rule.id] = (Outcome(Status.ERROR, f"selected, but {outcome.message}", outcome.evidence), took)
-    results = tuple(_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
-    coverage = coverage_of(rules, results, config, required)
+    results = tuple(
+        dataclasses.replace(result, started_s=began[result.rule.id] - t0) if result.rule.id in began else result
+        for result in (_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
+    )
+    chosen = {rule.id for rule in rules}
+    # the pack's rules this run left out (--select, --ignore, rules:): "Not covered, and why" names them
+    deselected = [rule.id for rule in pack.rules if rule.id not in chosen and not rule.skip]
+    coverage = {**coverage_of(rules, results, config, required), "deselected": deselected}
     return RunResult(
         fail_on=options.fail_on,
         waivers=tuple(printable_deep(redactor.deep(w)) for w in _waiver_states(results, config, options.today)),
@@ -518,7 +553,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         duration_s=time.monotonic() - t0,
         verdict="not ready" if interrupted or coverage["required_not_probed"] else verdict_of(results, options.fail_on),
         coverage=coverage,
-        context=context_of(config, pack, redactor),
+        context=context_of(config, pack, redactor, receiver),
         locations=locations_of(config),
         interrupted=interrupted,
         results=results,
@@ -613,9 +648,21 @@ def _result(
         facts_read=frozenset(reads or ()),
         evidence=tuple(printable_deep(redactor.deep(dict(e))) for e in outcome.evidence),
         waiver=printable_deep(redactor.deep(waiver)) if waiver else None,
+        uncovered=_uncovered(outcome),
         attestation=(
             printable_deep(redactor.deep({"by": attestation.by, "date": attestation.date.isoformat(), "evidence": attestation.evidence}))
             if attestation
             else None
         ),
     )
+
+
+def _uncovered(outcome: Outcome) -> str | None:
+    """Why a skipped rule covers nothing, for the reviewer's "Not covered, and why": a setting or target left out of
+    golive.yaml (Outcome.not_set), no check in this version, or else what the provider's documents do not state (a
+    pack's `skip:`, or a check that finds the fact it needs unset: no key prefix, no signed timestamp)."""
+    if outcome.status is not Status.SKIP:
+        return None
+    if outcome.unset:
+        return "not configured"
+    return "not implemented" if outcome.message == NOT_IMPLEMENTED else "documents"

@@ -169,9 +169,12 @@ async def send(
 ) -> Exchange:
     """One request, never a redirect followed, at most `max_body` bytes of the answer read, all within `deadline_s`."""
     t0 = time.monotonic()
-    what = str(client.base_url or url)
-    with translated(what):
+    with translated(str(client.base_url or url)):
         request = _to_base(client, method, url, **kwargs)
+    # the URL as the request goes there (a webhook's as it is signed and delivered), not the base URL, to which httpx
+    # adds a trailing slash that no request has
+    what = str(request.url)
+    with translated(what):
         try:
             async with asyncio.timeout(deadline_s):
                 response = await client.send(request, stream=True, follow_redirects=False)

@@ -114,6 +114,9 @@ class Result:
     waiver: Mapping[str, Any] | None = None  # {rule, reason, by, expires, expired}: a waiver naming this rule
     attestation: Mapping[str, Any] | None = None  # {by, date, evidence}: who vouched for a manual item
     facts_read: frozenset[str] = frozenset()  # the pack facts the check read (checker/provenance.py): not reported
+    started_s: float | None = None  # when its check started, in seconds from the run's start (None: decided without one)
+    # a skip's kind, for "Not covered, and why": documents (the provider documents none), not configured, not implemented
+    uncovered: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "duration_s", round(self.duration_s, DURATION_DIGITS))  # as report.json keeps it
@@ -124,6 +127,10 @@ class Result:
             extra["waiver"] = dict(self.waiver)
         if self.attestation is not None:
             extra["attestation"] = dict(self.attestation)
+        if self.started_s is not None:
+            extra["started_s"] = round(self.started_s, 3)
+        if self.uncovered is not None:
+            extra["not_covered"] = self.uncovered
         return {
             "id": self.rule.id,
             "title": self.rule.title,
@@ -170,6 +177,10 @@ class RunResult:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "duration_s", round(self.duration_s, DURATION_DIGITS))  # as report.json keeps it
+
+    # a reviewer's sign-off read back with a saved report (report/signoff.py): {by, decision, note, signed_at, digest,
+    # intact}; not part of to_json: it signs the file it was written into, not a rendering of it
+    signature: Mapping[str, Any] | None = None
 
     def not_probed(self) -> list[str]:
         """Blockers the pack covers that were skipped all the same, because of a setting in golive.yaml (KEY-003

@@ -69,6 +69,9 @@ class CatalogRule(Strict):
             raise ValueError(f"decides names facts the rule does not rest on: {', '.join(stray)} (add them to facts)")
         return self
 
+    # golive's own rule: it judges golive.yaml, not the provider, so it applies whatever a pack's documents say (KEY-004)
+    every_pack: bool = False
+
 
 class Catalog(Strict):
     schema_: Literal["golive-catalog/1"] = pydantic.Field(alias="schema")
@@ -774,6 +777,7 @@ def _load_pack(path: Path) -> Pack:
     for base_rule in catalog.rules:
         override = pack_file.rules.get(base_rule.id)
         skip = f"the {pack_file.name} pack does not cover this rule" if override is None else shown(override.skip or "") or None
+        skip = None if base_rule.every_pack else skip
         source = shown(override.source or "") or None if override else None
         words = {name: filled(getattr(base_rule, name), pack_file.facts) for name in TEXTS}
         rules.append(

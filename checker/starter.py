@@ -77,6 +77,18 @@ class Starter:
         return list(hooks.required_events or hooks.event_types or ([hooks.created_event] if hooks.created_event else []))
 
     @property
+    def secret_recipe(self) -> str:
+        """A shell line that makes a webhook secret in the form the pack's signing scheme takes (signing.fresh_secret):
+        for golive's checks the secret is the user's own choice, shared by golive and their receiver."""
+        hooks = self.pack.facts.webhooks
+        scheme = hooks.scheme if hooks else ""
+        make = {
+            "adyen": "import secrets; print(secrets.token_hex(32).upper())",  # an HMAC key: 64 hex digits
+            "standard": "import base64, secrets; print('whsec_' + base64.b64encode(secrets.token_bytes(24)).decode())",
+        }.get(scheme, "import secrets; print('whsec_' + secrets.token_hex(24))")
+        return f'export {self.env}_WEBHOOK_SECRET=$(python3 -c "{make}")'
+
+    @property
     def key_example(self) -> str | None:
         """How a sandbox key of this provider starts (fx_test_…), where its documents say."""
         prefixes = self.pack.facts.keys.test_prefixes

@@ -177,14 +177,15 @@ def test_an_input_with_a_newline_starts_no_workflow_command_in_the_log(workspace
 def test_inputs_become_golive_options_and_values_stay_whole(tmp_path: Path) -> None:
     (tmp_path / "my config.yaml").write_text("provider: mintfax\nsandbox: {url: builtin, api_key: '${NOPE:-fx_test_0123456789abcdef}'}\n")
     done, outputs, _ = run_step(
-        tmp_path, config="my config.yaml", provider="mintfax", environment="sandbox", require="client", args="--select 'KEY-001'"
+        tmp_path, config="my config.yaml", provider="mintfax", environment="sandbox", require="client", args="--select 'KEY-001,RETRY-101'"
     )
     first = done.stdout.splitlines()[0]
     assert first == (
         "golive check --format text,json,md,sarif,github --output golive-report --config 'my config.yaml' --provider mintfax"
-        " --environment sandbox --require client --select KEY-001"
+        " --environment sandbox --require client --select KEY-001,RETRY-101"
     )
-    assert done.returncode == 1 and outputs["verdict"] == "not ready"  # the client is required and not configured
+    # the client is required (a selected rule probes it: issue 29) and not configured
+    assert done.returncode == 1 and outputs["verdict"] == "not ready"
 
 
 def test_outputs_cannot_be_forged_by_a_value(tmp_path: Path) -> None:

@@ -68,7 +68,8 @@ def test_literal_keys_are_recorded_for_key_004():
 
 def test_unset_variable_names_line_and_key():
     assert problems_of("provider: mintfax\nsandbox:\n  api_key: ${MINTFAX_API_KEY}\n") == [
-        "golive.yaml:3: sandbox.api_key: environment variable MINTFAX_API_KEY is not set (set it, or write ${MINTFAX_API_KEY:-default})"
+        "golive.yaml:3: sandbox.api_key: environment variable MINTFAX_API_KEY is not set (set it to your sandbox key, "
+        "or write ${MINTFAX_API_KEY:-} (empty: the embedded sandbox makes its own key))"
     ]
 
 

@@ -263,3 +263,48 @@ def test_screenshots_of_a_flawed_report(flawed: Any) -> None:
     flawed.locator("#IDEM-102 details.evidence summary").click()
     flawed.locator("#IDEM-102").screenshot(path=str(ARTIFACTS / "report-evidence.png"))
     assert (ARTIFACTS / "report-evidence.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- round 3: first hour (sign-off, not covered)
+
+
+def test_the_sign_off_and_what_was_not_covered_read_as_text_in_a_browser(browser: Any, tmp_path: Path) -> None:
+    """A report signed with `golive report sign` and then changed: the sign-off's note (markup in it) is text, the
+    warning shows, and "Not covered, and why" lists the waived rule and the skips, each linking to its card."""
+    import dataclasses
+    import json
+
+    from checker.report import load_report
+
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(FLAWED.to_json()))
+    from checker.report.signoff import sign
+
+    sign(
+        saved,
+        by="rev@example.com",
+        decision="reject",
+        note='<img src=x onerror="document.title=1">\nfix RETRY first',
+        signed_at="2026-12-01T10:00:00Z",
+    )
+    data = json.loads(saved.read_text())
+    data["verdict"] = "ready"  # changed after it was signed
+    saved.write_text(json.dumps(data))
+    run = load_report(saved)
+    assert run.signature is not None and run.signature["intact"] is False
+    write_reports(dataclasses.replace(run), ["html"], tmp_path / "out")
+    page = open_page(browser, tmp_path / "out" / "report.html")
+    try:
+        signoff = page.locator("#signoff")
+        assert signoff.is_visible() and "Rejected by rev@example.com" in signoff.inner_text()
+        assert '<img src=x onerror="document.title=1">' in signoff.inner_text() and page.locator("img").count() == 0
+        assert "This report was changed after it was signed" in signoff.inner_text()
+        uncovered = page.locator("#not-covered")
+        assert uncovered.is_visible() and "Waived" in uncovered.inner_text()
+        first = uncovered.locator("a.id").first
+        target = first.get_attribute("href")
+        first.click()
+        assert page.evaluate("location.hash") == target
+        assert page.problems == [] and not page.title().startswith("1")
+    finally:
+        page.context.close()

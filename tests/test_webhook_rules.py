@@ -282,11 +282,15 @@ def test_unreachable_receiver_is_an_error_not_a_fail(tmp_path: Path) -> None:
 
 def test_no_webhook_section_errs_on_the_selected_probes_and_fails_the_balance_rule(tmp_path: Path) -> None:
     config = parse_config(f"provider: mintfax\nsandbox: {{api_key: '{TEST_KEYS['mintfax']}'}}\n", environ={})
-    results = run_rules(config, "HOOK", "BAL")  # selected: not probing them is an error (tests/test_engine.py)
+    results = run_rules(config, "HOOK")  # selected, and nothing of it probed: not probing them is an error (tests/test_engine.py)
     assert results["HOOK-201"].status is Status.ERROR and "selected, but no webhook receiver" in results["HOOK-201"].message
     # HOOK-212 reads only webhook.events, but follows its section (issue 15): no webhook section, no subscription verdict
     assert results["HOOK-212"].status is Status.ERROR and results["HOOK-212"].message == results["HOOK-201"].message
+    results = run_rules(config, "HOOK", "BAL")  # a selection that judged something (BAL-001) is judged on it (issue 29)
+    assert results["HOOK-201"].status is Status.SKIP and results["HOOK-201"].message.startswith("no webhook receiver")
     assert results["BAL-001"].status is Status.FAIL  # the balance is watched by a subscription or by polling: neither
+    required = run_rules(config, "HOOK", "BAL", require=("webhook",))  # unless its target is required
+    assert required["HOOK-201"].status is Status.ERROR and "required (--require names webhook), but" in required["HOOK-201"].message
     polled = parse_config("provider: mintfax\nbalance: {poll: true}\n", environ={})
     assert run_rules(polled, "BAL-001")["BAL-001"].status is Status.PASS
 

@@ -51,7 +51,7 @@ async def key_prefix_matches_environment(ctx: ProbeContext, rule: Rule) -> Outco
     key = ctx.config.file.sandbox.api_key
     keys = ctx.pack.facts.keys
     if not key:
-        return Outcome.skipped("sandbox.api_key is not set")
+        return Outcome.not_set("sandbox.api_key is not set")
     expected = keys.live_prefixes if ctx.environment == "live" else keys.test_prefixes
     other = keys.test_prefixes if ctx.environment == "live" else keys.live_prefixes
     where = _where(ctx, "sandbox", "api_key")
@@ -81,7 +81,7 @@ async def keys_come_from_the_environment(ctx: ProbeContext, rule: Rule) -> Outco
     literals = [dotted(path) for path in SECRET_PATHS if ctx.config.literal_secrets.get(dotted(path))]
     present = [dotted(path) for path in SECRET_PATHS if dotted(path) in ctx.config.literal_secrets]
     if not present:
-        return Outcome.skipped("golive.yaml sets no sandbox.api_key or webhook.secret")
+        return Outcome.not_set("golive.yaml sets no sandbox.api_key or webhook.secret")
     if literals:
         places = ", ".join(f"{name} ({_where(ctx, *name.split('.'))})" for name in literals)
         evidence = [_config_evidence(ctx, *name.split(".")) for name in literals]
@@ -104,6 +104,8 @@ async def _scan(ctx: ProbeContext, prefixes: list[str], only: list[str] | None =
         files = await asyncio.to_thread(tracked_files, root, ctx.config.file.repo.paths)
     except NotARepository as exc:
         return Outcome.not_set(str(exc))
+    if not files and not await asyncio.to_thread(tracked_files, root, ()):  # a repository just made: nothing committed yet
+        return Outcome.not_set("git tracks no file yet (no commits, nothing staged): nothing is committed, so there is nothing to scan")
     if only is not None:
         files = matching(files, only)
     return await asyncio.to_thread(scan, root, files, prefixes, base64=base64 or ())

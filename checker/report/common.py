@@ -101,3 +101,44 @@ def safe(text: str) -> Any:
     from markupsafe import Markup
 
     return Markup(text)  # golive's own CSS/JS, never a target's text
+
+
+# what a reviewer reads under "Not covered, and why": each kind of gap, in this order, with what it means
+NOT_COVERED = (
+    ("documents", "The provider documents none", "the provider's documents (as the pack keeps them) state nothing to judge"),
+    ("not configured", "Not configured", "golive.yaml leaves out the target or setting the rule needs"),
+    ("deselected", "Deselected", "left out of this run by --select, --ignore or rules: in golive.yaml"),
+    ("waived", "Waived", "failed, and a waiver in golive.yaml covers the failure until it expires"),
+    ("not implemented", "Not implemented", "this version of golive has no check for the rule"),
+    ("skipped", "Skipped", "a report from before golive recorded why: the reason is the rule's message"),
+)
+
+
+def not_covered(run: Any) -> list[Obj]:
+    """What the run did not cover, grouped by why (NOT_COVERED), each rule with its reason: skips by their recorded kind
+    (`not_covered` in report.json), waived failures with their waiver, and the pack's rules the run left out."""
+    groups: dict[str, list[Obj]] = {kind: [] for kind, _, _ in NOT_COVERED}
+    for result in run.results:
+        if result.status.value == "waived" and result.waiver:
+            waiver = result.waiver
+            reason = f"{waiver.get('reason')} — by {waiver.get('by')}, until {waiver.get('expires')}"
+            groups["waived"].append(Obj({"id": result.rule.id, "title": result.rule.title, "reason": reason}))
+        elif result.status.value == "skip":
+            kind = result.uncovered if result.uncovered in groups else "skipped"
+            groups[kind].append(Obj({"id": result.rule.id, "title": result.rule.title, "reason": result.message}))
+    from checker.packs import filled, load_catalog
+
+    titles = {rule.id: filled(rule.title, None) for rule in load_catalog()[0].rules}
+    for rule_id in run.coverage.get("deselected") or ():
+        groups["deselected"].append(Obj({"id": str(rule_id), "title": titles.get(str(rule_id), ""), "reason": ""}))
+    return [
+        Obj({"kind": kind, "label": label, "meaning": meaning, "rules": groups[kind]})
+        for kind, label, meaning in NOT_COVERED
+        if groups[kind]
+    ]
+
+
+def sign_off(run: Any) -> Obj | None:
+    """The reviewer's sign-off recorded in a saved report (`golive report sign`), with whether the report is still what
+    was signed."""
+    return Obj(dict(run.signature)) if run.signature else None

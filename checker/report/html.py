@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from checker.model import RunResult, Status
-from checker.report.common import Obj, counts, safe, sections, templates
+from checker.report.common import Obj, counts, not_covered, safe, sections, sign_off, templates
 from checker.terminal import BLOCK_LINES, by_severity, split_qualifiers, triage
 
 FILE = "report.html"
@@ -217,7 +217,7 @@ def checked(run: RunResult) -> list[tuple[str, str, str]]:
             if git.get("dirty")
             else "clean"
         )
-        commit = (f"{str(git.get('commit'))[:12]} ({state})", "mono")
+        commit = (f"{str(git.get('commit'))[:12]} ({state})", "mono") if git.get("commit") else (f"no commits yet ({state})", "none")
     else:
         why = "no git repository, or git did not answer" if context.get("config") else "no config file, so no repository"
         commit = value(None, f"not recorded: {why}")
@@ -252,7 +252,8 @@ def identity(run: RunResult) -> str:
     git, pack = context.get("git") or {}, context.get("pack") or {}
     parts = [str(context.get("config") or "no golive.yaml")] if context else []
     if git:
-        parts.append(f"commit {str(git.get('commit'))[:12]}{' with uncommitted changes' if git.get('dirty') else ' (clean)'}")
+        named = f"commit {str(git.get('commit'))[:12]}" if git.get("commit") else "no commits yet"
+        parts.append(f"{named}{' with uncommitted changes' if git.get('dirty') else ' (clean)'}")
     if pack:
         parts.append(f"pack {pack.get('name')} {pack.get('sha256') or ''}".strip())
     return " · ".join(parts)
@@ -280,6 +281,8 @@ def render(run: RunResult) -> str:
             not_probed=run.not_probed(),
             attention=attention(run),
             checked=checked(run),
+            uncovered=not_covered(run),
+            signed=sign_off(run),
             identity=identity(run),
             counts=counts(data),
             total=len(data["results"]),

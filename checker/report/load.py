@@ -49,7 +49,13 @@ def load_report(path: Path) -> RunResult:
     problems = [problem(loc, message) for loc, message in _unreadable(data)][:10]
     if problems:
         raise ConfigError(problems)
-    return _run_of(report)
+    import dataclasses
+
+    from checker.printable import printable_deep
+    from checker.report.signoff import signature_of
+
+    signature = signature_of(data)  # over the file as it is: a change since the signing shows
+    return dataclasses.replace(_run_of(report), signature=printable_deep(signature) if signature else None)
 
 
 def _parse_located(text: str) -> tuple[Any, dict[int, int]]:
@@ -239,6 +245,8 @@ def _run_of(report: Any) -> RunResult:
                 severity=entry.severity,
                 message=line(entry.message),
                 duration_s=entry.duration_s,
+                started_s=entry.started_s,
+                uncovered=entry.not_covered,
                 evidence=tuple(printable_deep(entry.evidence)),
                 waiver=printable_deep(entry.waiver),
                 attestation=printable_deep(entry.attestation),
@@ -285,6 +293,8 @@ def _report_model() -> Any:
         severity: Severity
         status: Status
         duration_s: float = 0.0
+        started_s: float | None = None  # when its check started, from the run's start
+        not_covered: Literal["documents", "not configured", "not implemented"] | None = None
         message: str
         evidence: list[dict[str, Any]] = []
         fix: str = ""
@@ -301,12 +311,14 @@ def _report_model() -> Any:
         could_not_probe: dict[str, list[str]] = {}
         required: list[str] = []
         required_not_probed: list[str] = []
+        deselected: list[str] = []  # the pack's rules the run left out
 
     class Git(Lenient):
         commit: str
         dirty: bool = False
         changed_files: int = 0
         folder: str = ""
+        no_commits: bool = False  # a repository without commits yet: commit is ""
 
     class PackIdentity(Lenient):
         name: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checker.model import RunResult
-from checker.report.common import ICONS, STATUS_ORDER, Obj, counts, templates
+from checker.report.common import ICONS, STATUS_ORDER, Obj, counts, not_covered, sign_off, templates
 
 FILE = "report.md"
 
@@ -28,5 +28,7 @@ def render(run: RunResult) -> str:
             assumed=assumed,
             expired=expired,
             icons=ICONS,
+            uncovered=not_covered(run),
+            signed=sign_off(run),
         )
     )

@@ -67,10 +67,14 @@ def merged_coverage(runs: list[RunResult]) -> dict[str, Any]:
     seen = {rule_id for ids in probed.values() for rule_id in ids}
     not_configured = {t: sorted(ids - seen) for t, ids in missing.items() if ids - seen}
     required = sorted({t for run in runs for t in run.coverage.get("required") or ()})
+    judged = {result.rule.id for run in runs for result in run.results}
+    left_out = [set(run.coverage.get("deselected") or ()) for run in runs]  # by every job: no job ran them
+    deselected = sorted(set.intersection(*left_out) - judged) if left_out else []
     return {
         "probed": {t: sorted(ids) for t, ids in probed.items()},
         "not_configured": not_configured,
         "could_not_probe": {t: sorted(ids) for t, ids in erred.items() if t not in probed},
         "required": required,
         "required_not_probed": [t for t in required if t not in probed],
+        "deselected": deselected,
     }
