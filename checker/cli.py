@@ -150,6 +150,12 @@ def cli() -> None:
     help="Targets that must be configured and probed, comma-separated (with golive.yaml's require:), among those the selected "
     "rules probe; a missing one fails the verdict. none: require nothing, whatever golive.yaml says.",
 )
+@click.option(
+    "--skip-unconfigured",
+    is_flag=True,
+    help="Selected rules whose target or setting golive.yaml leaves out skip with the reason instead of erring "
+    "(a pre-commit hook's selection); a selection of which no rule probed anything still errs.",
+)
 @click.option("--jobs", type=click.IntRange(1, 256), default=16, show_default=True, help="Probes run at once.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each rule's evidence (request transcripts) and fix.")
@@ -171,6 +177,7 @@ def check(
     output: Path,
     fail_on: str,
     require: list[str] | None,
+    skip_unconfigured: bool,
     jobs: int,
     quiet: bool,
     verbose: bool,
@@ -201,6 +208,7 @@ def check(
         jobs=jobs,
         require=tuple(t for t in require or () if t != "none"),
         require_none=require == ["none"],
+        skip_unconfigured=skip_unconfigured,
     )
     return _run_and_report(config, provider or config.file.provider, options, formats, output, quiet, verbose, no_colour, progress)
 

@@ -53,6 +53,9 @@ class RunOptions:
     require: tuple[str, ...] = ()  # --require: targets that must be configured and probed (with golive.yaml's require:)
     traffic: bool = False  # keep what the proxy and the webhook sender exchanged (RunResult.traffic, for --format har)
     require_none: bool = False  # --require none: no target required, whatever golive.yaml's require: says
+    # --skip-unconfigured: a selected rule whose target or setting is left out skips (with the reason) instead of erring,
+    # as long as the selection probed something (a pre-commit hook's key and document rules with no documents configured)
+    skip_unconfigured: bool = False
 
 
 def registered() -> dict[str, Check]:
@@ -303,11 +306,14 @@ PROBED = (Status.PASS, Status.FAIL, Status.WAIVED)  # a rule that judged its tar
 
 
 def _unprobed_selection(outcomes: dict[str, tuple[Outcome, float]], config: Config, options: RunOptions) -> bool:
-    """A selection (--select, rules.select) of which no rule judged anything: its rules that a missing target or
-    setting left unprobed are errors ("selected, but …"), never a READY over nothing. A selection that probed some of
-    its rules (a pre-commit hook's key and document rules, where no documents are configured) is judged on those, and
-    its rules with nothing configured to judge skip with the reason, as in a whole run (`require:` says what must be)."""
-    return _selected(config, options) and not any(outcome.status in PROBED for outcome, _ in outcomes.values())
+    """Whether a selection's rules that a missing target or setting left unprobed are errors ("selected, but …"): a
+    rule asked for by name or prefix must be probed, never a silent READY. With --skip-unconfigured (a pre-commit hook's
+    key and document rules, where no documents are configured) a selection that probed some of its rules is judged on
+    those, and its rules with nothing configured to judge skip with the reason, as in a whole run; one of which no
+    rule judged anything still errs."""
+    if not _selected(config, options):
+        return False
+    return not options.skip_unconfigured or not any(outcome.status in PROBED for outcome, _ in outcomes.values())
 
 
 def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> dict[str, Any]:

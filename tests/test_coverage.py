@@ -40,8 +40,8 @@ def passing(monkeypatch):
     monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
 
 
-def checked(cfg, *select: str, require: tuple[str, ...] = ()) -> RunResult:
-    options = engine.RunOptions(select=select, require=require)
+def checked(cfg, *select: str, require: tuple[str, ...] = (), skip_unconfigured: bool = False) -> RunResult:
+    options = engine.RunOptions(select=select, require=require, skip_unconfigured=skip_unconfigured)
     return asyncio.run(engine.run(cfg, load_pack(cfg.file.provider), options))
 
 
@@ -120,12 +120,17 @@ def test_hook_212_follows_the_webhook_section():
     none = parse_config("provider: mintfax\nsandbox: {url: builtin}\n", environ={})
     result = checked(none, "HOOK-212").results[0]
     assert result.status is Status.ERROR and "no webhook receiver configured (webhook.url in golive.yaml)" in result.message  # selected
-    # a selection that probed something (IDEM-001) is judged on it: HOOK-212 skips with its siblings (issue 29), unless
-    # its target is required
+    # selected by name beside a rule that probes: still asked for, still an error
     result = next(r for r in checked(none, "HOOK-212", "IDEM-001").results if r.rule.id == "HOOK-212")
+    assert result.status is Status.ERROR and "selected, but no webhook receiver configured" in result.message
+    # with --skip-unconfigured a selection that probed something (IDEM-001) is judged on it: HOOK-212 skips with its
+    # siblings (issue 29), unless its target is required
+    result = next(r for r in checked(none, "HOOK-212", "IDEM-001", skip_unconfigured=True).results if r.rule.id == "HOOK-212")
     assert result.status is Status.SKIP and result.message == "no webhook receiver configured (webhook.url in golive.yaml)"
-    result = next(r for r in checked(none, "HOOK-212", "IDEM-001", require=("webhook",)).results if r.rule.id == "HOOK-212")
-    assert result.status is Status.ERROR
+    required = checked(none, "HOOK-212", "IDEM-001", require=("webhook",), skip_unconfigured=True)
+    assert next(r for r in required.results if r.rule.id == "HOOK-212").status is Status.ERROR
+    # a selection of which nothing probed errs, --skip-unconfigured or not
+    assert checked(none, "HOOK-212", skip_unconfigured=True).results[0].status is Status.ERROR
     unselected = asyncio.run(
         engine.run(none, load_pack("mintfax"), engine.RunOptions(ignore=("IDEM", "RETRY", "RATE", "ERR", "FILE", "OBS")))
     )

@@ -52,6 +52,13 @@ def test_the_readmes_pre_commit_hook_passes_on_inits_config_in_a_clean_repositor
     done = golive(*readme_hook(), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Verdict: READY" in done.stdout and "required but no rule of it selected" not in done.stdout
+    # the hook opts in with --skip-unconfigured: the same selection without it asks for every rule it names to be
+    # probed, so a document rule with no documents configured is an error, never a silent READY
+    strict = [a for a in readme_hook() if a != "--skip-unconfigured"]
+    assert len(strict) == len(readme_hook()) - 1
+    asked = golive(*strict, cwd=tmp_path)
+    if "documents:" in (tmp_path / "golive.yaml").read_text():  # a provider whose documents cover files
+        assert asked.returncode == 1 and "selected, but" in asked.stdout, asked.stdout
     git(tmp_path, "add", "golive.yaml")  # as at `git commit`: something staged, which KEY-002 then scans
     staged = golive(*readme_hook(), cwd=tmp_path)
     assert staged.returncode == 0, staged.stdout + staged.stderr
@@ -79,12 +86,15 @@ def test_a_one_rule_run_is_judged_on_the_targets_it_selected(tmp_path: Path) -> 
 @pytest.mark.parametrize("value", ["none", "", "NONE"])
 def test_require_none_requires_nothing(tmp_path: Path, value: str) -> None:
     golive("init", "--provider", "idunox", cwd=tmp_path)
-    done = golive("check", "--select", "IDEM-001,RETRY-102", "--require", value, "--format", "text", cwd=tmp_path)
+    done = golive("check", "--select", "IDEM-001,RETRY-102", "--require", value, "--skip-unconfigured", "--format", "text", cwd=tmp_path)
     if value == "NONE":  # the targets' names are lower case, as golive.yaml's require: spells them
         assert done.returncode == 2 and "is not one of" in done.stderr
         return
     assert done.returncode == 0, done.stdout + done.stderr
     assert "required" not in done.stdout.split("Verdict:")[1]
+    # without --skip-unconfigured, RETRY-102 was asked for by name and cannot be probed (no client): an error
+    asked = golive("check", "--select", "IDEM-001,RETRY-102", "--require", value, "--format", "text", cwd=tmp_path)
+    assert asked.returncode == 1 and "selected, but no client configured" in asked.stdout, asked.stdout
     both = golive("check", "--require", "none,client", cwd=tmp_path)
     assert both.returncode == 2 and "none requires nothing: it cannot be combined with client" in both.stderr
 
@@ -176,7 +186,7 @@ def test_junit_section_times_are_their_rules_real_span_not_the_sum_of_concurrent
 
 
 def test_a_real_runs_junit_sections_take_no_longer_than_the_run(tmp_path: Path) -> None:
-    done = golive("check", "--provider", "mintfax", "--select", "IDEM", "--format", "junit", cwd=tmp_path, timeout=300)
+    done = golive("check", "--provider", "mintfax", "--select", "IDEM-00", "--format", "junit", cwd=tmp_path, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     xml = junitparser.JUnitXml.fromfile(str(tmp_path / "golive-report" / "junit.xml"))
     assert all(suite.time <= xml.time + 0.002 for suite in xml)

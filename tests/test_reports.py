@@ -273,9 +273,8 @@ def test_merge_of_parallel_jobs_and_diff_between_runs(tmp_path: Path) -> None:
     report = json.loads((good.parent / "merged" / "report.json").read_text())
     ids = [r["id"] for r in report["results"]]
     assert len(ids) == len(set(ids)) == 9 + 4 + 1
-    # HOOK-208 (a warning) selected without processed_count, in a selection that probed its siblings: a skip with the
-    # reason, as in a whole run (issue 29: a selection is judged on what it could probe)
-    assert report["verdict"] == "ready" and report["summary"]["pass"] == 13 and report["summary"]["skip"] == 1
+    # HOOK-208 (a warning) selected without processed_count: an error, not probed; the verdict stands on the blockers
+    assert report["verdict"] == "ready" and report["summary"]["pass"] == 13 and report["summary"]["error"] == 1
     # the flawed receiver's run against the good one: new failures, and the gate
     bad = golive("check", "--select", "HOOK-20,HOOK-21", "--format", "json", "--output", "c", cwd=flawed.parent)
     assert bad.returncode == 1

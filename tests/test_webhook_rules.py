@@ -286,10 +286,13 @@ def test_no_webhook_section_errs_on_the_selected_probes_and_fails_the_balance_ru
     assert results["HOOK-201"].status is Status.ERROR and "selected, but no webhook receiver" in results["HOOK-201"].message
     # HOOK-212 reads only webhook.events, but follows its section (issue 15): no webhook section, no subscription verdict
     assert results["HOOK-212"].status is Status.ERROR and results["HOOK-212"].message == results["HOOK-201"].message
-    results = run_rules(config, "HOOK", "BAL")  # a selection that judged something (BAL-001) is judged on it (issue 29)
-    assert results["HOOK-201"].status is Status.SKIP and results["HOOK-201"].message.startswith("no webhook receiver")
+    results = run_rules(config, "HOOK", "BAL")  # beside a rule that judges (BAL-001), still asked for: still an error
+    assert results["HOOK-201"].status is Status.ERROR and "selected, but no webhook receiver" in results["HOOK-201"].message
     assert results["BAL-001"].status is Status.FAIL  # the balance is watched by a subscription or by polling: neither
-    required = run_rules(config, "HOOK", "BAL", require=("webhook",))  # unless its target is required
+    # with --skip-unconfigured a selection that judged something (BAL-001) is judged on it (issue 29)
+    results = run_rules(config, "HOOK", "BAL", skip_unconfigured=True)
+    assert results["HOOK-201"].status is Status.SKIP and results["HOOK-201"].message.startswith("no webhook receiver")
+    required = run_rules(config, "HOOK", "BAL", require=("webhook",), skip_unconfigured=True)  # unless its target is required
     assert required["HOOK-201"].status is Status.ERROR and "required (--require names webhook), but" in required["HOOK-201"].message
     polled = parse_config("provider: mintfax\nbalance: {poll: true}\n", environ={})
     assert run_rules(polled, "BAL-001")["BAL-001"].status is Status.PASS
