@@ -75,7 +75,8 @@ def test_the_packs_shapes_for_errors_events_and_forms() -> None:
     }
     assert error_answer(retry_header, 429, "x", "m")[1] == {"Content-Type": "application/json"}
     assert facts.webhooks is not None
-    shaped = event(facts.webhooks.envelope.model_dump(), "evt_1", "payment_intent.created", 1700000000.5, {"object": {"id": "pi_1"}})
+    # the resource goes under data.object, as Stripe sends it (the stripe package's Event.Data.object)
+    shaped = event(facts.webhooks.envelope.model_dump(), "evt_1", "payment_intent.created", 1700000000.5, {"id": "pi_1"})
     assert shaped == {
         "object": "event",
         "id": "evt_1",
