@@ -595,7 +595,7 @@ def _assumed(rule: Rule, reads: set[str], provider: str, outcome: Outcome | None
     return (
         f" [rests on golive's assumption{'s' * (len(facts) > 1)}, not the provider's documents: {named} "
         f"(why: golive explain {rule.id} --provider {provider}); if the provider documents otherwise, state it in a pack "
-        "that extends this one (README, 'Writing a rule pack')]"
+        "that extends this one (docs/packs.md, 'Writing a rule pack')]"
     )
 
 

@@ -331,7 +331,7 @@ class SandboxFacts(FactsModel):
     has and the patterns they match (an invalid one gets `invalid_status` with `invalid_code`), how a created
     resource looks, which field carries the magic values, what a request does while another with its key is in
     flight (409 conflict, or wait for the first and answer as its retry), and the named features that no fact can
-    express (see README, "Writing a rule pack"). No verdict rests on these: they shape the emulation only."""
+    express (see docs/packs.md, "Writing a rule pack"). No verdict rests on these: they shape the emulation only."""
 
     required: list[str] = []
     # required fields of another JSON type than a non-empty string (GoCardless: amount an integer); dotted paths
@@ -743,7 +743,7 @@ def resolve_pack_path(name_or_path: str, relative_to: Path | None = None, named_
         path = relative_to / path
     if path.suffix not in (".yaml", ".yml"):
         if path.exists():  # never read (and echo) a file that does not even claim to be a pack
-            raise problem("a rule pack is a YAML file ending in .yaml or .yml", "see README, 'Writing a rule pack'")
+            raise problem("a rule pack is a YAML file ending in .yaml or .yml", "see docs/packs.md, 'Writing a rule pack'")
         close = difflib.get_close_matches(name_or_path, BUILTIN_PACKS, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"built-in packs: {', '.join(BUILTIN_PACKS)}; or give a path to a pack YAML"
         raise problem("unknown provider", hint)
@@ -770,6 +770,7 @@ def _load_pack(path: Path) -> Pack:
             problems.append(doc.problem(("rules", rule_id), "unknown rule id", f"did you mean '{close[0]}'?" if close else ""))
     problems += _provenance_problems(pack_file, doc)
     problems += _id_shape_problems(pack_file, doc)
+    problems += _typed_field_problems(pack_file, doc)
     if problems:
         raise ConfigError(problems)
 
@@ -875,6 +876,25 @@ def _id_shape_problems(pack: PackFile, doc: YamlDocument) -> list[Problem]:
             f"the embedded sandbox's ids ({sample!r}) do not match the pattern {pattern}",
             "set facts.sandbox.id_prefix so that golive's own sandbox makes ids of the documented shape",
         )
+    ]
+
+
+def _typed_field_problems(pack: PackFile, doc: YamlDocument) -> list[Problem]:
+    """A form or multipart request carries every value as text: a required number or boolean there is a field no
+    request can satisfy, and the embedded sandbox would refuse every create (IDEM-001 `error`, not the pack's fault
+    shown)."""
+    encoding = pack.facts.create.encoding
+    if encoding == "json":
+        return []
+    return [
+        doc.problem(
+            ("facts", "sandbox", "required_types", name),
+            f"a {encoding} request carries its fields as text, never as {kind}: the embedded sandbox would refuse every create",
+            "required_types is for JSON bodies (create.encoding: json); for a form field, list it in sandbox.required "
+            "and give its shape in sandbox.patterns",
+        )
+        for name, kind in pack.facts.sandbox.required_types.items()
+        if kind in ("integer", "number", "boolean")
     ]
 
 

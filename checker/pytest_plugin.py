@@ -1,6 +1,6 @@
 """golive's pytest plugin, registered by entry point (pyproject.toml, `pytest11`): `pip install golive` is enough.
 
-Fixtures (README, "Use golive from your tests"):
+Fixtures (docs/pytest.md, "Use golive from your tests"):
 - `golive_sandbox("stripe")`: the embedded sandbox of a built-in provider or a pack path, for this test;
   `.url`, `.api_key`, `.advance(seconds)`, `.resources()`, `.deliver_to(url, secret)`.
 - `golive_faults(upstream_url, ["503", "reset", "429:2", "hang"])`: a proxy answering the first requests with those

@@ -1,6 +1,6 @@
 """Secrets never leave golive unmasked: `fx_test_abcdef123456` becomes `fx_test_…3456`.
 
-What is masked, wherever it stands in a text (README, "Security" lists the same):
+What is masked, wherever it stands in a text (docs/security.md lists the same):
 - a whole secret (shown as its prefix and last four characters);
 - any run of at least `FRAGMENT` characters of a secret's random part, in any letter case: a piece
   left by a truncated output tail, a key split across lines, an upper-cased key;

@@ -46,7 +46,7 @@ class Starter:
     @property
     def client_command(self) -> str:
         """An example client command whose options carry the pack's own field names: `--to {to} --file {file}` for a
-        fax, `--reference {ref}` for a label; golive fills the placeholders (README, "Configuration")."""
+        fax, `--reference {ref}` for a label; golive fills the placeholders (docs/configuration.md)."""
         facts = self.pack.facts
         words = [f"python {re.sub(r'[^a-z0-9]+', '_', 'create ' + facts.create.noun.lower()).strip('_')}.py"]
         if facts.sandbox.magic_field and "delivered" in facts.magic:  # golive passes the sandbox's magic values as {to}

@@ -139,9 +139,9 @@ def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
 
 
 def test_the_readmes_example_pack_is_served_and_probed_as_it_stands(tmp_path: Path) -> None:
-    """The pack the README teaches with ("Writing a rule pack", the `acmepay` example), copied verbatim: it loads, the
+    """The pack docs/packs.md teaches with ("Writing a rule pack", the `acmepay` example), copied verbatim: it loads, the
     embedded sandbox serves it from its facts alone, and its covered contract rules pass against it."""
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "packs.md").read_text()
     start = readme.index("```yaml\n", readme.index("A shorter one:")) + len("```yaml\n")
     (tmp_path / "acmepay.yaml").write_text(readme[start : readme.index("```", start)])
     text = f"provider: {tmp_path / 'acmepay.yaml'}\nsandbox: {{url: builtin, api_key: acme_test_0123456789}}\n"

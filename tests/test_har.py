@@ -151,7 +151,7 @@ def test_har_is_a_report_format_listed_alike_everywhere():
 
     assert FILES["har"] == "traffic.har"
     assert set(cli.FORMATS) == {"text", *FORMATS}  # the command line's list (kept literal: --help stays fast)
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "reports.md").read_text()
     assert "`--format text,json,html,md,junit,sarif,gitlab,har`" in readme and "`traffic.har`" in readme
 
 

@@ -281,8 +281,8 @@ def test_pre_commit_hook_runs_the_static_rules(project):
     assert done.returncode == 1
     assert "KEY-002" in done.stdout and "5 live keys in tracked files" in done.stdout
     assert "IDEM-001" not in done.stdout  # static rules only: nothing is probed over the network
-    # the README's snippet is this hook, as a local one (no placeholder repository or rev)
-    readme = (ROOT / "README.md").read_text()
+    # the documented snippet (docs/rules.md, "Keys and documents") is this hook, as a local one (no placeholder repository or rev)
+    readme = (ROOT / "docs" / "rules.md").read_text()
     start = readme.index("```yaml\n", readme.index("**pre-commit:**")) + len("```yaml\n")
     snippet = __import__("yaml").safe_load(readme[start : readme.index("```", start)])
     local = snippet["repos"][0]

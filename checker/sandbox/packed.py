@@ -1,6 +1,6 @@
 """A sandbox served from a pack's facts alone: any provider whose API has the usual shape.
 
-What it serves, all read from the pack (README, "Writing a rule pack"): the create endpoint (`create.path`,
+What it serves, all read from the pack (docs/packs.md, "Writing a rule pack"): the create endpoint (`create.path`,
 JSON, form or multipart as `create.encoding` says) and the read endpoint (`get_path`); keys (`keys.*`: live
 keys refused, sandbox prefixes required when the pack names any); the idempotency key where the provider takes
 it (`idempotency.key_in`, `name`, `max_length`, `required`), honoured for `ttl_hours` on the movable clock,
