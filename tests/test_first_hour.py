@@ -30,10 +30,11 @@ def git(folder: Path, *args: str) -> None:
 
 
 def readme_hook() -> list[str]:
-    """The pre-commit hook's command exactly as the README writes it (its `entry:`), without the program's name."""
-    readme = (ROOT / "README.md").read_text()
+    """The pre-commit hook's command exactly as the docs write it (its `entry:` in docs/rules.md, "Keys and documents",
+    where the README's pre-commit section moved), without the program's name."""
+    readme = (ROOT / "docs" / "rules.md").read_text()
     entry = re.search(r"^\s+entry: (golive check .*)$", readme, re.M)
-    assert entry, "the README's pre-commit hook has no entry"
+    assert entry, "the docs' pre-commit hook has no entry"
     hooks = (ROOT / ".pre-commit-hooks.yaml").read_text()
     assert f"entry: {entry.group(1)}" in hooks  # the hook golive ships is the one the README shows
     return shlex.split(entry.group(1))[1:]
