@@ -16,6 +16,7 @@ import click
 
 from checker import __version__
 from checker.errors import OutputError
+from checker.providers import BUILTIN_PACKS
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -24,8 +25,8 @@ FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab", "
 RUN_ONLY = {"har": "report.json does not keep the traffic; golive check --format har writes traffic.har while it runs"}
 PROGRESS = ("auto", "lines", "none")
 REQUIRABLE = ("sandbox", "client", "webhook", "repo")
-# the built-in packs for help texts, without importing packs at start-up (tests/test_cli.py: equal to packs.BUILTIN_PACKS)
-BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe, gocardless, lob"
+# the built-in packs for help texts (checker/providers.py: their names without loading the packs at start-up)
+BUILT_IN = ", ".join(BUILTIN_PACKS)
 # a file where `golive check` records this run's verdict and the reports it wrote (read by action/run.py)
 RUN_RECORD = "GOLIVE_RUN_RECORD"
 
@@ -811,7 +812,7 @@ def trigger(
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of printing.")
 def schema(kind: str, output: Path | None) -> int:
     """Print the JSON Schema of a rule pack or of golive.yaml (for editors and linters)."""
-    from checker.schema import json_schema
+    from checker.file_schemas import json_schema
 
     text = json.dumps(json_schema(kind), indent=2) + "\n"
     if output is None:
@@ -856,7 +857,7 @@ def init(provider: str, output: Path, force: bool) -> int:
         provider = os.path.relpath(Path(provider).resolve(), output.resolve().parent)
     starter = Starter(pack, provider, tuple(production_paths(output.resolve().parent)))
     # editors that speak yaml-language-server (VS Code's YAML extension, Neovim, JetBrains) check the file as it is typed
-    from checker.schema import json_schema
+    from checker.file_schemas import json_schema
 
     schema_file = output.parent / ".golive" / "golive.schema.json"
     _write_file(schema_file, json.dumps(json_schema("config"), indent=2) + "\n")

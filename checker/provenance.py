@@ -1,12 +1,12 @@
 """Where each provider fact comes from, and which facts a verdict read.
 
 A pack states, per fact, either the document and the sentence it rests on (documented) or golive's reading
-and why (assumed); `checker/packs.py` joins that with the facts each catalog rule declares it rests on
+and why (assumed); `checker/basis.py` joins that with the facts each catalog rule declares it rests on
 (`facts:` in rules/catalog.yaml) into the rule's basis, which `explain`, `rules` and every report show.
 
-Declarations can drift from the code, so the code is watched too: every facts model records the fields a
-check reads while `READING` holds a set (the engine gives each rule its own; a shared probe gets one of its
-own, merged into every rule that awaits it: checker/probes/context.py). The test suite compares what each
+Declarations can drift from the code, so the code is watched too: every facts model (checker/facts.py's
+`FactsModel`) records the fields a check reads while `READING` holds a set (the engine gives each rule its own; a
+shared probe gets one of its own, merged into every rule that awaits it: checker/probes/context.py). The test suite compares what each
 rule read with what it declares (tests/conftest.py).
 """
 
@@ -15,26 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, ClassVar
-
-from checker.schema import Strict
 
 READING: ContextVar[set[str] | None] = ContextVar("golive_facts_read", default=None)
-
-
-class FactsModel(Strict):
-    """A part of a pack's facts, found at `_path` ("retry", "idempotency.replay"): its fields' reads are recorded."""
-
-    _path: ClassVar[str] = ""
-
-    def __getattribute__(self, name: str) -> Any:
-        value = super().__getattribute__(name)
-        if name[0] != "_":
-            reading = READING.get()
-            if reading is not None and name in type(self).model_fields and not isinstance(value, FactsModel):
-                prefix = type(self)._path
-                reading.add(f"{prefix}.{name}" if prefix else name)
-        return value
 
 
 def covers(declared: str, read: str) -> bool:

@@ -85,14 +85,3 @@ def _unwrap(annotation: Any) -> Any:
         models = [a for a in members if isinstance(a, type) and issubclass(a, pydantic.BaseModel)]
         return models[0] if models else (members[0] if len(members) == 1 else annotation)
     return annotation
-
-
-def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema of a golive file: `pack` (a rule pack) or `config` (golive.yaml), for editors
-    (yaml-language-server) and CI linters. The models that validate the files are its source, so it cannot drift."""
-    from checker.config import ConfigFile
-    from checker.packs import PackFile
-
-    schema = (PackFile if kind == "pack" else ConfigFile).model_json_schema(by_alias=True)
-    title = {"pack": "golive rule pack (golive-pack/1)", "config": "golive.yaml (golive check's configuration)"}[kind]
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **{k: v for k, v in schema.items() if k != "title"}}

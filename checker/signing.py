@@ -38,14 +38,10 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from checker.envelope import dig, put, serialise
 
-SCHEMES = ("mintfax", "standard", "github", "square", "checkout", "adyen", "lob")
-BODY_ONLY = ("github", "square", "checkout", "adyen")  # schemes that sign the body alone: no timestamp, one signature
-ONE_SIGNATURE = (*BODY_ONLY, "lob")  # schemes that carry one signature (no rotation with two)
-IN_BODY = ("adyen",)  # schemes whose signature sits inside the JSON body, over some of its fields (not its bytes)
 ADYEN_ITEMS = "notificationItems"
 ADYEN_ITEM = "NotificationRequestItem"
 # the signed fields in their order; value and currency are amount's (Adyen/util.py:19-28)
@@ -65,115 +61,229 @@ class SecretError(ValueError):
     """A secret that the scheme cannot use (a Standard Webhooks secret that is not base64)."""
 
 
+class Scheme:
+    """One signature scheme: how it signs a delivery, the malformed signatures HOOK-203 sends, the secrets its provider
+    hands out. A new scheme is one subclass registered in SCHEMES (and its tests, tests/test_signing.py); a pack
+    names it in `webhooks.scheme`, and the pack's JSON Schema offers every registered name."""
+
+    name: ClassVar[str]
+    has_timestamp: ClassVar[bool] = True  # a timestamp is signed (HOOK-204's stale deliveries)
+    several_signatures: ClassVar[bool] = True  # a delivery may carry one signature per secret (a rotation has two)
+    in_body: ClassVar[bool] = False  # the signature is a field of the JSON body (Adyen's), not a header
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def malformed(self, how: SigningScheme, good: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+        """Signature headers that are not a valid signature at all, each with a label for the evidence."""
+        return [(label, {**good, how.signature_header: bad}) for label, bad in self.malformed_values(good[how.signature_header])]
+
+    def malformed_values(self, value: str) -> list[tuple[str, str]]:
+        return []
+
+    def fresh_secret(self) -> str:
+        return "whsec_" + secrets.token_hex(24)
+
+
+class Mintfax(Scheme):
+    """`X-Mintfax-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`; several `v1=` in a rotation."""
+
+    name = "mintfax"
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        parts = [f"t={timestamp}", *(f"v1={_hex(s.encode(), f'{timestamp}.'.encode() + body)}" for s in secrets)]
+        return {how.signature_header: ",".join(parts)}
+
+    def malformed_values(self, value: str) -> list[tuple[str, str]]:
+        t = value.split(",")[0]
+        digest = value.split("v1=")[1][:64]
+        return [
+            ("garbage", "not-a-signature"),
+            ("timestamp only", t),
+            ("signature without timestamp", f"v1={digest}"),
+            ("timestamp not a number", f"t=yesterday,v1={digest}"),
+            ("signature not hex", f"{t},v1={'z' * 64}"),
+            ("wrong scheme name", f"{t},v0={digest}"),
+        ]
+
+
+class Standard(Scheme):
+    """Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` (space-separated in a
+    rotation); the key is the base64 after `whsec_`."""
+
+    name = "standard"
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        content = f"{msg_id}.{timestamp}.".encode() + body
+        signatures = " ".join(f"v1,{base64.b64encode(_mac(standard_key(s), content)).decode()}" for s in secrets)
+        return {
+            how.id_header or "webhook-id": msg_id,
+            how.timestamp_header or "webhook-timestamp": str(timestamp),
+            how.signature_header: signatures,
+        }
+
+    def malformed_values(self, value: str) -> list[tuple[str, str]]:
+        signature = value.split(" ")[0].split(",", 1)[1]
+        return [
+            ("garbage", "not-a-signature"),
+            ("not base64", "v1,!!!not*base64!!!"),
+            ("unknown version", f"v2,{signature}"),
+            ("empty", "v1,"),
+        ]
+
+    def fresh_secret(self) -> str:
+        return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+class GitHub(Scheme):
+    """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, raw body)>`; no timestamp, one signature."""
+
+    name = "github"
+    has_timestamp = several_signatures = False
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        return {how.signature_header: f"sha256={_hex(secrets[0].encode(), body)}"}
+
+    def malformed_values(self, value: str) -> list[tuple[str, str]]:
+        digest = value.split("=", 1)[1]
+        return [
+            ("garbage", "not-a-signature"),
+            ("wrong algorithm", f"sha1={digest[:40]}"),
+            ("not hex", f"sha256={'z' * 64}"),
+            ("empty", "sha256="),
+        ]
+
+
+class Square(Scheme):
+    """`x-square-hmacsha256-signature: <base64 HMAC-SHA256(signature key, notification URL + raw body)>`."""
+
+    name = "square"
+    has_timestamp = several_signatures = False
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        return {how.signature_header: base64.b64encode(_mac(secrets[0].encode(), url.encode() + body)).decode()}
+
+    def malformed_values(self, value: str) -> list[tuple[str, str]]:
+        return [
+            ("garbage", "not-a-signature"),
+            ("not base64", "!!!not*base64!!!"),
+            ("hex instead of base64", base64.b64decode(value).hex()),
+            ("empty", ""),
+        ]
+
+
+def _bare_hex_variants(value: str) -> list[tuple[str, str]]:
+    """Malformed forms of a bare hex digest (Checkout.com's, Lob's)."""
+    return [
+        ("garbage", "not-a-signature"),
+        ("not hex", "z" * 64),
+        ("with a sha256= prefix", f"sha256={value}"),
+        ("base64 instead of hex", base64.b64encode(bytes.fromhex(value)).decode()),
+        ("empty", ""),
+    ]
+
+
+class Checkout(Scheme):
+    """`Cko-Signature: <hex HMAC-SHA256(signature key, raw body)>`, no prefix; no timestamp, one signature."""
+
+    name = "checkout"
+    has_timestamp = several_signatures = False
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        return {how.signature_header: _hex(secrets[0].encode(), body)}
+
+    def malformed_values(self, value: str) -> list[tuple[str, str]]:
+        return _bare_hex_variants(value)
+
+
+class Adyen(Scheme):
+    """No header: each notification item's `additionalData.hmacSignature` (SigningScheme.seal); one signature."""
+
+    name = "adyen"
+    has_timestamp = several_signatures = False
+    in_body = True
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        adyen_key(secrets[0])  # no headers (`seal` signs the event itself); the key is still checked
+        return {}
+
+    def fresh_secret(self) -> str:
+        return secrets.token_hex(32).upper()
+
+
+class Lob(Scheme):
+    """`Lob-Signature-Timestamp: <milliseconds>`, `Lob-Signature: <hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>`."""
+
+    name = "lob"
+    several_signatures = False
+
+    def sign(self, how: SigningScheme, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str) -> dict[str, str]:
+        millis = str(timestamp * 1000)
+        return {
+            how.timestamp_header or "Lob-Signature-Timestamp": millis,
+            how.signature_header: _hex(secrets[0].encode(), f"{millis}.".encode() + body),
+        }
+
+    def malformed(self, how: SigningScheme, good: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+        # the timestamp is signed: one that is not a number, or seconds instead of the signed milliseconds
+        stamp = how.timestamp_header or "Lob-Signature-Timestamp"
+        seconds = str(int(good[stamp]) // 1000)
+        return [
+            *super().malformed(how, good),
+            ("timestamp not a number", {**good, stamp: "yesterday"}),
+            ("timestamp in seconds, not the one signed", {**good, stamp: seconds}),
+        ]
+
+    def malformed_values(self, value: str) -> list[tuple[str, str]]:
+        return _bare_hex_variants(value)
+
+    def fresh_secret(self) -> str:
+        return secrets.token_hex(24)  # Lob documents no form for its webhook secrets (none kept here): no whsec_, which is Stripe's
+
+
+# every scheme a pack may name (`webhooks.scheme`), in the order the pack's JSON Schema lists them
+SCHEMES: dict[str, Scheme] = {s.name: s for s in (Mintfax(), Standard(), GitHub(), Square(), Checkout(), Adyen(), Lob())}
+
+
 @dataclass(frozen=True, slots=True)
 class SigningScheme:
+    """A pack's scheme (`webhooks.scheme`, one of SCHEMES) with the header names it gives."""
+
     name: str
     signature_header: str
     timestamp_header: str | None = None  # standard: webhook-timestamp
     id_header: str | None = None  # standard: webhook-id
 
     @property
+    def scheme(self) -> Scheme:
+        return SCHEMES[self.name]
+
+    @property
     def has_timestamp(self) -> bool:
-        return self.name not in BODY_ONLY
+        return self.scheme.has_timestamp
 
     @property
     def carries_several_signatures(self) -> bool:
-        return self.name not in ONE_SIGNATURE
+        return self.scheme.several_signatures
 
     @property
     def in_body(self) -> bool:
         """The signature is a field of the JSON body (Adyen's additionalData.hmacSignature), not a header."""
-        return self.name in IN_BODY
+        return self.scheme.in_body
 
     @property
     def signs_raw_body(self) -> bool:
         """What is signed is the body's bytes, so a receiver must verify them before parsing (HOOK-213)."""
-        return self.name not in IN_BODY
+        return not self.scheme.in_body
 
     def sign(self, secrets: Sequence[str], body: bytes, *, timestamp: int, msg_id: str, url: str = "") -> dict[str, str]:
         """The headers of a delivery of `body` to `url`, with one signature per secret (a rotation has two). An in-body
         scheme has none (`seal` signs the event itself); its key is still checked."""
-        if self.in_body:
-            adyen_key(secrets[0])
-            return {}
-        if self.name == "square":
-            return {self.signature_header: base64.b64encode(_mac(secrets[0].encode(), url.encode() + body)).decode()}
-        if self.name == "checkout":
-            return {self.signature_header: _hex(secrets[0].encode(), body)}
-        if self.name == "lob":
-            millis = str(timestamp * 1000)
-            return {
-                self.timestamp_header or "Lob-Signature-Timestamp": millis,
-                self.signature_header: _hex(secrets[0].encode(), f"{millis}.".encode() + body),
-            }
-        if self.name == "mintfax":
-            parts = [f"t={timestamp}", *(f"v1={_hex(s.encode(), f'{timestamp}.'.encode() + body)}" for s in secrets)]
-            return {self.signature_header: ",".join(parts)}
-        if self.name == "standard":
-            content = f"{msg_id}.{timestamp}.".encode() + body
-            signatures = " ".join(f"v1,{base64.b64encode(_mac(standard_key(s), content)).decode()}" for s in secrets)
-            return {
-                self.id_header or "webhook-id": msg_id,
-                self.timestamp_header or "webhook-timestamp": str(timestamp),
-                self.signature_header: signatures,
-            }
-        return {self.signature_header: f"sha256={_hex(secrets[0].encode(), body)}"}
+        return self.scheme.sign(self, secrets, body, timestamp=timestamp, msg_id=msg_id, url=url)
 
     def malformed(self, good: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
         """Signature headers that are not a valid signature at all, each with a label for the evidence."""
-        header = self.signature_header
-        value = good[header]
-        if self.name == "mintfax":
-            t = value.split(",")[0]
-            digest = value.split("v1=")[1][:64]
-            variants = [
-                ("garbage", "not-a-signature"),
-                ("timestamp only", t),
-                ("signature without timestamp", f"v1={digest}"),
-                ("timestamp not a number", f"t=yesterday,v1={digest}"),
-                ("signature not hex", f"{t},v1={'z' * 64}"),
-                ("wrong scheme name", f"{t},v0={digest}"),
-            ]
-        elif self.name == "standard":
-            signature = value.split(" ")[0].split(",", 1)[1]
-            variants = [
-                ("garbage", "not-a-signature"),
-                ("not base64", "v1,!!!not*base64!!!"),
-                ("unknown version", f"v2,{signature}"),
-                ("empty", "v1,"),
-            ]
-        elif self.name in ("checkout", "lob"):  # a bare hex digest
-            variants = [
-                ("garbage", "not-a-signature"),
-                ("not hex", "z" * 64),
-                ("with a sha256= prefix", f"sha256={value}"),
-                ("base64 instead of hex", base64.b64encode(bytes.fromhex(value)).decode()),
-                ("empty", ""),
-            ]
-        elif self.name == "square":
-            variants = [
-                ("garbage", "not-a-signature"),
-                ("not base64", "!!!not*base64!!!"),
-                ("hex instead of base64", base64.b64decode(value).hex()),
-                ("empty", ""),
-            ]
-        else:
-            digest = value.split("=", 1)[1]
-            variants = [
-                ("garbage", "not-a-signature"),
-                ("wrong algorithm", f"sha1={digest[:40]}"),
-                ("not hex", f"sha256={'z' * 64}"),
-                ("empty", "sha256="),
-            ]
-        bad_headers = [(label, {**good, header: bad}) for label, bad in variants]
-        if self.name == "lob":  # the timestamp is signed: one that is not a number, or seconds instead of the signed milliseconds
-            stamp = self.timestamp_header or "Lob-Signature-Timestamp"
-            seconds = str(int(good[stamp]) // 1000)
-            bad_headers += [
-                ("timestamp not a number", {**good, stamp: "yesterday"}),
-                ("timestamp in seconds, not the one signed", {**good, stamp: seconds}),
-            ]
-        return bad_headers
+        return self.scheme.malformed(self, good)
 
     # ---------------------------------------------------------------- in-body signatures (Adyen)
 
@@ -274,14 +384,8 @@ def adyen_key(secret: str) -> bytes:
 
 def fresh_secret(scheme: str) -> str:
     """A new random secret in the form the scheme's provider hands out: an Adyen HMAC key is 64 hex digits; a
-    Standard Webhooks secret is whsec_ + base64; the others whsec_ + hex."""
-    if scheme == "adyen":
-        return secrets.token_hex(32).upper()
-    if scheme == "standard":
-        return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
-    if scheme == "lob":  # Lob documents no form for its webhook secrets (none kept here): no whsec_, which is Stripe's
-        return secrets.token_hex(24)
-    return "whsec_" + secrets.token_hex(24)
+    Standard Webhooks secret is whsec_ + base64; the others whsec_ + hex (also for no scheme at all)."""
+    return SCHEMES[scheme].fresh_secret() if scheme in SCHEMES else Scheme().fresh_secret()
 
 
 def standard_key(secret: str) -> bytes:

@@ -43,10 +43,10 @@ import stripe
 from checker.backoff import Noise, Schedule, accepted_schedules, judge_backoff
 from checker.config import Config, parse_config
 from checker.errors import ConfigError
+from checker.file_schemas import json_schema
 from checker.model import Status
 from checker.packs import load_pack
 from checker.probes.client import pack_schedules
-from checker.schema import json_schema
 from tests.conftest import ROOT, run_rules
 from tests.test_schema import as_json
 

@@ -17,6 +17,7 @@ from checker.budget import Budget, waiting
 from checker.config import Config
 from checker.errors import ProbeError
 from checker.packs import KeyFacts, Pack
+from checker.probes.keys import fresh_key as fresh_key  # where the probes have always found it
 from checker.provenance import READING, untracked
 
 if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for static checks
@@ -26,10 +27,6 @@ if TYPE_CHECKING:  # httpx loads only when a check talks to a target, not for st
 
 T = TypeVar("T")
 PACED_DELIVERIES = 4  # deliveries on their way to the receiver at once, outside HOOK-209's burst
-
-
-def fresh_key(prefix: str = "golive") -> str:
-    return f"{prefix}-{secrets.token_hex(12)}"
 
 
 ACCOUNT_SUFFIX = 6  # characters that tell one client run's account from another's

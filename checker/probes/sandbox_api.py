@@ -15,7 +15,7 @@ from checker.envelope import form_encode
 from checker.errors import ProbeError
 from checker.http import MAX_BODY, Exchange, new_client, send
 from checker.packs import Facts
-from checker.probes.context import fresh_key
+from checker.probes.keys import fresh_key
 from checker.provenance import untracked
 from checker.samples import document
 
