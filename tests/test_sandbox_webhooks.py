@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from checker.harness.receiver import free_port
@@ -127,6 +128,19 @@ def test_only_subscribed_events_after_registration_are_delivered(sandbox, endpoi
     assert sorted((e["type"], e["data"]["id"]) for e in endpoint.events()) == [("fax.delivered", before), ("fax.queued", after)]
 
 
+def recorded(api: httpx.Client, attempts: int, timeout: float = 10.0) -> None:
+    """Wait until the sandbox has recorded the answer to its `attempts`-th delivery (and so planned the next on its
+    clock): the endpoint sees a delivery before the sandbox reads its answer, and a clock moved in between would plan
+    the redelivery from the moved clock (a loaded machine made that race: one delivery fewer than due)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = api.get("/_sandbox/events").json()["deliveries"]
+        if state and state[0]["attempts"] >= attempts:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"the sandbox recorded no answer to delivery {attempts} within {timeout} s")
+
+
 def test_an_error_answer_is_redelivered_with_backoff(sandbox, endpoints) -> None:  # type: ignore[no-untyped-def]
     # the clock moves only when the test moves it: "the second backoff is not yet due" must not depend on how much
     # wall time a loaded machine lets pass (it once had: 3 deliveries where 2 were due)
@@ -137,10 +151,12 @@ def test_an_error_answer_is_redelivered_with_backoff(sandbox, endpoints) -> None
     register(api, endpoint.url, ["fax.queued"])
     send_fax(api)
     endpoint.wait_for(1)
+    recorded(api, 1)
     time.sleep(0.5)
     assert len(endpoint.deliveries) == 1, "redelivered before the backoff"
     api.post("/_sandbox/clock", json={"advance_s": 1.5})  # first backoff: 1 s
     endpoint.wait_for(2)
+    recorded(api, 2)
     api.post("/_sandbox/clock", json={"advance_s": 1.5})  # second backoff: 2 s, not yet due
     time.sleep(0.5)
     assert len(endpoint.deliveries) == 2
@@ -244,11 +260,13 @@ def test_the_sandbox_redelivers_on_the_schedule_the_pack_states(sandbox, endpoin
     register(api, endpoint.url, ["fax.queued"])
     send_fax(api)
     endpoint.wait_for(1)
+    recorded(api, 1)
     api.post("/_sandbox/clock", json={"advance_s": 2})  # golive's backoff would have redelivered at 1 s
     time.sleep(0.6)
     assert len(endpoint.deliveries) == 1, "redelivered on golive's schedule, not the pack's"
     api.post("/_sandbox/clock", json={"advance_s": 3.5})
     endpoint.wait_for(2)
+    recorded(api, 2)
     api.post("/_sandbox/clock", json={"advance_s": 10.5})
     endpoint.wait_for(3)
     deadline = time.monotonic() + 10
