@@ -556,7 +556,7 @@ def sign(source: Path, by: str, decision: str, note: str | None) -> int:
     (a report changed afterwards says so when rendered). Signing again replaces the sign-off."""
     import datetime as dt
 
-    from checker.report.signoff import sign as record
+    from checker.report.sign import sign as record
 
     signed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     block = record(source, by=by, decision=decision, note=note, signed_at=signed_at)

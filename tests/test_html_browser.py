@@ -278,7 +278,7 @@ def test_the_sign_off_and_what_was_not_covered_read_as_text_in_a_browser(browser
 
     saved = tmp_path / "report.json"
     saved.write_text(json.dumps(FLAWED.to_json()))
-    from checker.report.signoff import sign
+    from checker.report.sign import sign
 
     sign(
         saved,

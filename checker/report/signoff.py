@@ -11,10 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
-
-from checker.errors import ConfigError
 
 DECISIONS = ("approve", "reject")
 EMAIL = re.compile(r"[^@\s<>\"'`]+@[^@\s<>\"'`]+\.[^@\s<>\"'`.]+")  # loose: someone@somewhere.tld, nothing that is markup
@@ -62,24 +59,3 @@ def checked_note(note: str | None) -> str | None:
     if found := _CONTROL.search(note):
         raise ValueError(f"it holds a control character (U+{ord(found.group()):04X}); write plain text")
     return note
-
-
-def sign(path: Path, *, by: str, decision: str, note: str | None, signed_at: str) -> dict[str, Any]:
-    """Record the sign-off in the report file itself, whole or not at all; the block written. The report is read as
-    `report render` reads it first (a file that is not a golive report is refused, naming where)."""
-    from checker.report import reason_of, write_atomically
-    from checker.report.load import load_report
-
-    load_report(path)  # a ConfigError (exit 2) naming file, line and key for anything that is not a readable report
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):  # load_report refused it already; for the type checker
-        raise ConfigError.single(str(path), "not a golive report")
-    block = {"by": checked_signer(by), "decision": decision, "note": checked_note(note), "signed_at": signed_at, "digest": digest(data)}
-    data["signature"] = block
-    try:
-        write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    except OSError as exc:
-        from checker.errors import OutputError
-
-        raise OutputError(f"cannot write {path}: {reason_of(exc, path)}") from None
-    return block
