@@ -63,6 +63,7 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_ready_check_exits_0_with_its_outputs_and_summary(workspace: Path) -> None:
     done, outputs, summary = run_step(workspace, args="--select KEY-001", formats="html, gitlab")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -115,6 +116,7 @@ THIS_RUN_WROTE = {  # args -> the folder this run wrote into and the files it wr
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", THIS_RUN_WROTE)
 def test_outputs_describe_this_run_not_an_earlier_report(workspace: Path, args: str) -> None:
     """An earlier run left golive-report/ saying ready; this run, not ready, writes elsewhere or no report at all

@@ -217,6 +217,7 @@ def plain_init(tmp_path_factory: pytest.TempPathFactory) -> Any:
     return yaml.safe_load(Starter(load_pack(str(folder / "acme.yaml")), "acme.yaml").render())
 
 
+@pytest.mark.slow
 @PROPERTIES
 @given(words=texts, other=texts)
 def test_a_packs_words_leave_every_output_well_formed(plain_init: Any, words: str, other: str) -> None:
