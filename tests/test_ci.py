@@ -326,6 +326,7 @@ def test_report_render_prints_the_annotations_of_a_saved_report(flawed_project: 
     assert parse(again.stdout) == parse(done.stdout)
 
 
+@pytest.mark.slow
 def test_places_are_from_the_repository_root_wherever_golive_runs(flawed_project: Path) -> None:
     """Run from the integration's own folder (a monorepo job with `working-directory: services/fax`): the SARIF and the
     annotations still name files from the repository's root, where code scanning and the runner resolve them."""

@@ -1543,6 +1543,7 @@ SAVED_REPORT_COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", SAVED_REPORT_COMMANDS, ids=lambda a: "-".join(a[:2]) + "-" + "-".join(a[2:]).replace(".json", ""))
 def test_a_saved_reports_text_is_printed_as_printable_lines(tmp_path: Path, args: tuple[str, ...]) -> None:
     """11. A report.json whose titles, ids, messages and names hold a newline and a workflow command, OSC 52, ESC

@@ -145,6 +145,7 @@ def test_a_failure_resting_on_an_assumption_says_so(tmp_path: Path) -> None:
     assert passed.status is Status.PASS, passed.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("reading", "status"),
     [("default", "fail"), ("the guide's", "pass")],
@@ -389,6 +390,7 @@ SEED_READINGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "rule_id", "document", "unsaid", "why"), SEED_READINGS)
 def test_a_rule_no_document_states_is_golives_reading_with_its_reason(
     name: str, rule_id: str, document: str, unsaid: tuple[str, ...], why: str
@@ -458,6 +460,7 @@ def test_the_facts_say_what_the_pages_say() -> None:
     assert "If incoming parameters fail validation" in text and "we don’t save the idempotent result" in text
 
 
+@pytest.mark.slow
 def test_a_redelivery_states_a_schedule_or_a_duration(tmp_path: Path) -> None:
     pack = tmp_path / "p.yaml"
     pack.write_text("schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {webhooks: {redelivery: {after_s: [0, 5]}}}\n")

@@ -265,6 +265,7 @@ def test_the_sandbox_redelivers_on_the_schedule_the_pack_states(sandbox, endpoin
     assert len(endpoint.deliveries) == 3, "the provider resends twice, then no more"
 
 
+@pytest.mark.slow
 def test_the_documented_schedules_as_the_sandbox_plans_them() -> None:
     """Square: 1, 2, 4, 8, 16, 32 minutes, then hourly, and nothing after 72 hours; Checkout.com: eight resends, the
     last 12 hours after the one before; Stripe: golive's backoff (Stripe gives no waits) for up to three days."""
