@@ -63,6 +63,7 @@ def workspace(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_a_ready_check_exits_0_with_its_outputs_and_summary(workspace: Path) -> None:
     done, outputs, summary = run_step(workspace, args="--select KEY-001", formats="html, gitlab")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -79,6 +80,7 @@ def test_a_ready_check_exits_0_with_its_outputs_and_summary(workspace: Path) -> 
     assert parse(done.stdout)[0].properties["title"].startswith("golive: READY")
 
 
+@pytest.mark.slow
 def test_a_failed_check_exits_1_and_annotates(workspace: Path) -> None:
     # KEY-004 (a literal key in golive.yaml) is a warning: --fail-on warning makes it fail the verdict
     done, outputs, summary = run_step(workspace, args="--select KEY-004", **{"fail_on": "warning", "output": "reports dir"})
@@ -98,6 +100,7 @@ def test_a_failed_check_exits_1_and_annotates(workspace: Path) -> None:
     assert "## golive: ❌ NOT READY" in summary
 
 
+@pytest.mark.slow
 def test_a_config_error_exits_2_and_reads_no_earlier_report(workspace: Path) -> None:
     assert run_step(workspace, args="--select KEY-001")[0].returncode == 0  # leaves a report behind
     (workspace / "golive.yaml").write_text("provider: mintfax\nsandbx: {}\n")
@@ -115,6 +118,7 @@ THIS_RUN_WROTE = {  # args -> the folder this run wrote into and the files it wr
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", THIS_RUN_WROTE)
 def test_outputs_describe_this_run_not_an_earlier_report(workspace: Path, args: str) -> None:
     """An earlier run left golive-report/ saying ready; this run, not ready, writes elsewhere or no report at all
@@ -135,6 +139,7 @@ def test_outputs_describe_this_run_not_an_earlier_report(workspace: Path, args: 
     assert (workspace / "golive-report" / "report.json").read_text() == stale  # the earlier run's report is left as it was
 
 
+@pytest.mark.slow
 def test_golive_records_this_run_and_its_client_does_not_see_where(workspace: Path) -> None:
     """GOLIVE_RUN_RECORD, what the step reads its outputs from: golive writes the verdict and this run's report files
     there, and the client it starts does not inherit the variable (it cannot write the record itself)."""

@@ -52,6 +52,9 @@ from checker.model import Status
 from checker.packs import load_pack
 from tests.conftest import ROOT, run_rules, verdicts
 
+# slow, left out of the fast tier: the provider's official SDK as client and receiver (examples/adyen), end to end
+pytestmark = pytest.mark.slow
+
 EXAMPLES = ROOT / "examples" / "adyen"
 SANDBOX_RULES = ("IDEM-001", "IDEM-002", "IDEM-004", "IDEM-005")
 CLIENT_RULES = ("IDEM-101", "IDEM-102", "IDEM-103", "IDEM-104", "RETRY-101", "RETRY-102", "RETRY-103", "RETRY-105", "ERR-101")

@@ -98,6 +98,7 @@ def test_the_packs_shapes_for_errors_events_and_forms() -> None:
     }
 
 
+@pytest.mark.slow
 def test_golive_sandbox_serves_a_pack_file(tmp_path: Path) -> None:
     """`golive sandbox --provider PATH`: the pack's sandbox on a port, as a user runs it for local development — served
     from the pack's own facts, also where it extends another (here: another create path)."""

@@ -252,6 +252,7 @@ def test_delays_sampled_from_an_accepted_schedule_with_noise_never_fail_outright
     assert verdict.ok is not False, verdict.message
 
 
+@pytest.mark.slow
 @settings(max_examples=80, deadline=None)
 @given(
     delay=st.floats(0.0, 3.0),

@@ -30,9 +30,14 @@ import hashlib
 import hmac
 import json
 
+import pytest
+
 from checker.packs import load_pack
 from checker.signing import SigningScheme
 from tests.conftest import golive
+
+# slow, left out of the fast tier: the provider's official SDK as client and receiver (examples/checkout), end to end
+pytestmark = pytest.mark.slow
 
 CHECKOUT = SigningScheme("checkout", "Cko-Signature")
 GOOD = ("IDEM-001", "IDEM-002", "IDEM-004", "IDEM-006", "IDEM-007", "IDEM-101", "IDEM-102", "IDEM-103", "IDEM-105")

@@ -291,6 +291,7 @@ def flawed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 CHECK = ("check", "-c", "services/fax/golive.yaml", "--select", "IDEM-101,HOOK-201,KEY-002", "--format", "text,json,sarif,github,gitlab")
 
 
+@pytest.mark.slow
 def test_the_command_line_annotates_each_finding_where_it_belongs(flawed_project: Path) -> None:
     runs = [golive(*CHECK, "--output", f"out{n}", cwd=flawed_project) for n in (1, 2)]
     for done in runs:
@@ -316,6 +317,7 @@ def test_the_command_line_annotates_each_finding_where_it_belongs(flawed_project
     assert fingerprints[0] == fingerprints[1] and set(fingerprints[0]) == {"IDEM-101", "KEY-002"}
 
 
+@pytest.mark.slow
 def test_report_render_prints_the_annotations_of_a_saved_report(flawed_project: Path) -> None:
     done = golive(*CHECK, "--output", "saved", "-q", cwd=flawed_project)
     assert done.returncode == 1, done.stderr
@@ -324,6 +326,7 @@ def test_report_render_prints_the_annotations_of_a_saved_report(flawed_project: 
     assert parse(again.stdout) == parse(done.stdout)
 
 
+@pytest.mark.slow
 def test_places_are_from_the_repository_root_wherever_golive_runs(flawed_project: Path) -> None:
     """Run from the integration's own folder (a monorepo job with `working-directory: services/fax`): the SARIF and the
     annotations still name files from the repository's root, where code scanning and the runner resolve them."""

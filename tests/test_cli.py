@@ -412,3 +412,19 @@ def test_help_texts_name_every_built_in_pack(tmp_path):
     assert all(name in shown for name in BUILTIN_PACKS), shown
     assert golive("init", cwd=tmp_path).returncode == 0
     assert f"# built-in pack ({BUILT_IN})" in (tmp_path / "golive.yaml").read_text()
+
+
+# ---------------------------------------------------------------- round 3: fast tier
+# slow, left out of the fast tier: golive subprocesses that check whole configurations or print every rule's text (marked here rather
+# than above each test while this file is edited by others)
+pytest.mark.slow(test_init_writes_a_config_that_checks)
+pytest.mark.slow(test_check_of_a_minimal_config_passes_the_contract)
+pytest.mark.slow(test_explain_prints_the_rule_text_and_sources)
+pytest.mark.slow(test_check_finds_golive_yaml_in_a_parent_folder_up_to_the_repository_root)
+pytest.mark.slow(test_sandbox_command_serves_and_keeps_state_in_its_db)
+pytest.mark.slow(test_init_writes_the_providers_own_targets_and_words)
+pytest.mark.slow(test_every_format_is_written_at_once)
+pytest.mark.slow(test_check_without_a_config_uses_the_provider)
+pytest.mark.slow(test_verbose_prints_the_transcript)
+pytest.mark.slow(test_rules_for_a_provider_say_what_applies)
+pytest.mark.slow(test_sandbox_on_a_busy_port_is_a_clear_error)

@@ -115,6 +115,7 @@ def test_each_fault_rule_fails_on_its_flaw(sandbox, rule_id, flaw, says):
 BACKOFF_RULES = ("RETRY-106", "RETRY-107")
 
 
+@pytest.mark.slow
 def test_real_backoff_passes_and_names_its_schedule(sandbox):
     results = run_rules(mintfax_config(url=sandbox("mintfax").url, base=1.0, timeout=60), *BACKOFF_RULES)
     assert results["RETRY-106"].status is Status.PASS, results["RETRY-106"].message
@@ -122,6 +123,7 @@ def test_real_backoff_passes_and_names_its_schedule(sandbox):
     assert results["RETRY-107"].status is Status.PASS, results["RETRY-107"].message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("flaw", "rule_id", "says"),
     [
@@ -184,6 +186,7 @@ def hang_pack(tmp_path) -> str:
     return str(pack)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("flaw", "flags", "status", "says"),
     [
@@ -258,6 +261,7 @@ def test_account_guard_lets_clients_share_and_a_watching_check_hold_it_alone():
     assert log.index("late in") > log.index("watch out")  # a waiting watcher is not starved
 
 
+@pytest.mark.slow
 def test_a_client_run_waits_while_a_contract_check_watches_the_same_account(sandbox):
     """Against a real sandbox URL the contract checks and the clients share one account: while a check holds it
     (IDEM-001 watching the balance), a client run may not create anything on it."""
@@ -305,6 +309,7 @@ def test_with_the_embedded_sandbox_the_contract_checks_have_an_account_of_their_
 # ---------------------------------------------------------------- issue 26: the right reason (client rules)
 
 
+@pytest.mark.slow
 def test_retry_101_needs_an_attempt_that_succeeded(sandbox):
     """A client that retried the transient magic number with a new key each time (so the sandbox failed every attempt
     as a first one), gave up after five 503s and exited 0 did not recover: no attempt succeeded."""
@@ -343,6 +348,7 @@ def test_the_balance_is_mentioned_only_as_a_word():
     assert not names("rebalanced the queue", "balance") and not names("imbalance", "balance")
 
 
+@pytest.mark.slow
 def test_err_101_is_not_passed_by_a_word_that_contains_the_code(sandbox):
     """stripe-node's errors carry the envelope's `type` as `rawType` (stripe 17.7.0, cjs/Error.js:53
     `this.rawType = raw.type;`, typed in types/Errors.d.ts:196 `readonly rawType: 'invalid_request_error';`): a Node
@@ -383,6 +389,7 @@ def curl_config(tmp_path, key_header: bool = True) -> object:
     return parse_config(text, str(tmp_path / "golive.yaml"), environ={})
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.access(CURL, os.X_OK), reason=f"{CURL} is not installed")
 @pytest.mark.parametrize(
     ("key_header", "status", "says"), [(True, Status.PASS, "reused the key"), (False, Status.FAIL, "no idempotency key")]
@@ -424,6 +431,7 @@ def _check(tmp_path, rules: str) -> dict[str, dict]:
 MULTIPART = "  create:\n    encoding: multipart\n    fields: {amount: '2000', currency: usd, payment_method: pm_card_visa}\n"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("pack_lines", "refused"), [(MULTIPART, True), ("  create: {encoding: form}\n", False)])
 def test_stripe_python_against_a_pack_that_says_multipart_is_an_error_naming_the_mismatch(tmp_path, pack_lines, refused):
     """stripe-python 16.1.0 (examples/stripe/good/pay.py, the official SDK with max_network_retries=3) sends every
@@ -444,6 +452,7 @@ def test_stripe_python_against_a_pack_that_says_multipart_is_an_error_naming_the
             assert status == "pass", (rule_id, status, message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("schemes", "refused"), [("[bearer]", True), ("[basic, bearer]", False)])
 def test_curl_with_basic_auth_is_not_failed_for_a_sandbox_that_takes_bearer_only(tmp_path, schemes, refused):
     """curl as Stripe's API reference shows it (https://docs.stripe.com/api/authentication?lang=curl: `-u sk_test_…:`),

@@ -6,7 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT
+
+# slow, left out of the fast tier: mypy --strict and ruff over the whole code base
+pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 

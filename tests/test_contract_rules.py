@@ -276,6 +276,7 @@ def test_the_embedded_stripe_sandbox_passes_every_contract_rule_with_its_control
     assert "says nothing" not in results["IDEM-006"].message
 
 
+@pytest.mark.slow
 def test_a_pack_whose_id_shape_the_embedded_sandbox_cannot_make_is_refused_at_load(tmp_path):
     """A pack stating an id shape its own embedded sandbox would not make: IDEM-001 would fail golive's emulation on
     `url: builtin`, so the pack is refused when loaded, naming the fact; a pattern that is no regular expression too."""

@@ -207,6 +207,7 @@ def test_verbose_evidence_is_readable_lines_and_blocks():
     assert head == "document: file: documents/a.pdf  bytes: 1880  accepted: True"
 
 
+@pytest.mark.slow
 def test_check_in_an_empty_folder_says_it_covered_only_the_sandbox_contract(tmp_path):
     """As a new user meets it: no golive.yaml, `--provider`, and then `--require client`."""
     done = subprocess.run(
@@ -334,6 +335,7 @@ def test_nothing_probed_never_reads_plain_ready(passing):
     assert run.verdict_label() == "READY (nothing probed)"
 
 
+@pytest.mark.slow
 def test_a_hand_edited_coverage_or_context_is_a_located_error(passing, tmp_path):
     """A report.json whose coverage or context has the wrong shape is refused naming the key (exit 2 from `golive report
     render`), not an internal error when a renderer reads it."""

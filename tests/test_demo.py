@@ -8,6 +8,9 @@ import pytest
 
 from tests.conftest import golive
 
+# slow, left out of the fast tier: the full demos: every example project checked end to end (real clients, receivers and backoff)
+pytestmark = pytest.mark.slow
+
 PASSES = {
     "mintfax": (
         *("IDEM-101", "IDEM-102", "RETRY-101", "RETRY-102", "RETRY-106", "RATE-101", "RATE-102", "ERR-101", "FILE-101"),

@@ -44,6 +44,7 @@ def scaled_idunox(tmp_path: Path, delays: str) -> object:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("delays", "status", "says"),
     [
@@ -87,6 +88,7 @@ def test_an_extending_pack_removes_an_inherited_fact_with_null(tmp_path: Path) -
     assert load_pack("mintfax").facts.idempotency.replay.headers == {"Idempotency-Replayed": "true"}
 
 
+@pytest.mark.slow
 def test_revision_001_is_checked_against_a_sandbox_serving_it(tmp_path: Path) -> None:
     """The embedded sandbox follows the pack's revision, and IDEM-002 checks 001's echo without a key."""
     result = run_rules(revision_001(tmp_path), "IDEM-002")["IDEM-002"]
@@ -94,6 +96,7 @@ def test_revision_001_is_checked_against_a_sandbox_serving_it(tmp_path: Path) ->
     assert "X-Idempotency-Key: not provided; recommended without a key" in result.message
 
 
+@pytest.mark.slow
 def test_revision_001_fails_against_a_sandbox_serving_revision_000(tmp_path: Path, sandbox) -> None:
     """Both ways: a sandbox answering as revision 000 (no echo without a key) fails the 001 pack's IDEM-002."""
     served = sandbox("mintfax", replay_style="000")
@@ -105,6 +108,7 @@ def test_revision_001_fails_against_a_sandbox_serving_revision_000(tmp_path: Pat
 # ---------------------------------------------------------------- declared versus verified
 
 
+@pytest.mark.slow
 def test_init_writes_production_paths_that_fit_the_layout(tmp_path: Path) -> None:
     """`golive init` names the common production folders that exist (it wrote `production_paths: []`, so KEY-003
     went unprobed by default, issue 17); with none, it says KEY-003 is not probed."""

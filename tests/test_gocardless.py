@@ -41,6 +41,9 @@ from checker.packs import load_pack
 from checker.signing import SigningScheme
 from tests.conftest import ROOT, run_rules, verdicts
 
+# slow, left out of the fast tier: the provider's official SDK as client and receiver (examples/gocardless), end to end
+pytestmark = pytest.mark.slow
+
 EXAMPLES = ROOT / "examples" / "gocardless"
 SECRET = "golive-gocardless-endpoint-secret-0123456789"
 TOKEN = "sandbox_golive_gocardless_token_0001"

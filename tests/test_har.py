@@ -155,6 +155,7 @@ def test_har_is_a_report_format_listed_alike_everywhere():
     assert "`--format text,json,html,md,junit,sarif,gitlab,har`" in readme and "`traffic.har`" in readme
 
 
+@pytest.mark.slow
 def test_traffic_har_is_written_with_the_other_reports_or_none_is(tmp_path):
     """The trial before probing covers traffic.har like every report file: a folder in its place stops the run before
     any probe, and no other report is written."""
@@ -166,6 +167,7 @@ def test_traffic_har_is_written_with_the_other_reports_or_none_is(tmp_path):
     assert not (out / "report.json").exists()
 
 
+@pytest.mark.slow
 def test_a_saved_report_cannot_be_rendered_as_har(tmp_path):
     """report.json does not keep the traffic: `report render` and `report merge` say so instead of writing an empty HAR."""
     saved = tmp_path / "report.json"

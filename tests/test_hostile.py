@@ -439,6 +439,7 @@ def _limited(memory: int) -> Callable[[], None]:
     return apply
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", CLI_ATTACKS, ids=lambda a: a.name)
 def test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path: Path, attack: Attack) -> None:
     project = tmp_path / "project"
@@ -570,6 +571,7 @@ class LimitedSandbox(SandboxProcess):
         return self.log.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
 def test_hostile_requests_get_the_error_envelope_and_leave_the_sandbox_serving(tmp_path: Path, provider: str) -> None:
     server = LimitedSandbox(provider, tmp_path)
@@ -597,6 +599,7 @@ def test_hostile_requests_get_the_error_envelope_and_leave_the_sandbox_serving(t
         assert f'"{attack.method} {attack.path} HTTP/1.1" {attack.status}' in log, (attack.name, log[-2000:])
 
 
+@pytest.mark.slow
 def test_a_rate_limit_below_one_a_second_still_lets_requests_through(tmp_path: Path) -> None:
     """20. `--rate-limit 0.5`: one request now, then one every two seconds; never 429 forever."""
     server = LimitedSandbox("mintfax", tmp_path, rate_limit="0.5")
@@ -611,6 +614,7 @@ def test_a_rate_limit_below_one_a_second_still_lets_requests_through(tmp_path: P
         server.stop()
 
 
+@pytest.mark.slow
 def test_a_slowloris_connection_is_closed(tmp_path: Path) -> None:
     """28. A client that opens a connection and sends a header byte now and then is cut off."""
     server = LimitedSandbox("mintfax", tmp_path)
@@ -635,6 +639,7 @@ def test_a_slowloris_connection_is_closed(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.mark.slow
 def test_the_sandbox_log_masks_query_values_and_url_passwords(tmp_path: Path) -> None:
     """22. `?api_key=` in a request line and `user:pass@` or `?token=` in a webhook URL never reach the log."""
     server = LimitedSandbox("mintfax", tmp_path)
@@ -653,6 +658,7 @@ def test_the_sandbox_log_masks_query_values_and_url_passwords(tmp_path: Path) ->
         assert not leaked(log, secret), leaked(log, secret)
 
 
+@pytest.mark.slow
 def test_the_state_file_holds_no_api_key(tmp_path: Path) -> None:
     """27. The sandbox scopes records by account; the account is a digest of the key, never the key."""
     server = LimitedSandbox("mintfax", tmp_path, "--db", str(tmp_path / "state.db"))
@@ -691,6 +697,7 @@ def receiver_config(folder: Path, port: int | str, start: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_an_impostor_on_the_receivers_port_is_never_probed(tmp_path: Path) -> None:
     """5. Another server (accepting any signature) already holds the port the receiver is to open: `golive check`'s
     pre-flight refuses the run (exit 2, nothing probed, the holder named); and where pre-flight does not run or the
@@ -721,6 +728,7 @@ def test_an_impostor_on_the_receivers_port_is_never_probed(tmp_path: Path) -> No
     assert f"port {port} is already in use by another process" in probed[0].message
 
 
+@pytest.mark.slow
 def test_a_receiver_that_dies_during_the_check_passes_nothing_after(tmp_path: Path) -> None:
     """5. The receiver answers one delivery and exits: whatever was judged after that is an error naming it."""
     receiver_config(tmp_path, "{port}", f"{{python}} {CLIENTS / 'hostile.py'} --port {{port}} --mode once")
@@ -734,6 +742,7 @@ def test_a_receiver_that_dies_during_the_check_passes_nothing_after(tmp_path: Pa
     assert len(died) >= len(probed) - 2, [(r["id"], r["status"], r["message"]) for r in probed]
 
 
+@pytest.mark.slow
 def test_a_sigkilled_golive_leaves_no_receiver_and_no_run_folder(tmp_path: Path) -> None:
     """12, 27. SIGKILL gives golive no chance to clean up: its watchdog kills the receiver's group and removes the
     run's folder (which holds the embedded sandbox's state)."""
@@ -800,6 +809,7 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
+@pytest.mark.slow
 def test_a_closed_stdout_still_gets_every_report_written(tmp_path: Path) -> None:
     """23. `golive check | head -1`: the reader goes away before the checklist is printed."""
     (tmp_path / "golive.yaml").write_text(config(key=KEY))
@@ -1002,6 +1012,7 @@ SECRETS_ATTACKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", SECRETS_ATTACKS, ids=lambda a: a.name)
 def test_values_from_variables_and_url_credentials_are_masked_everywhere(tmp_path: Path, attack: Attack) -> None:
     """5. Every value that came from `${VAR}`, and every credential in a URL, in none of the outputs: the terminal
@@ -1042,6 +1053,7 @@ def test_the_secrets_of_a_config_are_known_to_error_messages_and_crash_files() -
     assert crash.endswith("delivered live")  # a value of a setting that names things ("live") is no secret
 
 
+@pytest.mark.slow
 def test_pre_flight_names_a_port_holder_without_the_key_in_its_command_line(tmp_path: Path) -> None:
     """6. Another process holds webhook.url's port, with an API key in its command line: pre-flight's exit-2 message
     names it by pid and program, its key and token masked."""
@@ -1086,6 +1098,7 @@ def kill_listed(pid_file: Path) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_a_client_that_leaves_a_helper_running_is_judged_on_its_own_exit(tmp_path: Path) -> None:
     """8. A correct client that leaves a `setsid sleep 25` holding its pipes: golive judges the client's own exit
     and output (ERR-101 passes on the code it printed, the evidence has its real exit code), waits neither for the
@@ -1116,6 +1129,7 @@ def test_a_client_that_leaves_a_helper_running_is_judged_on_its_own_exit(tmp_pat
     assert "invalid_request" in next(e for e in results["ERR-101"]["evidence"] if e["kind"] == "process")["stderr_tail"]
 
 
+@pytest.mark.slow
 def test_a_receiver_that_dies_leaving_a_helper_running_is_noticed(tmp_path: Path) -> None:
     """8, its sibling in the receiver: the receiver answers one delivery and exits 3, leaving a helper that holds
     its pipes: its death is noticed all the same, and whatever was judged after it is an error naming its exit."""
@@ -1202,6 +1216,7 @@ OUTPUT_ATTACKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", OUTPUT_ATTACKS, ids=lambda a: a.name)
 def test_an_output_folder_that_cannot_be_written_is_named(tmp_path: Path, attack: Attack) -> None:
     test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
@@ -1228,6 +1243,7 @@ def tmpfs(tmp_path: Path) -> object:
         subprocess.run(["umount", "-l", str(folder)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_read_only_output_folder_is_refused_before_probing(tmp_path: Path, tmpfs: Callable[[Path, str], None]) -> None:
     """9. As root, permissions stop no write: a read-only file system does (a tmpfs mounted read-only); another user
     gets a folder without write permission."""
@@ -1249,6 +1265,7 @@ def _file_size_limit(size: int) -> Callable[[], None]:
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["full-disk", "file-size-limit"])
 def test_reports_that_fail_while_written_cost_neither_the_verdict_nor_a_whole_file(
     tmp_path: Path, tmpfs: Callable[[Path, str], None], kind: str
@@ -1373,6 +1390,7 @@ PACK_PATH_ATTACKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("facts", "line", "key"), [row[1:] for row in PACK_PATH_ATTACKS], ids=[row[0] for row in PACK_PATH_ATTACKS])
 def test_a_pack_path_that_names_another_host_is_refused_at_its_line(
     tmp_path: Path, listener, mintfax_sandbox, facts: str, line: int, key: str
@@ -1420,6 +1438,7 @@ def test_a_request_to_another_host_never_leaves_the_http_seam(listener, mintfax_
     assert all(f"names http://127.0.0.1:{listener.port}" in message for message in refused), refused
 
 
+@pytest.mark.slow
 def test_a_web_page_cannot_move_the_sandbox_clock(tmp_path: Path) -> None:
     """Issue 25, 15. A page in the user's browser can POST to 127.0.0.1 without asking (a CORS-safelisted
     `text/plain` or form body, no key): such a request to a control endpoint is refused and moves no clock (a stored
@@ -1524,6 +1543,7 @@ SAVED_REPORT_COMMANDS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", SAVED_REPORT_COMMANDS, ids=lambda a: "-".join(a[:2]) + "-" + "-".join(a[2:]).replace(".json", ""))
 def test_a_saved_reports_text_is_printed_as_printable_lines(tmp_path: Path, args: tuple[str, ...]) -> None:
     """11. A report.json whose titles, ids, messages and names hold a newline and a workflow command, OSC 52, ESC
@@ -1543,6 +1563,7 @@ def test_a_saved_reports_text_is_printed_as_printable_lines(tmp_path: Path, args
         assert len([line for line in done.stdout.splitlines() if line.startswith(("  ", "- "))]) == counted, done.stdout
 
 
+@pytest.mark.slow
 def test_saved_report_annotations_are_the_commands_golive_means(tmp_path: Path) -> None:
     """11. `report render --format github` of the hostile report: as many workflow commands as for the same report
     with plain words (one per finding and the verdict), none carrying a raw control character."""
@@ -1556,6 +1577,7 @@ def test_saved_report_annotations_are_the_commands_golive_means(tmp_path: Path) 
     assert not RAW_CONTROL.search(hostile.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "files"),
     [
@@ -1602,6 +1624,7 @@ def hostile_pack(folder: Path, noun: str = "fax", facts: str = "", rest: str = "
     (folder / "acme.yaml").write_text(text)
 
 
+@pytest.mark.slow
 def test_init_from_a_hostile_pack_writes_only_comments_and_check_runs_no_packs_command(tmp_path: Path) -> None:
     """1. Whatever `golive init` writes from a pack stays in the comment or value it belongs to: the golive.yaml of a
     pack whose noun ends init's comment (the issue's example) parses as a plain pack's does, and `check` runs no client;
@@ -1638,6 +1661,7 @@ def test_init_from_a_hostile_pack_writes_only_comments_and_check_runs_no_packs_c
         assert init(tmp_path / str(n)) == plain, facts
 
 
+@pytest.mark.slow
 def test_sarif_help_shows_a_packs_markdown_as_text(tmp_path: Path) -> None:
     """10. A pack's noun with a Markdown image and link: the SARIF rule's help.markdown shows them as text (no tracking
     image, no phishing link in code scanning), and the SARIF stays valid."""
@@ -1658,6 +1682,7 @@ def test_sarif_help_shows_a_packs_markdown_as_text(tmp_path: Path) -> None:
     assert "<img" not in shown and "<a " not in shown, shown
 
 
+@pytest.mark.slow
 def test_explain_shows_no_terminal_escape_from_a_pack(tmp_path: Path) -> None:
     """13. OSC 52 (a clipboard write) in a pack's noun, a conflict's `about`, a quote and a skip reason: `golive explain
     --provider` and `golive rules --provider` show it as an escape, and no line of theirs is a workflow command."""
@@ -1680,6 +1705,7 @@ def test_explain_shows_no_terminal_escape_from_a_pack(tmp_path: Path) -> None:
         assert not [line for line in done.stdout.splitlines() if line.lstrip().startswith(("::", "##["))], done.stdout
 
 
+@pytest.mark.slow
 def test_github_annotations_carry_no_control_character_from_a_pack(tmp_path: Path) -> None:
     """14. A pack's balance event with OSC 52 fills BAL-001's fix: the annotation's "How to fix" shows it as an escape."""
     from tests import workflow_commands
@@ -1696,6 +1722,7 @@ def test_github_annotations_carry_no_control_character_from_a_pack(tmp_path: Pat
     assert "How to fix: Subscribe to balance.low\\x1b]52;c;cHduZWQ=\\x07" in annotation.data
 
 
+@pytest.mark.slow
 def test_the_sandbox_log_shows_no_terminal_escape_from_a_pack(tmp_path: Path) -> None:
     """A sibling of 13: `golive sandbox --provider pack.yaml` logs each delivery with its event type, in a pack's words
     (`<noun>.queued`): an OSC 52 in the noun reaches the log as an escape."""
@@ -1746,6 +1773,7 @@ PACK_TEXT_ATTACKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", PACK_TEXT_ATTACKS, ids=lambda a: a.name)
 def test_a_packs_text_on_the_command_line(tmp_path: Path, attack: Attack) -> None:
     test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
@@ -1858,11 +1886,13 @@ REGEX_ATTACKS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack", REGEX_ATTACKS, ids=lambda a: a.name)
 def test_a_regex_attack_on_the_command_line_ends_bounded_and_clean(tmp_path: Path, attack: Attack) -> None:
     test_an_attack_on_the_command_line_ends_bounded_and_clean(tmp_path, attack)
 
 
+@pytest.mark.slow
 def test_a_pack_pattern_cannot_hang_golive_check_and_sigterm_stops_it(tmp_path: Path) -> None:
     """3. A pack's `^(a+)+$`, and a client posting forty `a` and a `!` again and again: each request is answered (a
     backtracking engine never answered the first, holding the GIL), and SIGTERM during the attack stops golive."""
@@ -1895,6 +1925,7 @@ def test_a_pack_pattern_cannot_hang_golive_check_and_sigterm_stops_it(tmp_path: 
     assert json.loads((tmp_path / "out" / "report.json").read_text())["interrupted"] is True
 
 
+@pytest.mark.slow
 def test_a_pack_pattern_cannot_hang_golive_sandbox(tmp_path: Path) -> None:
     """3. `golive sandbox --provider evil.yaml`: the evil value gets the pack's validation error, and SIGTERM stops it."""
     (tmp_path / "evil.yaml").write_text(EVIL_PACK)
@@ -1916,6 +1947,7 @@ def test_a_pack_pattern_cannot_hang_golive_sandbox(tmp_path: Path) -> None:
     assert "Traceback" not in (tmp_path / "sandbox.log").read_text()
 
 
+@pytest.mark.slow
 def test_a_long_word_in_an_answer_is_redacted_in_linear_time(tmp_path: Path) -> None:
     """4 (sibling). The redactor reads every answer a target gives; its search for URL-encoded secrets started again
     from each letter of a word (quadratic: over an hour for this word of 300,000 letters, each time the evidence
@@ -1946,6 +1978,7 @@ def test_a_long_word_in_an_answer_is_redacted_in_linear_time(tmp_path: Path) -> 
     assert alone.stdout.strip() == "300000", alone.stderr
 
 
+@pytest.mark.slow
 def test_a_form_field_name_cannot_hang_golive_sandbox(tmp_path: Path) -> None:
     """3 (sibling). A form body's field names are split at their brackets (a[b][c]): a name of 900,000 characters
     without a closing bracket was scanned again from each of its characters. It is answered with an error envelope."""
@@ -1963,6 +1996,7 @@ def test_a_form_field_name_cannot_hang_golive_sandbox(tmp_path: Path) -> None:
     assert "error" in answer.json()
 
 
+@pytest.mark.slow
 def test_a_file_full_of_keys_is_scanned_once(tmp_path: Path) -> None:
     """7 (sibling). Each finding's line was counted from the top of the file: a 9 MB file of keys took quadratic time
     (minutes). Counted from the finding before, the scan reads it once."""
@@ -1997,6 +2031,7 @@ def tokens(words: list[str], most: int) -> st.SearchStrategy[str]:
     return st.lists(st.sampled_from(words), max_size=most).map("".join)
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(tokens(NODE_WORDS, 12))
 def test_the_node_crash_detector_finds_what_the_regex_found(text: str) -> None:
@@ -2020,6 +2055,7 @@ def crash_detector_answers_any_stack(error: str, frames: list[str], end: str) ->
     assert crash is None or crash in error
 
 
+@pytest.mark.slow
 def test_the_crash_detector_returns_on_any_stack() -> None:
     """4. An error line, 30 to 80 frames (blank lines between, some unindented, some without their newline) and any
     ending: the detector answers. Run in a process of its own: the old expression tried 2**frames ways, holding the
@@ -2029,6 +2065,7 @@ def test_the_crash_detector_returns_on_any_stack() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(
     tokens(["a", "B", "9", "%", "41", "zz", "%4", ".", "+", " ", "-", "%2B", "é"], 12),
@@ -2052,6 +2089,7 @@ def test_the_linear_expressions_find_what_the_old_ones_found(percent: str, key: 
     assert masked(QUERY_BEFORE) <= masked(server._QUERY_VALUE)
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(
     st.binary(min_size=16, max_size=48),

@@ -19,6 +19,9 @@ from checker.report import write_reports
 from tests.conftest import ROOT
 from tests.test_reports import flawed_run, hostile_project, run_of
 
+# slow, left out of the fast tier: the HTML report opened in headless Chromium
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
 FLAGS = [

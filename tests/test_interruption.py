@@ -19,6 +19,9 @@ import pytest
 
 from tests.conftest import ROOT, wait_for
 
+# slow, left out of the fast tier: signals sent to real check runs (golive subprocesses), waiting for them to stop
+pytestmark = pytest.mark.slow
+
 FORMATS = {"json": "report.json", "html": "report.html", "md": "report.md", "junit": "junit.xml", "sarif": "report.sarif"}
 
 
@@ -94,6 +97,7 @@ def project(tmp_path: Path) -> Path:
         os.kill(pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_everything_and_still_writes_every_report(project: Path, signum: int) -> None:
     check = start_check(project, "--format", "text," + ",".join(FORMATS))
@@ -144,6 +148,7 @@ http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 """
 
 
+@pytest.mark.slow
 def test_a_second_signal_exits_at_once(project: Path) -> None:
     (project / "slow_receiver.py").write_text(SLOW_TO_STOP)
     config = (project / "golive.yaml").read_text()

@@ -50,6 +50,9 @@ from checker.model import Status
 from checker.packs import load_pack
 from tests.conftest import ROOT, run_rules, verdicts
 
+# slow, left out of the fast tier: the provider's official SDK as client and receiver (examples/lob), end to end
+pytestmark = pytest.mark.slow
+
 EXAMPLES = ROOT / "examples" / "lob"
 SECRET = "golive-lob-webhook-secret-0123456789abcdef"
 SANDBOX_RULES = ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-005")

@@ -218,6 +218,7 @@ def plain_init(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 @pytest.mark.timeout(1200)  # a bound on a hang, not on speed: 50 examples of every output took over 120 s at a load of 10
+@pytest.mark.slow
 @PROPERTIES
 @given(words=texts, other=texts)
 def test_a_packs_words_leave_every_output_well_formed(plain_init: Any, words: str, other: str) -> None:

@@ -8,7 +8,12 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
+
 from tests.conftest import ROOT
+
+# slow, left out of the fast tier: builds the wheel and runs golive from it
+pytestmark = pytest.mark.slow
 
 
 def test_the_wheel_ships_rules_and_reports_and_runs_from_them(tmp_path):

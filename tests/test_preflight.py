@@ -39,6 +39,7 @@ def problems(body: str, in_use: dict[str, str] | None = None) -> list[str]:
 # ---------------------------------------------------------------- the command line, as a user meets it
 
 
+@pytest.mark.slow
 def test_unknown_placeholders_are_one_config_error_each_with_did_you_mean(tmp_path: Path) -> None:
     write_config(
         tmp_path,
@@ -60,6 +61,7 @@ def test_unknown_placeholders_are_one_config_error_each_with_did_you_mean(tmp_pa
     assert not (tmp_path / "golive-report").exists()  # nothing probed, nothing reported
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
@@ -98,6 +100,7 @@ def test_a_receiver_port_in_use_is_a_config_error_naming_its_holder(tmp_path: Pa
     assert "write {port} in webhook.url to get a free one" in done.stderr
 
 
+@pytest.mark.slow
 def test_a_good_client_passes_preflight_and_gets_every_placeholder_filled(tmp_path: Path) -> None:
     """Every placeholder pre-flight knows for the client is filled by the run; literal braces pass untouched."""
     (tmp_path / "record.py").write_text(RECORDER)
@@ -134,6 +137,7 @@ def test_the_receiver_gets_every_placeholder_preflight_knows(tmp_path: Path) -> 
     assert len(filled) == len(RECEIVER) + 1 and all("{" not in value and value for value in filled), filled
 
 
+@pytest.mark.slow
 def test_preflight_looks_only_at_the_targets_this_run_probes(tmp_path: Path) -> None:
     write_config(tmp_path, 'client:\n  command: "no-such-fax-sender --file {filename}"\n')
     done = golive("check", "--select", "IDEM-001", "--format", "text", cwd=tmp_path)
@@ -194,6 +198,7 @@ def test_a_port_golive_picks_is_not_tried_but_the_scheme_is() -> None:
     )
 
 
+@pytest.mark.slow
 def test_a_malformed_webhook_url_is_a_config_error_not_a_crash(tmp_path: Path) -> None:
     """urlsplit raises on a broken IPv6 literal: that is the user's typo (exit 2, file:line, key), not golive's bug (3)."""
     assert problems('webhook:\n  url: "http://[::1/hooks"\n', in_use={"HOOK-201": "webhook"}) == [

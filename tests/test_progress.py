@@ -12,6 +12,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from checker.model import Result, Rule, Severity, Status
 from checker.terminal import NoProgress, ProgressLine, ProgressLines, progress_for
 from tests.conftest import TEST_KEYS, golive
@@ -49,6 +51,7 @@ def _lines(stream: io.TextIOBase, into: queue.Queue[str | None]) -> None:
     into.put(None)
 
 
+@pytest.mark.slow
 def test_in_ci_a_line_per_rule_appears_as_it_finishes_on_stderr_and_stdout_stays_clean(tmp_path):
     """A real `golive check` with stderr a pipe (as in CI, the default --progress auto): the sandbox contract rule's line
     is read while the client rule is still held (the process cannot have ended), then the client rule's line
@@ -100,6 +103,7 @@ def test_in_ci_a_line_per_rule_appears_as_it_finishes_on_stderr_and_stdout_stays
     assert [r["id"] for r in report["results"]] == ["IDEM-001", "IDEM-101"]
 
 
+@pytest.mark.slow
 def test_progress_none_prints_no_line_and_lines_prints_one_per_rule(tmp_path):
     args = ("check", "--provider", "mintfax", "--select", "IDEM-001,IDEM-002", "--format", "json,github", "--output", "out")
     quiet = golive(*args, "--progress", "none", cwd=tmp_path)

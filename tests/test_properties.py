@@ -32,6 +32,9 @@ from checker.signing import SecretError, SigningScheme, standard_key
 from tests import workflow_commands
 from tests.conftest import sarif_schema
 
+# slow, left out of the fast tier: hypothesis property runs with many examples
+pytestmark = pytest.mark.slow
+
 # CI runs the same examples every time (a red main must be reproducible); a developer's runs explore anew.
 # GOLIVE_EXAMPLES=5000 for a longer hunt.
 EXAMPLES = int(os.environ.get("GOLIVE_EXAMPLES", "100"))

@@ -54,6 +54,7 @@ def test_every_quote_is_in_its_document_word_for_word(name: str) -> None:
         assert words(str(quote)) in words(text), f"{name}: the quote for {where} is not in {document}: {quote!r}"
 
 
+@pytest.mark.slow
 def test_the_walk_fails_on_a_fact_without_provenance(tmp_path: Path) -> None:
     """The walk can fail: a pack that drops the provenance of mintfax's signature tolerance (null removes an
     inherited entry) leaves HOOK-204's basis short, and golive says so instead of citing nothing."""
@@ -73,6 +74,7 @@ def test_catalog_facts_are_real_fact_paths() -> None:
     assert "webhooks.tolerance_s" in fact_paths() and is_fact_path("magic.busy") and not is_fact_path("retry.base")
 
 
+@pytest.mark.slow
 def test_a_pack_naming_an_unknown_fact_or_document_is_refused(tmp_path: Path) -> None:
     pack = tmp_path / "p.yaml"
     pack.write_text(
@@ -85,6 +87,7 @@ def test_a_pack_naming_an_unknown_fact_or_document_is_refused(tmp_path: Path) ->
     assert "p.yaml:7: provenance.retry.base_s.doc: unknown document 'nowhere.txt'" in result.stderr
 
 
+@pytest.mark.slow
 def test_explain_shows_what_is_documented_and_what_is_assumed() -> None:
     result = golive("explain", "HOOK-210", "--provider", "mintfax")
     assert result.returncode == 0, result.stderr
@@ -95,6 +98,7 @@ def test_explain_shows_what_is_documented_and_what_is_assumed() -> None:
     assert "seeds/" not in out
 
 
+@pytest.mark.slow
 def test_explain_shows_the_reading_taken_where_documents_disagree() -> None:
     out = golive("explain", "RETRY-105", "--provider", "mintfax").stdout
     assert "Where the documents disagree: retrying after 402 insufficient_balance" in out
@@ -103,6 +107,7 @@ def test_explain_shows_the_reading_taken_where_documents_disagree() -> None:
     assert "whether a 429 is retried" not in out  # RETRY-105 injects no 429: that reading is RATE-101's
 
 
+@pytest.mark.slow
 def test_a_failure_resting_on_an_assumption_says_so(tmp_path: Path) -> None:
     """A receiver that treats deliveries up to 15 minutes old as fresh fails HOOK-204 only because golive assumes
     mintfax's tolerance is 300 s: the message says so and how to state the real one; a pack that states 900 s
@@ -140,6 +145,7 @@ def test_a_failure_resting_on_an_assumption_says_so(tmp_path: Path) -> None:
     assert passed.status is Status.PASS, passed.message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("reading", "status"),
     [("default", "fail"), ("the guide's", "pass")],
@@ -385,6 +391,7 @@ SEED_READINGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "rule_id", "document", "unsaid", "why"), SEED_READINGS)
 def test_a_rule_no_document_states_is_golives_reading_with_its_reason(
     name: str, rule_id: str, document: str, unsaid: tuple[str, ...], why: str
@@ -454,6 +461,7 @@ def test_the_facts_say_what_the_pages_say() -> None:
     assert "If incoming parameters fail validation" in text and "we don’t save the idempotent result" in text
 
 
+@pytest.mark.slow
 def test_a_redelivery_states_a_schedule_or_a_duration(tmp_path: Path) -> None:
     pack = tmp_path / "p.yaml"
     pack.write_text("schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {webhooks: {redelivery: {after_s: [0, 5]}}}\n")

@@ -32,6 +32,7 @@ def test_the_plugin_is_registered_by_entry_point() -> None:
     assert [e.value for e in found] == ["checker.pytest_plugin"]
 
 
+@pytest.mark.slow
 def test_a_fresh_pytest_lists_the_fixtures(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("--fixtures", "-p", "no:cacheprovider", timeout=SUBPROCESS_S)
     for name in ("golive_sandbox", "golive_faults", "golive_check"):
@@ -153,6 +154,7 @@ def test_an_unknown_fault_is_named(golive_faults):
 """
 
 
+@pytest.mark.slow
 def test_the_fixtures_with_real_clients_and_a_real_receiver(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=USER_TESTS.format(receiver=str(CLIENTS / "receiver.py")))
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=SUBPROCESS_S)
@@ -171,6 +173,7 @@ def test_fails_with_everything_running(golive_sandbox, golive_faults):
 """
 
 
+@pytest.mark.slow
 def test_what_a_failing_test_started_is_stopped(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_stopped=STOPPED_TESTS)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=SUBPROCESS_S)
@@ -207,6 +210,7 @@ def test_the_flawed_example_ready(golive_check, monkeypatch):
 """
 
 
+@pytest.mark.slow
 def test_golive_check_shows_the_triage_when_an_assertion_fails(pytester: pytest.Pytester) -> None:
     """The bundled stripe examples (examples/stripe/good and flawed: the flawed client is made without
     max_network_retries, so the stripe package retries nothing — its docstring, from stripe 16.1.0's

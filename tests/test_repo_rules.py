@@ -240,6 +240,7 @@ def test_no_documents_is_a_skip_with_the_reason_and_an_error_when_selected(tmp_p
 # ---------------------------------------------------------------- SARIF and the pre-commit hook
 
 
+@pytest.mark.slow
 def test_sarif_validates_and_locates_findings(project):
     (project / "golive.yaml").write_text(
         "provider: mintfax\nsandbox: {url: builtin, api_key: fx_test_L1t3ral0123456}\n"
@@ -268,6 +269,7 @@ def test_sarif_validates_and_locates_findings(project):
     assert "8Hq2ZtR4vX9mP1cL7nB3" not in text and "L1t3ral0123456" not in text
 
 
+@pytest.mark.slow
 def test_pre_commit_hook_runs_the_static_rules(project):
     from tests.conftest import ROOT
 

@@ -375,3 +375,11 @@ def test_a_duration_renders_the_same_live_and_from_report_json(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "took 0.6 s" in (tmp_path / "b" / "report.html").read_text()
     assert (tmp_path / "a" / "report.html").read_text() == (tmp_path / "b" / "report.html").read_text()
+
+
+# ---------------------------------------------------------------- round 3: fast tier
+# slow, left out of the fast tier: golive subprocesses that check and then render, merge and diff reports (marked here rather
+# than above each test while this file is edited by others)
+pytest.mark.slow(test_merge_of_parallel_jobs_and_diff_between_runs)
+pytest.mark.slow(test_step_summary_is_appended_on_github_actions)
+pytest.mark.slow(test_render_from_json_gives_the_same_reports)

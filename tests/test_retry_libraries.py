@@ -21,6 +21,9 @@ from checker.config import parse_config
 from checker.model import Status
 from tests.conftest import ROOT, TEST_KEYS, run_rules
 
+# slow, left out of the fast tier: real retry libraries as clients, waiting out their real backoff schedules
+pytestmark = pytest.mark.slow
+
 CLIENT = ROOT / "tests" / "clients" / "libclient.py"
 
 

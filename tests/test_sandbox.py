@@ -56,6 +56,7 @@ def test_mintfax_rejects_keys_of_another_provider(sandbox):
     assert (answer.status_code, answer.json()["error"]) == (401, "invalid_api_key")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("provider", ["mintfax", "idunox", "flexforward"])
 def test_hundred_parallel_creates_with_one_key_make_one_resource(sandbox, provider):
     # the first request is held 1 s: long enough that the others, released together, meet it in flight however
@@ -264,6 +265,7 @@ def test_mintfax_insufficient_balance_magic_number(sandbox):
     assert (answer.status_code, answer.json()["error"]) == (402, "insufficient_balance")
 
 
+@pytest.mark.slow
 def test_mintfax_rate_limit_answers_429_with_retry_after(sandbox):
     """A limit of one request per 4 s: a second request exceeds it however slow this machine is (15 requests "at
     once" against 10/s did not, on a loaded 2-core runner: they took longer than 1.5 s)."""
@@ -479,6 +481,7 @@ def test_a_form_registration_with_too_many_fields_stays_in_the_envelope(sandbox)
 # ---------------------------------------------------------------- issue 26: what the embedded sandbox accepts
 
 
+@pytest.mark.slow
 def test_curl_as_stripes_api_reference_shows_it_creates_a_payment(tmp_path):
     """Stripe's API reference, "Authentication" (https://docs.stripe.com/api/authentication?lang=curl): "Authentication
     to the API is performed via HTTP Basic Auth. Provide your API key as the basic auth username value", with

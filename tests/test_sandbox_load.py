@@ -19,6 +19,9 @@ import pytest
 from checker.samples import MINIMAL_PDF
 from tests.conftest import TEST_KEYS, SandboxProcess
 
+# slow, left out of the fast tier: load tests of the embedded sandbox (sustained load, kill -9 mid-load)
+pytestmark = pytest.mark.slow
+
 LOAD_S = float(os.environ.get("GOLIVE_LOAD_S", "15"))
 CONNECTIONS = 16
 ID_FIELD = {"mintfax": "id", "idunox": "submissionId", "flexforward": "id"}

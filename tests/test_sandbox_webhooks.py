@@ -86,6 +86,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> None:
     assert match.group(2) == rfc2104_hmac_sha256(secret.encode(), match.group(1).encode() + b"." + body).hex()
 
 
+@pytest.mark.slow
 def test_events_are_delivered_signed_and_created_in_order(sandbox, endpoints) -> None:  # type: ignore[no-untyped-def]
     served = sandbox("mintfax")
     api = client_for(served.url, "mintfax")
@@ -113,6 +114,7 @@ def test_events_are_delivered_signed_and_created_in_order(sandbox, endpoints) ->
     assert len(endpoint.deliveries) == 4, "a delivered event was sent again"
 
 
+@pytest.mark.slow
 def test_only_subscribed_events_after_registration_are_delivered(sandbox, endpoints) -> None:  # type: ignore[no-untyped-def]
     served = sandbox("mintfax")
     api = client_for(served.url, "mintfax")
@@ -141,6 +143,7 @@ def recorded(api: httpx.Client, attempts: int, timeout: float = 10.0) -> None:
     raise AssertionError(f"the sandbox recorded no answer to delivery {attempts} within {timeout} s")
 
 
+@pytest.mark.slow
 def test_an_error_answer_is_redelivered_with_backoff(sandbox, endpoints) -> None:  # type: ignore[no-untyped-def]
     # the clock moves only when the test moves it: "the second backoff is not yet due" must not depend on how much
     # wall time a loaded machine lets pass (it once had: 3 deliveries where 2 were due)
@@ -171,6 +174,7 @@ def test_an_error_answer_is_redelivered_with_backoff(sandbox, endpoints) -> None
     assert state[0]["state"] == "delivered" and state[0]["attempts"] == 3
 
 
+@pytest.mark.slow
 def test_a_slow_answer_counts_as_a_failure_and_is_redelivered(sandbox, endpoints) -> None:  # type: ignore[no-untyped-def]
     served = sandbox("mintfax", webhook_timeout_s=0.3)  # the 5 s deadline, scaled down
     api = client_for(served.url, "mintfax")
@@ -198,6 +202,7 @@ def test_low_balance_is_delivered(sandbox, endpoints) -> None:  # type: ignore[n
     assert event["type"] == "balance.low" and event["data"]["available"] == pytest.approx(4.98)
 
 
+@pytest.mark.slow
 def test_golive_sandbox_logs_each_delivery(endpoints) -> None:  # type: ignore[no-untyped-def]
     port = free_port()
     endpoint = Endpoint(lambda n: (503 if n == 1 else 200, 0.0))
@@ -278,6 +283,7 @@ def test_the_sandbox_redelivers_on_the_schedule_the_pack_states(sandbox, endpoin
     assert len(endpoint.deliveries) == 3, "the provider resends twice, then no more"
 
 
+@pytest.mark.slow
 def test_the_documented_schedules_as_the_sandbox_plans_them() -> None:
     """Square: 1, 2, 4, 8, 16, 32 minutes, then hourly, and nothing after 72 hours; Checkout.com: eight resends, the
     last 12 hours after the one before; Stripe: golive's backoff (Stripe gives no waits) for up to three days."""

@@ -44,6 +44,7 @@ def test_every_example_config_is_valid(schemas, path: Path) -> None:
     assert [e.message for e in schemas["config"].iter_errors(as_json(path.read_text()))] == []
 
 
+@pytest.mark.slow
 def test_what_init_writes_is_valid(schemas, tmp_path: Path) -> None:
     for provider in ("mintfax", "idunox", "flexforward", "stripe"):
         folder = tmp_path / Path(provider).stem

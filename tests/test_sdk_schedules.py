@@ -50,6 +50,9 @@ from checker.probes.client import pack_schedules
 from tests.conftest import ROOT, run_rules
 from tests.test_schema import as_json
 
+# slow, left out of the fast tier: official SDKs as clients, waiting out their real retry schedules
+pytestmark = pytest.mark.slow
+
 NODE_VERSION = "22.5.0"  # the stripe-node version .ci/run installs, whose source the module docstring was read in
 STRIPE = pack_schedules(load_pack("stripe").facts.retry)
 BEFORE = accepted_schedules(0.5, 5, 0, ["floored equal jitter"])  # what the stripe pack accepted before this item

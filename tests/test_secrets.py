@@ -76,6 +76,7 @@ def leaky_project(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
     project = leaky_project(tmp_path / "project")
     summary = tmp_path / "step-summary.md"
@@ -97,6 +98,7 @@ def test_no_secret_reaches_any_output(tmp_path: Path) -> None:
     assert '"stderr_tail": "…' in report  # a tail cut inside a key: the piece left is masked too
 
 
+@pytest.mark.slow
 def test_no_secret_in_a_crash_file(tmp_path: Path) -> None:
     """An internal error's crash file and message are redacted like everything else."""
     (tmp_path / "golive.yaml").write_text("provider: mintfax\nsandbox: {url: builtin, api_key: '${MINTFAX_API_KEY}'}\n")
@@ -183,6 +185,7 @@ def test_the_redactor_leaves_ordinary_text_alone(text: str) -> None:
     assert Redactor([API_KEY, WEBHOOK_SECRET, "ff-sandbox-key-0d4f9c2a7d1e"]).text(text) == text
 
 
+@pytest.mark.slow
 def test_the_sandbox_log_holds_no_secret(tmp_path: Path) -> None:
     """`golive sandbox` logs every request and webhook delivery: never the key or an endpoint's secret."""
     log = (tmp_path / "sandbox.log").open("w")

@@ -29,10 +29,15 @@ from __future__ import annotations
 
 import importlib.metadata
 
+import pytest
+
 from checker.config import Config, load_config
 from checker.http import Exchange
 from checker.model import Status
 from tests.conftest import ROOT, run_rules, verdicts
+
+# slow, left out of the fast tier: the provider's official SDK as client and receiver (examples/square), end to end
+pytestmark = pytest.mark.slow
 
 EXAMPLES = ROOT / "examples" / "square"
 SECRET = "golive-square-signature-key-0123456789"

@@ -36,6 +36,9 @@ from checker.config import Config, load_config, parse_config
 from checker.model import Status
 from tests.conftest import ROOT, run_rules, verdicts
 
+# slow, left out of the fast tier: the provider's official SDK as client and receiver (examples/stripe), end to end
+pytestmark = pytest.mark.slow
+
 EXAMPLES = ROOT / "examples" / "stripe"
 SECRET = "whsec_0123456789abcdef0123456789abcdef"
 SANDBOX_RULES = ("IDEM-001", "IDEM-002", "IDEM-003", "IDEM-004", "IDEM-005", "IDEM-006", "IDEM-007")

@@ -31,6 +31,7 @@ def tagged_facts(message: str) -> list[str]:
     return FACT.findall(found.group(1)) if found else []
 
 
+@pytest.mark.slow
 def test_the_flawed_demo_shows_only_tags_that_decide(tmp_path: Path) -> None:
     """`golive demo --flawed` (mintfax, run as a user runs it): every fact a failure's tag names is one its rule's
     `decides:` covers; none names the probe's own inputs (the event's data, the magic test values, the bodies sent);

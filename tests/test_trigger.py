@@ -74,6 +74,7 @@ def test_a_stale_delivery_is_rejected_and_exits_1(tmp_path: Path) -> None:
     assert "tolerance" in done.stdout
 
 
+@pytest.mark.slow
 def test_twice_sends_the_same_event_again(tmp_path: Path) -> None:
     """--twice: the same event id twice (a redelivery); a receiver that deduplicates acknowledges both and processes it once."""
     with receiver(tmp_path, "--verifier", "stripe", "--header", "stripe-signature") as url:
@@ -131,6 +132,7 @@ def test_no_receiver_exits_1_saying_so(tmp_path: Path) -> None:
     assert "no answer: cannot connect" in done.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "said"),
     [

@@ -54,6 +54,7 @@ def client_config(*flags: str, url: str = "builtin", extra: str = "", timeout: f
     )
 
 
+@pytest.mark.slow
 def test_a_small_listen_queue_fails_only_the_burst(tmp_path: Path) -> None:
     """Python's http.server defaults (one request at a time, a backlog of 5) and 0.3 s of work per delivery:
     it verifies every signature correctly, and only a burst of 20 outruns it."""
@@ -63,6 +64,7 @@ def test_a_small_listen_queue_fails_only_the_burst(tmp_path: Path) -> None:
     assert results["HOOK-209"].status is Status.FAIL, results["HOOK-209"].message
 
 
+@pytest.mark.slow
 def test_a_receiver_verifying_reserialised_compact_json_is_diagnosed(tmp_path: Path) -> None:
     # a provider that pretty-prints its deliveries (mintfax sends compact JSON, which this receiver re-makes byte for
     # byte from an ASCII event and so accepts: issue 26)
@@ -85,6 +87,7 @@ def test_a_receiver_verifying_reserialised_compact_json_is_diagnosed(tmp_path: P
         assert results[rule_id].status is Status.PASS, (rule_id, results[rule_id].message)
 
 
+@pytest.mark.slow
 def test_waiting_for_the_account_does_not_count_against_a_rule(tmp_path: Path) -> None:
     """A real sandbox (one account shared by the clients and the contract checks) and a documented request
     timeout that keeps RETRY-104's client on the account for 8 + 5 s, longer than the contract rules' own bound
@@ -110,6 +113,7 @@ def test_waiting_for_the_account_does_not_count_against_a_rule(tmp_path: Path) -
     assert results["RETRY-104"].status in (Status.PASS, Status.FAIL)  # judged, not starved
 
 
+@pytest.mark.slow
 def test_a_client_that_crashes_on_an_error_body_is_reported_as_crashed(sandbox) -> None:
     results = run_rules(
         client_config("--flaw crash-on-error", url=sandbox("mintfax").url), "RETRY-102", "RETRY-105", "RETRY-108", "ERR-101"
@@ -123,6 +127,7 @@ def test_a_client_that_crashes_on_an_error_body_is_reported_as_crashed(sandbox) 
     assert process["crash"].startswith("TypeError")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [
@@ -137,6 +142,7 @@ def test_a_client_that_cannot_send_passes_no_refusal_rule(command: str) -> None:
         assert result.status is Status.ERROR, (rule_id, result.status, result.message)
 
 
+@pytest.mark.slow
 def test_a_bursty_batch_client_puts_no_429_into_other_rules(tmp_path: Path) -> None:
     burst = tmp_path / "burst.py"
     burst.write_text(  # thirty sends at once, one key each: over mintfax's 10 requests/s, answered 429
@@ -159,6 +165,7 @@ def test_a_bursty_batch_client_puts_no_429_into_other_rules(tmp_path: Path) -> N
         assert results[rule_id].status is Status.PASS, (rule_id, results[rule_id].message)
 
 
+@pytest.mark.slow
 def test_no_key_fails_the_key_rules_saying_so(sandbox) -> None:
     results = run_rules(
         client_config("--flaw no-key", url=sandbox("mintfax").url), "IDEM-102", "IDEM-103", "IDEM-104", "IDEM-105", "RETRY-103"
@@ -169,6 +176,7 @@ def test_no_key_fails_the_key_rules_saying_so(sandbox) -> None:
         assert "None -> None" not in result.message
 
 
+@pytest.mark.slow
 def test_retry_105_is_about_retrying_not_the_exit_status(sandbox, tmp_path: Path) -> None:
     """The provider's own sample (a shell loop that sends once and exits 0 whatever the answer) does not retry:
     RETRY-105 passes; that it exits 0 is ERR-101's business."""
@@ -185,6 +193,7 @@ def test_retry_105_is_about_retrying_not_the_exit_status(sandbox, tmp_path: Path
     assert results["ERR-101"].status is Status.FAIL and "exited 0" in results["ERR-101"].message
 
 
+@pytest.mark.slow
 def test_retry_101_notices_a_replay_of_an_earlier_resource(tmp_path: Path) -> None:
     """On a real sandbox (one account), a client that uses one key for every operation first creates a fax,
     then 'recovers' from the transient magic number with a replay of that fax."""
@@ -200,6 +209,7 @@ def test_retry_101_notices_a_replay_of_an_earlier_resource(tmp_path: Path) -> No
     assert json.dumps(result.evidence).count('"replayed": true') >= 1
 
 
+@pytest.mark.slow
 def test_every_check_awaiting_a_shared_probe_is_credited_its_waits() -> None:
     """A probe shared by two checks waits 2 s for the account (held by a contract check), then works 0.2 s: both
     checks, with a bound of 1 s, get its result; before, only the check that started it had the wait credited,
@@ -309,6 +319,7 @@ print(json.dumps(sends))
 """
 
 
+@pytest.mark.slow
 def test_a_busy_event_loop_does_not_lengthen_a_clients_delays() -> None:
     """golive's own load is not the client's: while golive's event loop is blocked (here 0.2 s at a time, as
     starting twenty probes or loading a CA bundle blocks it), a request's arrival is the kernel's receive time,
@@ -400,6 +411,7 @@ def _timed_run(script: str, sleep_s: float, cpu: int | None = None) -> object:
     return asyncio.run(main())
 
 
+@pytest.mark.slow
 def test_a_clients_waits_for_a_cpu_are_never_subtracted_from_inside_its_sleep() -> None:
     """The machine's share of a delay is not the client's (harness/runqueue.py), but the correction must never make
     a delay shorter than the client's own sleep. Here the client shares its one CPU with two busy children: they
@@ -427,6 +439,7 @@ def test_a_clients_waits_for_a_cpu_are_never_subtracted_from_inside_its_sleep() 
         assert gap - naive < sleep_s, "the busy children lost too little to tell a sleeper-only correction from a naive one"
 
 
+@pytest.mark.slow
 def test_a_lone_clients_waits_for_a_cpu_are_subtracted() -> None:
     """A single-threaded client that blocks once for its answer and once for its sleep, on a CPU a busy process
     (not its own) keeps loaded, scheduled last (SCHED_IDLE: Linux otherwise runs a waking sleeper at once, and it

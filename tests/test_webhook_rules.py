@@ -124,6 +124,7 @@ def test_hook_208_without_processed_count_is_an_error_when_selected(tmp_path: Pa
 # ---------------------------------------------------------------- receivers built on webhook libraries
 
 
+@pytest.mark.slow
 def test_stripe_style_verifier_accepts_future_timestamps(tmp_path: Path) -> None:
     """mintfax's scheme is Stripe's; stripe's verify_header only rejects *old* timestamps."""
     results = run_rules(hook_config(tmp_path, "--verifier", "stripe"), *PROBED)
@@ -140,6 +141,7 @@ def _standard_pack(tmp_path: Path) -> str:
     return str(pack)
 
 
+@pytest.mark.slow
 def test_standard_webhooks_receiver_passes(tmp_path: Path) -> None:
     config = hook_config(tmp_path, "--scheme", "standard", pack=_standard_pack(tmp_path), secret=STANDARD_SECRET)
     results = run_rules(config, *PROBED)
@@ -162,6 +164,7 @@ def _standardwebhooks_crashes_without_a_comma() -> bool:
     raise AssertionError("standardwebhooks accepted a signature header without a comma")
 
 
+@pytest.mark.slow
 def test_the_standardwebhooks_library_as_its_readme_uses_it(tmp_path: Path) -> None:
     """standardwebhooks checks both timestamp directions and every signature. Up to 1.1.0 a header without a comma
     raised ValueError, not WebhookVerificationError, so a receiver that catches only the latter (as its README does)
@@ -179,6 +182,7 @@ def test_the_standardwebhooks_library_as_its_readme_uses_it(tmp_path: Path) -> N
         assert not_passed == set(), {k: r.message for k, r in results.items()}
 
 
+@pytest.mark.slow
 def test_github_style_scheme_skips_what_it_cannot_carry(tmp_path: Path) -> None:
     pack = tmp_path / "github-pack.yaml"
     pack.write_text(
@@ -193,6 +197,7 @@ def test_github_style_scheme_skips_what_it_cannot_carry(tmp_path: Path) -> None:
     assert set(statuses(flawed).values()) == {"fail"}
 
 
+@pytest.mark.slow
 def test_square_style_scheme_with_squares_own_verifier(tmp_path: Path) -> None:
     """Square's scheme (base64 HMAC-SHA256 over the notification URL + the raw body, no timestamp), verified by the
     squareup SDK's own helper (square.utils.webhooks_helper.verify_signature, squareup 46): every rule it can carry
@@ -237,6 +242,7 @@ def test_a_receiver_that_cannot_start_makes_every_webhook_probe_an_error(tmp_pat
         assert "exited 1 before opening port" in result.message and "missing dependency: flask" in result.message
 
 
+@pytest.mark.slow
 def test_a_receiver_that_never_opens_its_port_is_an_error_after_start_timeout(tmp_path: Path) -> None:
     config = hook_config(tmp_path, start="{python} -c 'import time; time.sleep(60)'", extra="")
     text = config.path
@@ -326,6 +332,7 @@ def test_hook_212_and_bal_001_read_the_registered_endpoints_of_a_real_sandbox(sa
 # ---------------------------------------------------------------- hostile receivers
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["hang", "trickle", "huge", "redirect", "reset", "markup"])
 def test_a_hostile_receiver_ends_in_bounded_time_with_fail_or_error(tmp_path: Path, mode: str, witness: Witness) -> None:
     start = f"{{python}} {HOSTILE} --port {{port}} --mode {mode} --location {witness.url}"
@@ -351,6 +358,7 @@ def test_a_hostile_receiver_ends_in_bounded_time_with_fail_or_error(tmp_path: Pa
         assert answers and "\x1b" not in answers[0] and "\u202e" not in answers[0]
 
 
+@pytest.mark.slow
 def test_markup_from_a_receiver_never_reaches_the_terminal_raw(tmp_path: Path) -> None:
     from tests.conftest import golive
 
@@ -401,6 +409,7 @@ def square_receiver_config(tmp_path: Path, *flaws: str) -> Path:
     return tmp_path / "golive.yaml"
 
 
+@pytest.mark.slow
 def test_the_receivers_stderr_is_in_the_evidence_of_a_delivery_it_failed(tmp_path: Path) -> None:
     """squareup 46.0.0.20260916's verify_signature (square/utils/webhooks_helper.py:44) runs
     `signature_header.encode("utf-8")`: given `headers.get(...)` without a default, a delivery without the header is an
@@ -429,6 +438,7 @@ def test_the_receivers_stderr_is_in_the_evidence_of_a_delivery_it_failed(tmp_pat
     assert "receiver stderr tail" in html and "AttributeError: &#39;NoneType&#39; object has no attribute &#39;encode&#39;" in html
 
 
+@pytest.mark.slow
 def test_hook_209s_leftovers_never_reach_another_rule(tmp_path: Path) -> None:
     """A receiver that serves one delivery at a time, 1 s each: HOOK-209's burst of 20 outlasts golive's 10 s wait, and
     the receiver still serves the abandoned deliveries afterwards. The other rules' deliveries must not queue behind
@@ -534,6 +544,7 @@ def test_a_packs_format_writes_the_providers_real_bytes() -> None:
     assert stripe == made.stdout
 
 
+@pytest.mark.slow
 def test_the_embedded_sandbox_delivers_in_the_packs_format(sandbox) -> None:  # type: ignore[no-untyped-def]
     """The embedded sandbox's deliveries carry the pack's format, signed over those bytes: Stripe's indented by two
     spaces, mintfax's compact. It used to write every event as json.dumps does (", " and ": " on one line), which no
