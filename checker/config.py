@@ -141,6 +141,14 @@ NAMING_SETTINGS = (
 )
 
 
+def find_config(start: Path) -> Path | None:
+    """golive.yaml in `start` or, inside a git repository, in the nearest parent up to the repository's root (a folder
+    holding `.git`); outside a repository only `start` is looked at."""
+    folders = [start, *start.parents]
+    root = next((i for i, folder in enumerate(folders) if (folder / ".git").exists()), 0)
+    return next((folder / "golive.yaml" for folder in folders[: root + 1] if (folder / "golive.yaml").is_file()), None)
+
+
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
     doc = load_yaml(path, what="config file", expect=_looks_like_config)
     return _build(doc, path, os.environ if environ is None else environ)
