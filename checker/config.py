@@ -1,4 +1,4 @@
-"""golive.yaml: read, expand ${VAR}s, validate once into frozen models (DESIGN section 3)."""
+"""golive.yaml: read, expand ${VAR}s, validate once into frozen models (docs/design.md §3)."""
 
 from __future__ import annotations
 

@@ -197,7 +197,7 @@ def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
         "summary",
         "waivers",
         "results",
-        # added to DESIGN's report.json (issue 15): what the verdict covers, what was checked, where each target is set
+        # added to report.json (docs/design.md §4; issue 15): what the verdict covers, what was checked, where each target is set
         "coverage",
         "context",
         "locations",
@@ -224,7 +224,7 @@ def test_check_of_a_minimal_config_passes_the_contract(tmp_path, provider):
         "evidence",
         "fix",
         "source",
-        # added to DESIGN's report.json (issue 17, provenance): the source as a user finds it, what the verdict
+        # added to report.json (docs/design.md §4; issue 17, provenance): the source as a user finds it, what the verdict
         # rests on (documented or assumed, per fact) and the readings where the provider's documents disagree
         "cite",
         "basis",
