@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -23,7 +23,7 @@ def _nothing() -> None:
 
 
 def run_interruptibly(
-    coro: Coroutine[Any, Any, T], then: Callable[[T], U], on_first: Callable[[], None] = _nothing
+    coro: Awaitable[T], then: Callable[[T], U], on_first: Callable[[], None] = _nothing
 ) -> tuple[tuple[T, U], int | None]:
     """Run `coro` to its end, but on the first Ctrl-C or SIGTERM cancel it (it cleans up and returns what it
     gathered; `on_first` is called first); then run `then` on its result in a thread, which a first signal does not
