@@ -33,7 +33,7 @@ OPTIONS = (  # input (as the environment variable action.yml sets) -> golive che
 )
 STOPPED = {2: "config error", 3: "internal error"}  # exit codes with no report: golive's message is in the log
 EXIT_VERDICTS = {0: "ready", 1: "not ready"}  # what golive's exit code says, when it recorded no verdict
-RUN_RECORD = "GOLIVE_RUN_RECORD"  # where golive records this run's verdict and the reports it wrote (checker/cli.py)
+RUN_RECORD = "GOLIVE_RUN_RECORD"  # where golive records this run's verdict and the reports it wrote (checker/commands/check.py)
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")  # as checker/printable.py
 
 

@@ -1,6 +1,6 @@
 """Demo wall time against its floor: the longest single probe's own waiting, in the same run.
 
-Goal (DESIGN section 9): a full `golive demo` takes <= 1.10 x its longest probe. Probes run
+Goal (docs/design.md §9): a full `golive demo` takes <= 1.10 x its longest probe. Probes run
 concurrently, so the check should cost little beyond the slowest client run (the documented
 backoff of a persistent failure, 1 + 2 + 4 + 8 s plus jitter).
 

@@ -1,6 +1,6 @@
 """Key scan speed: `golive check --select KEY-002` against ripgrep and detect-secrets on the same tree.
 
-Goal (DESIGN section 9): within 5 x ripgrep's wall time, and at least 100 x faster than detect-secrets.
+Goal (docs/design.md §9): within 5 x ripgrep's wall time, and at least 100 x faster than detect-secrets.
 
 The tree is this Python's standard library (about 2,450 files, 100 MB) committed to a fresh git
 repository with one live key planted; every tool scans the same tracked files with a warm page

@@ -1,6 +1,6 @@
 """Memory: a full `golive demo`'s peak RSS, and what a 10 MB upload adds to the embedded sandbox's, in one run.
 
-Goals (DESIGN section 9): a check's peak memory <= 100 MB (the good demo and the flawed one, whose client
+Goals (docs/design.md §9): a check's peak memory <= 100 MB (the good demo and the flawed one, whose client
 uploads the 11 MB probe file); a 10 MB upload adds <= 30 MB to the sandbox.
 Each figure is set beside its floor, measured in the same run:
   - demo: the bare interpreter with golive's run-time imports loaded (what any Python tool of this kind

@@ -1,6 +1,6 @@
 """Sandbox throughput: keyed creates and replays, as a ratio to a bare Starlette/uvicorn handler.
 
-Goal (DESIGN section 9): keyed creates >= 0.5 x the bare handler's rate, replays >= 0.7 x.
+Goal (docs/design.md §9): keyed creates >= 0.5 x the bare handler's rate, replays >= 0.7 x.
 
 Each server runs alone in its own process with the same uvicorn settings (rate limit off in
 the sandbox); one load generator in this process drives it over keep-alive loopback

@@ -1,6 +1,6 @@
 """Start-up: `golive --version` against the floor `python -c pass`, in the same run.
 
-Goal (DESIGN section 9): golive --version <= 0.1 s. Also compared with schemathesis's
+Goal (docs/design.md §9): golive --version <= 0.1 s. Also compared with schemathesis's
 `st --version` when it is installed (issue 7 asks for <= 1/3 of it).
 
     python bench/startup.py [--runs 30]

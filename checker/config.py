@@ -1,4 +1,4 @@
-"""golive.yaml: read, expand ${VAR}s, validate once into frozen models (DESIGN section 3)."""
+"""golive.yaml: read, expand ${VAR}s, validate once into frozen models (docs/design.md §3)."""
 
 from __future__ import annotations
 
@@ -139,6 +139,14 @@ NAMING_SETTINGS = (
     "webhook.start_timeout",
     "webhook.events",
 )
+
+
+def find_config(start: Path) -> Path | None:
+    """golive.yaml in `start` or, inside a git repository, in the nearest parent up to the repository's root (a folder
+    holding `.git`); outside a repository only `start` is looked at."""
+    folders = [start, *start.parents]
+    root = next((i for i, folder in enumerate(folders) if (folder / ".git").exists()), 0)
+    return next((folder / "golive.yaml" for folder in folders[: root + 1] if (folder / "golive.yaml").is_file()), None)
 
 
 def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:

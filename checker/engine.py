@@ -528,7 +528,7 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
                 rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads, recording, began
             )
     except asyncio.CancelledError:
-        # Ctrl-C or SIGTERM (cli.run_interruptibly cancels this task): every probe has been cancelled and
+        # Ctrl-C or SIGTERM (interrupt.run_interruptibly cancels this task): every probe has been cancelled and
         # has run its clean-up (process groups killed, proxies closed), the receiver and the sandbox are
         # stopped; keep what was gathered and mark the rest
         task = asyncio.current_task()

@@ -5,7 +5,7 @@ signs the events it delivers. Which scheme and which header names a provider use
 its pack (`facts.webhooks`).
 
 - mintfax:  `X-Mintfax-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>`;
-  several `v1=` during a secret rotation (seed 002, DESIGN section 6).
+  several `v1=` during a secret rotation (mintfax's document 002, docs/design.md §6).
 - standard: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` (space-separated
   during rotation); the key is the base64 after `whsec_` (standardwebhooks.com).
 - github:   `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, raw body)>`; no timestamp, one

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -15,6 +16,15 @@ from checker.printable import printable
 
 TARGETS = ("sandbox", "client", "webhook", "repo")  # what golive.yaml configures and `require:` names, in its order
 PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/*-]*")  # (whole) a YAML scalar that may need no quotes
+
+
+# where production code and its configuration live in common layouts (not tests, examples or docs)
+PRODUCTION_LAYOUTS = ("src", "app", "lib", "server", "api", "config", "deploy", "k8s", "helm", "infra", "terraform")
+
+
+def production_paths(root: Path) -> list[str]:
+    """The common production folders that exist under `root`, as globs for repo.production_paths."""
+    return [f"{name}/**" for name in PRODUCTION_LAYOUTS if (root / name).is_dir()]
 
 
 @dataclass(frozen=True, slots=True)

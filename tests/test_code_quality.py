@@ -1,4 +1,4 @@
-"""The code stays as STYLE.md asks: ruff-clean and formatted, and `mypy --strict` on the package."""
+"""The code stays as docs/conventions.md asks: ruff-clean and formatted, and `mypy --strict` on the package."""
 
 from __future__ import annotations
 

@@ -386,7 +386,7 @@ def test_a_target_whose_every_rule_erred_is_not_probed(monkeypatch):
 
 
 def test_a_selected_blocker_left_unprobed_by_a_missing_setting_is_an_error(tmp_path):
-    """DESIGN §4: no configuration reaches READY while a selected blocker was not probed. KEY-003 needs
+    """docs/design.md §4: no configuration reaches READY while a selected blocker was not probed. KEY-003 needs
     repo.production_paths: selected by id it is `error` (NOT READY), unselected a `skip` the verdict line names."""
     cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin, api_key: '{KEY}'}}\n", environ={})
     selected = checked(cfg, "KEY-003")

@@ -109,9 +109,9 @@ def test_an_example_whose_sdk_is_missing_names_what_to_install(tmp_path):
     requirements file's comment is not part of it), not an ImportError in every probe."""
     import click
 
-    from checker.cli import _require_example_packages
+    from checker.commands.check import require_example_packages
 
     (tmp_path / "requirements.txt").write_text("# the SDK\npytest>=7\ngolive-no-such-sdk>=16.1   # the official SDK, its client.v1\n")
     with pytest.raises(click.UsageError) as caught:
-        _require_example_packages(tmp_path / "requirements.txt")
+        require_example_packages(tmp_path / "requirements.txt")
     assert caught.value.message.endswith("which is not installed: pip install 'golive-no-such-sdk>=16.1'"), caught.value.message

@@ -13,7 +13,7 @@ from checker.model import Status
 from checker.packs import BUILTIN_PACKS, RULE_ID, load_catalog, load_pack
 from tests.conftest import ROOT, config_for, run_rules
 
-# DESIGN.md section 5, verbatim (and the additions marked below): the IDs are a contract
+# docs/design.md §5 (and the additions marked below): the IDs are a contract
 DESIGN_IDS = [
     "IDEM-001",
     "IDEM-002",
@@ -70,7 +70,7 @@ DESIGN_IDS = [
     "LIVE-005",
     "LIVE-006",
     "LIVE-007",
-    # added to DESIGN section 5 by issue 17 (item 7): the mintfax checklist items no rule covered, as attestations
+    # added to docs/design.md §5 by issue 17 (item 7): the mintfax checklist items no rule covered, as attestations
     "LIVE-008",
     "LIVE-009",
     "LIVE-010",
@@ -128,7 +128,7 @@ CITE = re.compile(r"^[^\s—][^—]* — https://[^\s/]+\.[a-z]{2,}(/\S*)?$")  #
 @pytest.mark.parametrize("name", BUILTIN_PACKS)
 def test_every_source_a_user_sees_is_a_title_and_a_url(name):
     """A rule's source, each documented fact and each side of a conflict are cited by the document's title and public
-    URL (DESIGN section 5), never the file name the pack knows it by (`000_aa85249851aa0a9c.txt`, `errors.md`)."""
+    URL (docs/design.md §5), never the file name the pack knows it by (`000_aa85249851aa0a9c.txt`, `errors.md`)."""
     pack = load_pack(name)
     cites = {pack.cite(document) for document in pack.documents}
     for rule in pack.rules:

@@ -101,7 +101,7 @@ def test_key_002_passes_on_a_clean_repo_and_skips_outside_git(project, tmp_path)
     assert run_rules(write_config(project), "KEY-002")["KEY-002"].status is Status.PASS
     plain = tmp_path / "not-a-repo"
     plain.mkdir()
-    result = run_rules(write_config(plain), "KEY-002")["KEY-002"]  # selected: not probing it is an error (DESIGN §4)
+    result = run_rules(write_config(plain), "KEY-002")["KEY-002"]  # selected: not probing it is an error (docs/design.md §4)
     assert result.status is Status.ERROR and result.message.startswith("selected, but ")
     assert "is not in a git repository: nothing is committed" in result.message
 

@@ -1,4 +1,4 @@
-"""The embedded sandbox over real sockets: DESIGN section 6, provider by provider."""
+"""The embedded sandbox over real sockets: docs/design.md §6, provider by provider."""
 
 from __future__ import annotations
 

@@ -116,7 +116,7 @@ def test_a_receiver_that_rejects_everything_fails_201_and_its_rejections_are_not
 
 
 def test_hook_208_without_processed_count_is_an_error_when_selected(tmp_path: Path) -> None:
-    results = run_rules(hook_config(tmp_path, processed=False), "HOOK-208")  # selected: asked to be probed (DESIGN §4)
+    results = run_rules(hook_config(tmp_path, processed=False), "HOOK-208")  # selected: asked to be probed (docs/design.md §4)
     assert results["HOOK-208"].status is Status.ERROR
     assert results["HOOK-208"].message.startswith("selected, but webhook.processed_count is not set")
 

@@ -17,11 +17,13 @@ from checker.report.html import timeline_svg
 from checker.report.load import load_report
 from checker.report.merge import merge_runs
 
-# one module per format, each with FILE and `render(run) -> text`; a new format is one module and one line here.
+# one module per format, each with FILE and `render(run) -> text`; a new format is one module and one line here (the
+# command line's --format takes these names, in this order, after its own `text`).
 # A format whose FILE is None is printed to stdout by the command line instead (github: workflow commands)
-FORMATS = {"json": jsonfile, "sarif": sarif, "html": html, "md": markdown, "junit": junit, "github": github, "gitlab": gitlab, "har": har}
-# the formats that need what `golive check` recorded during the run (RunResult.traffic), which report.json does not keep
-RECORDED = ("har",)
+FORMATS = {"json": jsonfile, "html": html, "md": markdown, "junit": junit, "sarif": sarif, "github": github, "gitlab": gitlab, "har": har}
+# the formats that need what `golive check` recorded during the run (RunResult.traffic), which report.json does not keep:
+# `report render|merge` refuse them, saying why
+RECORDED = {"har": "report.json does not keep the traffic; golive check --format har writes traffic.har while it runs"}
 FILES = {name: module.FILE for name, module in FORMATS.items() if module.FILE is not None}
 PRINTED = tuple(name for name, module in FORMATS.items() if module.FILE is None)
 RENDERERS: dict[str, Callable[[RunResult], str]] = {name: module.render for name, module in FORMATS.items()}
