@@ -26,9 +26,9 @@ def schema(kind: str, output: Path | None) -> int:
 
 def init(provider: str, output: Path, force: bool) -> int:
     """Write golive.yaml (and its JSON Schema beside it, in .golive/) and say what to do next."""
+    from checker.file_schemas import json_schema
     from checker.packs import BUILTIN_PACKS, load_pack
     from checker.printable import printable
-    from checker.file_schemas import json_schema
     from checker.starter import Starter, production_paths
 
     if output.exists() and not force:
