@@ -16,6 +16,7 @@ import click
 
 from checker import __version__
 from checker.errors import OutputError
+from checker.model import PROBED_TARGETS as REQUIRABLE  # --require: the targets golive.yaml configures
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -23,7 +24,6 @@ FORMATS = ("text", "json", "html", "md", "junit", "sarif", "github", "gitlab", "
 # formats only a run writes: what they show is recorded while it runs and not kept in report.json
 RUN_ONLY = {"har": "report.json does not keep the traffic; golive check --format har writes traffic.har while it runs"}
 PROGRESS = ("auto", "lines", "none")
-REQUIRABLE = ("sandbox", "client", "webhook", "repo")
 # the built-in packs for help texts, without importing packs at start-up (tests/test_cli.py: equal to packs.BUILTIN_PACKS)
 BUILT_IN = "mintfax, idunox, flexforward, square, checkout, adyen, stripe, gocardless, lob"
 # a file where `golive check` records this run's verdict and the reports it wrote (read by action/run.py)
@@ -246,7 +246,7 @@ def _run_and_report(
     pack = load_pack(provider, relative_to=config.base_dir, named_in=named_in)
     rules = engine.select_rules(pack, config, options)
     checks = engine.registered()
-    check_before_probing(config, {r.id: checks[r.id].target for r in rules if not r.skip and r.id in checks})  # exit 2, nothing probed
+    check_before_probing(config, {r.id: r.probes for r in rules if not r.skip and r.id in checks})  # exit 2, nothing probed
     if reason := unwritable(output, formats):  # a run of minutes is not wasted on reports that cannot be written
         raise OutputError(f"{cannot_write(output, reason)}; nothing was probed")
     if "har" in formats:  # the proxy and the webhook sender keep what they exchange (checker/traffic.py)

@@ -22,7 +22,7 @@ import yaml
 from checker.envelope import DEFAULT_BODY, DEFAULT_FIELDS_AT
 from checker.errors import ConfigError, Problem
 from checker.linear_regex import LinearPattern, PatternError
-from checker.model import Rule, Severity
+from checker.model import Rule, Severity, Target
 from checker.printable import printable
 from checker.provenance import FactsModel, covers
 from checker.schema import Strict, validate
@@ -49,7 +49,10 @@ class CatalogRule(Strict):
     id: str
     title: str
     section: str
-    target: Literal["sandbox", "client", "webhook", "repo", "manual"]
+    target: Target
+    # the golive.yaml settings its check reads instead of probing its target running (HOOK-212: webhook.events): the
+    # rule starts nothing; it is not configured while none of their sections is in golive.yaml (Rule.probes)
+    settings: list[str] = []
     severity: Severity
     checks: str
     why: str
@@ -785,6 +788,7 @@ def _load_pack(path: Path) -> Pack:
                 id=base_rule.id,
                 section=base_rule.section,
                 target=base_rule.target,
+                settings=tuple(base_rule.settings),
                 severity=(override.severity if override and override.severity else base_rule.severity),
                 **words,
                 source=source,
