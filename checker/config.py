@@ -15,7 +15,7 @@ import pydantic
 import yaml
 
 from checker.errors import ConfigError, Problem
-from checker.model import Severity
+from checker.model import ProbedTarget, Severity
 from checker.redact import remember, url_credentials
 from checker.schema import Strict, validate
 from checker.yamlfile import Path_, YamlDocument, dotted, load_yaml, parse_yaml, top_level_keys
@@ -89,7 +89,7 @@ class ConfigFile(Strict):
     repo: RepoSection = RepoSection()
     documents: list[str] = []
     balance: BalanceSection = BalanceSection()
-    require: list[Literal["sandbox", "client", "webhook", "repo"]] = []  # targets that must be configured and probed
+    require: list[ProbedTarget] = []  # targets that must be configured and probed
     rules: RulesSection = RulesSection()
     waivers: list[Waiver] = []
     attestations: dict[str, Attestation] = {}

@@ -7,36 +7,33 @@ import contextlib
 import dataclasses
 import datetime as dt
 import difflib
-import tempfile
 import time
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from checker import __version__, traffic
 from checker.budget import BudgetExceeded, within
 from checker.config import Config
 from checker.context import context_of, locations_of
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
-from checker.model import Outcome, Result, Rule, RunResult, Severity, Status, verdict_of
+from checker.model import PROBED_TARGETS, Outcome, Probe, Result, Rule, RunResult, Severity, Status, verdict_of
 from checker.packs import Pack, shown
 from checker.printable import printable, printable_deep
 from checker.provenance import READING, covers
 from checker.redact import Redactor, remember
 from checker.registry import Check
+from checker.targets import Targets, missing, not_set_up, prepared_targets, unconfigured
 from checker.yamlfile import dotted
 
-DEFAULT_TIMEOUT_S = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0, "config": 30.0}
+DEFAULT_TIMEOUT_S: dict[Probe, float] = {"sandbox": 60.0, "client": 300.0, "webhook": 120.0, "repo": 120.0, "config": 30.0}
 # which probes take a --jobs slot first: the client's wait out real backoff sleeps (the longest, ~18 s for
 # mintfax), so a run that starts them first ends with them instead of queueing them behind quick ones;
 # the static checks take no slot at all (see `guarded`)
-START_ORDER = {"repo": 0, "config": 0, "client": 1, "webhook": 2, "sandbox": 3}
-STATIC = {"repo", "config"}
-
-if TYPE_CHECKING:
-    from checker.harness.receiver import RunningReceiver
+START_ORDER: dict[Probe, int] = {"repo": 0, "config": 0, "client": 1, "webhook": 2, "sandbox": 3}
+STATIC: set[Probe] = {"repo", "config"}
 
 NOT_IMPLEMENTED = "not implemented in this version of golive"
 Progress = Callable[[str, Rule, "Result | None"], None]
@@ -115,124 +112,6 @@ def select_rules(pack: Pack, config: Config, options: RunOptions) -> list[Rule]:
     return sorted(chosen, key=lambda rule: order.get(rule.section, len(order)))
 
 
-# ---------------------------------------------------------------- targets
-
-
-@dataclass
-class Targets:
-    sandbox_url: str | None = None
-    api_key: str | None = None
-    contract_key: str | None = None  # the account the contract checks probe (ProbeContext.contract_key)
-    sandbox_note: str = ""
-    workdir: Path | None = None
-    webhook_url: str | None = None
-    webhook_error: str | None = None  # the receiver could not be started: every webhook probe is an error
-    receiver: RunningReceiver | None = None  # the receiver golive started (it may exit during the check)
-    webhook_values: dict[str, str] = field(default_factory=dict)  # placeholders for webhook.env / processed_count
-
-
-@contextlib.asynccontextmanager
-async def prepared_targets(config: Config, pack: Pack, needed: set[str]) -> AsyncIterator[Targets]:
-    async with _run_folder() as workdir, _targets(config, pack, needed, workdir) as targets:
-        targets.workdir = workdir
-        async with _receiver(config, targets, "webhook" in needed):
-            yield targets
-
-
-@contextlib.asynccontextmanager
-async def _run_folder() -> AsyncIterator[Path]:
-    """A temporary folder for this run (sample documents, the embedded sandbox's state): removed at the end,
-    and by the reaper's watchdog if golive is killed before that."""
-    import shutil
-
-    from checker.harness.reaper import forget_folder, track_folder
-
-    folder = tempfile.mkdtemp(prefix="golive-run-")
-    track_folder(folder)
-    try:
-        yield Path(folder)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, folder, True)
-        forget_folder(folder)
-
-
-@contextlib.asynccontextmanager
-async def _receiver(config: Config, targets: Targets, needed: bool) -> AsyncIterator[None]:
-    """Fill in the receiver's URL ({port}: a free one) and, with webhook.start, run the receiver."""
-    webhook = config.file.webhook
-    if not needed or webhook is None or not webhook.url:
-        yield
-        return
-    import sys
-    from urllib.parse import urlsplit
-
-    from checker.harness.process import fill
-    from checker.harness.receiver import free_port, running_receiver
-
-    values = {"python": sys.executable, "workdir": str(targets.workdir), "secret": webhook.secret or ""}
-    if "{port}" in webhook.url:
-        values["port"] = str(free_port())
-    url = fill(webhook.url, values)
-    values["url"] = url
-    targets.webhook_url, targets.webhook_values = url, values
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        targets.webhook_error = f"webhook.url {url!r} is not an http(s) URL"
-        yield
-        return
-    if not webhook.start:
-        yield
-        return
-    async with contextlib.AsyncExitStack() as stack:
-        try:
-            targets.receiver = await stack.enter_async_context(
-                running_receiver(
-                    webhook.start,
-                    values,
-                    env=webhook.env,
-                    cwd=config.resolve(webhook.cwd),
-                    host=parts.hostname,
-                    port=parts.port or (443 if parts.scheme == "https" else 80),
-                    start_timeout_s=webhook.start_timeout,
-                )
-            )
-        except ProbeError as exc:
-            targets.webhook_error = str(exc)
-        yield
-
-
-@contextlib.asynccontextmanager
-async def _targets(config: Config, pack: Pack, needed: set[str], workdir: Path) -> AsyncIterator[Targets]:
-    targets = Targets(api_key=config.file.sandbox.api_key)
-    url = config.file.sandbox.url
-    if url != "builtin":  # a real sandbox: nothing to start (HOOK-212 also reads its endpoints)
-        targets.sandbox_url = url.rstrip("/")
-        if not targets.api_key:
-            targets.sandbox_note = f"sandbox.api_key is not set: the contract cannot be probed at {targets.sandbox_url} without a key"
-        yield targets
-        return
-    registers = config.file.webhook is not None and config.file.webhook.registration is not None and "config" in needed
-    if "sandbox" not in needed and "client" not in needed and not registers:  # (HOOK-212 reads back a registration)
-        yield targets
-        return
-    from checker.probes.context import sandbox_key
-
-    if not targets.api_key:
-        targets.api_key = sandbox_key(pack.facts.keys, "golive")
-    targets.contract_key = sandbox_key(pack.facts.keys, "golivecontract")
-    from checker.sandbox.app import SandboxOptions
-    from checker.sandbox.server import EmbeddedSandbox
-
-    options = SandboxOptions()  # the sandbox follows the pack's facts (a pack for mintfax's revision 001 too)
-    sandbox = EmbeddedSandbox(pack, db=workdir / "sandbox.db", options=options)  # removed with the run's folder
-    await asyncio.to_thread(sandbox.start)
-    try:
-        targets.sandbox_url = sandbox.url
-        yield targets
-    finally:
-        await asyncio.to_thread(sandbox.stop)
-
-
 # ---------------------------------------------------------------- running
 
 
@@ -251,33 +130,13 @@ def _decided_without_targets(rule: Rule, config: Config, checks: dict[str, Check
         return Outcome(Status.ATTESTED, f"attested by {attestation.by} on {attestation.date.isoformat()}{evidence}")
     if rule.id not in checks:
         return Outcome.skipped(NOT_IMPLEMENTED)
-    reason = _not_configured(checks[rule.id].target, config) or _section_not_set_up(rule, config)
+    reason = unconfigured(rule, config)
     if reason is None:
         return None
     return Outcome(Status.ERROR, f"{demanded}, but {reason}") if demanded else Outcome.not_set(reason)
 
 
-def _not_configured(target: str, config: Config) -> str | None:
-    if target == "client" and config.file.client is None:
-        return "no client configured (client.command in golive.yaml)"
-    if target == "repo" and config.path == "(built-in)":
-        return "no golive.yaml: the repo checks read the project that a config file names"
-    if target == "webhook" and (config.file.webhook is None or not config.file.webhook.url):
-        return "no webhook receiver configured (webhook.url in golive.yaml)"
-    if target == "config" and config.path == "(built-in)":
-        return "no golive.yaml: this rule reads the integration's settings"
-    return None
-
-
-def _section_not_set_up(rule: Rule, config: Config) -> str | None:
-    """A webhook rule that reads only settings (HOOK-212: webhook.events) follows its siblings: without a webhook
-    section it is skipped as they are, rather than failing alone on a section the user has not set up yet."""
-    if rule.target == "webhook" and rule.id.startswith("HOOK-") and config.file.webhook is None:
-        return "no webhook receiver configured (webhook.url in golive.yaml)"  # its siblings' words: one cause, one message
-    return None
-
-
-COVERED = ("sandbox", "client", "webhook", "repo")  # the targets a verdict's coverage speaks of (manual items are listed)
+COVERED = PROBED_TARGETS  # the targets a verdict's coverage speaks of (manual items are listed)
 
 
 def required_targets(config: Config, options: RunOptions, rules: Iterable[Rule]) -> tuple[str, ...]:
@@ -328,7 +187,7 @@ def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, re
         result = by_id.get(rule.id)
         if rule.target not in COVERED or rule.skip or result is None:
             continue
-        if _not_configured(rule.target, config) or _section_not_set_up(rule, config):  # whatever a settings check found
+        if not_set_up(rule.target, config):  # whatever a settings check found
             not_configured.setdefault(rule.target, []).append(rule.id)
         elif result.status is Status.ERROR:
             erred.setdefault(rule.target, []).append(rule.id)
@@ -344,17 +203,6 @@ def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, re
         "required": list(required),
         "required_not_probed": unprobed,
     }
-
-
-def _decided_by_targets(target: str, targets: Targets) -> Outcome | None:
-    """The outcome of a rule whose target turned out not to be there once the targets were prepared: an error,
-    never a skip (the sandbox section is always configured, `builtin` by default: a rule that needs it and cannot
-    have it was not probed, and a verdict must not read READY over it)."""
-    if target in ("sandbox", "client") and not targets.sandbox_url:
-        return Outcome(Status.ERROR, targets.sandbox_note or "the sandbox could not be served")
-    if target == "sandbox" and not targets.api_key:
-        return Outcome(Status.ERROR, targets.sandbox_note or "sandbox.api_key is not set: the contract cannot be probed without a key")
-    return None
 
 
 async def _run_one(check: Check, rule: Rule, ctx: object, timeout_s: float) -> tuple[Outcome, float]:
@@ -415,29 +263,50 @@ def _waiver_states(results: Iterable[Result], config: Config, today: dt.date) ->
     return tuple(states)
 
 
-async def _run_checks(
-    rules: list[Rule],
-    checks: dict[str, Check],
-    targets: Targets,
-    config: Config,
-    pack: Pack,
-    environment: str,
-    options: RunOptions,
-    progress: Progress | None,
-    redactor: Redactor,
-    outcomes: dict[str, tuple[Outcome, float]],
-    reads: dict[str, set[str]],
-    recording: traffic.Traffic | None = None,
-    began: dict[str, float] | None = None,
-) -> None:
-    """Decide what needs no probe, run the rest concurrently (at most `options.jobs` at once); fills `outcomes`
-    as each finishes, so an interruption keeps everything finished so far."""
+@dataclass
+class RunState:
+    """One run as it goes: what it was given, and each rule's outcome and reads as they come (an interruption keeps
+    everything finished so far)."""
+
+    config: Config
+    pack: Pack
+    options: RunOptions
+    rules: list[Rule]
+    checks: dict[str, Check]
+    progress: Progress | None = None
+    required: tuple[str, ...] = ()  # the targets this run must probe (required_targets)
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    t0: float = field(default_factory=time.monotonic)
+    redactor: Redactor = field(default_factory=lambda: Redactor(()))
+    outcomes: dict[str, tuple[Outcome, float]] = field(default_factory=dict)
+    reads: dict[str, set[str]] = field(default_factory=dict)  # per rule, the pack facts its check read (checker/provenance.py)
+    began: dict[str, float] = field(default_factory=dict)  # per probed rule, when its check started (time.monotonic)
+    recording: traffic.Traffic | None = None  # what the proxy and the webhook sender exchanged (--format har)
+    receiver: dict[str, str] = field(default_factory=dict)  # the {port} and {url} this run gave the receiver (context)
+    interrupted: bool = False
+
+    @property
+    def environment(self) -> str:
+        return self.options.environment or self.config.file.environment
+
+    def result(self, rule: Rule) -> Result:
+        return _result(rule, *self.outcomes[rule.id], self.config, self.environment, self.options, self.redactor, self.reads.get(rule.id))
+
+    def decided(self, rule: Rule, outcome: Outcome, took: float = 0.0) -> None:
+        self.outcomes[rule.id] = (outcome, took)
+        if self.progress:  # finished: a line of its own in CI's log
+            self.progress("done", rule, self.result(rule))
+
+
+async def _run_checks(run: RunState, targets: Targets) -> None:
+    """Decide what the prepared targets leave no probe for, run the rest concurrently (at most `options.jobs` at once);
+    fills `run.outcomes` as each finishes, so an interruption keeps everything finished so far."""
     from checker.probes.context import ProbeContext
 
     ctx = ProbeContext(
-        config=config,
-        pack=pack,
-        environment=environment,
+        config=run.config,
+        pack=run.pack,
+        environment=run.environment,
         sandbox_url=targets.sandbox_url,
         api_key=targets.api_key,
         contract_key=targets.contract_key,
@@ -448,46 +317,37 @@ async def _run_checks(
         receiver_process=targets.receiver,
     )
     runnable = []
-    for rule in rules:
-        if rule.id in outcomes:  # decided before the targets were prepared
-            continue
-        decided = _decided_by_targets(checks[rule.id].target, targets)
-        if decided is not None:
-            outcomes[rule.id] = (decided, 0.0)
-            if progress:
-                progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
+    for rule in (rule for rule in run.rules if rule.id not in run.outcomes):  # not decided before the targets were prepared
+        absent = missing(rule, targets)
+        if absent is not None:
+            run.decided(rule, absent)
         else:
             runnable.append(rule)
-    runnable.sort(key=lambda rule: START_ORDER.get(checks[rule.id].target, len(START_ORDER)))
-    limit = asyncio.Semaphore(max(1, options.jobs))
+    runnable.sort(key=lambda rule: START_ORDER[rule.probes])
+    limit = asyncio.Semaphore(max(1, run.options.jobs))
 
     async def guarded(rule: Rule) -> None:
-        check = checks[rule.id]
+        check = run.checks[rule.id]
         if check.creates:
             try:
                 ctx.refuse_live_key()
             except ProbeError as exc:
-                outcomes[rule.id] = (Outcome(Status.ERROR, str(exc)), 0.0)
-                if progress:  # finished too: a line of its own in CI's log
-                    progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor))
+                run.decided(rule, Outcome(Status.ERROR, str(exc)))
                 return
         # the static checks read local files and settings: they take no --jobs slot, so they never queue
         # behind network probes, nor hold a slot a client probe (which waits out real backoff) could use
-        async with limit if check.target not in STATIC else contextlib.nullcontext():
-            if progress:
-                progress("start", rule, None)
-            timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S.get(check.target, 60.0)))
-            READING.set(reads.setdefault(rule.id, set()))  # this task's own: the facts the check reads
-            traffic.TAPE.set(recording.tape(rule.id) if recording is not None else None)  # and what it exchanges
-            if began is not None:  # when it started (monotonic): a section's real time is its rules' span, not their sum
-                began[rule.id] = time.monotonic()
+        async with limit if rule.probes not in STATIC else contextlib.nullcontext():
+            if run.progress:
+                run.progress("start", rule, None)
+            timeout = float(rule.param("timeout_s", DEFAULT_TIMEOUT_S[rule.probes]))
+            READING.set(run.reads.setdefault(rule.id, set()))  # this task's own: the facts the check reads
+            traffic.TAPE.set(run.recording.tape(rule.id) if run.recording is not None else None)  # and what it exchanges
+            run.began[rule.id] = time.monotonic()  # when it started: a section's real time is its rules' span, not their sum
             outcome, took = await _run_one(check, rule, ctx, timeout)
-            died = targets.receiver.failure if targets.receiver and check.target == "webhook" else None
+            died = targets.receiver_died(rule)
             if died:  # whatever answered after the receiver exited was not the receiver golive started
                 outcome = Outcome(Status.ERROR, died)
-            outcomes[rule.id] = (outcome, took)
-            if progress:
-                progress("done", rule, _result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)))
+            run.decided(rule, outcome, took)
 
     try:
         await asyncio.gather(*(guarded(rule) for rule in runnable))
@@ -497,36 +357,25 @@ async def _run_checks(
 
 
 async def run(config: Config, pack: Pack, options: RunOptions, progress: Progress | None = None) -> RunResult:
-    started_at = dt.datetime.now(dt.UTC)
-    t0 = time.monotonic()
-    environment = options.environment or config.file.environment
+    started_at, t0 = dt.datetime.now(dt.UTC), time.monotonic()
     rules = select_rules(pack, config, options)
-    checks = registered()
-    outcomes: dict[str, tuple[Outcome, float]] = {}
-    reads: dict[str, set[str]] = {}  # per rule, the pack facts its check read (checker/provenance.py)
-    redactor = Redactor(config.secrets)
+    state = RunState(config, pack, options, rules, registered(), progress, started_at=started_at, t0=t0)
+    state.redactor = Redactor(config.secrets)
     # what needs no target is decided first: an interruption while the targets start cannot mislabel it
-    required = required_targets(config, options, rules)
+    state.required = required_targets(config, options, rules)
     for rule in rules:
-        decided = _decided_without_targets(rule, config, checks, _demanded(rule, options, required))
+        decided = _decided_without_targets(rule, config, state.checks, _demanded(rule, options, state.required))
         if decided is not None:
-            outcomes[rule.id] = (decided, 0.0)
-            if progress:
-                progress("done", rule, _result(rule, decided, 0.0, config, environment, options, redactor))
-    needed = {checks[r.id].target for r in rules if r.id not in outcomes}
-    recording = traffic.Traffic() if options.traffic else None
-    interrupted = False
-    receiver: dict[str, str] = {}
-    began: dict[str, float] = {}  # per probed rule, when its check started (time.monotonic)
+            state.decided(rule, decided)
+    needed = {rule.probes for rule in rules if rule.id not in state.outcomes}
+    state.recording = traffic.Traffic() if options.traffic else None
     try:
         async with prepared_targets(config, pack, needed) as targets:
-            receiver = targets.webhook_values  # the {port} and {url} this run gave the receiver, for the run's context
+            state.receiver = targets.webhook_values  # the {port} and {url} this run gave the receiver, for the run's context
             generated = [key for key in (targets.api_key, targets.contract_key) if key]
             remember(generated)
-            redactor = Redactor((*config.secrets, *generated))
-            await _run_checks(
-                rules, checks, targets, config, pack, environment, options, progress, redactor, outcomes, reads, recording, began
-            )
+            state.redactor = Redactor((*config.secrets, *generated))
+            await _run_checks(state, targets)
     except asyncio.CancelledError:
         # Ctrl-C or SIGTERM (interrupt.run_interruptibly cancels this task): every probe has been cancelled and
         # has run its clean-up (process groups killed, proxies closed), the receiver and the sandbox are
@@ -534,7 +383,13 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         task = asyncio.current_task()
         if task is None or task.uncancel() > 0:
             raise
-        interrupted = True
+        state.interrupted = True
+    return _finished(state)
+
+
+def _finished(state: RunState) -> RunResult:
+    """The run's result: every rule's outcome (an unfinished one marked), shaped, with its coverage and context."""
+    config, options, rules, outcomes, redactor = state.config, state.options, state.rules, state.outcomes, state.redactor
     for rule in rules:
         outcomes.setdefault(rule.id, (Outcome(Status.ERROR, "not finished: the check was interrupted"), 0.0))
     unprobed = _unprobed_selection(outcomes, config, options)
@@ -542,26 +397,28 @@ async def run(config: Config, pack: Pack, options: RunOptions, progress: Progres
         outcome, took = outcomes[rule.id]
         if outcome.unset and unprobed:  # a target or setting left out, the rule asked for, and nothing else judged
             outcomes[rule.id] = (Outcome(Status.ERROR, f"selected, but {outcome.message}", outcome.evidence), took)
+    began, t0 = state.began, state.t0
     results = tuple(
         dataclasses.replace(result, started_s=began[result.rule.id] - t0) if result.rule.id in began else result
-        for result in (_result(rule, *outcomes[rule.id], config, environment, options, redactor, reads.get(rule.id)) for rule in rules)
+        for result in (state.result(rule) for rule in rules)
     )
     chosen = {rule.id for rule in rules}
     # the pack's rules this run left out (--select, --ignore, rules:): "Not covered, and why" names them
-    deselected = [rule.id for rule in pack.rules if rule.id not in chosen and not rule.skip]
-    coverage = {**coverage_of(rules, results, config, required), "deselected": deselected}
+    deselected = [rule.id for rule in state.pack.rules if rule.id not in chosen and not rule.skip]
+    coverage = {**coverage_of(rules, results, config, state.required), "deselected": deselected}
+    recording = state.recording
     return RunResult(
         fail_on=options.fail_on,
         waivers=tuple(printable_deep(redactor.deep(w)) for w in _waiver_states(results, config, options.today)),
-        provider=pack.name,
-        environment=environment,
-        started_at=started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        provider=state.pack.name,
+        environment=state.environment,
+        started_at=state.started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=time.monotonic() - t0,
-        verdict="not ready" if interrupted or coverage["required_not_probed"] else verdict_of(results, options.fail_on),
+        verdict="not ready" if state.interrupted or coverage["required_not_probed"] else verdict_of(results, options.fail_on),
         coverage=coverage,
-        context=context_of(config, pack, redactor, receiver),
+        context=context_of(config, state.pack, redactor, state.receiver),
         locations=locations_of(config),
-        interrupted=interrupted,
+        interrupted=state.interrupted,
         results=results,
         tool_version=__version__,
         config_file=None if config.path == "(built-in)" else Path(config.path).name,

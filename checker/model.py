@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 
 class Status(enum.StrEnum):
@@ -24,8 +24,16 @@ class Severity(enum.StrEnum):
     INFO = "info"
 
 
-TARGETS = ("sandbox", "client", "webhook", "repo", "manual")
-TARGET_NAMES = {"sandbox": "sandbox contract", "client": "client", "webhook": "webhook receiver", "repo": "repo"}  # coverage
+# What a rule probes: the one place the targets are named (rules/catalog.yaml's `target:` is validated against it).
+# The probed ones are what golive.yaml configures, `require:` names and a verdict's coverage speaks of, in this order;
+# a manual item is attested by a person.
+ProbedTarget = Literal["sandbox", "client", "webhook", "repo"]
+Target = Literal[ProbedTarget, "manual"]
+# what a rule's check needs: its target running, or only golive.yaml's settings of it (a catalog rule with `settings:`,
+# HOOK-212 and BAL-001: they start nothing, take no --jobs slot and have a settings check's time bound)
+Probe = Literal[Target, "config"]
+PROBED_TARGETS: tuple[ProbedTarget, ...] = get_args(ProbedTarget)
+TARGET_NAMES = {target: {"sandbox": "sandbox contract", "webhook": "webhook receiver"}.get(target, target) for target in PROBED_TARGETS}
 BLOCKING = {Status.FAIL, Status.ERROR, Status.MANUAL}  # statuses that hold a go-live back (at the fail_on severity)
 
 
@@ -36,7 +44,7 @@ class Rule:
     id: str
     title: str
     section: str
-    target: str
+    target: Target
     severity: Severity
     checks: str
     why: str
@@ -54,6 +62,13 @@ class Rule:
     decides: tuple[str, ...] = ()
     # per reading, in its order: {facts, named (the pack names this rule), values (the disputed ones)}
     reading_scopes: tuple[Mapping[str, Any], ...] = ()
+    # the golive.yaml settings its check reads instead of probing a running target (the catalog's `settings:`)
+    settings: tuple[str, ...] = ()
+
+    @property
+    def probes(self) -> Probe:
+        """What its check needs: its target running, or (a settings rule) only golive.yaml."""
+        return "config" if self.settings else self.target
 
     @property
     def assumptions(self) -> list[Mapping[str, Any]]:

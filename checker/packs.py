@@ -220,6 +220,7 @@ def _load_pack(path: Path) -> Pack:
                 id=base_rule.id,
                 section=base_rule.section,
                 target=base_rule.target,
+                settings=tuple(base_rule.settings),
                 severity=(override.severity if override and override.severity else base_rule.severity),
                 **words,
                 source=source,

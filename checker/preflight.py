@@ -22,19 +22,18 @@ from urllib.parse import urlsplit
 from checker.config import Config
 from checker.errors import ConfigError, Problem
 from checker.harness.process import fill
+from checker.probes.client import PLACEHOLDERS as CLIENT
+from checker.probes.webhook import COUNT_PLACEHOLDERS as COUNT
+from checker.probes.webhook import REGISTER_PLACEHOLDERS as REGISTER
+from checker.targets import RECEIVER, WEBHOOK_URL
 from checker.yamlfile import Path_, dotted
 
 # `{name}` as a placeholder is written: what the harness fills is "{" + name + "}" (harness/process.fill), anything else
 # passes literally; `${NAME}` is a shell's (`sh -c '… $${HOME}'`), and JSON ('{"a": 1}') has quotes inside its braces
 PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-# the placeholders each command is filled with, as the code that runs it fills them (tests/test_preflight.py
+# the placeholders each command is filled with are declared beside the code that fills them (tests/test_preflight.py
 # runs the client and the receiver with every one of them and finds none left unfilled)
-CLIENT = ("to", "file", "ref", "base_url", "api_key", "python")  # probes/client.run: client.command, batch_command, env
-WEBHOOK_URL = ("python", "workdir", "secret", "port")  # engine._receiver
-RECEIVER = ("python", "workdir", "secret", "url")  # engine._receiver: webhook.start; {port} only when webhook.url has it
-COUNT = (*RECEIVER, "event_id")  # probes/webhook._processed_count
-REGISTER = ("python", "workdir", "secret", "url", "base_url", "api_key")  # probes/webhook._register
 # the one placeholder whose value is known before the run: the program of `{python} client.py` can be resolved
 STATIC = {"python": sys.executable}
 # interpreters that run the script named by their first argument from the working folder, and start even when it
@@ -228,7 +227,7 @@ def _receiver_address(url: str, *, starts: bool) -> tuple[str, str] | None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return f"{url!r} is not an http(s) URL", "for example http://127.0.0.1:{port}/webhooks"
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)  # as engine._receiver reads it
+        port = parts.port or (443 if parts.scheme == "https" else 80)  # as targets._receiver reads it
     except ValueError:
         return f"{url!r} has no valid port (1 to 65535)", ""
     if picked or not starts or not _without_lookup(parts.hostname) or not port_taken(parts.hostname, port):

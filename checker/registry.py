@@ -18,8 +18,9 @@ CheckFn = Callable[["ProbeContext", "Rule"], Awaitable["Outcome"]]
 
 @dataclass(frozen=True, slots=True)
 class Check:
+    """What golive runs for a rule; what it probes is the catalog's to say (`Rule.target`, `Rule.probes`), not the check's."""
+
     rule_id: str
-    target: str
     fn: CheckFn
     creates: bool  # sends requests that create resources: refused with a live key
 
@@ -27,14 +28,14 @@ class Check:
 _CHECKS: dict[str, Check] = {}
 
 
-def check(rule_id: str, *, target: str, creates: bool = False) -> Callable[[CheckFn], CheckFn]:
+def check(rule_id: str, *, creates: bool = False) -> Callable[[CheckFn], CheckFn]:
     def register(fn: CheckFn) -> CheckFn:
         known = _CHECKS.get(rule_id)
         # the same function registered again is its module imported again (pytester's in-process runs drop the modules a
         # run imported, this registry stays): the newer one replaces it; another function for the rule is a mistake
         if known is not None and (known.fn.__module__, known.fn.__qualname__) != (fn.__module__, fn.__qualname__):
             raise RuntimeError(f"a check for {rule_id} is already registered ({_CHECKS[rule_id].fn.__qualname__})")
-        _CHECKS[rule_id] = Check(rule_id, target, fn, creates)
+        _CHECKS[rule_id] = Check(rule_id, fn, creates)
         return fn
 
     return register

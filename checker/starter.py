@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
+from checker.model import PROBED_TARGETS
 from checker.packs import BUILTIN_PACKS, Pack, data_dir
 from checker.printable import printable
 
-TARGETS = ("sandbox", "client", "webhook", "repo")  # what golive.yaml configures and `require:` names, in its order
 PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/*-]*")  # (whole) a YAML scalar that may need no quotes
 
 
@@ -39,7 +39,7 @@ class Starter:
     def targets(self) -> tuple[str, ...]:
         """The targets at least one rule of the pack applies to: the one place init knows which sections to write."""
         covered = {rule.target for rule in self.pack.rules if rule.skip is None}
-        return tuple(target for target in TARGETS if target in covered)
+        return tuple(target for target in PROBED_TARGETS if target in covered)  # in golive.yaml's order
 
     def applies(self, *rule_ids: str) -> bool:
         return any(self.pack.rule(rule_id).skip is None for rule_id in rule_ids)

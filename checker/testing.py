@@ -346,7 +346,7 @@ def check(
     )
     checks = engine.registered()
     chosen = engine.select_rules(pack, loaded, options)
-    check_before_probing(loaded, {r.id: checks[r.id].target for r in chosen if not r.skip and r.id in checks})
+    check_before_probing(loaded, {r.id: r.probes for r in chosen if not r.skip and r.id in checks})
     return CheckRun(_in_own_thread(_bounded(engine.run(loaded, pack, options), timeout_s), timeout_s + STOP_S + 60), pack)
 
 

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from checker import engine
 from checker.config import parse_config
 from checker.model import Status
 from checker.packs import load_pack
@@ -297,8 +296,10 @@ def test_with_the_embedded_sandbox_the_contract_checks_have_an_account_of_their_
     config = mintfax_config()
 
     async def keys() -> tuple[str | None, str | None]:
+        from checker.targets import prepared_targets
+
         pack = load_pack("mintfax")
-        async with engine.prepared_targets(config, pack, {"sandbox", "client"}) as targets:
+        async with prepared_targets(config, pack, {"sandbox", "client"}) as targets:
             return targets.api_key, targets.contract_key
 
     api_key, contract_key = asyncio.run(keys())

@@ -36,7 +36,7 @@ def passing(monkeypatch):
     async def passes(ctx, rule):
         return Outcome.passed("probed")
 
-    fakes = {rule_id: Check(rule_id, c.target, passes, False) for rule_id, c in engine.registered().items()}
+    fakes = {rule_id: Check(rule_id, passes, False) for rule_id in engine.registered()}
     monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
 
 
@@ -373,7 +373,8 @@ def test_a_target_whose_every_rule_erred_is_not_probed(monkeypatch):
     async def passes(ctx, rule):
         return Outcome.passed("probed")
 
-    fakes = {i: Check(i, c.target, erring if c.target == "webhook" else passes, False) for i, c in engine.registered().items()}
+    probes = {rule.id: rule.probes for rule in load_pack("mintfax").rules}
+    fakes = {i: Check(i, erring if probes[i] == "webhook" else passes, False) for i in engine.registered()}
     monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
     cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{WEBHOOK}", environ={})
     run = checked(cfg, "HOOK-209", "IDEM-001")

@@ -31,8 +31,8 @@ def fake_checks(monkeypatch):
     """Replace the registry with checks a test defines: {rule_id: async fn}."""
     checks: dict[str, Check] = {}
 
-    def add(rule_id: str, fn, target: str = "sandbox", creates: bool = False) -> None:
-        checks[rule_id] = Check(rule_id, target, fn, creates)
+    def add(rule_id: str, fn, creates: bool = False) -> None:  # what it probes is its catalog rule's target
+        checks[rule_id] = Check(rule_id, fn, creates)
 
     monkeypatch.setattr(engine, "registered", lambda: dict(checks))
     return add
@@ -223,8 +223,8 @@ def test_targets_that_are_not_configured_are_skipped_with_the_reason_unless_sele
     async def never(ctx, rule):
         raise AssertionError("must not run")
 
-    fake_checks("RETRY-101", never, target="client")
-    fake_checks("HOOK-201", never, target="webhook")
+    fake_checks("RETRY-101", never)
+    fake_checks("HOOK-201", never)
     results = run(config())
     assert results["RETRY-101"].status is Status.SKIP
     assert results["RETRY-101"].message == "no client configured (client.command in golive.yaml)"
@@ -240,7 +240,7 @@ def test_targets_that_are_not_configured_are_skipped_with_the_reason_unless_sele
 
 def test_the_registry_refuses_a_second_check_for_one_rule():
     with pytest.raises(RuntimeError, match="already registered"):
-        check("IDEM-001", target="sandbox")(lambda ctx, rule: None)  # type: ignore[arg-type,return-value]
+        check("IDEM-001")(lambda ctx, rule: None)  # type: ignore[arg-type,return-value]
 
 
 def test_progress_reports_every_selected_rule_once(fake_checks):
@@ -309,7 +309,7 @@ def test_no_configuration_reaches_ready_while_a_blocker_it_asks_for_was_not_prob
         return Outcome.passed("probed")
 
     real = registered()
-    fakes = {rule_id: Check(rule_id, c.target, passes, False) for rule_id, c in real.items()}
+    fakes = {rule_id: Check(rule_id, passes, False) for rule_id in real}
     monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
     seen_ready = seen_refused = 0
     for text, select in configurations(tmp_path):

@@ -113,7 +113,7 @@ def run_and_report(config: Config, provider: str, options: RunOptions, shown: Sh
     pack = load_pack(provider, relative_to=config.base_dir, named_in=named_in)
     rules = engine.select_rules(pack, config, options)
     checks = engine.registered()
-    check_before_probing(config, {r.id: checks[r.id].target for r in rules if not r.skip and r.id in checks})  # exit 2, nothing probed
+    check_before_probing(config, {r.id: r.probes for r in rules if not r.skip and r.id in checks})  # exit 2, nothing probed
     if reason := unwritable(shown.output, shown.formats):  # a run of minutes is not wasted on reports that cannot be written
         raise OutputError(f"{cannot_write(shown.output, reason)}; nothing was probed")
     if "har" in shown.formats:  # the proxy and the webhook sender keep what they exchange (checker/traffic.py)

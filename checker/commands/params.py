@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 
 import click
 
+from checker.model import PROBED_TARGETS as REQUIRABLE  # --require: the targets golive.yaml configures
+
 PROGRESS = ("auto", "lines", "none")
-REQUIRABLE = ("sandbox", "client", "webhook", "repo")
+
 TEXT = "text"  # the checklist printed on the terminal: a format of the command line's own, beside the report files
 
 

@@ -55,6 +55,10 @@ def _recipient(ctx: ProbeContext) -> str:
     return ctx.pack.facts.magic.get("delivered", "+15005550000")
 
 
+# what client.command, batch_command and client.env are filled with (`run`): checker/preflight.py checks against these
+PLACEHOLDERS = ("to", "file", "ref", "base_url", "api_key", "python")
+
+
 async def run(
     ctx: ProbeContext,
     scenario: Scenario,
@@ -228,7 +232,7 @@ def _completed(*outcomes: ClientRun) -> None:
 # ---------------------------------------------------------------- idempotency keys
 
 
-@check("IDEM-101", target="client", creates=True)
+@check("IDEM-101", creates=True)
 async def every_post_has_a_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _plain(ctx, "golive-ref-a")
     posts = outcome.posts
@@ -244,7 +248,7 @@ async def every_post_has_a_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed(f"every POST carries {ctx.pack.facts.idempotency.name} ({len(posts)} sent)", outcome.evidence())
 
 
-@check("IDEM-104", target="client", creates=True)
+@check("IDEM-104", creates=True)
 async def key_within_length(ctx: ProbeContext, rule: Rule) -> Outcome:
     limit = ctx.pack.facts.idempotency.max_length
     if limit is None:
@@ -262,7 +266,7 @@ async def key_within_length(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed(f"keys are {longest} characters at most (limit {limit})", outcome.evidence())
 
 
-@check("IDEM-103", target="client", creates=True)
+@check("IDEM-103", creates=True)
 async def distinct_operations_distinct_keys(ctx: ProbeContext, rule: Rule) -> Outcome:
     first, second = await asyncio.gather(_plain(ctx, "golive-ref-a"), _plain(ctx, "golive-ref-b"))
     a, b = first.posts[0].key if first.posts else None, second.posts[0].key if second.posts else None
@@ -279,7 +283,7 @@ async def distinct_operations_distinct_keys(ctx: ProbeContext, rule: Rule) -> Ou
     return Outcome.passed("different operations were sent with different keys", evidence)
 
 
-@check("IDEM-105", target="client", creates=True)
+@check("IDEM-105", creates=True)
 async def same_operation_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     first, again = await asyncio.gather(_plain(ctx, "golive-ref-a"), _plain(ctx, "golive-ref-a", repeat=2))
     a, b = first.posts[0].key if first.posts else None, again.posts[0].key if again.posts else None
@@ -297,7 +301,7 @@ async def same_operation_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed("the same operation sends the same key across process restarts", evidence)
 
 
-@check("IDEM-102", target="client", creates=True)
+@check("IDEM-102", creates=True)
 async def retry_reuses_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     # the retryable statuses in the pack's order until the client retries one (curl's --retry retries 5xx, not 409):
     # the runs are RETRY-102's (`_once_then_forward`), shared
@@ -388,7 +392,7 @@ def _gap(earlier: Attempt, later: Attempt) -> float:
     return delays_of([earlier.answered_at], [earlier.t, later.t], [_queued(earlier, later)])[0]
 
 
-@check("RETRY-102", target="client", creates=True)
+@check("RETRY-102", creates=True)
 async def retries_retryable_statuses(ctx: ProbeContext, rule: Rule) -> Outcome:
     codes = ctx.pack.facts.retry.retryable_statuses
     runs = await asyncio.gather(*(_once_then_forward(ctx, code) for code in codes))
@@ -404,7 +408,7 @@ async def retries_retryable_statuses(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed(f"each retryable status ({', '.join(map(str, codes))}) was retried and the client succeeded", evidence)
 
 
-@check("RETRY-103", target="client", creates=True)
+@check("RETRY-103", creates=True)
 async def retries_after_reset(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.harness.proxy import RESET, Scenario
 
@@ -430,7 +434,7 @@ async def retries_after_reset(ctx: ProbeContext, rule: Rule) -> Outcome:
 UNLISTED_4XX = 410  # a client error no built-in pack lists: where a provider says every 4xx stops retrying, it must
 
 
-@check("RETRY-105", target="client", creates=True)
+@check("RETRY-105", creates=True)
 async def no_retry_of_client_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
     retry = ctx.pack.facts.retry
     codes = list(retry.non_retryable_statuses)
@@ -460,7 +464,7 @@ async def no_retry_of_client_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed(f"each non-retryable status ({', '.join(map(str, codes))}) got exactly one request", evidence)
 
 
-@check("RETRY-108", target="client", creates=True)
+@check("RETRY-108", creates=True)
 async def gives_up_on_persistent_failure(ctx: ProbeContext, rule: Rule) -> Outcome:
     limit = int(rule.param("max_attempts", ctx.pack.facts.retry.max_attempts))
     code = ctx.pack.facts.retry.retryable_statuses[0]
@@ -485,7 +489,7 @@ RETRY_AFTER_S = 2.0
 RATE_LIMITS = 3  # 429s in a row: each wait is judged, so one wait stretched by a stall of the machine cannot pass a client
 
 
-@check("RATE-101", target="client", creates=True)
+@check("RATE-101", creates=True)
 async def waits_retry_after(ctx: ProbeContext, rule: Rule) -> Outcome:
     """Noise only ever lengthens a wait (the client wakes late, golive reads late), never shortens it: a wait
     shorter than Retry-After is the client's own, whatever the machine's load; a client that ignores
@@ -544,7 +548,7 @@ def names(output: str, word: str) -> bool:
     return False
 
 
-@check("ERR-101", target="client", creates=True)
+@check("ERR-101", creates=True)
 async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _always(ctx, 400)
     with untracked():  # the code as the injected answer spelled it (the envelope golive's faults wear, as `run` reads it)
@@ -565,7 +569,7 @@ async def surfaces_error_code(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed(f"after a 400 the client printed the error code {code!r} and {_exit(outcome.process)}", outcome.evidence())
 
 
-@check("ERR-102", target="client", creates=True)
+@check("ERR-102", creates=True)
 async def surfaces_field_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.harness.proxy import Scenario, status
 
@@ -582,7 +586,7 @@ async def surfaces_field_errors(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed("after a 422 the client printed the field-level error from context.errors", outcome.evidence())
 
 
-@check("ERR-103", target="client", creates=True)
+@check("ERR-103", creates=True)
 async def balance_error_alerts(ctx: ProbeContext, rule: Rule) -> Outcome:
     outcome = await _always(ctx, 402)
     if not outcome.posts:
@@ -665,7 +669,7 @@ def _timing_outcome(verdict: Verdict, evidence: list[dict[str, Any]]) -> Outcome
     return (Outcome.passed if verdict.ok else Outcome.failed)(verdict.message, evidence)
 
 
-@check("RETRY-106", target="client", creates=True)
+@check("RETRY-106", creates=True)
 async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.backoff import judge_backoff
 
@@ -681,7 +685,7 @@ async def exponential_backoff(ctx: ProbeContext, rule: Rule) -> Outcome:
     return _timing_outcome(verdict, [*_timing_evidence(runs, noise), expected])
 
 
-@check("RETRY-107", target="client", creates=True)
+@check("RETRY-107", creates=True)
 async def delays_carry_jitter(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.backoff import judge_jitter
 
@@ -692,7 +696,7 @@ async def delays_carry_jitter(ctx: ProbeContext, rule: Rule) -> Outcome:
     return _timing_outcome(verdict, _timing_evidence(runs, noise))
 
 
-@check("RETRY-101", target="client", creates=True)
+@check("RETRY-101", creates=True)
 async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.harness.proxy import Scenario
 
@@ -735,7 +739,7 @@ async def recovers_from_transient_magic_number(ctx: ProbeContext, rule: Rule) ->
 # ---------------------------------------------------------------- hung requests
 
 
-@check("RETRY-104", target="client", creates=True)
+@check("RETRY-104", creates=True)
 async def gives_up_on_hung_request(ctx: ProbeContext, rule: Rule) -> Outcome:
     """The hung request alone: from its start until the client abandons it (closes or resets its connection),
     not counting the backoff before the next attempt (a client following flexforward's 30 s timeout, then 1 s
@@ -774,7 +778,7 @@ async def gives_up_on_hung_request(ctx: ProbeContext, rule: Rule) -> Outcome:
 # ---------------------------------------------------------------- files
 
 
-@check("FILE-101", target="client", creates=True)
+@check("FILE-101", creates=True)
 async def refuses_unsupported_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.harness.proxy import Scenario
     from checker.samples import ELF_EXECUTABLE
@@ -795,7 +799,7 @@ async def refuses_unsupported_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed(f"the client sent the file once, got {posts[0].status} and failed cleanly", outcome.evidence())
 
 
-@check("FILE-102", target="client", creates=True)
+@check("FILE-102", creates=True)
 async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.harness.proxy import Scenario
     from checker.samples import write_padded_pdf
@@ -824,7 +828,7 @@ async def refuses_oversized_file(ctx: ProbeContext, rule: Rule) -> Outcome:
 # ---------------------------------------------------------------- observability
 
 
-@check("OBS-101", target="client", creates=True)
+@check("OBS-101", creates=True)
 async def correlation_id_on_every_request(ctx: ProbeContext, rule: Rule) -> Outcome:
     header = ctx.pack.facts.correlation_header
     if header is None:
@@ -852,7 +856,7 @@ def busiest_second(times: list[float]) -> int:
     return most
 
 
-@check("RATE-102", target="client", creates=True)
+@check("RATE-102", creates=True)
 async def bulk_send_throttled(ctx: ProbeContext, rule: Rule) -> Outcome:
     from checker.harness.proxy import Scenario
 

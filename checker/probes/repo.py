@@ -46,7 +46,7 @@ def _config_evidence(ctx: ProbeContext, *path: str, **extra: object) -> dict[str
 # ---------------------------------------------------------------- KEY-001
 
 
-@check("KEY-001", target="repo")
+@check("KEY-001")
 async def key_prefix_matches_environment(ctx: ProbeContext, rule: Rule) -> Outcome:
     key = ctx.config.file.sandbox.api_key
     keys = ctx.pack.facts.keys
@@ -76,7 +76,7 @@ async def key_prefix_matches_environment(ctx: ProbeContext, rule: Rule) -> Outco
 # ---------------------------------------------------------------- KEY-004
 
 
-@check("KEY-004", target="repo")
+@check("KEY-004")
 async def keys_come_from_the_environment(ctx: ProbeContext, rule: Rule) -> Outcome:
     literals = [dotted(path) for path in SECRET_PATHS if ctx.config.literal_secrets.get(dotted(path))]
     present = [dotted(path) for path in SECRET_PATHS if dotted(path) in ctx.config.literal_secrets]
@@ -166,7 +166,7 @@ def _longest(key: str, prefixes: list[str]) -> str:
     return max((p for p in prefixes if p and key.startswith(p)), key=len, default="")
 
 
-@check("KEY-002", target="repo")
+@check("KEY-002")
 async def no_live_key_committed(ctx: ProbeContext, rule: Rule) -> Outcome:
     keys = ctx.pack.facts.keys
     prefixes = [*keys.live_prefixes, *keys.webhook_secret_prefixes]
@@ -180,7 +180,7 @@ async def no_live_key_committed(ctx: ProbeContext, rule: Rule) -> Outcome:
     )
 
 
-@check("KEY-003", target="repo")
+@check("KEY-003")
 async def no_sandbox_key_in_production(ctx: ProbeContext, rule: Rule) -> Outcome:
     prefixes = ctx.pack.facts.keys.test_prefixes
     production = ctx.config.file.repo.production_paths
@@ -254,7 +254,7 @@ def _name(ctx: ProbeContext, path: Path) -> str:
         return str(path)
 
 
-@check("FILE-001", target="repo")
+@check("FILE-001")
 async def documents_are_accepted_types(ctx: ProbeContext, rule: Rule) -> Outcome:
     documents = await _documents_or_skip(ctx)
     if isinstance(documents, Outcome):
@@ -288,7 +288,7 @@ async def documents_are_accepted_types(ctx: ProbeContext, rule: Rule) -> Outcome
     )
 
 
-@check("FILE-002", target="repo")
+@check("FILE-002")
 async def documents_under_size_limit(ctx: ProbeContext, rule: Rule) -> Outcome:
     documents = await _documents_or_skip(ctx)
     if isinstance(documents, Outcome):

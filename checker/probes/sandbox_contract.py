@@ -130,7 +130,7 @@ def judge_replay_resource(
     return Outcome.passed(f"the replay {how} {first_id}{extra}; a new key created another ({new_id})", evidence)
 
 
-@check("IDEM-001", target="sandbox", creates=True)
+@check("IDEM-001", creates=True)
 async def replay_returns_original(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key, first = await _first_create(api, "IDEM-001")
@@ -198,7 +198,7 @@ def _documented_signal(facts: Facts) -> str:
     return ", ".join(parts)
 
 
-@check("IDEM-002", target="sandbox", creates=True)
+@check("IDEM-002", creates=True)
 async def replay_is_signalled(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key, first = await _first_create(api, "IDEM-002")
@@ -256,7 +256,7 @@ def judge_body_mismatch(facts: Facts, first: Exchange, second: Exchange) -> Outc
     return ""
 
 
-@check("IDEM-003", target="sandbox", creates=True)
+@check("IDEM-003", creates=True)
 async def body_mismatch_as_documented(ctx: ProbeContext, rule: Rule) -> Outcome:
     behaviour = ctx.pack.facts.idempotency.on_body_mismatch
     if behaviour == "undocumented":
@@ -315,7 +315,7 @@ def judge_concurrent(api: SandboxAPI, burst: list[Exchange], follow_up: Exchange
     )
 
 
-@check("IDEM-004", target="sandbox", creates=True)
+@check("IDEM-004", creates=True)
 async def concurrent_same_key(ctx: ProbeContext, rule: Rule) -> Outcome:
     burst_size = int(rule.param("burst", 10))
     async with ctx.sandbox_api() as api, ctx.account.exclusive():
@@ -349,7 +349,7 @@ async def _why_accepted(api: SandboxAPI, over: str, accepted: Exchange, limit: i
     return f"the sandbox ignores idempotency keys altogether (the same key sent again got {api.resource_id(again)!r}): see IDEM-001"
 
 
-@check("IDEM-005", target="sandbox", creates=True)
+@check("IDEM-005", creates=True)
 async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     limit = ctx.pack.facts.idempotency.max_length
     if limit is None:
@@ -384,7 +384,7 @@ async def overlong_key_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
 # ---------------------------------------------------------------- IDEM-006
 
 
-@check("IDEM-006", target="sandbox", creates=True)
+@check("IDEM-006", creates=True)
 async def key_usable_after_rejection(ctx: ProbeContext, rule: Rule) -> Outcome:
     async with ctx.sandbox_api() as api, ctx.account.exclusive():
         key = fresh_key()
@@ -449,7 +449,7 @@ def judge_window(api: SandboxAPI, first: Exchange, within: Exchange, after: Exch
     )
 
 
-@check("IDEM-007", target="sandbox", creates=True)
+@check("IDEM-007", creates=True)
 async def key_expires_after_window(ctx: ProbeContext, rule: Rule) -> Outcome:
     """The window on a clock golive moves: one account's own (POST /_sandbox/clock, scope account), so no other
     probe's keys age. Only golive's sandboxes have that clock; against a provider's the rule is skipped."""
@@ -481,7 +481,7 @@ async def key_expires_after_window(ctx: ProbeContext, rule: Rule) -> Outcome:
         return judge_window(api, first, within, after, hours)
 
 
-@check("FILE-003", target="sandbox", creates=True)
+@check("FILE-003", creates=True)
 async def unsupported_file_rejected(ctx: ProbeContext, rule: Rule) -> Outcome:
     facts = ctx.pack.facts
     if facts.files is None or facts.create.file is None:

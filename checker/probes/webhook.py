@@ -29,6 +29,7 @@ from checker.probes.context import ProbeContext
 from checker.redact import mask_key_like
 from checker.registry import check
 from checker.signing import SecretError, SigningScheme, fresh_secret
+from checker.targets import RECEIVER
 
 MAX_ANSWER = 64 * 1024  # bytes of a receiver's answer that golive reads
 SHOWN = 300  # characters of it kept in the evidence
@@ -37,6 +38,10 @@ DRAIN_S = 60.0  # after a burst some deliveries of which went unanswered: how lo
 COUNT_WAIT_S = 10.0
 COUNT = re.compile(r"[0-9]{1,9}")
 REGISTER_S = 20.0  # webhook.register's bound
+# what webhook.processed_count and webhook.register (and webhook.env for them) are filled with, by `_processed_count` and
+# `_register` ({port} with processed_count where webhook.url has it): checker/preflight.py checks against these
+COUNT_PLACEHOLDERS = (*RECEIVER, "event_id")
+REGISTER_PLACEHOLDERS = ("python", "workdir", "secret", "url", "base_url", "api_key")
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,7 +419,7 @@ def _judge_rejections(control: Delivery, bad: list[Delivery], what: str, documen
 # ---------------------------------------------------------------- signature checks
 
 
-@check("HOOK-201", target="webhook")
+@check("HOOK-201")
 async def accepts_valid(ctx: ProbeContext, rule: Rule) -> Outcome:
     valid = await _valid(ctx)
     _require_reachable(valid, ctx.webhook_url)
@@ -429,7 +434,7 @@ async def accepts_valid(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.failed(f"{sent}, got {valid.describe()}; expected a 2xx", _evidence(valid))
 
 
-@check("HOOK-202", target="webhook")
+@check("HOOK-202")
 async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
@@ -448,7 +453,7 @@ async def rejects_bad_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     return _judge_rejections(control, list(bad), "malformed and wrong signatures", sender.facts.rejection_status)
 
 
-@check("HOOK-203", target="webhook")
+@check("HOOK-203")
 async def rejects_missing_signature(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
@@ -483,17 +488,17 @@ async def _outside_tolerance(ctx: ProbeContext, direction: int) -> Outcome:
     return _judge_rejections(control, [bad], what, sender.facts.rejection_status)
 
 
-@check("HOOK-204", target="webhook")
+@check("HOOK-204")
 async def rejects_stale(ctx: ProbeContext, rule: Rule) -> Outcome:
     return await _outside_tolerance(ctx, -1)
 
 
-@check("HOOK-210", target="webhook")
+@check("HOOK-210")
 async def rejects_future(ctx: ProbeContext, rule: Rule) -> Outcome:
     return await _outside_tolerance(ctx, +1)
 
 
-@check("HOOK-205", target="webhook")
+@check("HOOK-205")
 async def rejects_tampered(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
@@ -503,7 +508,7 @@ async def rejects_tampered(ctx: ProbeContext, rule: Rule) -> Outcome:
     return _judge_rejections(control, [bad], "a body changed after signing", sender.facts.rejection_status)
 
 
-@check("HOOK-206", target="webhook")
+@check("HOOK-206")
 async def rejects_other_secret(ctx: ProbeContext, rule: Rule) -> Outcome:
     control = await _control(ctx)
     async with Sender(ctx) as sender:
@@ -512,7 +517,7 @@ async def rejects_other_secret(ctx: ProbeContext, rule: Rule) -> Outcome:
     return _judge_rejections(control, [bad], "a signature made with another secret", sender.facts.rejection_status)
 
 
-@check("HOOK-211", target="webhook")
+@check("HOOK-211")
 async def accepts_rotation(ctx: ProbeContext, rule: Rule) -> Outcome:
     facts = ctx.pack.facts.webhooks
     if facts is not None and not facts.signing().carries_several_signatures:
@@ -539,7 +544,7 @@ async def accepts_rotation(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed("accepted deliveries carrying two signatures in either order", evidence)
 
 
-@check("HOOK-213", target="webhook")
+@check("HOOK-213")
 async def verifies_raw_body(ctx: ProbeContext, rule: Rule) -> Outcome:
     facts = ctx.pack.facts.webhooks
     if facts is not None and not facts.signing().signs_raw_body:
@@ -602,7 +607,7 @@ async def _duplicate(ctx: ProbeContext) -> tuple[Delivery, Delivery]:
     return await ctx.shared("hook:duplicate", make)
 
 
-@check("HOOK-207", target="webhook")
+@check("HOOK-207")
 async def acknowledges_duplicate(ctx: ProbeContext, rule: Rule) -> Outcome:
     first, second = await _duplicate(ctx)
     _require_reachable(first, ctx.webhook_url)
@@ -622,7 +627,7 @@ async def acknowledges_duplicate(ctx: ProbeContext, rule: Rule) -> Outcome:
     )
 
 
-@check("HOOK-208", target="webhook")
+@check("HOOK-208")
 async def processes_duplicate_once(ctx: ProbeContext, rule: Rule) -> Outcome:
     webhook = ctx.config.file.webhook
     if webhook is None or not webhook.processed_count:
@@ -697,7 +702,7 @@ def _how_long(ctx: ProbeContext) -> str:
     return f" ({ctx.pack.name}: {stated.summary()})" if stated else f" (how long {ctx.pack.name} keeps trying is not in its pack)"
 
 
-@check("HOOK-209", target="webhook")
+@check("HOOK-209")
 async def answers_in_time(ctx: ProbeContext, rule: Rule) -> Outcome:
     single = await _valid(ctx)
     _require_reachable(single, ctx.webhook_url)
@@ -838,7 +843,7 @@ def _subscribed(ctx: ProbeContext) -> set[str]:
     return set(webhook.events) if webhook else set()
 
 
-@check("HOOK-212", target="config")
+@check("HOOK-212")
 async def subscribes_required(ctx: ProbeContext, rule: Rule) -> Outcome:
     facts = ctx.pack.facts.webhooks
     if facts is None or not facts.required_events:
@@ -861,7 +866,7 @@ async def subscribes_required(ctx: ProbeContext, rule: Rule) -> Outcome:
     return Outcome.passed(f"subscribes to {', '.join(required)}; {len(endpoints)} endpoint(s) registered on the sandbox", evidence)
 
 
-@check("BAL-001", target="config")
+@check("BAL-001")
 async def balance_monitored(ctx: ProbeContext, rule: Rule) -> Outcome:
     facts = ctx.pack.facts.webhooks
     event = facts.balance_event if facts else None
