@@ -17,13 +17,13 @@ from checker.targets import prepared_targets
 
 
 def test_the_targets_are_named_once_and_everything_that_lists_them_uses_that() -> None:
-    from checker import cli
+    from checker.commands import params
 
     assert typing.get_args(Target) == (*PROBED_TARGETS, "manual")
     assert {rule.target for rule in load_catalog()[0].rules} <= set(typing.get_args(Target))
     schema = ConfigFile.model_json_schema()["properties"]["require"]["items"]
     assert tuple(schema["enum"]) == PROBED_TARGETS  # golive.yaml's require:
-    assert cli.REQUIRABLE is PROBED_TARGETS  # --require
+    assert params.REQUIRABLE is PROBED_TARGETS  # --require
     assert engine.COVERED is PROBED_TARGETS  # coverage
 
 
