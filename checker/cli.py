@@ -16,6 +16,7 @@ import click
 
 from checker import __version__
 from checker.errors import OutputError
+from checker.model import Assumed, Documented, Rule, RunResult
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -380,9 +381,9 @@ def _step_summary(run: Any) -> None:
         click.echo(f"golive: could not append to GITHUB_STEP_SUMMARY ({target}): {exc.strerror}", err=True)
 
 
-def _sandbox_label(run: Any) -> str:
+def _sandbox_label(run: RunResult) -> str:
     """The sandbox as the run recorded it: its URL's password, query values and any ${VAR} in it masked."""
-    return str(run.context.get("sandbox") or "embedded")
+    return (run.context.sandbox if run.context else None) or "embedded"
 
 
 # ---------------------------------------------------------------- demo
@@ -597,8 +598,8 @@ def rules(provider: str | None, fmt: str) -> int:
                 "skip_reason": r.skip,
                 "source": r.source,
                 "cite": r.cite,
-                "basis": [dict(item) for item in r.basis],
-                "readings": [dict(item) for item in r.readings],
+                "basis": [item.to_json() for item in r.basis],
+                "readings": [item.to_json() for item in r.readings],
             }
             for r in pack.rules
         ]
@@ -665,7 +666,7 @@ def explain(rule_id: str, provider: str | None) -> int:
     return 0
 
 
-def _explain_basis(rule: Any) -> None:
+def _explain_basis(rule: Rule) -> None:
     """Per fact the rule rests on: documented (the document and its sentence) or assumed (why); then the
     conflicts between the provider's documents and the reading golive takes."""
     import textwrap
@@ -676,20 +677,20 @@ def _explain_basis(rule: Any) -> None:
     if rule.basis:
         _say("\nWhat the verdict rests on:")
     for item in rule.basis:
-        if "documented" in item:
-            say(f"documented: {item['fact']} = {item['value']}", "  ")
-            say(f'{item["documented"]} says "{item["quote"]}"', "      ")
-        elif "assumed" in item:
-            say(f"assumed: {item['fact']} = {item['value']}", "  ")
-            say(str(item["assumed"]), "      ")
+        if isinstance(item, Documented):
+            say(f"documented: {item.fact} = {item.value}", "  ")
+            say(f'{item.documented} says "{item.quote}"', "      ")
+        elif isinstance(item, Assumed):
+            say(f"assumed: {item.fact} = {item.value}", "  ")
+            say(item.assumed, "      ")
         else:
-            say(f"unstated: {item['fact']} = {item['value']} ({item['unstated']})", "  ")
+            say(f"unstated: {item.fact} = {item.value} ({item.unstated})", "  ")
     for reading in rule.readings:
-        _say(f"\nWhere the documents disagree: {reading['about']}")
-        for quote in reading["quotes"]:
-            say(f'{quote["document"]} says "{quote["quote"]}"', "  ")
-        say(f"reading: {reading['reading']}", "  ")
-        say(f"otherwise: {reading['otherwise']}", "  ")
+        _say(f"\nWhere the documents disagree: {reading.about}")
+        for quote in reading.quotes:
+            say(f'{quote.document} says "{quote.quote}"', "  ")
+        say(f"reading: {reading.reading}", "  ")
+        say(f"otherwise: {reading.otherwise}", "  ")
 
 
 # ---------------------------------------------------------------- sandbox
@@ -807,13 +808,14 @@ def trigger(
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["pack", "config"]))
+@click.argument("kind", type=click.Choice(["pack", "config", "report"]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of printing.")
 def schema(kind: str, output: Path | None) -> int:
-    """Print the JSON Schema of a rule pack or of golive.yaml (for editors and linters)."""
+    """Print the JSON Schema of a rule pack, of golive.yaml (for editors and linters) or of report.json (for its readers)."""
+    from checker.report.load import report_schema
     from checker.schema import json_schema
 
-    text = json.dumps(json_schema(kind), indent=2) + "\n"
+    text = json.dumps(report_schema() if kind == "report" else json_schema(kind), indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -14,7 +14,7 @@ from markdown_it import MarkdownIt
 
 from checker import engine
 from checker.config import load_config
-from checker.model import RunResult, Status
+from checker.model import Coverage, GitState, PackIdentity, Qualifier, QualifierKind, RunContext, RunResult, Status
 from checker.packs import load_pack
 from checker.report import diff_runs, load_report, merge_runs, render_html, render_junit, render_markdown, timeline_svg, write_reports
 from tests.conftest import TEST_KEYS, golive
@@ -60,7 +60,11 @@ TRACEBACK = (
     "    raise SystemExit(f'failed with HTTP {status}: <b>{body}</b>')\n"
     "SystemExit: failed with HTTP 503: <b>service_unavailable</b>\n"
 )
-ASSUMED = " [rests on golive's assumption, not the provider's documents: retry.request_timeout_s = 30 (why: golive explain RETRY-104)]"
+ASSUMED = Qualifier(
+    kind=QualifierKind.ASSUMED,
+    facts=("retry.request_timeout_s",),
+    text="[rests on golive's assumption, not the provider's documents: retry.request_timeout_s = 30 (why: golive explain RETRY-104)]",
+)
 
 
 def flawed_run(*, dirty: bool = True) -> RunResult:
@@ -86,7 +90,7 @@ def flawed_run(*, dirty: bool = True) -> RunResult:
         "IDEM-001": (Status.PASS, "the replay returned the original resource fax_5a49404e4001489672b9cf28", ()),
         "IDEM-102": (Status.FAIL, f"the retry after 503 changed the key ({keys[0]} -> {keys[1]})", (*attempts, process)),
         "RETRY-101": (Status.FAIL, "the client retried +15005550004 but exited 1 (each attempt carried a new key)", (*attempts, process)),
-        "RETRY-104": (Status.FAIL, "the client waited the 35 s golive held it on a request that never answered" + ASSUMED, ()),
+        "RETRY-104": (Status.FAIL, "the client waited the 35 s golive held it on a request that never answered", ()),
         "RETRY-106": (Status.FAIL, "delays 1.02, 1.02 s: delays do not grow: fixed 1.02 s", (*attempts, windows)),
         "RETRY-102": (Status.ERROR, "cannot start the client: send_fax.py exited before its first request", (process,)),
         "RATE-101": (Status.ERROR, "cannot start the client: send_fax.py exited before its first request", (process,)),
@@ -105,7 +109,10 @@ def flawed_run(*, dirty: bool = True) -> RunResult:
         status, message, evidence = outcomes[rule.id]
         waived = {**waiver, "expired": False} if status is Status.WAIVED else None
         attested = {"by": "sec@example.com", "date": "2026-11-20", "evidence": "wiki"} if status is Status.ATTESTED else None
-        results.append(Result(rule, status, rule.severity, message, 1.0, evidence, waiver=waived, attestation=attested))
+        qualifiers = (ASSUMED,) if rule.id == "RETRY-104" else ()
+        results.append(
+            Result(rule, status, rule.severity, message, 1.0, evidence, waiver=waived, attestation=attested, qualifiers=qualifiers)
+        )
     by_target: dict[str, list[str]] = {}
     for result in results:
         if result.rule.target != "manual" and result.status is not Status.SKIP:
@@ -114,14 +121,14 @@ def flawed_run(*, dirty: bool = True) -> RunResult:
         provider="mintfax", environment="sandbox", started_at="2026-11-26T10:00:00Z", duration_s=38.8, verdict="not ready",
         interrupted=False, results=tuple(results), tool_version="0.1.0", config_file="golive.yaml",
         waivers=({**waiver, "state": "applied"},),
-        coverage={"probed": by_target, "not_configured": {"repo": ["KEY-001"]}, "required": [], "required_not_probed": []},
-        context={
-            "config": "examples/mintfax/flawed/golive.yaml",
-            "git": {"commit": "defe39153db0cbf72ddda5e76894b789e6f70ac0", "dirty": dirty, "changed_files": 2 if dirty else 0},
-            "sandbox": "embedded", "client": "{python} send_fax.py --to {to} --file {file} --ref {ref}",
-            "receiver": "{python} receiver.py --port {port}", "webhook_url": "http://127.0.0.1:{port}/webhooks/mintfax",
-            "register": None, "pack": {"name": "mintfax", "title": "mintfax fax API", "path": "built-in", "sha256": "77a67d66d2d1"},
-        },
+        coverage=Coverage(probed={t: tuple(ids) for t, ids in by_target.items()}, not_configured={"repo": ("KEY-001",)}),
+        context=RunContext(
+            config="examples/mintfax/flawed/golive.yaml",
+            git=GitState(commit="defe39153db0cbf72ddda5e76894b789e6f70ac0", dirty=dirty, changed_files=2 if dirty else 0),
+            sandbox="embedded", client="{python} send_fax.py --to {to} --file {file} --ref {ref}",
+            receiver="{python} receiver.py --port {port}", webhook_url="http://127.0.0.1:{port}/webhooks/mintfax",
+            register=None, pack=PackIdentity(name="mintfax", title="mintfax fax API", path="built-in", sha256="77a67d66d2d1"),
+        ),
     )  # fmt: skip
 
 
@@ -321,7 +328,7 @@ def test_html_verdict_reads_as_the_terminal_with_coverage_and_counts_by_severity
     sandbox_only = RunResult(
         **{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "verdict": "ready",
            "results": tuple(r for r in flawed.results if r.rule.id == "IDEM-001"),
-           "coverage": {"probed": {"sandbox": ["IDEM-001"]}, "not_configured": {"client": ["IDEM-101"]}}}
+           "coverage": Coverage(probed={"sandbox": ("IDEM-001",)}, not_configured={"client": ("IDEM-101",)})}
     )  # fmt: skip
     ready = render_html(sandbox_only)
     assert sandbox_only.verdict_label() == "READY (sandbox contract only)"
