@@ -65,13 +65,14 @@ class Unstated:
 
     fact: str
     value: str
-    unstated: str = "the pack does not say where this comes from"
+    unstated: str  # UNSTATED: why there is no document or assumption to show
 
     def to_json(self) -> dict[str, str]:
         return {"fact": self.fact, "value": self.value, "unstated": self.unstated}
 
 
 Basis = Documented | Assumed | Unstated
+UNSTATED = "the pack does not say where this comes from"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

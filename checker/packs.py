@@ -22,7 +22,7 @@ import yaml
 from checker.envelope import DEFAULT_BODY, DEFAULT_FIELDS_AT
 from checker.errors import ConfigError, Problem
 from checker.linear_regex import LinearPattern, PatternError
-from checker.model import Assumed, Basis, Documented, Reading, ReadingScope, Rule, Severity, Unstated
+from checker.model import UNSTATED, Assumed, Basis, Documented, Reading, ReadingScope, Rule, Severity, Unstated
 from checker.model import Quote as QuoteShown
 from checker.printable import printable
 from checker.provenance import FactsModel, covers
@@ -958,7 +958,7 @@ def _basis(pack: PackFile, paths: list[str]) -> tuple[Basis, ...]:
         fact, shown_value = shown(leaf), _cut(shown(json.dumps(value, ensure_ascii=False, sort_keys=True)))
         entry = provenance_of(pack, leaf)
         if entry is None:
-            basis.append(Unstated(fact=fact, value=shown_value))
+            basis.append(Unstated(fact=fact, value=shown_value, unstated=UNSTATED))
         elif entry.assumed is not None:
             basis.append(Assumed(fact=fact, value=shown_value, assumed=shown(entry.assumed)))
         else:

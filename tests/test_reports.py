@@ -4,7 +4,9 @@ waivers and attestations in them; `golive report render / merge / diff`; the ste
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -362,12 +364,15 @@ def test_html_says_what_was_checked_and_what_was_not_configured() -> None:
     rows = {label: (value, kind) for label, value, kind in checked(flawed)}
     assert rows["git commit"] == ("defe39153db0 (clean)", "mono")
     no_receiver = RunResult(
-        **{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": {**flawed.context, "receiver": None, "git": None}}
+        **{
+            **{f: getattr(flawed, f) for f in flawed.__dataclass_fields__},
+            "context": dataclasses.replace(flawed.context, receiver=None, git=None),
+        }
     )
     rows = {label: (value, kind) for label, value, kind in checked(no_receiver)}
     assert rows["receiver command"] == ("not configured", "none")
     assert rows["git commit"] == ("not recorded: no git repository, or git did not answer", "none")
-    old = RunResult(**{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": {}})  # a report.json before context
+    old = RunResult(**{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": None})  # a report.json before context
     assert {value for label, value, _ in checked(old) if label == "client command"} == {"not recorded in this report"}
 
 
@@ -382,3 +387,41 @@ def test_a_duration_renders_the_same_live_and_from_report_json(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "took 0.6 s" in (tmp_path / "b" / "report.html").read_text()
     assert (tmp_path / "a" / "report.html").read_text() == (tmp_path / "b" / "report.html").read_text()
+
+
+# ---------------------------------------------------------------- round 3: typed results
+
+
+def test_qualifiers_travel_as_data_and_are_never_read_back_out_of_a_message(tmp_path: Path) -> None:
+    """A failure's qualifiers ("rests on golive's assumptions", "documents disagree") are `Result.qualifiers`: the
+    checklist, the cards and report.json's `message` show them after the message (`full_message`), the triage lists
+    name them, and a saved report gives them back as data. Before, the engine appended them to the message and the
+    terminal and the HTML found them again with `message.find`: a check whose own words held "[rests on golive's
+    assumption" was cut there in the triage, and what a waiver added after the qualifier was lost from it."""
+    from checker.model import Qualifier, QualifierKind, Result
+    from checker.report.html import attention
+    from checker.terminal import Checklist
+
+    pack = load_pack("mintfax")
+    qualifier = Qualifier(kind=QualifierKind.DISPUTED, facts=("retrying after 402",), text="[the provider's documents disagree on it]")
+    quoting = "the receiver logged: [rests on golive's assumption, not mine] and answered 500"
+    results = (
+        Result(pack.rule("HOOK-207"), Status.FAIL, pack.rule("HOOK-207").severity, quoting),
+        Result(pack.rule("ERR-103"), Status.FAIL, pack.rule("ERR-103").severity, "402 was retried", qualifiers=(qualifier,)),
+    )
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False).render(run, pack.sections, "golive")
+    triage = out.getvalue()[out.getvalue().index("What to fix first") :]
+    assert quoting in triage  # whole: nothing in a check's words is taken for a qualifier
+    assert "402 was retried (documents disagree: golive explain ERR-103)" in triage
+    entries = {e.ids[0]: e for group in attention(run) for e in group.entries}
+    assert (entries["HOOK-207"].message, entries["HOOK-207"].notes) == (quoting, [])
+    assert (entries["ERR-103"].message, entries["ERR-103"].notes) == ("402 was retried", ["documents disagree"])
+    write_reports(run, ["json"], tmp_path)
+    saved = json.loads((tmp_path / "report.json").read_text())["results"][1]
+    assert saved["message"] == "402 was retried [the provider's documents disagree on it]"  # as golive always wrote it
+    assert saved["qualifiers"] == [{"kind": "disputed", "facts": ["retrying after 402"], "text": qualifier.text}]
+    again = load_report(tmp_path / "report.json").results
+    assert (again[1].message, again[1].qualifiers) == ("402 was retried", (qualifier,))
+    assert (again[0].message, again[0].qualifiers) == (quoting, ())

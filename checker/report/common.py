@@ -88,7 +88,8 @@ def sections(results: Iterable[Result]) -> list[tuple[str, list[Result]]]:
 
 
 class Obj(dict):  # type: ignore[type-arg]
-    """A dict whose keys templates can also read as attributes."""
+    """A view model (a row, a group, a card) whose keys Python can also read as attributes; the run itself reaches the
+    templates typed (model.RunResult)."""
 
     def __init__(self, data: dict[str, Any], **extra: Any) -> None:
         super().__init__(data, **extra)
