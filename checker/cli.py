@@ -585,8 +585,10 @@ def rules(provider: str | None, fmt: str) -> int:
 
     from checker.packs import filled, load_catalog, load_pack
 
+    assumes: dict[str, list[str]] = {}  # per rule that applies, the facts golive assumes
     if provider:
         pack = load_pack(provider, relative_to=Path.cwd())
+        assumes = {r.id: [b.fact for b in r.assumptions] for r in pack.rules if r.skip is None}
         items: list[dict[str, Any]] = [
             {
                 "id": r.id,
@@ -614,7 +616,7 @@ def rules(provider: str | None, fmt: str) -> int:
         return 0
     for item in items:
         note = "" if item.get("applies", True) else f"  (skip: {item['skip_reason']})"
-        assumed = [b["fact"] for b in item.get("basis", ()) if "assumed" in b] if item.get("applies", True) else []
+        assumed = assumes.get(item["id"], [])
         note += f"  (assumes: {', '.join(assumed)})" if assumed else ""
         _say(f"{item['id']:<10} {item['section']:<15} {item['target']:<8} {item['severity']:<8} {item['title']}{note}")
     return 0
