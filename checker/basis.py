@@ -15,6 +15,8 @@ import pydantic
 from checker.catalog import WORDS, load_catalog, shown
 from checker.errors import Problem
 from checker.facts import fact_paths, fact_value, is_fact_path
+from checker.model import UNSTATED, Assumed, Basis, Documented, Reading, ReadingScope, Unstated
+from checker.model import Quote as QuoteShown
 from checker.packfile import PackFile, Provenance
 from checker.provenance import covers
 from checker.yamlfile import YamlDocument
@@ -65,46 +67,44 @@ def provenance_of(pack: PackFile, path: str) -> Provenance | None:
     return next((pack.provenance[p] for n in range(len(parts), 0, -1) if (p := ".".join(parts[:n])) in pack.provenance), None)
 
 
-def _basis(pack: PackFile, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
+def _basis(pack: PackFile, paths: list[str]) -> tuple[Basis, ...]:
     """Per fact a rule rests on and the pack sets: its value, and the document and sentence, or the assumption."""
-    basis: list[Mapping[str, Any]] = []
+    basis: list[Basis] = []
     for leaf in dict.fromkeys(leaf for path in paths for leaf in _leaves(pack, path)):
         value = fact_value(pack.facts, leaf)
         value = int(value) if isinstance(value, float) and value.is_integer() else value
         value = value.model_dump(exclude_defaults=True) if isinstance(value, pydantic.BaseModel) else value
-        item: dict[str, Any] = {"fact": shown(leaf), "value": _cut(shown(json.dumps(value, ensure_ascii=False, sort_keys=True)))}
+        fact, shown_value = shown(leaf), _cut(shown(json.dumps(value, ensure_ascii=False, sort_keys=True)))
         entry = provenance_of(pack, leaf)
         if entry is None:
-            item["unstated"] = "the pack does not say where this comes from"
+            basis.append(Unstated(fact=fact, value=shown_value, unstated=UNSTATED))
         elif entry.assumed is not None:
-            item["assumed"] = shown(entry.assumed)
+            basis.append(Assumed(fact=fact, value=shown_value, assumed=shown(entry.assumed)))
         else:
-            item["documented"], item["quote"] = _cite(pack, entry.doc, entry.lines), shown(entry.quote or "")
-        basis.append(_frozen(item))
+            documented, quote = _cite(pack, entry.doc, entry.lines), shown(entry.quote or "")
+            basis.append(Documented(fact=fact, value=shown_value, documented=documented, quote=quote))
     return tuple(basis)
 
 
-def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
+def _readings(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Reading, ...]:
     """The conflicts between documents that touch a fact the rule rests on, with the reading golive takes."""
-    readings = []
-    for conflict in pack.conflicts:
-        if rule_id in conflict.rules if conflict.rules else any(covers(a, b) or covers(b, a) for a in paths for b in conflict.facts):
-            quotes = [{"document": _cite(pack, q.doc), "quote": shown(q.quote)} for q in conflict.quotes]
-            entry = {
-                "about": shown(conflict.about),
-                "quotes": quotes,
-                "reading": shown(conflict.reading),
-                "otherwise": shown(conflict.otherwise),
-            }
-            readings.append(_frozen(entry))
-    return tuple(readings)
+    return tuple(
+        Reading(
+            about=shown(conflict.about),
+            quotes=tuple(QuoteShown(document=_cite(pack, q.doc), quote=shown(q.quote)) for q in conflict.quotes),
+            reading=shown(conflict.reading),
+            otherwise=shown(conflict.otherwise),
+        )
+        for conflict in pack.conflicts
+        if (rule_id in conflict.rules if conflict.rules else any(covers(a, b) or covers(b, a) for a in paths for b in conflict.facts))
+    )
 
 
-def _reading_scopes(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[Mapping[str, Any], ...]:
+def _reading_scopes(pack: PackFile, rule_id: str, paths: list[str]) -> tuple[ReadingScope, ...]:
     """Per reading of `_readings` (in its order): the facts it sets, whether the pack names the rule, the values
     disputed — what the engine needs to tell whether a reading decided a failure."""
     return tuple(
-        _frozen({"facts": list(c.facts), "named": rule_id in c.rules, "values": list(c.values)})
+        ReadingScope(facts=tuple(c.facts), named=rule_id in c.rules, values=tuple(c.values))
         for c in pack.conflicts
         if (rule_id in c.rules if c.rules else any(covers(a, b) or covers(b, a) for a in paths for b in c.facts))
     )

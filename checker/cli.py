@@ -217,10 +217,10 @@ def trigger(
 
 
 @cli.command()
-@click.argument("kind", type=click.Choice(["pack", "config"]))
+@click.argument("kind", type=click.Choice(["pack", "config", "report"]))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file instead of printing.")
 def schema(kind: str, output: Path | None) -> int:
-    """Print the JSON Schema of a rule pack or of golive.yaml (for editors and linters)."""
+    """Print the JSON Schema of a rule pack, of golive.yaml (for editors and linters) or of report.json (for its readers)."""
     return cmd_init.schema(kind, output)
 
 

@@ -3,23 +3,24 @@ ran, the provider pack; and where in golive.yaml each target is configured (SARI
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from checker.config import Config
+from checker.model import GitState, PackIdentity, RunContext
 from checker.packs import BUILTIN_PACKS, Pack
-from checker.printable import printable_deep
+from checker.printable import printable
 from checker.redact import Redactor
 
 BUILT_IN = "(built-in)"
 GIT_TIMEOUT_S = 10  # for the metadata only: a slow git leaves the commit out, it does not hold the run
 
 
-def context_of(config: Config, pack: Pack, redactor: Redactor, receiver: Mapping[str, str] | None = None) -> dict[str, Any]:
+def context_of(config: Config, pack: Pack, redactor: Redactor, receiver: Mapping[str, str] | None = None) -> RunContext:
     """The facts of the run a reviewer needs to tell what was checked, through the seam every message passes (secrets
     masked: the config's, every ${VAR}'s value, the URLs' credentials; then printable); git bounded in time. `receiver`:
     the {port} and {url} this run gave the receiver, filled into its URL and commands as the run used them."""
@@ -32,30 +33,40 @@ def context_of(config: Config, pack: Pack, redactor: Redactor, receiver: Mapping
             text = text.replace("{" + name + "}", value) if text is not None else None
         return text
 
-    context: dict[str, Any] = {
-        "config": None if config.path == BUILT_IN else _shown(Path(config.path)),
-        "git": git_state(config.base_dir) if config.path != BUILT_IN else None,
-        "sandbox": "embedded" if file.sandbox.url == "builtin" else file.sandbox.url,
-        "client": file.client.command if file.client else None,
-        "receiver": filled(webhook.start) if webhook else None,
-        "webhook_url": filled(webhook.url) if webhook else None,
-        "register": filled(webhook.registration) if webhook else None,
-        "pack": pack_identity(pack),
-    }
-    return printable_deep(redactor.deep(context))  # type: ignore[no-any-return]
+    git = git_state(config.base_dir) if config.path != BUILT_IN else None
+
+    def clean(text: str) -> str:
+        return printable(redactor.text(text))
+
+    def optional(text: str | None) -> str | None:
+        return None if text is None else clean(text)
+
+    identity = pack_identity(pack)
+    return RunContext(
+        config=optional(None if config.path == BUILT_IN else _shown(Path(config.path))),
+        git=dataclasses.replace(git, commit=clean(git.commit), folder=clean(git.folder)) if git else None,
+        sandbox=optional("embedded" if file.sandbox.url == "builtin" else file.sandbox.url),
+        client=optional(file.client.command if file.client else None),
+        receiver=optional(filled(webhook.start) if webhook else None),
+        webhook_url=optional(filled(webhook.url) if webhook else None),
+        register=optional(filled(webhook.registration) if webhook else None),
+        pack=dataclasses.replace(
+            identity, name=clean(identity.name), title=clean(identity.title), path=clean(identity.path), sha256=optional(identity.sha256)
+        ),
+    )
 
 
-def pack_identity(pack: Pack) -> dict[str, Any]:
+def pack_identity(pack: Pack) -> PackIdentity:
     """A pack by name and by content: the first 12 hex digits of its file's SHA-256 say which revision was used."""
     path = Path(pack.path)
     try:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     except OSError:
         digest = None
-    return {"name": pack.name, "title": pack.title, "path": "built-in" if pack.name in BUILTIN_PACKS else _shown(path), "sha256": digest}
+    return PackIdentity(name=pack.name, title=pack.title, path="built-in" if pack.name in BUILTIN_PACKS else _shown(path), sha256=digest)
 
 
-def git_state(folder: Path) -> dict[str, Any] | None:
+def git_state(folder: Path) -> GitState | None:
     """The commit the integration's working tree is at and whether it has changes git would show; None outside a
     repository or without git (the report says so rather than failing a run over it)."""
 
@@ -77,8 +88,10 @@ def git_state(folder: Path) -> dict[str, Any] | None:
         return None
     prefix, commit = [*parsed.split("\n"), "", ""][:2]
     changed = [line for line in status.splitlines() if line]
-    state = {"commit": commit.strip() if born else "", "dirty": bool(changed), "changed_files": len(changed), "folder": prefix.strip()}
-    return state if born else {**state, "no_commits": True}  # commit "" stays a string for readers of golive-report/1
+    # a repository without commits yet: commit "" stays a string for readers of golive-report/1
+    return GitState(
+        commit=commit.strip() if born else "", dirty=bool(changed), changed_files=len(changed), folder=prefix.strip(), no_commits=not born
+    )
 
 
 def locations_of(config: Config) -> dict[str, int]:

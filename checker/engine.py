@@ -9,17 +9,30 @@ import datetime as dt
 import difflib
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from checker import __version__, traffic
 from checker.budget import BudgetExceeded, within
 from checker.config import Config
 from checker.context import context_of, locations_of
 from checker.errors import ConfigError, GoliveError, ProbeError, Problem
-from checker.model import PROBED_TARGETS, Outcome, Probe, Result, Rule, RunResult, Severity, Status, verdict_of
+from checker.model import (
+    PROBED_TARGETS,
+    Coverage,
+    Outcome,
+    Probe,
+    Qualifier,
+    QualifierKind,
+    ReadingScope,
+    Result,
+    Rule,
+    RunResult,
+    Severity,
+    Status,
+    verdict_of,
+)
 from checker.packs import Pack, shown
 from checker.printable import printable, printable_deep
 from checker.provenance import READING, covers
@@ -175,7 +188,7 @@ def _unprobed_selection(outcomes: dict[str, tuple[Outcome, float]], config: Conf
     return not options.skip_unconfigured or not any(outcome.status in PROBED for outcome, _ in outcomes.values())
 
 
-def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> dict[str, Any]:
+def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, required: tuple[str, ...]) -> Coverage:
     """Which targets this run probed (some rule of it judged: pass or fail), which it did not because golive.yaml does
     not configure them, and which are configured but no rule of them could judge (each erred), counted in the rules the
     pack covers (a rule the provider's documents do not cover is no gap); and the required targets not probed."""
@@ -196,13 +209,13 @@ def coverage_of(rules: list[Rule], results: Iterable[Result], config: Config, re
     could_not = {target: ids for target, ids in erred.items() if target not in probed}  # a target some rule judged is probed
     # not configured, could not be probed, or no rule of it selected: not ready either way, whatever its rules' severities
     unprobed = [t for t in required if t not in probed]
-    return {
-        "probed": probed,
-        "not_configured": not_configured,
-        "could_not_probe": could_not,
-        "required": list(required),
-        "required_not_probed": unprobed,
-    }
+    return Coverage(
+        probed={target: tuple(ids) for target, ids in probed.items()},
+        not_configured={target: tuple(ids) for target, ids in not_configured.items()},
+        could_not_probe={target: tuple(ids) for target, ids in could_not.items()},
+        required=tuple(required),
+        required_not_probed=tuple(unprobed),
+    )
 
 
 async def _run_one(check: Check, rule: Rule, ctx: object, timeout_s: float) -> tuple[Outcome, float]:
@@ -405,7 +418,7 @@ def _finished(state: RunState) -> RunResult:
     chosen = {rule.id for rule in rules}
     # the pack's rules this run left out (--select, --ignore, rules:): "Not covered, and why" names them
     deselected = [rule.id for rule in state.pack.rules if rule.id not in chosen and not rule.skip]
-    coverage = {**coverage_of(rules, results, config, state.required), "deselected": deselected}
+    coverage = dataclasses.replace(coverage_of(rules, results, config, state.required), deselected=tuple(deselected))
     recording = state.recording
     return RunResult(
         fail_on=options.fail_on,
@@ -414,7 +427,7 @@ def _finished(state: RunState) -> RunResult:
         environment=state.environment,
         started_at=state.started_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         duration_s=time.monotonic() - t0,
-        verdict="not ready" if state.interrupted or coverage["required_not_probed"] else verdict_of(results, options.fail_on),
+        verdict="not ready" if state.interrupted or coverage.required_not_probed else verdict_of(results, options.fail_on),
         coverage=coverage,
         context=context_of(config, state.pack, redactor, state.receiver),
         locations=locations_of(config),
@@ -433,8 +446,8 @@ def deciding(rule: Rule, outcome: Outcome) -> frozenset[str]:
     return outcome.decided_by if outcome.decided_by is not None else frozenset(rule.decides)
 
 
-def _assumed(rule: Rule, reads: set[str], provider: str, outcome: Outcome | None = None) -> str:
-    """What a failure adds when it rests on golive's assumptions rather than the provider's documents: the facts
+def _assumed(rule: Rule, reads: set[str], provider: str, outcome: Outcome | None = None) -> Qualifier | None:
+    """What a failure stands on when it rests on golive's assumptions rather than the provider's documents: the facts
     its check read that the pack marks assumed and that decided the verdict (had one been otherwise, the verdict
     could differ: the rule's `decides`, or the outcome's `decided_by`), and how to state the provider's real
     behaviour instead. A fact that only shaped the probe (the body sent, a test value, an event's data) is not named."""
@@ -443,30 +456,31 @@ def _assumed(rule: Rule, reads: set[str], provider: str, outcome: Outcome | None
     facts = [
         item
         for item in rule.assumptions
-        if any(covers(read, item["fact"]) or covers(item["fact"], read) for read in reads)
-        and any(covers(path, item["fact"]) or covers(item["fact"], path) for path in decided)
+        if any(covers(read, item.fact) or covers(item.fact, read) for read in reads)
+        and any(covers(path, item.fact) or covers(item.fact, path) for path in decided)
     ]
     if not facts:
-        return ""
-    named = ", ".join(f"{item['fact']} = {item['value']}" if len(item["value"]) <= 24 else str(item["fact"]) for item in facts)
-    return (
-        f" [rests on golive's assumption{'s' * (len(facts) > 1)}, not the provider's documents: {named} "
+        return None
+    named = ", ".join(f"{item.fact} = {item.value}" if len(item.value) <= 24 else str(item.fact) for item in facts)
+    text = (
+        f"[rests on golive's assumption{'s' * (len(facts) > 1)}, not the provider's documents: {named} "
         f"(why: golive explain {rule.id} --provider {provider}); if the provider documents otherwise, state it in a pack "
         "that extends this one (docs/packs.md, 'Writing a rule pack')]"
     )
+    return Qualifier(kind=QualifierKind.ASSUMED, facts=tuple(item.fact for item in facts), text=text)
 
 
-def _decided_by_reading(rule: Rule, outcome: Outcome, scope: Mapping[str, Any]) -> bool:
+def _decided_by_reading(rule: Rule, outcome: Outcome, scope: ReadingScope) -> bool:
     """Whether a reading golive took between disagreeing documents decided this failure: the check does not say the
     failure stands under every reading, the pack names the rule or the reading sets a deciding fact, and — where the
     pack says which values are disputed — some deciding value is one of them."""
     if not outcome.readings_decide:
         return False
     decided = deciding(rule, outcome)
-    facts = list(scope.get("facts", ()))
-    if not scope.get("named") and not any(covers(a, b) or covers(b, a) for a in decided for b in facts):
+    facts = list(scope.facts)
+    if not scope.named and not any(covers(a, b) or covers(b, a) for a in decided for b in facts):
         return False
-    disputed = set(scope.get("values", ()))
+    disputed = set(scope.values)
     if disputed:
         values = [set(outcome.decided_values[fact]) for fact in facts if fact in outcome.decided_values]
         if values and not all(value <= disputed for value in values):
@@ -474,15 +488,24 @@ def _decided_by_reading(rule: Rule, outcome: Outcome, scope: Mapping[str, Any]) 
     return True
 
 
-def _readings(rule: Rule, provider: str, outcome: Outcome | None = None) -> str:
-    """What a failure adds when the provider's documents disagree on what decided it: that golive took one reading,
-    which, and where the other is (one pack setting away: `golive explain`)."""
-    scopes = rule.reading_scopes or tuple({"named": True} for _ in rule.readings)
+def _readings(rule: Rule, provider: str, outcome: Outcome | None = None) -> Qualifier | None:
+    """What a failure stands on when the provider's documents disagree on what decided it: that golive took one
+    reading, which, and where the other is (one pack setting away: `golive explain`)."""
+    scopes = rule.reading_scopes or tuple(ReadingScope() for _ in rule.readings)
     taken = [r for r, scope in zip(rule.readings, scopes, strict=False) if outcome is None or _decided_by_reading(rule, outcome, scope)]
     if not taken:
-        return ""
-    about = "; ".join(f"{r['about']} (golive reads: {r['reading']})" for r in taken)
-    return f" [the provider's documents disagree on {about}; the other reading: golive explain {rule.id} --provider {provider}]"
+        return None
+    about = "; ".join(f"{r.about} (golive reads: {r.reading})" for r in taken)
+    text = f"[the provider's documents disagree on {about}; the other reading: golive explain {rule.id} --provider {provider}]"
+    return Qualifier(kind=QualifierKind.DISPUTED, facts=tuple(r.about for r in taken), text=text)
+
+
+def _qualifiers(rule: Rule, outcome: Outcome, provider: str, reads: set[str] | None) -> tuple[Qualifier, ...]:
+    """What a failure's verdict stands on beside its message: golive's assumptions, then a reading between documents."""
+    if outcome.status is not Status.FAIL or not (reads or rule.readings):
+        return ()
+    found = (_assumed(rule, reads or set(), provider, outcome), _readings(rule, provider, outcome))
+    return tuple(q for q in found if q is not None)
 
 
 def _result(
@@ -496,9 +519,7 @@ def _result(
     reads: set[str] | None = None,
 ) -> Result:
     waiver = _waiver_of(rule, config, options.today)
-    if outcome.status is Status.FAIL and (reads or rule.readings):
-        notes = _assumed(rule, reads or set(), config.file.provider, outcome) + _readings(rule, config.file.provider, outcome)
-        outcome = Outcome(outcome.status, outcome.message + notes, outcome.evidence)
+    qualifiers = _qualifiers(rule, outcome, config.file.provider, reads)  # before a waiver turns the failure to waived
     outcome = _apply_waiver(outcome, waiver)
     attestation = config.file.attestations.get(rule.id) if outcome.status is Status.ATTESTED else None
     # the one seam between what targets said and every renderer: secrets masked, then made printable
@@ -507,6 +528,7 @@ def _result(
         status=outcome.status,
         severity=_severity(rule, config, environment),
         message=printable(redactor.text(outcome.message), one_line=True),
+        qualifiers=tuple(dataclasses.replace(q, text=printable(redactor.text(q.text), one_line=True)) for q in qualifiers),
         duration_s=duration,
         facts_read=frozenset(reads or ()),
         evidence=tuple(printable_deep(redactor.deep(dict(e))) for e in outcome.evidence),

@@ -77,11 +77,11 @@ class Checklist:
         if not self.verbose:
             for result in results:
                 if result.status in (Status.SKIP, Status.ERROR):
-                    folded.setdefault((result.status, result.message), []).append(result)
+                    folded.setdefault((result.status, result.full_message), []).append(result)
             folded = {key: group for key, group in folded.items() if len(group) >= FOLD_AT}
         shown: set[tuple[Status, str]] = set()
         for result in results:
-            key = (result.status, result.message)
+            key = (result.status, result.full_message)
             group = folded.get(key)
             if group is None:
                 self._result(result)
@@ -89,7 +89,7 @@ class Checklist:
                 shown.add(key)
                 status = result.status
                 symbol = self.style(self.symbols[status], fg=COLOURS[status], bold=status is Status.ERROR)
-                said = printable(f"{', '.join(r.rule.id for r in group)}: {status.value}: {result.message}", one_line=True)
+                said = printable(f"{', '.join(r.rule.id for r in group)}: {status.value}: {result.full_message}", one_line=True)
                 self.line(
                     f"  {symbol} {self.style(said, dim=status is Status.SKIP, fg=COLOURS[status] if status is Status.ERROR else None)}"
                 )
@@ -102,7 +102,7 @@ class Checklist:
         self.line(f"  {symbol} {result.rule.id:<9} {result.severity.value:<8}{title}")
         label = "" if status in (Status.PASS, Status.FAIL) else f"{status.value}: "
         if result.message:  # printable again: a run built elsewhere (golive used as a library) did not pass the engine's seam
-            message = printable(label + result.message, one_line=True)
+            message = printable(label + result.full_message, one_line=True)
             self.line("              " + self.style(message, fg=COLOURS[status] if status is not Status.PASS else None, dim=dim))
         if self.verbose and status in (Status.FAIL, Status.ERROR, Status.WAIVED) and result.rule.fix:
             self.line("              " + self.style("fix: " + printable(result.rule.fix, one_line=True), fg="yellow"))
@@ -126,7 +126,7 @@ class Checklist:
                 first = results[0]
                 symbol = self.style(self.symbols[first.status], fg=COLOURS[first.status], bold=True)
                 label = "" if first.status is Status.FAIL else f"{first.status.value}: "
-                said = _cut(printable(label + _plain(message, first.rule.id), one_line=True))
+                said = _cut(printable(label + _plain(message, first), one_line=True))
                 if len(results) == 1:
                     self.line(f"  {n:>2}. {symbol} {first.rule.id}  {printable(first.rule.title, one_line=True)}")
                     self.line("        " + self.style(said, fg=COLOURS[first.status]))
@@ -154,7 +154,7 @@ class Checklist:
             lines.append(f"  {severities}")
         if coverage := run.coverage_line():
             lines.append(f"  {coverage}")
-            if run.coverage.get("not_configured") and not run.coverage.get("required"):
+            if run.coverage and run.coverage.not_configured and not run.coverage.required:
                 lines.append("  (require: [sandbox, client, webhook, repo] in golive.yaml, or --require, makes a missing target fail)")
         return "\n".join(lines) + _not_probed(run.not_probed())
 
@@ -166,7 +166,8 @@ TRIAGE_CUT = 240  # characters of a message in the triage list; the checklist ab
 def triage(run: RunResult) -> list[tuple[str, list[tuple[list[Result], str]]]]:
     """The results to act on, by severity (blockers first), failures before errors; rules that share one error message
     (one cause: a target not configured, a client that cannot start) are one entry, under the gravest severity among
-    them. Manual items are listed where they hold the verdict back (a live blocker)."""
+    them. Manual items are listed where they hold the verdict back (a live blocker). Each entry's message is without
+    its qualifiers: the results carry them (`Result.qualifiers`)."""
     from checker.model import BLOCKING, Severity
 
     order = (Severity.BLOCKER, Severity.WARNING)
@@ -175,7 +176,7 @@ def triage(run: RunResult) -> list[tuple[str, list[tuple[list[Result], str]]]]:
     holding.sort(key=lambda r: (order.index(r.severity), PROBLEMS.index(r.status)))
     entries: dict[tuple[Status, str], list[Result]] = {}
     for result in holding:
-        key = (result.status, result.message if result.status is Status.ERROR else result.rule.id)
+        key = (result.status, result.full_message if result.status is Status.ERROR else result.rule.id)
         entries.setdefault(key, []).append(result)
     groups = []
     for severity in order:
@@ -208,23 +209,11 @@ def _first_ids(ids: list[str]) -> str:
     return ", ".join(ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
 
 
-QUALIFIERS = {
-    " [rests on golive's assumption": "rests on golive's assumptions",
-    " [the provider's documents disagree on": "documents disagree",
-}
-
-
-def split_qualifiers(message: str) -> tuple[str, list[str]]:
-    """A message without the qualifiers the engine appends ("[rests on golive's assumption …]"), and their names: the
-    checklist and the rule's card carry them whole; the triage lists (terminal, HTML) name them."""
-    found = sorted((i, words) for q, words in QUALIFIERS.items() if (i := message.find(q)) >= 0)
-    return (message[: found[0][0]], [words for _, words in found]) if found else (message, [])
-
-
-def _plain(message: str, rule_id: str) -> str:
-    """The message for the triage list: its qualifiers named, with where to read them."""
-    head, names = split_qualifiers(message)
-    return head + f" ({'; '.join(names)}: golive explain {rule_id})" if names else message
+def _plain(message: str, result: Result) -> str:
+    """The message for the triage list: its qualifiers named (the checklist and the rule's card carry them whole), with
+    where to read them."""
+    names = [q.words for q in result.qualifiers]
+    return message + f" ({'; '.join(names)}: golive explain {result.rule.id})" if names else message
 
 
 def _cut(text: str) -> str:
@@ -383,7 +372,7 @@ class ProgressLines:
         status = result.status.value
         said = ""
         if result.status in (Status.FAIL, Status.ERROR) and result.message:
-            said = ": " + _cut_to(result.message, self.MESSAGE)
+            said = ": " + _cut_to(result.full_message, self.MESSAGE)
         self._say(
             f"golive: [{self.done}/{self.total}] {self.clock() - self.started:.1f} s  {rule.id} {status} "
             f"({result.duration_s:.1f} s)  {rule.title}{said}"

@@ -250,7 +250,7 @@ class RuleStatus(str):
         result = self.result
         lines = [f"{result.rule.id} {result.status.value} ({result.severity.value}): {printable(result.rule.title, one_line=True)}"]
         if result.message:
-            lines.append(f"  {printable(result.message, one_line=True)}")
+            lines.append(f"  {printable(result.full_message, one_line=True)}")
         if result.rule.fix and result.status.value in ("fail", "error"):
             lines.append(f"  fix: {printable(result.rule.fix, one_line=True)}")
         for item in result.evidence[:8]:

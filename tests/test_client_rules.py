@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from checker.config import parse_config
-from checker.model import Status
+from checker.model import Assumed, Status
 from checker.packs import load_pack
 from tests.conftest import ROOT, TEST_KEYS, client_for, run_rules
 
@@ -213,8 +213,8 @@ def test_hung_request(sandbox, tmp_path, flaw, flags, status, says):
     # a bound the pack labels as assumed: a failure resting on it says so (mintfax's 30 s: its documents name none),
     # and every verdict shows it in its basis
     if status is Status.FAIL:
-        assert "rests on golive's assumption, not the provider's documents: retry.request_timeout_s = 3" in result.message
-    assert {"fact": "retry.request_timeout_s", "value": "3", "assumed": "a test bound"} in [dict(b) for b in result.rule.basis]
+        assert "rests on golive's assumption, not the provider's documents: retry.request_timeout_s = 3" in result.full_message
+    assert Assumed(fact="retry.request_timeout_s", value="3", assumed="a test bound") in result.rule.basis
 
 
 def test_busiest_second_counts_a_sliding_window():

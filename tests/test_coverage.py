@@ -6,6 +6,7 @@ bookkeeping, not the probes."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import itertools
 import json
@@ -16,7 +17,7 @@ import pytest
 
 from checker import engine
 from checker.config import minimal_config, parse_config
-from checker.model import Outcome, Result, RunResult, Severity, Status
+from checker.model import Outcome, Qualifier, QualifierKind, Result, RunResult, Severity, Status
 from checker.packs import load_pack
 from checker.registry import Check
 from checker.report import load_report, merge_runs, write_reports
@@ -49,7 +50,7 @@ def checked(cfg, *select: str, require: tuple[str, ...] = (), skip_unconfigured:
 def test_coverage_names_what_was_probed_and_what_was_not_configured(passing, client, webhook):
     cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{CLIENT * client}{WEBHOOK * webhook}", environ={})
     run = checked(cfg)
-    probed, missing = run.coverage["probed"], run.coverage["not_configured"]
+    probed, missing = run.coverage.probed, run.coverage.not_configured
     configured = {"sandbox", "repo"} | ({"client"} if client else set()) | ({"webhook"} if webhook else set())
     assert set(probed) == configured, run.coverage
     assert set(missing) == {"sandbox", "client", "webhook", "repo"} - configured, run.coverage
@@ -72,7 +73,7 @@ def test_coverage_names_what_was_probed_and_what_was_not_configured(passing, cli
 def test_without_a_config_file_only_the_sandbox_contract_is_covered(passing):
     run = checked(minimal_config("idunox", api_key=""))
     assert run.verdict_label() == "READY (sandbox contract only)", run.coverage
-    assert set(run.coverage["not_configured"]) == {"client", "repo"}  # idunox documents no webhooks: no gap there
+    assert set(run.coverage.not_configured) == {"client", "repo"}  # idunox documents no webhooks: no gap there
     line = Checklist(io.StringIO(), colour=False).verdict(run)
     assert "Verdict: READY (sandbox contract only)" in line
     assert "probed: sandbox contract (" in line and "not configured: client (" in line and "repo (" in line
@@ -108,10 +109,10 @@ def test_a_required_target_with_no_rule_selected_is_no_blocker(passing):
     cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{CLIENT}", environ={})
     run = checked(cfg, "IDEM-001", require=("client",))
     assert all(r.status is Status.PASS for r in run.results)
-    assert run.coverage["required"] == [] and run.coverage["required_not_probed"] == [] and run.verdict == "ready"
+    assert run.coverage.required == () and run.coverage.required_not_probed == () and run.verdict == "ready"
     assert "required but no rule of it selected" not in run.coverage_line()
     both = checked(cfg, "IDEM-001", "RETRY-101", require=("client",))
-    assert both.verdict == "ready" and both.coverage["required"] == ["client"]
+    assert both.verdict == "ready" and both.coverage.required == ("client",)
 
 
 def test_hook_212_follows_the_webhook_section():
@@ -150,17 +151,13 @@ def test_coverage_context_and_locations_survive_a_report_and_merge(passing, tmp_
     sandbox_only = checked(cfg, "IDEM")
     client_only = checked(cfg, "RETRY-101")
     assert sandbox_only.locations["client"] == 4 and sandbox_only.locations["sandbox"] == 3
-    assert sandbox_only.context["client"] == "true" and sandbox_only.context["pack"]["name"] == "mintfax"
-    assert len(sandbox_only.context["pack"]["sha256"]) == 12
+    assert sandbox_only.context.client == "true" and sandbox_only.context.pack.name == "mintfax"
+    assert len(sandbox_only.context.pack.sha256 or "") == 12
     write_reports(sandbox_only, ["json"], tmp_path / "a")
     again = load_report(tmp_path / "a" / "report.json")
-    assert (again.coverage, again.context, again.locations) == (
-        json.loads(json.dumps(sandbox_only.coverage)),
-        json.loads(json.dumps(sandbox_only.context)),
-        sandbox_only.locations,
-    )
+    assert (again.coverage, again.context, again.locations) == (sandbox_only.coverage, sandbox_only.context, sandbox_only.locations)
     merged = merge_runs([sandbox_only, client_only])
-    assert set(merged.coverage["probed"]) == {"sandbox", "client"}
+    assert set(merged.coverage.probed) == {"sandbox", "client"}
 
 
 def test_the_triage_list_orders_blockers_then_warnings_with_fixes():
@@ -175,7 +172,14 @@ def test_the_triage_list_orders_blockers_then_warnings_with_fixes():
         result("IDEM-001", Status.PASS, "fine"),
         result("RETRY-101", Status.ERROR, "cannot start the client: no such program"),
         result("RETRY-102", Status.ERROR, "cannot start the client: no such program"),
-        result("IDEM-102", Status.FAIL, "the retry changed the key [rests on golive's assumption, not the provider's documents: x = 1]"),
+        dataclasses.replace(
+            result("IDEM-102", Status.FAIL, "the retry changed the key"),
+            qualifiers=(
+                Qualifier(
+                    kind=QualifierKind.ASSUMED, facts=("x",), text="[rests on golive's assumption, not the provider's documents: x = 1]"
+                ),
+            ),
+        ),
         result("LIVE-001", Status.MANUAL, "needs a person's attestation"),
     )
     run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
@@ -316,7 +320,7 @@ def test_a_required_target_that_is_not_configured_is_not_ready_whatever_the_seve
     """`--require repo` without a golive.yaml: idunox's only repo rule it covers is KEY-004, a warning. Its `error`
     does not hold the verdict back on its own, so the requirement must: a missing required target never reads READY."""
     run = checked(minimal_config("idunox", api_key=""), require=("repo",))
-    assert run.coverage["not_configured"].get("repo") == ["KEY-004"], run.coverage
+    assert run.coverage.not_configured.get("repo") == ("KEY-004",), run.coverage
     assert run.verdict == "not ready" and run.verdict_label() == "NOT READY"
     assert "repo (1 rule, required)" in run.coverage_line() and "no rule of it selected" not in run.coverage_line()
     # the same when only warnings of the required target are selected
@@ -331,7 +335,7 @@ def test_nothing_probed_never_reads_plain_ready(passing):
     """Every covered rule deselected or not configured: the verdict is over nothing and must say so."""
     options = engine.RunOptions(ignore=("IDEM", "FILE-003"))
     run = asyncio.run(engine.run(minimal_config("idunox", api_key=""), load_pack("idunox"), options))
-    assert run.verdict == "ready" and not run.coverage["probed"], run.coverage
+    assert run.verdict == "ready" and not run.coverage.probed, run.coverage
     assert run.verdict_label() == "READY (nothing probed)"
 
 
@@ -378,11 +382,11 @@ def test_a_target_whose_every_rule_erred_is_not_probed(monkeypatch):
     monkeypatch.setattr(engine, "registered", lambda: dict(fakes))
     cfg = parse_config(f"provider: mintfax\nsandbox: {{url: builtin}}\n{WEBHOOK}", environ={})
     run = checked(cfg, "HOOK-209", "IDEM-001")
-    assert run.verdict == "ready" and run.coverage["could_not_probe"] == {"webhook": ["HOOK-209"]}, run.coverage
+    assert run.verdict == "ready" and run.coverage.could_not_probe == {"webhook": ("HOOK-209",)}, run.coverage
     assert run.verdict_label() == "READY (sandbox contract only)"
     assert "configured, but every rule of it erred: webhook receiver (1 rule)" in run.coverage_line()
     required = checked(cfg, "HOOK-209", "IDEM-001", require=("webhook",))
-    assert required.verdict == "not ready" and required.coverage["required_not_probed"] == ["webhook"]
+    assert required.verdict == "not ready" and required.coverage.required_not_probed == ("webhook",)
     assert "required but no rule" not in required.coverage_line()  # it was selected: the line above says what happened
 
 

@@ -29,7 +29,7 @@ from markdown_it import MarkdownIt
 
 from checker.cli import cli
 from checker.errors import ConfigError
-from checker.model import Result, RunResult, Severity, Status
+from checker.model import PackIdentity, Result, RunContext, RunResult, Severity, Status
 from checker.packs import Facts, Pack, _fields, load_pack
 from checker.report import RENDERERS
 from checker.starter import Starter
@@ -199,7 +199,7 @@ def run_of(pack: Pack) -> RunResult:
     for n, rule in enumerate(pack.rules):
         status = Status.SKIP if rule.skip else (Status.FAIL, Status.ERROR, Status.MANUAL)[n % 3]
         results.append(Result(rule, status, Severity.BLOCKER, rule.skip or "failed"))
-    context = {"pack": {"name": pack.name, "title": pack.title, "path": "acme.yaml", "sha256": "0" * 12}}
+    context = RunContext(pack=PackIdentity(name=pack.name, title=pack.title, path="acme.yaml", sha256="0" * 12))
     return RunResult(
         "acme", "sandbox", "2026-11-25T10:00:00Z", 1.0, "not ready", False, tuple(results), "0.1.0", "golive.yaml", context=context
     )

@@ -9,7 +9,7 @@ import pytest
 
 from checker.engine import registered
 from checker.errors import ConfigError
-from checker.model import PROBED_TARGETS, Status
+from checker.model import PROBED_TARGETS, Documented, Status
 from checker.packs import BUILTIN_PACKS, RULE_ID, load_catalog, load_pack
 from tests.conftest import ROOT, config_for, run_rules
 
@@ -136,8 +136,8 @@ def test_every_source_a_user_sees_is_a_title_and_a_url(name):
         assert (rule.cite is None) == (rule.source is None) or (assumed and rule.source is None), rule.id
         if rule.cite is not None and not assumed:
             assert rule.cite == pack.cite(rule.source) and rule.cite in cites, rule.id
-        cites |= {str(item["documented"]) for item in rule.basis if "documented" in item}
-        cites |= {str(quote["document"]) for reading in rule.readings for quote in reading["quotes"]}
+        cites |= {item.documented for item in rule.basis if isinstance(item, Documented)}
+        cites |= {quote.document for reading in rule.readings for quote in reading.quotes}
     assert cites
     for cite in cites:
         assert CITE.match(cite), cite

@@ -23,7 +23,7 @@ from checker import engine
 from checker.backoff import Noise, accepted_schedules, delays_of, judge_backoff, judge_jitter
 from checker.config import parse_config
 from checker.errors import ConfigError
-from checker.model import Result, Rule, RunResult, Severity, Status
+from checker.model import Result, Rule, RunContext, RunResult, Severity, Status
 from checker.packs import load_pack
 from checker.printable import printable_deep
 from checker.probes.client import busiest_second
@@ -295,7 +295,7 @@ def runs(draw: st.DrawFn) -> RunResult:
         results=tuple(results),
         tool_version="0.1.0",
         config_file=draw(st.none() | st.just("golive.yaml")),
-        context={"config": draw(st.none() | any_text)},
+        context=RunContext(config=draw(st.none() | any_text)),
         locations=draw(st.dictionaries(st.sampled_from(["sandbox", "client", "webhook", "repo", "config"]), st.integers(-1, 10**6))),
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from checker.model import UNSTATED, Unstated
 from checker.packs import BUILTIN_PACKS, PackFile, fact_paths, is_fact_path, load_catalog, load_pack
 from checker.schema import validate
 from checker.yamlfile import load_yaml
@@ -37,7 +38,7 @@ def test_every_fact_a_covered_rule_rests_on_has_provenance(name: str) -> None:
     """The walk of the issue: every rule of every built-in pack that is not skipped, every fact its catalog entry
     declares, as the pack sets it; each has a documented or assumed basis."""
     pack = load_pack(name)
-    missing = [(rule.id, item["fact"]) for rule in pack.rules if not rule.skip for item in rule.basis if "unstated" in item]
+    missing = [(rule.id, item.fact) for rule in pack.rules if not rule.skip for item in rule.basis if isinstance(item, Unstated)]
     assert not missing, f"{name}: facts without provenance: {missing}"
     assert any(rule.basis for rule in pack.rules if not rule.skip)
 
@@ -60,9 +61,10 @@ def test_the_walk_fails_on_a_fact_without_provenance(tmp_path: Path) -> None:
     inherited entry) leaves HOOK-204's basis short, and golive says so instead of citing nothing."""
     path = tmp_path / "p.yaml"
     path.write_text("schema: golive-pack/1\nname: p\nextends: mintfax\nfacts: {}\nprovenance: {webhooks.tolerance_s: null}\n")
-    basis = {item["fact"]: item for item in load_pack(str(path)).rule("HOOK-204").basis}
-    assert basis["webhooks.tolerance_s"]["unstated"] == "the pack does not say where this comes from"
-    assert "unstated" not in basis["webhooks.signature_header"]
+    basis = {item.fact: item for item in load_pack(str(path)).rule("HOOK-204").basis}
+    assert basis["webhooks.tolerance_s"] == Unstated(fact="webhooks.tolerance_s", value="300", unstated=UNSTATED)
+    assert basis["webhooks.tolerance_s"].to_json()["unstated"] == "the pack does not say where this comes from"
+    assert not isinstance(basis["webhooks.signature_header"], Unstated)
     out = golive("explain", "HOOK-204", "--provider", str(path)).stdout
     assert "unstated: webhooks.tolerance_s = 300" in out
 
@@ -121,8 +123,10 @@ def test_a_failure_resting_on_an_assumption_says_so(tmp_path: Path) -> None:
 
     failed = run_rules(config("mintfax"), "HOOK-204")["HOOK-204"]  # type: ignore[arg-type]
     assert failed.status is Status.FAIL, failed.message
-    assert "rests on golive's assumption" in failed.message and "webhooks.tolerance_s = 300" in failed.message
-    assert "docs/packs.md, 'Writing a rule pack'" in failed.message
+    assert "rests on golive's assumption" in failed.full_message and "webhooks.tolerance_s = 300" in failed.full_message
+    assert "docs/packs.md, 'Writing a rule pack'" in failed.full_message
+    assert [q.kind for q in failed.qualifiers] == ["assumed"] and "webhooks.tolerance_s" in failed.qualifiers[0].facts  # as data
+    assert "rests on" not in failed.message
     # every report shows what the failure rests on, the assumption first
     from checker.model import RunResult
     from checker.report import render_html, render_markdown, render_sarif
@@ -181,9 +185,9 @@ def test_the_402_reading_is_one_pack_setting_away(sandbox, tmp_path: Path, readi
         # the failure names the reading it rests on, and where the other one is
         assert (
             "[the provider's documents disagree on retrying after 402 insufficient_balance (golive reads: the stricter one"
-            in result.message
+            in result.full_message
         )
-        assert "golive explain RETRY-105 --provider mintfax" in result.message
+        assert "golive explain RETRY-105 --provider mintfax" in result.full_message
     else:
         assert "(400, 401, 422)" in result.message
 
@@ -200,16 +204,16 @@ def test_an_extending_pack_restating_a_fact_drops_what_its_base_said_of_it(tmp_p
         "provenance: {retry.non_retryable_statuses: {doc: 000_aa85249851aa0a9c.txt, quote: 'Top up your balance before retrying.'}}\n"
     )
     pack = load_pack(str(path))
-    hook = {item["fact"]: item for item in pack.rule("HOOK-204").basis}
+    hook = {item.fact: item.to_json() for item in pack.rule("HOOK-204").basis}
     assert hook["webhooks.tolerance_s"] == {
         "fact": "webhooks.tolerance_s",
         "value": "900",
         "unstated": "the pack does not say where this comes from",
     }
     assert hook["webhooks.signature_header"]["documented"] == "Go-live checklist — https://mintfax.com/docs"
-    retry = {item["fact"]: item for item in pack.rule("RETRY-105").basis}
+    retry = {item.fact: item.to_json() for item in pack.rule("RETRY-105").basis}
     assert retry["retry.non_retryable_statuses"]["quote"] == "Top up your balance before retrying."
-    assert not any(r["about"].startswith("retrying after 402") for r in pack.rule("RETRY-105").readings)
+    assert not any(r.about.startswith("retrying after 402") for r in pack.rule("RETRY-105").readings)
 
 
 # ---------------------------------------------------------------- round 3: fidelity

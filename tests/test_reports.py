@@ -4,7 +4,9 @@ waivers and attestations in them; `golive report render / merge / diff`; the ste
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from markdown_it import MarkdownIt
 
 from checker import engine
 from checker.config import load_config
-from checker.model import RunResult, Status
+from checker.model import Coverage, GitState, PackIdentity, Qualifier, QualifierKind, RunContext, RunResult, Status
 from checker.packs import load_pack
 from checker.report import diff_runs, load_report, merge_runs, render_html, render_junit, render_markdown, timeline_svg, write_reports
 from tests.conftest import TEST_KEYS, golive
@@ -60,7 +62,11 @@ TRACEBACK = (
     "    raise SystemExit(f'failed with HTTP {status}: <b>{body}</b>')\n"
     "SystemExit: failed with HTTP 503: <b>service_unavailable</b>\n"
 )
-ASSUMED = " [rests on golive's assumption, not the provider's documents: retry.request_timeout_s = 30 (why: golive explain RETRY-104)]"
+ASSUMED = Qualifier(
+    kind=QualifierKind.ASSUMED,
+    facts=("retry.request_timeout_s",),
+    text="[rests on golive's assumption, not the provider's documents: retry.request_timeout_s = 30 (why: golive explain RETRY-104)]",
+)
 
 
 def flawed_run(*, dirty: bool = True) -> RunResult:
@@ -86,7 +92,7 @@ def flawed_run(*, dirty: bool = True) -> RunResult:
         "IDEM-001": (Status.PASS, "the replay returned the original resource fax_5a49404e4001489672b9cf28", ()),
         "IDEM-102": (Status.FAIL, f"the retry after 503 changed the key ({keys[0]} -> {keys[1]})", (*attempts, process)),
         "RETRY-101": (Status.FAIL, "the client retried +15005550004 but exited 1 (each attempt carried a new key)", (*attempts, process)),
-        "RETRY-104": (Status.FAIL, "the client waited the 35 s golive held it on a request that never answered" + ASSUMED, ()),
+        "RETRY-104": (Status.FAIL, "the client waited the 35 s golive held it on a request that never answered", ()),
         "RETRY-106": (Status.FAIL, "delays 1.02, 1.02 s: delays do not grow: fixed 1.02 s", (*attempts, windows)),
         "RETRY-102": (Status.ERROR, "cannot start the client: send_fax.py exited before its first request", (process,)),
         "RATE-101": (Status.ERROR, "cannot start the client: send_fax.py exited before its first request", (process,)),
@@ -105,7 +111,10 @@ def flawed_run(*, dirty: bool = True) -> RunResult:
         status, message, evidence = outcomes[rule.id]
         waived = {**waiver, "expired": False} if status is Status.WAIVED else None
         attested = {"by": "sec@example.com", "date": "2026-11-20", "evidence": "wiki"} if status is Status.ATTESTED else None
-        results.append(Result(rule, status, rule.severity, message, 1.0, evidence, waiver=waived, attestation=attested))
+        qualifiers = (ASSUMED,) if rule.id == "RETRY-104" else ()
+        results.append(
+            Result(rule, status, rule.severity, message, 1.0, evidence, waiver=waived, attestation=attested, qualifiers=qualifiers)
+        )
     by_target: dict[str, list[str]] = {}
     for result in results:
         if result.rule.target != "manual" and result.status is not Status.SKIP:
@@ -114,14 +123,14 @@ def flawed_run(*, dirty: bool = True) -> RunResult:
         provider="mintfax", environment="sandbox", started_at="2026-11-26T10:00:00Z", duration_s=38.8, verdict="not ready",
         interrupted=False, results=tuple(results), tool_version="0.1.0", config_file="golive.yaml",
         waivers=({**waiver, "state": "applied"},),
-        coverage={"probed": by_target, "not_configured": {"repo": ["KEY-001"]}, "required": [], "required_not_probed": []},
-        context={
-            "config": "examples/mintfax/flawed/golive.yaml",
-            "git": {"commit": "defe39153db0cbf72ddda5e76894b789e6f70ac0", "dirty": dirty, "changed_files": 2 if dirty else 0},
-            "sandbox": "embedded", "client": "{python} send_fax.py --to {to} --file {file} --ref {ref}",
-            "receiver": "{python} receiver.py --port {port}", "webhook_url": "http://127.0.0.1:{port}/webhooks/mintfax",
-            "register": None, "pack": {"name": "mintfax", "title": "mintfax fax API", "path": "built-in", "sha256": "77a67d66d2d1"},
-        },
+        coverage=Coverage(probed={t: tuple(ids) for t, ids in by_target.items()}, not_configured={"repo": ("KEY-001",)}),
+        context=RunContext(
+            config="examples/mintfax/flawed/golive.yaml",
+            git=GitState(commit="defe39153db0cbf72ddda5e76894b789e6f70ac0", dirty=dirty, changed_files=2 if dirty else 0),
+            sandbox="embedded", client="{python} send_fax.py --to {to} --file {file} --ref {ref}",
+            receiver="{python} receiver.py --port {port}", webhook_url="http://127.0.0.1:{port}/webhooks/mintfax",
+            register=None, pack=PackIdentity(name="mintfax", title="mintfax fax API", path="built-in", sha256="77a67d66d2d1"),
+        ),
     )  # fmt: skip
 
 
@@ -321,7 +330,7 @@ def test_html_verdict_reads_as_the_terminal_with_coverage_and_counts_by_severity
     sandbox_only = RunResult(
         **{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "verdict": "ready",
            "results": tuple(r for r in flawed.results if r.rule.id == "IDEM-001"),
-           "coverage": {"probed": {"sandbox": ["IDEM-001"]}, "not_configured": {"client": ["IDEM-101"]}}}
+           "coverage": Coverage(probed={"sandbox": ("IDEM-001",)}, not_configured={"client": ("IDEM-101",)})}
     )  # fmt: skip
     ready = render_html(sandbox_only)
     assert sandbox_only.verdict_label() == "READY (sandbox contract only)"
@@ -355,12 +364,15 @@ def test_html_says_what_was_checked_and_what_was_not_configured() -> None:
     rows = {label: (value, kind) for label, value, kind in checked(flawed)}
     assert rows["git commit"] == ("defe39153db0 (clean)", "mono")
     no_receiver = RunResult(
-        **{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": {**flawed.context, "receiver": None, "git": None}}
+        **{
+            **{f: getattr(flawed, f) for f in flawed.__dataclass_fields__},
+            "context": dataclasses.replace(flawed.context, receiver=None, git=None),
+        }
     )
     rows = {label: (value, kind) for label, value, kind in checked(no_receiver)}
     assert rows["receiver command"] == ("not configured", "none")
     assert rows["git commit"] == ("not recorded: no git repository, or git did not answer", "none")
-    old = RunResult(**{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": {}})  # a report.json before context
+    old = RunResult(**{**{f: getattr(flawed, f) for f in flawed.__dataclass_fields__}, "context": None})  # a report.json before context
     assert {value for label, value, _ in checked(old) if label == "client command"} == {"not recorded in this report"}
 
 
@@ -375,6 +387,44 @@ def test_a_duration_renders_the_same_live_and_from_report_json(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "took 0.6 s" in (tmp_path / "b" / "report.html").read_text()
     assert (tmp_path / "a" / "report.html").read_text() == (tmp_path / "b" / "report.html").read_text()
+
+
+# ---------------------------------------------------------------- round 3: typed results
+
+
+def test_qualifiers_travel_as_data_and_are_never_read_back_out_of_a_message(tmp_path: Path) -> None:
+    """A failure's qualifiers ("rests on golive's assumptions", "documents disagree") are `Result.qualifiers`: the
+    checklist, the cards and report.json's `message` show them after the message (`full_message`), the triage lists
+    name them, and a saved report gives them back as data. Before, the engine appended them to the message and the
+    terminal and the HTML found them again with `message.find`: a check whose own words held "[rests on golive's
+    assumption" was cut there in the triage, and what a waiver added after the qualifier was lost from it."""
+    from checker.model import Qualifier, QualifierKind, Result
+    from checker.report.html import attention
+    from checker.terminal import Checklist
+
+    pack = load_pack("mintfax")
+    qualifier = Qualifier(kind=QualifierKind.DISPUTED, facts=("retrying after 402",), text="[the provider's documents disagree on it]")
+    quoting = "the receiver logged: [rests on golive's assumption, not mine] and answered 500"
+    results = (
+        Result(pack.rule("HOOK-207"), Status.FAIL, pack.rule("HOOK-207").severity, quoting),
+        Result(pack.rule("ERR-103"), Status.FAIL, pack.rule("ERR-103").severity, "402 was retried", qualifiers=(qualifier,)),
+    )
+    run = RunResult("mintfax", "sandbox", "2026-11-26T00:00:00Z", 1.0, "not ready", False, results, "0")
+    out = io.StringIO()
+    Checklist(out, colour=False).render(run, pack.sections, "golive")
+    triage = out.getvalue()[out.getvalue().index("What to fix first") :]
+    assert quoting in triage  # whole: nothing in a check's words is taken for a qualifier
+    assert "402 was retried (documents disagree: golive explain ERR-103)" in triage
+    entries = {e.ids[0]: e for group in attention(run) for e in group.entries}
+    assert (entries["HOOK-207"].message, entries["HOOK-207"].notes) == (quoting, [])
+    assert (entries["ERR-103"].message, entries["ERR-103"].notes) == ("402 was retried", ["documents disagree"])
+    write_reports(run, ["json"], tmp_path)
+    saved = json.loads((tmp_path / "report.json").read_text())["results"][1]
+    assert saved["message"] == "402 was retried [the provider's documents disagree on it]"  # as golive always wrote it
+    assert saved["qualifiers"] == [{"kind": "disputed", "facts": ["retrying after 402"], "text": qualifier.text}]
+    again = load_report(tmp_path / "report.json").results
+    assert (again[1].message, again[1].qualifiers) == ("402 was retried", (qualifier,))
+    assert (again[0].message, again[0].qualifiers) == (quoting, ())
 
 
 # ---------------------------------------------------------------- round 3: fast tier

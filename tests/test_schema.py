@@ -82,3 +82,63 @@ def test_the_pack_schema_takes_endpoint_paths_only(schemas) -> None:
         assert not schemas["pack"].is_valid(with_facts(create={**create, "path": path})), path
     assert not schemas["pack"].is_valid(with_facts(get_path="/v1/fax/{id.__class__}"))
     assert schemas["pack"].is_valid(with_facts(get_path="/v1/fax/{id}", balance_path="/v1/account/balance%2F"))
+
+
+# ---------------------------------------------------------------- round 3: typed results
+# report.json's schema is generated from the types golive writes it from (checker/model.py, `ReportFile`); every
+# report the tests make golive write is checked against it (tests/conftest.py: `assert_reports_valid`).
+
+
+def test_the_report_schema_is_printed_and_is_a_valid_schema() -> None:
+    done = golive("schema", "report")
+    assert done.returncode == 0, done.stderr
+    schema = json.loads(done.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["title"] == "golive report.json (golive-report/1)"
+    # the three kinds of basis item, told apart by the key each adds; a qualifier's kind from its enum
+    assert {"Documented", "Assumed", "Unstated", "Reading", "Qualifier", "Coverage", "RunContext"} <= set(schema["$defs"])
+    assert schema["$defs"]["QualifierKind"]["enum"] == ["assumed", "disputed"]
+
+
+def _flawed_report(tmp_path: Path) -> Path:
+    from checker.report import write_reports
+    from tests.test_reports import flawed_run
+
+    write_reports(flawed_run(), ["json"], tmp_path / "run")
+    return tmp_path / "run" / "report.json"
+
+
+def test_a_merged_and_a_signed_report_match_the_schema(tmp_path: Path) -> None:
+    """The hook in conftest validates what each `golive()` call writes; said here once more, by name."""
+    from tests.conftest import assert_report_valid
+
+    path = _flawed_report(tmp_path)
+    merged = golive("report", "merge", str(path), str(path), "-o", "merged", cwd=tmp_path)
+    assert merged.returncode == 1, merged.stderr
+    assert_report_valid(json.loads((tmp_path / "merged" / "report.json").read_text()))
+    signed = golive("report", "sign", str(path), "--by", "lead@example.com", "--decision", "approve", cwd=tmp_path)
+    assert signed.returncode == 0, signed.stderr
+    data = json.loads(path.read_text())
+    assert "signature" in data
+    assert_report_valid(data)
+
+
+def test_the_schema_refuses_what_the_reader_refuses(tmp_path: Path) -> None:
+    """A basis item of no kind, a qualifier of an unknown kind, a verdict golive never writes: refused by the schema
+    and by `report render` alike (one set of types for both)."""
+    from tests.conftest import report_validator
+
+    data = json.loads(_flawed_report(tmp_path).read_text())
+    retry = next(r for r in data["results"] if r["id"] == "RETRY-104")
+    assert retry["qualifiers"][0]["kind"] == "assumed"
+    for change in (
+        lambda d: d["results"][0]["basis"].append({"fact": "x", "value": "1"}),
+        lambda d: next(r for r in d["results"] if r.get("qualifiers"))["qualifiers"][0].update(kind="guessed"),
+        lambda d: d.update(verdict="maybe"),
+    ):
+        broken = json.loads(json.dumps(data))
+        change(broken)
+        assert list(report_validator().iter_errors(broken))
+        (tmp_path / "broken.json").write_text(json.dumps(broken))
+        done = golive("report", "render", "broken.json", "--format", "md", cwd=tmp_path)
+        assert done.returncode == 2 and "is this a golive report.json?" in done.stderr, done.stderr

@@ -199,7 +199,7 @@ def test_a_user_pack_names_its_own_sdk_schedule(tmp_path):
     ]
     verdict = judge_backoff([[1.0, 2.0, 4.0]] * 3, schedules, MEASURED, final=True)
     assert verdict.ok is True and "fit stripe-go's schedule (exact, base 1 s, cap 4 s" in verdict.message, verdict.message
-    basis = {item["fact"]: dict(item) for item in pack.rule("RETRY-106").basis}
+    basis = {item.fact: item.to_json() for item in pack.rule("RETRY-106").basis}
     assert basis["retry.sdk_schedules.stripe-go"]["documented"] == (
         "stripe-go source, stripe.go, lines 1200-1210 — https://pkg.go.dev/github.com/stripe/stripe-go"
     )
@@ -235,7 +235,7 @@ def test_the_stripe_packs_sdk_citations_point_at_the_lines_that_compute_the_dela
     """Each SDK schedule's provenance gives the source file's lines; the quote is on one of them, in the SDK as
     installed (stripe-python for the tests, stripe-node by .ci/run)."""
     pack = load_pack("stripe")
-    item = {item["fact"]: dict(item) for item in pack.rule("RETRY-106").basis}[f"retry.sdk_schedules.{sdk}"]
+    item = {item.fact: item.to_json() for item in pack.rule("RETRY-106").basis}[f"retry.sdk_schedules.{sdk}"]
     if sdk == "stripe-python":
         source = Path(stripe.__file__).parent / "_http_client.py"
     else:

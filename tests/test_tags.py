@@ -12,11 +12,13 @@ import dataclasses
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
 
-from checker.engine import _assumed, _readings
+from checker.engine import _assumed as assumed_qualifier
+from checker.engine import _readings as readings_qualifier
 from checker.model import Outcome, Status
 from checker.packs import CatalogRule, load_pack
 from checker.provenance import covers
@@ -59,6 +61,17 @@ def test_the_flawed_demo_shows_only_tags_that_decide(tmp_path: Path) -> None:
     assert "rests on" not in failed["HOOK-209"]  # mintfax documents its 5 s: the event's data decided nothing
     # the terminal's short notes agree
     assert "documents disagree: golive explain RETRY-105" not in done.stdout
+
+
+def _assumed(*args: Any) -> str:
+    """The text of the qualifier a failure gets for the assumptions it rests on ("" for none)."""
+    found = assumed_qualifier(*args)
+    return found.text if found else ""
+
+
+def _readings(*args: Any) -> str:
+    found = readings_qualifier(*args)
+    return found.text if found else ""
 
 
 def fail(message: str = "failed", **narrowed: object) -> Outcome:

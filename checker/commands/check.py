@@ -192,4 +192,4 @@ def _step_summary(run: RunResult) -> None:
 
 def _sandbox_label(run: RunResult) -> str:
     """The sandbox as the run recorded it: its URL's password, query values and any ${VAR} in it masked."""
-    return str(run.context.get("sandbox") or "embedded")
+    return (run.context.sandbox if run.context else None) or "embedded"

@@ -26,8 +26,10 @@ def rules(provider: str | None, fmt: str) -> int:
     """Every rule on a line (or as JSON): id, section, target, severity, title; with --provider whether it applies."""
     from checker.packs import filled, load_catalog, load_pack
 
+    assumes: dict[str, list[str]] = {}  # per rule that applies, the facts golive assumes
     if provider:
         pack = load_pack(provider, relative_to=Path.cwd())
+        assumes = {r.id: [b.fact for b in r.assumptions] for r in pack.rules if r.skip is None}
         items: list[dict[str, Any]] = [
             {
                 "id": r.id,
@@ -39,8 +41,8 @@ def rules(provider: str | None, fmt: str) -> int:
                 "skip_reason": r.skip,
                 "source": r.source,
                 "cite": r.cite,
-                "basis": [dict(item) for item in r.basis],
-                "readings": [dict(item) for item in r.readings],
+                "basis": [item.to_json() for item in r.basis],
+                "readings": [item.to_json() for item in r.readings],
             }
             for r in pack.rules
         ]
@@ -55,7 +57,7 @@ def rules(provider: str | None, fmt: str) -> int:
         return 0
     for item in items:
         note = "" if item.get("applies", True) else f"  (skip: {item['skip_reason']})"
-        assumed = [b["fact"] for b in item.get("basis", ()) if "assumed" in b] if item.get("applies", True) else []
+        assumed = assumes.get(item["id"], [])
         note += f"  (assumes: {', '.join(assumed)})" if assumed else ""
         say(f"{item['id']:<10} {item['section']:<15} {item['target']:<8} {item['severity']:<8} {item['title']}{note}")
     return 0
@@ -107,6 +109,7 @@ def explain(rule_id: str, provider: str | None) -> int:
 def explain_basis(rule: Rule) -> None:
     """Per fact the rule rests on: documented (the document and its sentence) or assumed (why); then the
     conflicts between the provider's documents and the reading golive takes."""
+    from checker.model import Assumed, Documented
 
     def wrapped(text: str, indent: str) -> None:
         say(textwrap.fill(text, width=100, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False))
@@ -114,17 +117,17 @@ def explain_basis(rule: Rule) -> None:
     if rule.basis:
         say("\nWhat the verdict rests on:")
     for item in rule.basis:
-        if "documented" in item:
-            wrapped(f"documented: {item['fact']} = {item['value']}", "  ")
-            wrapped(f'{item["documented"]} says "{item["quote"]}"', "      ")
-        elif "assumed" in item:
-            wrapped(f"assumed: {item['fact']} = {item['value']}", "  ")
-            wrapped(str(item["assumed"]), "      ")
+        if isinstance(item, Documented):
+            wrapped(f"documented: {item.fact} = {item.value}", "  ")
+            wrapped(f'{item.documented} says "{item.quote}"', "      ")
+        elif isinstance(item, Assumed):
+            wrapped(f"assumed: {item.fact} = {item.value}", "  ")
+            wrapped(item.assumed, "      ")
         else:
-            wrapped(f"unstated: {item['fact']} = {item['value']} ({item['unstated']})", "  ")
+            wrapped(f"unstated: {item.fact} = {item.value} ({item.unstated})", "  ")
     for reading in rule.readings:
-        say(f"\nWhere the documents disagree: {reading['about']}")
-        for quote in reading["quotes"]:
-            wrapped(f'{quote["document"]} says "{quote["quote"]}"', "  ")
-        wrapped(f"reading: {reading['reading']}", "  ")
-        wrapped(f"otherwise: {reading['otherwise']}", "  ")
+        say(f"\nWhere the documents disagree: {reading.about}")
+        for quote in reading.quotes:
+            wrapped(f'{quote.document} says "{quote.quote}"', "  ")
+        wrapped(f"reading: {reading.reading}", "  ")
+        wrapped(f"otherwise: {reading.otherwise}", "  ")

@@ -13,10 +13,11 @@ from checker.commands.output import write_file
 
 
 def schema(kind: str, output: Path | None) -> int:
-    """The JSON Schema of a pack or of golive.yaml, printed or written to `output`."""
+    """The JSON Schema of a pack, of golive.yaml or of report.json, printed or written to `output`."""
     from checker.file_schemas import json_schema
+    from checker.report.load import report_schema
 
-    text = json.dumps(json_schema(kind), indent=2) + "\n"
+    text = json.dumps(report_schema() if kind == "report" else json_schema(kind), indent=2) + "\n"
     if output is None:
         click.echo(text, nl=False)
     else:

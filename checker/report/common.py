@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
+from checker.model import Assumed, Documented, Result, Rule, RunResult
 from checker.printable import printable
 
 STATUS_ORDER = ("fail", "error", "manual", "waived", "pass", "attested", "skip")
@@ -15,20 +16,21 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#!])")
 ICONS = {"pass": "✅", "fail": "❌", "error": "⚠️", "skip": "➖", "waived": "🟪", "manual": "✋", "attested": "☑️"}
 
 
-def basis_lines(rule: Any) -> list[str]:
-    """What a rule's verdict rests on, one line per fact and per reading (SARIF's help, Markdown's notes)."""
+def basis_lines(rule: Rule) -> list[str]:
+    """What a rule's verdict rests on, one line per fact and per reading (SARIF's help, Markdown's notes); a fact the
+    pack does not say where from is left out (`golive explain` names it)."""
     lines = []
     for item in rule.basis:
-        if "documented" in item:
-            lines.append(f'documented: {item["fact"]} = {item["value"]} ({item["documented"]} says "{item["quote"]}")')
-        elif "assumed" in item:
-            lines.append(f"assumed: {item['fact']} = {item['value']} ({item['assumed']})")
+        if isinstance(item, Documented):
+            lines.append(f'documented: {item.fact} = {item.value} ({item.documented} says "{item.quote}")')
+        elif isinstance(item, Assumed):
+            lines.append(f"assumed: {item.fact} = {item.value} ({item.assumed})")
     for reading in rule.readings:
-        lines.append(f"the documents disagree on {reading['about']}; golive's reading: {reading['reading']}")
+        lines.append(f"the documents disagree on {reading.about}; golive's reading: {reading.reading}")
     return lines
 
 
-def basis_text(rule: Any, bullet: str = "", escape: Callable[[str], str] = printable) -> str:
+def basis_text(rule: Rule, bullet: str = "", escape: Callable[[str], str] = printable) -> str:
     lines = basis_lines(rule)
     return "\n\nWhat the verdict rests on:\n" + "\n".join(bullet + escape(line) for line in lines) if lines else ""
 
@@ -73,19 +75,21 @@ def md_text(value: object, cut: int | None = 500) -> str:
     return text if cut is None or len(text) <= cut else text[:cut] + "…"
 
 
-def counts(data: dict[str, Any]) -> list[tuple[str, int]]:
-    return [(status, data["summary"].get(status, 0)) for status in STATUS_ORDER if data["summary"].get(status, 0)]
+def counts(run: RunResult) -> list[tuple[str, int]]:
+    summary = run.summary()
+    return [(status, summary[status]) for status in STATUS_ORDER if summary.get(status, 0)]
 
 
-def sections(results: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    sections: dict[str, list[dict[str, Any]]] = {}
+def sections(results: Iterable[Result]) -> list[tuple[str, list[Result]]]:
+    sections: dict[str, list[Result]] = {}
     for result in results:
-        sections.setdefault(result["section"], []).append(result)
+        sections.setdefault(result.rule.section, []).append(result)
     return list(sections.items())
 
 
 class Obj(dict):  # type: ignore[type-arg]
-    """A dict whose keys templates can also read as attributes."""
+    """A view model (a row, a group, a card) whose keys Python can also read as attributes; the run itself reaches the
+    templates typed (model.RunResult)."""
 
     def __init__(self, data: dict[str, Any], **extra: Any) -> None:
         super().__init__(data, **extra)
@@ -114,7 +118,7 @@ NOT_COVERED = (
 )
 
 
-def not_covered(run: Any) -> list[Obj]:
+def not_covered(run: RunResult) -> list[Obj]:
     """What the run did not cover, grouped by why (NOT_COVERED), each rule with its reason: skips by their recorded kind
     (`not_covered` in report.json), waived failures with their waiver, and the pack's rules the run left out."""
     groups: dict[str, list[Obj]] = {kind: [] for kind, _, _ in NOT_COVERED}
@@ -129,7 +133,7 @@ def not_covered(run: Any) -> list[Obj]:
     from checker.packs import filled, load_catalog
 
     titles = {rule.id: filled(rule.title, None) for rule in load_catalog()[0].rules}
-    for rule_id in run.coverage.get("deselected") or ():
+    for rule_id in run.coverage.deselected if run.coverage else ():
         groups["deselected"].append(Obj({"id": str(rule_id), "title": titles.get(str(rule_id), ""), "reason": ""}))
     return [
         Obj({"kind": kind, "label": label, "meaning": meaning, "rules": groups[kind]})
@@ -138,7 +142,7 @@ def not_covered(run: Any) -> list[Obj]:
     ]
 
 
-def sign_off(run: Any) -> Obj | None:
+def sign_off(run: RunResult) -> Obj | None:
     """The reviewer's sign-off recorded in a saved report (`golive report sign`), with whether the report is still what
     was signed."""
     return Obj(dict(run.signature)) if run.signature else None

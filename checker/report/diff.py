@@ -21,7 +21,7 @@ def diff_runs(old: RunResult, new: RunResult) -> dict[str, Any]:
         now = result.status.value
         entry = {"id": rule_id, "title": result.rule.title, "severity": result.severity.value, "old": was_status, "new": now}
         if now in BAD and was_status not in BAD:
-            new_failures.append({**entry, "message": result.message})
+            new_failures.append({**entry, "message": result.full_message})
         elif was_status in BAD and now not in BAD:
             fixed.append(entry)
         elif was_status != now:

@@ -6,9 +6,9 @@ import json
 import math
 from typing import Any
 
-from checker.model import RunResult, Status
+from checker.model import Documented, Result, RunContext, RunResult, Status
 from checker.report.common import Obj, counts, not_covered, safe, sections, sign_off, templates
-from checker.terminal import BLOCK_LINES, by_severity, split_qualifiers, triage
+from checker.terminal import BLOCK_LINES, by_severity, triage
 
 FILE = "report.html"
 
@@ -152,22 +152,23 @@ def _tick_step(span: float) -> float:
     return next(m * magnitude for m in (1, 2, 5, 10) if span / (m * magnitude) <= 10)
 
 
-def _view(result: dict[str, Any]) -> dict[str, Any]:
-    evidence = result.get("evidence") or []
+def _card(result: Result) -> Obj:
+    """A rule's card: the result, its evidence as tables and a timeline, and what its verdict rests on by kind."""
+    evidence = [dict(e) for e in result.evidence]
     shown = evidence[:MAX_ITEMS]
-    return {
-        "waiver": None,
-        "attestation": None,
-        **result,
-        "tables": _tables(shown),
-        "svg": timeline_svg(evidence),
-        "windows": any(e.get("kind") == "backoff_windows" and e.get("windows") for e in evidence),
-        "evidence_count": len(evidence),
-        "hidden_items": max(0, len(evidence) - MAX_ITEMS),
-        "documented": [Obj(b) for b in result.get("basis") or [] if "documented" in b],
-        "assumed": [Obj(b) for b in result.get("basis") or [] if "assumed" in b],
-        "readings": [Obj(r) for r in result.get("readings") or []],
-    }
+    return Obj(
+        {
+            "result": result,
+            "tables": _tables(shown),
+            "svg": timeline_svg(evidence),
+            "windows": any(e.get("kind") == "backoff_windows" and e.get("windows") for e in evidence),
+            "evidence_count": len(evidence),
+            "hidden_items": max(0, len(evidence) - MAX_ITEMS),
+            "documented": [b for b in result.rule.basis if isinstance(b, Documented)],
+            "assumed": result.rule.assumptions,
+            "readings": list(result.rule.readings),
+        }
+    )
 
 
 def attention(run: RunResult) -> list[Obj]:
@@ -178,15 +179,14 @@ def attention(run: RunResult) -> list[Obj]:
         items = []
         for results, message in entries:
             first = results[0]
-            head, notes = split_qualifiers(message)
             items.append(
                 Obj(
                     {
                         "ids": [r.rule.id for r in results],
                         "status": first.status.value,
                         "title": first.rule.title if len(results) == 1 else f"{len(results)} rules, one cause",
-                        "message": head,
-                        "notes": notes,
+                        "message": message,
+                        "notes": [q.words for q in first.qualifiers],
                         # one cause across rules: the message says what to do; each rule's own fix is for when it runs
                         "fix": first.rule.fix if len(results) == 1 and first.status is not Status.MANUAL else "",
                     }
@@ -202,40 +202,36 @@ NOT_CONFIGURED = "not configured"
 def checked(run: RunResult) -> list[tuple[str, str, str]]:
     """What was checked, for the reviewer who signs off: (label, value, css class) rows. A setting that is absent says
     so (class "none") rather than being left out; the context's secrets were masked when the run recorded it."""
-    context = run.context
-    recorded = bool(context)
+    context = run.context or RunContext()
+    recorded = run.context is not None
 
     def value(text: object, missing: str = NOT_CONFIGURED) -> tuple[str, str]:
         if text in (None, ""):
             return (missing if recorded else "not recorded in this report", "none")
         return (str(text), "mono")
 
-    git = context.get("git")
+    git = context.git
     if git:
-        state = (
-            f"uncommitted changes in {git.get('changed_files')} file{'s' * (git.get('changed_files') != 1)}"
-            if git.get("dirty")
-            else "clean"
-        )
-        commit = (f"{str(git.get('commit'))[:12]} ({state})", "mono") if git.get("commit") else (f"no commits yet ({state})", "none")
+        state = f"uncommitted changes in {git.changed_files} file{'s' * (git.changed_files != 1)}" if git.dirty else "clean"
+        commit = (f"{git.commit[:12]} ({state})", "mono") if git.commit else (f"no commits yet ({state})", "none")
     else:
-        why = "no git repository, or git did not answer" if context.get("config") else "no config file, so no repository"
+        why = "no git repository, or git did not answer" if context.config else "no config file, so no repository"
         commit = value(None, f"not recorded: {why}")
-    pack = context.get("pack") or {}
-    pack_text = f"{pack.get('name')} — {pack.get('title')} ({pack.get('path')})" if pack else None
+    pack = context.pack
+    pack_text = f"{pack.name} — {pack.title} ({pack.path})" if pack else None
     rows = [
-        ("config file", *value(context.get("config"), "none: no golive.yaml (settings from the command line)")),
+        ("config file", *value(context.config, "none: no golive.yaml (settings from the command line)")),
         ("git commit", *commit),
         ("provider pack", *value(pack_text)),
-        ("pack sha256", *value(pack.get("sha256"), "not recorded")),
+        ("pack sha256", *value(pack.sha256 if pack else None, "not recorded")),
         ("environment", run.environment, ""),
-        ("sandbox", *value(context.get("sandbox"))),
-        ("client command", *value(context.get("client"))),
-        ("receiver command", *value(context.get("receiver"))),
-        ("webhook url", *value(context.get("webhook_url"))),
+        ("sandbox", *value(context.sandbox)),
+        ("client command", *value(context.client)),
+        ("receiver command", *value(context.receiver)),
+        ("webhook url", *value(context.webhook_url)),
     ]
-    if context.get("register"):
-        rows.append(("webhook registration", *value(context.get("register"))))
+    if context.register:
+        rows.append(("webhook registration", *value(context.register)))
     rules = "blocker or warning" if run.fail_on == "warning" else "blocker"
     live = ", or a LIVE item is not attested" if run.environment == "live" else ""
     rows += [
@@ -249,13 +245,15 @@ def checked(run: RunResult) -> list[tuple[str, str, str]]:
 def identity(run: RunResult) -> str:
     """One line under the title naming what was checked (the full list is in "What was checked")."""
     context = run.context
-    git, pack = context.get("git") or {}, context.get("pack") or {}
-    parts = [str(context.get("config") or "no golive.yaml")] if context else []
+    if context is None:
+        return ""
+    git, pack = context.git, context.pack
+    parts = [context.config or "no golive.yaml"]
     if git:
-        named = f"commit {str(git.get('commit'))[:12]}" if git.get("commit") else "no commits yet"
-        parts.append(f"{named}{' with uncommitted changes' if git.get('dirty') else ' (clean)'}")
+        named = f"commit {git.commit[:12]}" if git.commit else "no commits yet"
+        parts.append(f"{named}{' with uncommitted changes' if git.dirty else ' (clean)'}")
     if pack:
-        parts.append(f"pack {pack.get('name')} {pack.get('sha256') or ''}".strip())
+        parts.append(f"pack {pack.name} {pack.sha256 or ''}".strip())
     return " · ".join(parts)
 
 
@@ -265,16 +263,15 @@ def render(run: RunResult) -> str:
 
     from checker.packs import data_dir
 
-    data = run.to_json()
     folder = data_dir("reports")
     script = (folder / "report.js").read_text(encoding="utf-8")
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-    attestations = [{"id": r["id"], **r["attestation"]} for r in data["results"] if r.get("attestation")]
+    attestations = [{"id": r.rule.id, **r.attestation} for r in run.results if r.attestation]
     return str(
         templates("html")
         .get_template("report.html")
         .render(
-            run=Obj(data, tool_version=run.tool_version),
+            run=run,
             verdict_word=run.verdict_label(),
             severities=by_severity(run),
             coverage=run.coverage_line(),
@@ -284,11 +281,11 @@ def render(run: RunResult) -> str:
             uncovered=not_covered(run),
             signed=sign_off(run),
             identity=identity(run),
-            counts=counts(data),
-            total=len(data["results"]),
-            sections=[(name, [Obj(_view(r)) for r in results]) for name, results in sections(data["results"])],
-            waivers=[Obj(w) for w in data.get("waivers", [])],
-            attestations=[Obj(a) for a in attestations],
+            counts=counts(run),
+            total=len(run.results),
+            sections=[(name, [_card(r) for r in results]) for name, results in sections(run.results)],
+            waivers=list(run.waivers),
+            attestations=attestations,
             css=safe((folder / "report.css").read_text(encoding="utf-8")),
             script=safe(script),
             script_hash=f"sha256-{digest}",

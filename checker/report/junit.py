@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from checker.model import RunResult
+from checker.model import Result, RunResult
 from checker.report.common import Obj, sections, templates
 
 FILE = "junit.xml"
 
 
 def render(run: RunResult) -> str:
-    data = run.to_json()
-    blocking = {"fail", "error"} | ({"manual"} if data["environment"] == "live" else set())
+    blocking = {"fail", "error"} | ({"manual"} if run.environment == "live" else set())
     suites = []
     totals = {"failures": 0, "errors": 0, "skipped": 0}
-    for name, results in sections(data["results"]):
+    for name, results in sections(run.results):
         counts = {"failures": 0, "errors": 0, "skipped": 0, "time": 0.0}
-        items = []
+        cases = []
         for result in results:
-            status = result["status"]
+            status = result.status
             kind = (
                 "error" if status == "error" else "failure" if status in blocking else "skipped" if status in ("skip", "manual") else "pass"
             )
@@ -27,21 +24,21 @@ def render(run: RunResult) -> str:
             if key:
                 counts[key] += 1
                 totals[key] += 1
-            items.append(Obj({**result, "kind": kind}))
-        counts["time"] = elapsed(results, data["duration_s"])
-        suites.append((name, items, Obj(counts)))
+            cases.append((result, kind))
+        counts["time"] = elapsed(results, run.duration_s)
+        suites.append((name, cases, Obj(counts)))
     template = templates("xml").get_template("junit.xml")
-    return str(template.render(run=Obj(data, tool_version=run.tool_version), suites=suites, totals=Obj(totals)))
+    return str(template.render(run=run, suites=suites, totals=Obj(totals)))
 
 
-def elapsed(results: list[dict[str, Any]], run_s: float) -> float:
+def elapsed(results: list[Result], run_s: float) -> float:
     """A section's real time: how long any of its rules was running (the union of their spans), not the sum of their
     durations, which counts concurrent probes over and over. A report from before rules recorded when they started
     gives no spans: then the sum, at most the run's own duration."""
-    timed = [(float(r["started_s"]), float(r["duration_s"])) for r in results if r.get("started_s") is not None]
+    timed = [(float(r.started_s), float(r.duration_s)) for r in results if r.started_s is not None]
     spans = sorted((start, start + took) for start, took in timed)
     if not spans:
-        return min(float(sum(r["duration_s"] for r in results)), run_s)
+        return min(float(sum(r.duration_s for r in results)), run_s)
     total, (start, end) = 0.0, spans[0]
     for begin, finish in spans[1:]:
         if begin > end:

@@ -6,9 +6,11 @@ import math
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-from checker.model import RunResult, Severity, Status, Target
+from checker.model import ReportFile, RunResult, Target
+
+T = TypeVar("T")
 
 MAX_REPORT_BYTES = 256 * 1024 * 1024
 
@@ -43,7 +45,7 @@ def load_report(path: Path) -> RunResult:
         return Problem(name, _line_of(text, data, positions, loc), ".".join(str(p) for p in loc), message, "is this a golive report.json?")
 
     try:
-        report = _report_model().model_validate(data)
+        report: ReportFile = report_adapter().validate_python(data)
     except pydantic.ValidationError as exc:
         raise ConfigError([problem(tuple(e["loc"]), e["msg"]) for e in exc.errors()[:10]]) from None
     problems = [problem(loc, message) for loc, message in _unreadable(data)][:10]
@@ -55,7 +57,51 @@ def load_report(path: Path) -> RunResult:
     from checker.report.signoff import signature_of
 
     signature = signature_of(data)  # over the file as it is: a change since the signing shows
-    return dataclasses.replace(_run_of(report), signature=printable_deep(signature) if signature else None)
+    # a report from before coverage and context were recorded wrote them as {} (or not at all): none to speak of
+    report = dataclasses.replace(
+        report, coverage=report.coverage if data.get("coverage") else None, context=report.context if data.get("context") else None
+    )
+    return dataclasses.replace(_run_of(_printable_tree(report)), signature=printable_deep(signature) if signature else None)
+
+
+@cache
+def report_adapter() -> Any:
+    """The validator of report.json, from the types the writer writes (model.ReportFile): pydantic loads only when a
+    report is read back or its schema asked for. Unknown keys are ignored (a newer golive's report reads)."""
+    import pydantic
+
+    return pydantic.TypeAdapter(ReportFile)
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of report.json (`golive schema report`), generated from the same types."""
+    schema: dict[str, Any] = report_adapter().json_schema(mode="validation")
+    title = "golive report.json (golive-report/1)"
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **{k: v for k, v in schema.items() if k != "title"}}
+
+
+def _printable_tree(value: T) -> T:
+    """`value` with `printable` over every string in it (dataclasses, tuples, lists and dicts, keys too; enums kept): a
+    saved report is anyone's file."""
+    import dataclasses
+    import enum
+
+    from checker.printable import printable
+
+    found: Any = value
+    if isinstance(found, enum.Enum):
+        return value
+    if isinstance(found, str):
+        return cast(T, printable(found))
+    if dataclasses.is_dataclass(found) and not isinstance(found, type):
+        return cast(T, dataclasses.replace(found, **{f.name: _printable_tree(getattr(found, f.name)) for f in dataclasses.fields(found)}))
+    if isinstance(found, dict):
+        return cast(T, {printable(str(k)): _printable_tree(v) for k, v in found.items()})
+    if isinstance(found, tuple):
+        return cast(T, tuple(_printable_tree(v) for v in found))
+    if isinstance(found, list):
+        return cast(T, [_printable_tree(v) for v in found])
+    return value
 
 
 def _parse_located(text: str) -> tuple[Any, dict[int, int]]:
@@ -204,13 +250,14 @@ def _evidence_adapters() -> dict[str, Any]:
     }
 
 
-def _run_of(report: Any) -> RunResult:
-    """The report as a RunResult, through the seam the engine puts target text through (`printable`): a saved report is
-    anyone's file, so every string in it reaches the renderers (terminal, diff, merge, every format) as printable text,
-    what is one line in a run (ids, titles, names, messages) on one line."""
+def _run_of(report: ReportFile) -> RunResult:
+    """The report as a RunResult (every string already printable: `_printable_tree`), what is one line in a run (ids,
+    titles, names, messages) on one line, as the engine's seam leaves them; the rules' texts from the catalog."""
+    import dataclasses
+
     from checker.model import Result, Rule
     from checker.packs import BUILTIN_PACKS, TEXTS, filled, load_catalog, load_pack
-    from checker.printable import printable, printable_deep
+    from checker.printable import printable
 
     def line(text: str) -> str:
         return printable(text, one_line=True)
@@ -232,24 +279,27 @@ def _run_of(report: Any) -> RunResult:
             checks=known.checks if known else line(entry.title),
             why=known.why if known else "",
             probe=known.probe if known else "",
-            fix=printable(entry.fix),
+            fix=entry.fix,
             source=optional(entry.source),
-            cite=None if entry.cite is None else printable(entry.cite),
-            basis=tuple(printable_deep(entry.basis)),
-            readings=tuple(printable_deep(entry.readings)),
+            cite=entry.cite,
+            basis=entry.basis,
+            readings=entry.readings,
         )
+        # report.json keeps the qualifiers' text after the message, for readers of the text alone; here they are data
+        qualifiers = tuple(dataclasses.replace(q, text=line(q.text)) for q in entry.qualifiers)
         results.append(
             Result(
                 rule=rule,
                 status=entry.status,
                 severity=entry.severity,
-                message=line(entry.message),
+                message=line(entry.own_message),
+                qualifiers=qualifiers if entry.own_message != entry.message else (),
                 duration_s=entry.duration_s,
                 started_s=entry.started_s,
                 uncovered=entry.not_covered,
-                evidence=tuple(printable_deep(entry.evidence)),
-                waiver=printable_deep(entry.waiver),
-                attestation=printable_deep(entry.attestation),
+                evidence=entry.evidence,
+                waiver=entry.waiver,
+                attestation=entry.attestation,
             )
         )
     return RunResult(
@@ -262,95 +312,9 @@ def _run_of(report: Any) -> RunResult:
         results=tuple(results),
         tool_version=line(report.tool.version),
         fail_on=report.fail_on,
-        waivers=tuple(printable_deep(report.waivers)),
+        waivers=report.waivers,
         config_file=optional(report.config_file),
-        # as written, only what the model above let through: a field that is absent stays absent
-        coverage=printable_deep(report.coverage.model_dump(exclude_unset=True)) if report.coverage else {},
-        context=printable_deep(report.context.model_dump(exclude_unset=True, by_alias=True)) if report.context else {},
+        coverage=report.coverage,
+        context=report.context,
         locations={line(name): number for name, number in report.locations.items()},
     )
-
-
-@cache
-def _report_model() -> Any:
-    """The report.json model, built on first use (pydantic loads only when a report is read back)."""
-    from typing import Literal
-
-    import pydantic
-
-    class Lenient(pydantic.BaseModel):
-        model_config = pydantic.ConfigDict(extra="ignore", frozen=True)
-
-    class Tool(Lenient):
-        name: str = "golive"
-        version: str
-
-    class Entry(Lenient):
-        id: str
-        title: str
-        section: str
-        target: str
-        severity: Severity
-        status: Status
-        duration_s: float = 0.0
-        started_s: float | None = None  # when its check started, from the run's start
-        not_covered: Literal["documents", "not configured", "not implemented"] | None = None
-        message: str
-        evidence: list[dict[str, Any]] = []
-        fix: str = ""
-        source: str | None = None
-        cite: str | None = None
-        basis: list[dict[str, Any]] = []
-        readings: list[dict[str, Any]] = []
-        waiver: dict[str, Any] | None = None
-        attestation: dict[str, Any] | None = None
-
-    class Coverage(Lenient):  # what renderers read of it (model.RunResult.coverage_line, verdict_label)
-        probed: dict[str, list[str]] = {}
-        not_configured: dict[str, list[str]] = {}
-        could_not_probe: dict[str, list[str]] = {}
-        required: list[str] = []
-        required_not_probed: list[str] = []
-        deselected: list[str] = []  # the pack's rules the run left out
-
-    class Git(Lenient):
-        commit: str
-        dirty: bool = False
-        changed_files: int = 0
-        folder: str = ""
-        no_commits: bool = False  # a repository without commits yet: commit is ""
-
-    class PackIdentity(Lenient):
-        name: str
-        title: str = ""
-        path: str = ""
-        sha256: str | None = None
-
-    class Context(Lenient):  # what was checked (checker/context.py): the HTML and SARIF read these fields
-        config: str | None = None
-        git: Git | None = None
-        sandbox: str | None = None
-        client: str | None = None
-        receiver: str | None = None
-        webhook_url: str | None = None
-        registration: str | None = pydantic.Field(None, alias="register")  # ("register" is a pydantic name)
-        pack: PackIdentity | None = None
-
-    class ReportFile(Lenient):
-        schema_: str = pydantic.Field(alias="schema", pattern=r"^golive-report/1$")
-        tool: Tool
-        provider: str
-        environment: str
-        started_at: str
-        duration_s: float
-        verdict: Literal["ready", "not ready"]
-        interrupted: bool = False
-        fail_on: Literal["blocker", "warning"] = "blocker"
-        config_file: str | None = None
-        waivers: list[dict[str, Any]] = []
-        coverage: Coverage | None = None
-        context: Context | None = None
-        locations: dict[str, int] = {}
-        results: list[Entry]
-
-    return ReportFile

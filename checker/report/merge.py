@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from checker.model import Result, RunResult, verdict_of
+from checker.model import Coverage, Result, RunResult, verdict_of
 
 # how bad a status is, when two runs judged the same rule
 SEVERITY_OF_STATUS = {"fail": 6, "error": 5, "manual": 4, "waived": 3, "pass": 2, "attested": 2, "skip": 1}
@@ -39,7 +38,7 @@ def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
         started_at=min(r.started_at for r in runs),
         duration_s=max(r.duration_s for r in runs),
         verdict="not ready"
-        if any(r.verdict != "ready" and r.interrupted for r in runs) or coverage.get("required_not_probed")
+        if any(r.verdict != "ready" and r.interrupted for r in runs) or (coverage and coverage.required_not_probed)
         else verdict_of(results, threshold),
         interrupted=any(r.interrupted for r in runs),
         results=results,
@@ -53,28 +52,29 @@ def merge_runs(runs: list[RunResult], fail_on: str | None = None) -> RunResult:
     )
 
 
-def merged_coverage(runs: list[RunResult]) -> dict[str, Any]:
+def merged_coverage(runs: list[RunResult]) -> Coverage | None:
     """The jobs' coverage together: a rule one job probed is probed, whatever another job did not configure."""
-    if not any(run.coverage for run in runs):  # reports from before coverage was recorded: nothing to say
-        return {}
+    recorded = [run.coverage for run in runs if run.coverage is not None]
+    if not recorded:  # reports from before coverage was recorded: nothing to say
+        return None
     probed: dict[str, set[str]] = {}
     missing: dict[str, set[str]] = {}
     erred: dict[str, set[str]] = {}
-    for run in runs:
-        for key, into in (("probed", probed), ("not_configured", missing), ("could_not_probe", erred)):
-            for target, ids in (run.coverage.get(key) or {}).items():
+    for coverage in recorded:
+        for found, into in ((coverage.probed, probed), (coverage.not_configured, missing), (coverage.could_not_probe, erred)):
+            for target, ids in found.items():
                 into.setdefault(target, set()).update(ids)
     seen = {rule_id for ids in probed.values() for rule_id in ids}
-    not_configured = {t: sorted(ids - seen) for t, ids in missing.items() if ids - seen}
-    required = sorted({t for run in runs for t in run.coverage.get("required") or ()})
+    not_configured = {t: tuple(sorted(ids - seen)) for t, ids in missing.items() if ids - seen}
+    required = sorted({t for coverage in recorded for t in coverage.required})
     judged = {result.rule.id for run in runs for result in run.results}
-    left_out = [set(run.coverage.get("deselected") or ()) for run in runs]  # by every job: no job ran them
+    left_out = [set(run.coverage.deselected if run.coverage else ()) for run in runs]  # by every job: no job ran them
     deselected = sorted(set.intersection(*left_out) - judged) if left_out else []
-    return {
-        "probed": {t: sorted(ids) for t, ids in probed.items()},
-        "not_configured": not_configured,
-        "could_not_probe": {t: sorted(ids) for t, ids in erred.items() if t not in probed},
-        "required": required,
-        "required_not_probed": [t for t in required if t not in probed],
-        "deselected": deselected,
-    }
+    return Coverage(
+        probed={t: tuple(sorted(ids)) for t, ids in probed.items()},
+        not_configured=not_configured,
+        could_not_probe={t: tuple(sorted(ids)) for t, ids in erred.items() if t not in probed},
+        required=tuple(required),
+        required_not_probed=tuple(t for t in required if t not in probed),
+        deselected=tuple(deselected),
+    )

@@ -28,12 +28,12 @@ def config_uri(run: RunResult) -> str | None:
     the repository, so the file's bare name stands for it (right when golive runs beside its config)."""
     if not run.config_file:
         return None
-    git = run.context.get("git")
-    folder = git.get("folder") if isinstance(git, dict) else None
-    if isinstance(folder, str) and not folder.startswith(("/", "../")) and ".." not in folder.split("/"):
+    git = run.context.git if run.context else None
+    folder = git.folder if git else None
+    if folder is not None and not folder.startswith(("/", "../")) and ".." not in folder.split("/"):
         return posixpath.join(folder, run.config_file)  # from the repository's root, wherever golive ran
-    shown = run.context.get("config")
-    if isinstance(shown, str) and shown:
+    shown = run.context.config if run.context else None
+    if shown:
         path = posixpath.normpath(shown.replace("\\", "/"))
         if not path.startswith(("/", "../")) and path != ".." and posixpath.basename(path) == run.config_file:
             return path
@@ -67,7 +67,7 @@ def places(run: RunResult, result: Result) -> list[Place]:
     rule, config = result.rule, config_uri(run)
     items = [e for e in result.evidence if isinstance(e.get("file"), str) and e["file"]]
     # a failing document rule lists every document it looked at, and names in its message the ones that fail
-    named = [e for e in items if _line(e.get("line")) or str(e["file"]) in result.message]
+    named = [e for e in items if _line(e.get("line")) or str(e["file"]) in result.full_message]
     found: list[Place] = []
     seen: Counter[tuple[str, str]] = Counter()
     for item in named or items:
@@ -98,4 +98,4 @@ def reported(run: RunResult) -> list[Result]:
 def what_happened(result: Result) -> str:
     """The finding's message, with what its status means when it is not a plain failure."""
     prefix = {Status.ERROR: "could not be checked: ", Status.MANUAL: "needs an attestation: "}.get(result.status, "")
-    return prefix + result.message
+    return prefix + result.full_message

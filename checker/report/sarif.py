@@ -49,7 +49,7 @@ def render(run: RunResult) -> str:
             notifications.append(
                 {
                     "level": "error",
-                    "message": {"text": f"{result.rule.id}: {result.message}"},
+                    "message": {"text": f"{result.rule.id}: {result.full_message}"},
                     "associatedRule": {"id": result.rule.id, "index": index[result.rule.id]},
                 }
             )
@@ -60,7 +60,7 @@ def render(run: RunResult) -> str:
                 "ruleId": result.rule.id,
                 "ruleIndex": index[result.rule.id],
                 "level": SARIF_LEVEL[result.severity],
-                "message": {"text": result.message},
+                "message": {"text": result.full_message},
                 # stable across runs of the same integration (checker/report/places.py says what it hashes)
                 "partialFingerprints": {FINGERPRINT: place.fingerprint},
             }
@@ -74,7 +74,7 @@ def render(run: RunResult) -> str:
                     }
                 ]
             if result.status is Status.WAIVED:
-                item["suppressions"] = [{"kind": "external", "status": "accepted", "justification": result.message}]
+                item["suppressions"] = [{"kind": "external", "status": "accepted", "justification": result.full_message}]
             results.append(item)
     sarif = {
         "$schema": SARIF_SCHEMA,
