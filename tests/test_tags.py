@@ -17,11 +17,11 @@ from typing import Any
 import pydantic
 import pytest
 
-from checker.engine import _assumed as assumed_qualifier
-from checker.engine import _readings as readings_qualifier
 from checker.model import Outcome, Status
 from checker.packs import CatalogRule, load_pack
 from checker.provenance import covers
+from checker.shaping import _assumed as assumed_qualifier
+from checker.shaping import _readings as readings_qualifier
 from tests.conftest import golive
 
 TAG = re.compile(r"\[rests on golive's assumptions?, not the provider's documents: (.*?) \(why: golive explain")
