@@ -28,8 +28,9 @@ CREATE TABLE IF NOT EXISTS resources (
     emitted INTEGER NOT NULL DEFAULT 0,   -- lifecycle events emitted so far (see mintfax.settle)
     settled INTEGER NOT NULL DEFAULT 0    -- reached a final status
 );
--- only flexforward looks labels up by key (a courier retry reuses the failed label)
-CREATE INDEX IF NOT EXISTS labels_by_key ON resources (account, idem_key) WHERE kind = 'label';
+-- a courier retry reuses the label a failure left under its key (features.CourierRetry). Not a partial index on a
+-- kind: a query whose `kind = ?` such an index's WHERE might match is prepared again on every call
+CREATE INDEX IF NOT EXISTS resources_by_key ON resources (account, idem_key);
 CREATE INDEX IF NOT EXISTS resources_open ON resources (account, kind) WHERE settled = 0;
 CREATE TABLE IF NOT EXISTS attempts (account TEXT NOT NULL, scope TEXT NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (account, scope)) WITHOUT ROWID;
@@ -120,6 +121,7 @@ class Store:
         self.db.execute("PRAGMA wal_autocheckpoint=10000")  # fewer, larger checkpoints: cheaper commits under load
         self.db.execute("PRAGMA journal_size_limit=67108864")
         self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute("DROP INDEX IF EXISTS labels_by_key")  # an earlier golive's partial index (see SCHEMA)
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
