@@ -86,33 +86,36 @@ class Served:
 
     def __init__(self, pack: Pack) -> None:
         self.pack = pack
-        facts = pack.facts
-        self.DEFAULT_RATE_LIMIT = facts.rate_limit.requests_per_s if facts.rate_limit else 0.0
-        self.RATE_WINDOW_S = RATE_WINDOWS[facts.rate_limit.window] if facts.rate_limit else 1.0
-        hooks = facts.webhooks
-        # every pack that states its signature delivers (to endpoints registered at `endpoints_path`, where it has one,
-        # or with golive's own POST /_sandbox/webhooks: the pytest plugin's `deliver_to`)
-        self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks else None
-        self.WEBHOOK_FORMAT: dict[str, Any] | None = hooks.serialisation.format() if hooks else None  # a delivery's bytes
-        self.REDELIVERY = hooks.redelivery if hooks else None  # the provider's schedule, which the delivery worker follows
+        with untracked():  # the sandbox's reads are no rule's basis (checker/provenance.py)
+            facts = pack.facts
+            self.DEFAULT_RATE_LIMIT = facts.rate_limit.requests_per_s if facts.rate_limit else 0.0
+            self.RATE_WINDOW_S = RATE_WINDOWS[facts.rate_limit.window] if facts.rate_limit else 1.0
+            hooks = facts.webhooks
+            # every pack that states its signature delivers (to endpoints registered at `endpoints_path`, where it has one,
+            # or with golive's own POST /_sandbox/webhooks: the pytest plugin's `deliver_to`)
+            self.WEBHOOK_SCHEME: SigningScheme | None = hooks.signing() if hooks else None
+            self.WEBHOOK_FORMAT: dict[str, Any] | None = hooks.serialisation.format() if hooks else None  # a delivery's bytes
+            self.REDELIVERY = hooks.redelivery if hooks else None  # the provider's schedule, which the delivery worker follows
 
     def middleware(self, options: SandboxOptions) -> list[Middleware]:
-        idem, replay = self.pack.facts.idempotency, replay_of(self.pack, options)
-        if not replay.echo_header or idem.key_in != "header":
-            return []
-        return [Middleware(EchoKey, header=replay.echo_header, key_header=idem.name, missing=replay.missing_key_echo)]
+        with untracked():  # the sandbox's reads are no rule's basis (checker/provenance.py)
+            idem, replay = self.pack.facts.idempotency, replay_of(self.pack, options)
+            if not replay.echo_header or idem.key_in != "header":
+                return []
+            return [Middleware(EchoKey, header=replay.echo_header, key_header=idem.name, missing=replay.missing_key_echo)]
 
     def configure(self, sandbox: Sandbox) -> None:
-        facts = self.pack.facts
-        sandbox.errors = facts.errors.model_dump()
-        sandbox.correlation_header = facts.correlation_header
-        sandbox.key_header = facts.api_key_header
-        sandbox.key_schemes = tuple(facts.keys.schemes)
-        if facts.rate_limit is not None:
-            names = facts.rate_limit.headers
-            sandbox.rate_headers = (names.limit, names.remaining, names.reset)
-        if facts.idempotency.ttl_hours:
-            sandbox.ttl_s = facts.idempotency.ttl_hours * 3600
+        with untracked():  # the sandbox's reads are no rule's basis (checker/provenance.py)
+            facts = self.pack.facts
+            sandbox.errors = facts.errors.model_dump()
+            sandbox.correlation_header = facts.correlation_header
+            sandbox.key_header = facts.api_key_header
+            sandbox.key_schemes = tuple(facts.keys.schemes)
+            if facts.rate_limit is not None:
+                names = facts.rate_limit.headers
+                sandbox.rate_headers = (names.limit, names.remaining, names.reset)
+            if facts.idempotency.ttl_hours:
+                sandbox.ttl_s = facts.idempotency.ttl_hours * 3600
 
     def routes(self, sandbox: Sandbox) -> list[Route]:
         """The provider's endpoints as the pack states them, each an object holding the facts it needs (read once)."""
