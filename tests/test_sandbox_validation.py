@@ -23,6 +23,7 @@ from checker.sandbox.store import IdempotencyRecord, Store
 from checker.sandbox.validation import (
     Fields,
     FileRule,
+    Invalid,
     KeyRule,
     Keys,
     Upload,
@@ -105,7 +106,7 @@ def test_the_idempotency_key_is_read_from_its_header_or_taken_out_of_the_body() 
 
 
 def test_a_required_key_missing_is_the_packs_validation_error_in_a_body_and_400_in_a_header() -> None:
-    in_body = KeyRule(in_header=False, name="idempotencyKey", required=True, invalid_status=422, invalid_code="invalid")
+    in_body = KeyRule(in_header=False, name="idempotencyKey", required=True, invalid=Invalid(422, "invalid"))
     error = refused(in_body.check, None)
     assert (error.status, error.error, error.errors) == (
         422,
@@ -164,8 +165,7 @@ def fields(**overrides: Any) -> Fields:
         "typed": {"amount": "integer", "capture": "boolean"},
         "patterns": {"to": LinearPattern(r"\+[1-9][0-9]{6,14}")},
         "file": FileRule("file", ("pdf", "png"), "unsupported_media"),
-        "invalid_status": 422,
-        "invalid_code": "validation_failed",
+        "invalid": Invalid(422, "validation_failed"),
     }
     return Fields(**{**settings, **overrides})
 

@@ -22,10 +22,10 @@ from checker import envelope
 from checker.packs import size_limit
 from checker.provenance import untracked
 from checker.sandbox.app import MAX_JSON_BYTES, KeyScope, Sandbox, idempotent, json_bytes, rate_limited, read_body, read_json
-from checker.sandbox.errors import ApiError, validation_error
+from checker.sandbox.errors import ApiError
 from checker.sandbox.forms import FormError, read_form
 from checker.sandbox.store import IdempotencyRecord
-from checker.sandbox.validation import Fields, KeyRule, Keys, Upload, decoded_form
+from checker.sandbox.validation import Fields, Invalid, KeyRule, Keys, Upload, decoded_form
 from checker.sniff import sniff
 
 if TYPE_CHECKING:
@@ -49,11 +49,10 @@ class BodyReader:
     def __init__(self, facts: Facts) -> None:
         with untracked():
             self.encoding = facts.create.encoding
-            self.invalid = facts.sandbox.invalid_status, facts.sandbox.invalid_code
             files = facts.files
             self.max_file_bytes = files.max_bytes if files else DEFAULT_MAX_FILE_BYTES
             self.too_large_error = files.too_large_error if files else "file_too_large"
-        self.compares = compares_bodies(facts)
+        self.compares, self.invalid = compares_bodies(facts), Invalid.of(facts)
 
     def digest(self, data: dict[str, Any]) -> str:
         """What a reused key's body is compared by (nothing where the pack compares no bodies)."""
@@ -66,7 +65,7 @@ class BodyReader:
         if self.encoding == "json":
             body = await read_json(request)
             if not isinstance(body, dict):
-                raise validation_error("body", "must be a JSON object", *self.invalid)
+                raise self.invalid.error([("body", "must be a JSON object")])
         else:
             body = decoded_form(await read_body(request, MAX_JSON_BYTES))
         return body, self.digest(body) if digest else ""
@@ -103,7 +102,7 @@ class Magic:
         with untracked():
             self.field = facts.sandbox.magic_field
             self.behaviours = {value: name for name, value in facts.magic.items()}
-            self.invalid = facts.sandbox.invalid_status, facts.sandbox.invalid_code
+        self.invalid = Invalid.of(facts)
 
     def first_attempt(self, account: str, key: str | None, what: str) -> bool:
         if key is not None:
@@ -118,9 +117,7 @@ class Magic:
         if name == "rate_limited" and self.first_attempt(account, key, "rate"):
             raise ApiError(429, "rate_limited", "Too many requests.", "Wait 2 s (Retry-After).", headers={"Retry-After": "2"})
         if name == "invalid":
-            field = self.field or "body"
-            status, code = self.invalid
-            raise ApiError(status, code, f"{field}: is invalid", "Fix the request.", errors=[{"field": field, "message": "is invalid"}])
+            raise self.invalid.error([(self.field or "body", "is invalid")], "Fix the request.")
         if name in ("insufficient_balance", "insufficient_funds"):
             raise ApiError(402, name, "The balance cannot cover this request.", "Top up your balance.")
 

@@ -16,7 +16,7 @@ from checker.envelope import form_decode
 from checker.provenance import untracked
 from checker.sandbox.app import Sandbox, loopback_url, rate_limited, read_body, read_json, refuse_cross_origin
 from checker.sandbox.errors import ApiError, validation_error
-from checker.sandbox.validation import Keys
+from checker.sandbox.validation import Invalid, Keys
 from checker.signing import SecretError, SigningScheme, fresh_secret
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ class WebhookEndpoints:
             self.path, self.registration = hooks.endpoints_path, Registration.of(hooks)
             self.known = list(hooks.event_types)
             self.form = facts.create.encoding == "form"
-            self.invalid_answer = facts.sandbox.invalid_status, facts.sandbox.invalid_code
+        self.invalid_answer = Invalid.of(facts)
 
     def shown(self, endpoint: dict[str, Any]) -> dict[str, Any]:
         """An endpoint as the provider lists it: its field names, `created` as its events write it."""
@@ -109,7 +109,7 @@ class WebhookEndpoints:
             raise ApiError(400, "invalid_request", "The body is not a usable form.", "Send application/x-www-form-urlencoded.") from None
 
     def invalid(self, field: str, message: str) -> ApiError:
-        return validation_error(field, message, *self.invalid_answer)
+        return self.invalid_answer.error([(field, message)])
 
     def requested(self, body: Any) -> tuple[str, list[str]]:
         """The URL and the event types a registration asks for (the wildcard stored as '*'), or the pack's 4xx."""

@@ -105,6 +105,32 @@ class Keys:
         return account_of(key)
 
 
+# ---------------------------------------------------------------- the pack's validation error
+
+
+@dataclasses.dataclass(frozen=True)
+class Invalid:
+    """The pack's answer to an invalid request (`sandbox.invalid_status`, `sandbox.invalid_code`): every invalid field
+    named, in the message and in the envelope's list of errors."""
+
+    status: int = 400
+    code: str = "validation_failed"
+
+    @classmethod
+    def of(cls, facts: Facts) -> Invalid:
+        with untracked():
+            return cls(facts.sandbox.invalid_status, facts.sandbox.invalid_code)
+
+    def error(self, problems: list[tuple[str, str]], action: str = "Fix the invalid fields and send the request again.") -> ApiError:
+        return ApiError(
+            self.status,
+            self.code,
+            "; ".join(f"{name}: {message}" for name, message in problems),
+            action,
+            errors=[{"field": name, "message": message} for name, message in problems],
+        )
+
+
 # ---------------------------------------------------------------- the idempotency key
 
 
@@ -127,21 +153,13 @@ class KeyRule:
     name: str
     required: bool = False
     max_length: int = MAX_KEY_LENGTH
-    invalid_status: int = 400
-    invalid_code: str = "validation_failed"
+    invalid: Invalid = Invalid()
 
     @classmethod
     def of(cls, facts: Facts) -> KeyRule:
         with untracked():
-            idem, emulation = facts.idempotency, facts.sandbox
-            return cls(
-                idem.key_in == "header",
-                idem.name,
-                idem.required,
-                idem.max_length or MAX_KEY_LENGTH,
-                emulation.invalid_status,
-                emulation.invalid_code,
-            )
+            idem = facts.idempotency
+            return cls(idem.key_in == "header", idem.name, idem.required, idem.max_length or MAX_KEY_LENGTH, Invalid.of(facts))
 
     def in_headers(self, headers: Mapping[str, str]) -> str | None:
         return headers.get(self.name) or None if self.in_header else None
@@ -155,12 +173,8 @@ class KeyRule:
 
     def check(self, key: str | None) -> None:
         if key is None and self.required and not self.in_header:  # a missing field: the pack's validation error
-            raise ApiError(
-                self.invalid_status,
-                self.invalid_code,
-                f"{self.name}: is required in every request",
-                "Send a unique key per operation; the same key can be reused for a retry.",
-                errors=[{"field": self.name, "message": "is required in every request"}],
+            raise self.invalid.error(
+                [(self.name, "is required in every request")], "Send a unique key per operation; the same key can be reused for a retry."
             )
         if key is None and self.required:
             raise ApiError(
@@ -249,8 +263,7 @@ class Fields:
     typed: Mapping[str, str] = dataclasses.field(default_factory=dict)
     patterns: Mapping[str, LinearPattern] = dataclasses.field(default_factory=dict)
     file: FileRule = FileRule(None)
-    invalid_status: int = 400
-    invalid_code: str = "validation_failed"
+    invalid: Invalid = Invalid()
 
     @classmethod
     def of(cls, facts: Facts) -> Fields:
@@ -262,9 +275,7 @@ class Fields:
                 files.unsupported_error if files is not None else "unsupported_file_type",
             )
             patterns = {name: LinearPattern(pattern) for name, pattern in emulation.patterns.items()}
-            return cls(
-                tuple(emulation.required), dict(emulation.required_types), patterns, file, emulation.invalid_status, emulation.invalid_code
-            )
+            return cls(tuple(emulation.required), dict(emulation.required_types), patterns, file, Invalid.of(facts))
 
     def check(self, data: dict[str, Any]) -> None:
         problems = self.problems(data)
@@ -278,13 +289,7 @@ class Fields:
                 errors=[{"field": self.file.field or "file", "message": f"unsupported type {upload.kind}"}],
             )
         if problems:
-            raise ApiError(
-                self.invalid_status,
-                self.invalid_code,
-                "; ".join(f"{name}: {message}" for name, message in problems),
-                "Fix the invalid fields and send the request again.",
-                errors=[{"field": name, "message": message} for name, message in problems],
-            )
+            raise self.invalid.error(problems)
 
     def problems(self, data: dict[str, Any]) -> list[tuple[str, str]]:
         """(field, what is wrong with it), in the order required, typed, patterns."""
