@@ -1,5 +1,6 @@
 """The sandbox's shared machinery: auth, the error envelope, idempotency, rate limiting, bounded bodies, control
-endpoints. It imports nothing else of the sandbox; `packed.py` builds the app from a pack."""
+endpoints. Of the sandbox it imports only its leaves (clock, store, errors, validation); `packed.py` builds the app from a
+pack, with the endpoints of `endpoints.py` and `registration.py`."""
 
 from __future__ import annotations
 
