@@ -1,12 +1,10 @@
 """The sandbox's shared machinery: auth, the error envelope, idempotency, rate limiting, bounded bodies, control
-endpoints. It imports nothing else of the sandbox; `packed.py` builds the app from a pack."""
+endpoints. Of the sandbox it imports only its leaves (clock, store, errors, validation); `packed.py` builds the app from a
+pack, with the endpoints of `endpoints.py` and `registration.py`."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
 import hmac
 import ipaddress
 import json
@@ -15,28 +13,25 @@ import math
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from checker.envelope import error_answer
 from checker.sandbox.clock import SandboxClock, TokenBucket
+from checker.sandbox.errors import ApiError as ApiError  # imported from here by the features
+from checker.sandbox.errors import validation_error
 from checker.sandbox.store import IdempotencyRecord, Store
-
-if TYPE_CHECKING:
-    pass
+from checker.sandbox.validation import Keys, parsed_json
 
 log = logging.getLogger("golive.sandbox")
-MAX_KEY_LENGTH = 255
 TTL_S = 24 * 3600
 ENV = "test"  # the sandbox is the test environment; live keys are refused
 
 
 MAX_JSON_BYTES = 1024 * 1024  # a JSON request body (a submission, a label, a webhook registration)
-MAX_JSON_DEPTH = 32  # nesting of a JSON body: far beyond any real request, far below a recursion limit
 BODY_TIMEOUT_S = 30.0  # a request body that trickles in slower than this is cut off (408)
 CLOCK_LIMIT_S = 10 * 365 * 24 * 3600.0  # how far POST /_sandbox/clock may move the clock in one step
 CONTROL_TOKEN_HEADER = "X-Golive-Control-Token"
@@ -78,52 +73,6 @@ class Sandbox:
     key_schemes: tuple[str, ...] = ("bearer",)  # how a key may be sent in Authorization (a pack's keys.schemes)
 
 
-class ApiError(Exception):
-    """A non-2xx answer in the provider's error envelope."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        message: str,
-        action: str = "",
-        *,
-        errors: list[dict[str, str]] | None = None,
-        headers: dict[str, str] | None = None,
-        extra: dict[str, Any] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.error, self.message, self.action = status, error, message, action
-        self.errors, self.headers = errors, headers or {}
-        self.extra = extra or {}  # values at dotted paths of a pack's envelope (a replay's existing resource id)
-
-    def response(self, envelope: dict[str, Any] | None = None) -> Response:
-        """The error in `envelope`'s shape (a pack's facts.errors), or golive's default (mintfax's) without one."""
-        if not envelope:
-            body: dict[str, Any] = {"error": self.error, "message": self.message, "action": self.action}
-            if self.errors:
-                body["context"] = {"errors": self.errors}
-            return JSONResponse(body, status_code=self.status, headers=self.headers)
-        fields = [(e["field"], e["message"]) for e in self.errors or ()]
-        payload, headers = error_answer(envelope, self.status, self.error, self.message, self.action, fields, self.extra)
-        return Response(payload, status_code=self.status, headers={**headers, **self.headers}, media_type="application/json")
-
-
-def validation_error(field_name: str, message: str, status: int = 422, code: str = "validation_failed") -> ApiError:
-    return ApiError(
-        status,
-        code,
-        f"{field_name}: {message}",
-        "Fix the invalid fields and send the request again.",
-        errors=[{"field": field_name, "message": message}],
-    )
-
-
-def account_of(key: str) -> str:
-    """The account a key stands for, as stored: a digest, so the state file never holds a key."""
-    return "acct_" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
 def authenticate(
     request: Request,
     live_prefixes: tuple[str, ...] = (),
@@ -131,44 +80,8 @@ def authenticate(
     key_header: str | None = None,
     schemes: tuple[str, ...] = ("bearer",),
 ) -> str:
-    """The account a request belongs to (see `account_of`): one per key, sent in Authorization in each style the
-    provider documents (`schemes`: a bearer key; HTTP Basic with the key as the user name, as Stripe's API reference
-    shows with curl -u sk_test_…:) or, where the provider takes it in a header of its own (`key_header`: Adyen's
-    X-API-Key), there only."""
-    if key_header:
-        key = request.headers.get(key_header, "").strip()
-        if not key:
-            raise ApiError(401, "unauthorized", f"Missing {key_header} header.", f"Send {key_header}: <sandbox key>.")
-    else:
-        key = _authorization_key(request.headers.get("authorization", ""), schemes)
-        if not key:
-            styles = " or ".join(AUTH_STYLES[s] for s in schemes)
-            raise ApiError(401, "unauthorized", "Missing or malformed Authorization header.", f"Send {styles}.")
-    if key.startswith(live_prefixes) or "_live_" in key:
-        raise ApiError(401, "live_key_in_sandbox", "A live key cannot be used with the sandbox.", "Use your sandbox (test) key.")
-    if test_prefixes and not key.startswith(test_prefixes):
-        raise ApiError(
-            401, "invalid_api_key", "The API key is not a sandbox key.", f"Sandbox keys start with {' or '.join(test_prefixes)}."
-        )
-    return account_of(key)
-
-
-AUTH_STYLES = {"bearer": "Authorization: Bearer <sandbox key>", "basic": "HTTP Basic with the sandbox key as the user name"}
-
-
-def _authorization_key(header: str, schemes: tuple[str, ...]) -> str:
-    """The key an Authorization header carries in one of `schemes`, else ''."""
-    scheme, _, credentials = header.partition(" ")
-    scheme, credentials = scheme.lower(), credentials.strip()
-    if scheme == "bearer" and "bearer" in schemes:
-        return credentials
-    if scheme == "basic" and "basic" in schemes:
-        try:
-            user = base64.b64decode(credentials, validate=True).decode("utf-8").partition(":")[0]
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-        return user.strip()
-    return ""
+    """The account a request belongs to: `Keys.account` (checker/sandbox/validation.py) of its headers."""
+    return Keys(live_prefixes, test_prefixes, key_header, schemes).account(request.headers)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -201,34 +114,6 @@ async def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
     return parsed_json(await read_body(request, limit))
 
 
-def parsed_json(body: bytes) -> Any:
-    """A body read whole (`read_body`) as JSON, within MAX_JSON_DEPTH levels, whose strings are text; else 400."""
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        raise ApiError(400, "invalid_json", "The body is not valid JSON.", "Send a JSON object.") from None
-    problem = _json_problem(data)
-    if problem:
-        raise ApiError(400, "invalid_json", f"The body is not usable JSON: {problem}.", "Send a plain JSON object.")
-    return data
-
-
-def _json_problem(data: Any) -> str | None:
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return f"nested deeper than {MAX_JSON_DEPTH} levels"
-        if isinstance(value, str) and any("\ud800" <= c <= "\udfff" for c in value):
-            return "a string holds a lone surrogate (\\ud800-\\udfff)"
-        if isinstance(value, dict):
-            stack.extend((k, depth + 1) for k in value)
-            stack.extend((v, depth + 1) for v in value.values())
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value)
-    return None
-
-
 def loopback_url(url: str) -> bool:
     """Whether an http(s) URL names this machine (127.0.0.0/8, ::1 or localhost)."""
     host = (urlsplit(url).hostname or "").lower()
@@ -238,16 +123,6 @@ def loopback_url(url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def check_key_length(key: str, limit: int = MAX_KEY_LENGTH) -> None:
-    if len(key) > limit:
-        raise ApiError(
-            400,
-            "idempotency_key_too_long",
-            f"Idempotency keys are at most {limit} characters (got {len(key)}).",
-            "Use a UUID or a hash as the key.",
-        )
 
 
 @dataclass
@@ -353,43 +228,48 @@ def rate_limited(sandbox: Sandbox, account: str) -> dict[str, str]:
 
 
 def control_routes(sandbox: Sandbox) -> list[Route]:
+    """golive's own endpoints, beside the provider's (`Control`)."""
+    control = Control(sandbox)
+    return [
+        Route("/_sandbox/stats", control.stats, methods=["GET"]),
+        Route("/_sandbox/resources", control.resources, methods=["GET"]),
+        Route("/_sandbox/clock", control.clock, methods=["POST"]),
+        Route("/_sandbox/events", control.events, methods=["GET"]),
+    ]
+
+
+class Control:
     """golive's own endpoints, beside the provider's. Each takes the account's key and moves or shows that account
     only; moving every account's clock takes the control token `golive sandbox` printed. None takes a request a web
     page of another origin can make (`refuse_cross_origin`), nor a clock move that is not JSON: a page can send a
     `text/plain` or form POST to 127.0.0.1 without asking, but no key, no token and no JSON without the browser asking
     first (CORS), which this sandbox never grants."""
 
-    async def stats(request: Request) -> Response:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def account(self, request: Request) -> str:
         refuse_cross_origin(request)
-        account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
+        return authenticate(request, key_header=self.sandbox.key_header, schemes=self.sandbox.key_schemes)
+
+    async def stats(self, request: Request) -> Response:
+        sandbox, account = self.sandbox, self.account(request)
         return JSONResponse(
             {"provider": sandbox.provider, "resources": sandbox.store.count_resources(account), "clock_offset_s": sandbox.clock.offset_s}
         )
 
-    async def clock(request: Request) -> Response:
+    async def clock(self, request: Request) -> Response:
         refuse_cross_origin(request)
         raw = await read_body(request, 4096)  # first: a body over its limit is refused while it arrives, whatever its type
         if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
             raise ApiError(415, "unsupported_media_type", "POST /_sandbox/clock takes a JSON body.", "Send Content-Type: application/json.")
-        body = parsed_json(raw)
-        if not isinstance(body, dict):
-            raise validation_error("advance_s", "a number of seconds is required", 400)
-        try:
-            seconds = float(body["advance_s"])
-        except (ValueError, KeyError, TypeError):
-            raise validation_error("advance_s", "a number of seconds is required", 400) from None
-        if not math.isfinite(seconds) or abs(seconds) > CLOCK_LIMIT_S:
-            raise validation_error("advance_s", f"must be a finite number of seconds, at most {CLOCK_LIMIT_S:g} either way", 400)
-        scope = body.get("scope", "account")
-        if scope not in ("sandbox", "account"):
-            raise validation_error(
-                "scope", "must be 'account' (the caller's clock) or 'sandbox' (every account's, with the control token)", 400
-            )
+        seconds, scope = clock_move(parsed_json(raw))
+        clock = self.sandbox.clock
         if scope == "account":  # only the caller's account: its keys age, its resources settle, no other account's do
-            account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
-            sandbox.clock.advance(seconds, account)
-            return JSONResponse({"clock_offset_s": sandbox.clock.offset_s + sandbox.clock.accounts[account]})
-        if not holds_control_token(request, sandbox):
+            account = authenticate(request, key_header=self.sandbox.key_header, schemes=self.sandbox.key_schemes)
+            clock.advance(seconds, account)
+            return JSONResponse({"clock_offset_s": clock.offset_s + clock.accounts[account]})
+        if not holds_control_token(request, self.sandbox):
             raise ApiError(
                 403,
                 "control_token_required",
@@ -397,32 +277,44 @@ def control_routes(sandbox: Sandbox) -> list[Route]:
                 f"Send {CONTROL_TOKEN_HEADER} with the token golive sandbox printed at start, or move your own account's clock "
                 "with your key (scope 'account').",
             )
-        sandbox.clock.advance(seconds)
-        return JSONResponse({"clock_offset_s": sandbox.clock.offset_s})
+        clock.advance(seconds)
+        return JSONResponse({"clock_offset_s": clock.offset_s})
 
-    async def events(request: Request) -> Response:
-        refuse_cross_origin(request)
-        account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
+    async def events(self, request: Request) -> Response:
+        sandbox, account = self.sandbox, self.account(request)
         sandbox.settle(account)
         return JSONResponse({"data": sandbox.store.events(account), "deliveries": sandbox.store.deliveries(account)})
 
-    async def resources(request: Request) -> Response:
+    async def resources(self, request: Request) -> Response:
         """What the sandbox created: the account's resources (a key), or every account's (the control token)."""
         refuse_cross_origin(request)
+        sandbox = self.sandbox
         if holds_control_token(request, sandbox):
             for account in sandbox.store.accounts():  # each lifecycle moved along on its clock first, as a GET of one is
                 sandbox.settle(account)
             return JSONResponse({"data": sandbox.store.resources()})
-        account = authenticate(request, key_header=sandbox.key_header, schemes=sandbox.key_schemes)
+        account = self.account(request)
         sandbox.settle(account)
         return JSONResponse({"data": sandbox.store.resources(account)})
 
-    return [
-        Route("/_sandbox/stats", stats, methods=["GET"]),
-        Route("/_sandbox/resources", resources, methods=["GET"]),
-        Route("/_sandbox/clock", clock, methods=["POST"]),
-        Route("/_sandbox/events", events, methods=["GET"]),
-    ]
+
+def clock_move(body: Any) -> tuple[float, str]:
+    """(seconds, scope) of a POST /_sandbox/clock body: a finite `advance_s` within CLOCK_LIMIT_S either way, and the
+    scope `account` (the default) or `sandbox`; else 400."""
+    if not isinstance(body, dict):
+        raise validation_error("advance_s", "a number of seconds is required", 400)
+    try:
+        seconds = float(body["advance_s"])
+    except (ValueError, KeyError, TypeError):
+        raise validation_error("advance_s", "a number of seconds is required", 400) from None
+    if not math.isfinite(seconds) or abs(seconds) > CLOCK_LIMIT_S:
+        raise validation_error("advance_s", f"must be a finite number of seconds, at most {CLOCK_LIMIT_S:g} either way", 400)
+    scope = body.get("scope", "account")
+    if scope not in ("sandbox", "account"):
+        raise validation_error(
+            "scope", "must be 'account' (the caller's clock) or 'sandbox' (every account's, with the control token)", 400
+        )
+    return seconds, scope
 
 
 def holds_control_token(request: Request, sandbox: Sandbox) -> bool:

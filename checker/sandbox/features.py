@@ -85,6 +85,7 @@ class CourierRetry(Feature):
         self.field = pack.facts.sandbox.magic_field or "courier"
         self.failing = pack.facts.magic.get("transient_courier")
         self.kind = pack.facts.create.noun
+        self.created_status = pack.facts.create.created_status
 
     async def _create(self, account: str, data: dict[str, Any], scope: KeyScope | None) -> Response:
         store, now = self.sandbox.store, self.sandbox.clock.now(account)
@@ -111,14 +112,16 @@ class CourierRetry(Feature):
                         courierTrackingNumber=None,
                         error={"code": "courier_unavailable", "message": "The courier service returned an error."},
                     )
-                store.insert_resource(db, label["id"], account, self.kind, key, label["status"], label, now)
+                text = json.dumps(label)  # stored and answered alike
+                store.insert_resource(db, label["id"], account, self.kind, key, label["status"], text, now)
             else:
                 label.update(status="created", courier=courier, courierOrderNumber=number, courierTrackingNumber=number + "CN", error=None)
                 store.update_resource(db, label["id"], "created", label)
-            payload = json.dumps(label).encode()
+                text = json.dumps(label)
+            payload = text.encode()
             if label["status"] == "created" and scope is not None:
-                scope.save(self.pack.facts.create.created_status, payload)
-        status = 502 if label["status"] == "failed" else self.pack.facts.create.created_status
+                scope.save(self.created_status, payload)
+        status = 502 if label["status"] == "failed" else self.created_status
         return Response(payload, status_code=status, media_type="application/json")
 
     def routes(self) -> list[Route]:

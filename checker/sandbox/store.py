@@ -7,6 +7,7 @@ Requests in flight are not state: they live in memory (see app.idempotent).
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Mapping
@@ -28,7 +29,8 @@ CREATE TABLE IF NOT EXISTS resources (
     emitted INTEGER NOT NULL DEFAULT 0,   -- lifecycle events emitted so far (see mintfax.settle)
     settled INTEGER NOT NULL DEFAULT 0    -- reached a final status
 );
--- only flexforward looks labels up by key (a courier retry reuses the failed label)
+-- only flexforward looks labels up by key (a courier retry reuses the failed label). A partial index: a query's
+-- `kind = ?` would be planned again on every call, with the value bound (Store.of_kind writes the kind in instead)
 CREATE INDEX IF NOT EXISTS labels_by_key ON resources (account, idem_key) WHERE kind = 'label';
 CREATE INDEX IF NOT EXISTS resources_open ON resources (account, kind) WHERE settled = 0;
 CREATE TABLE IF NOT EXISTS attempts (account TEXT NOT NULL, scope TEXT NOT NULL, n INTEGER NOT NULL,
@@ -125,6 +127,15 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def of_kind(self, sql: str, kind: str, **params: Any) -> sqlite3.Cursor:
+        """`sql` run with the resource kind written in at `{kind}`, as a literal. As a parameter, `kind = ?` is a term the
+        partial index's `WHERE kind = 'label'` might match, and SQLite prepares such a statement again on every call
+        with the value bound; a literal gets that same plan once (a kind holding NUL, which SQL text cannot, stays a
+        parameter)."""
+        if "\x00" in kind:
+            return self.db.execute(sql.format(kind=":kind"), {**params, "kind": kind})
+        return self.db.execute(_with_kind(sql, kind), params)
+
     def transaction(self) -> sqlite3.Connection:
         """`with store.transaction() as db:` runs the block in one IMMEDIATE transaction."""
         return _Transaction(self.db)  # type: ignore[return-value]
@@ -189,22 +200,29 @@ class Store:
         )
 
     def get_resource(self, account: str, kind: str, rid: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT data FROM resources WHERE id = ? AND account = ? AND kind = ?", (rid, account, kind)).fetchone()
+        row = self.of_kind(
+            "SELECT data FROM resources WHERE id = :id AND account = :account AND kind = {kind}", kind, id=rid, account=account
+        ).fetchone()
         return json.loads(row[0]) if row else None
 
     def failed_by_key(self, account: str, kind: str, idem_key: str, since: float) -> dict[str, Any] | None:
         """The resource a failure left `failed` under this key, created after `since` (while the key is live)."""
-        row = self.db.execute(
-            "SELECT data FROM resources WHERE account = ? AND idem_key = ? AND kind = ? AND status = 'failed' AND created_at > ? "
-            "ORDER BY created_at DESC LIMIT 1",
-            (account, idem_key, kind, since),
+        row = self.of_kind(
+            "SELECT data FROM resources WHERE account = :account AND idem_key = :key AND kind = {kind} AND status = 'failed' "
+            "AND created_at > :since ORDER BY created_at DESC LIMIT 1",
+            kind,
+            account=account,
+            key=idem_key,
+            since=since,
         ).fetchone()
         return json.loads(row[0]) if row else None
 
     def open_resources(self, account: str, kind: str) -> list[tuple[str, float, dict[str, Any], int]]:
         """(id, created_at, data, events emitted) of the resources not yet in a final status."""
-        rows = self.db.execute(
-            "SELECT id, created_at, data, emitted FROM resources WHERE account = ? AND kind = ? AND settled = 0", (account, kind)
+        rows = self.of_kind(
+            "SELECT id, created_at, data, emitted FROM resources WHERE account = :account AND kind = {kind} AND settled = 0",
+            kind,
+            account=account,
         ).fetchall()
         return [(r[0], r[1], json.loads(r[2]), r[3]) for r in rows]
 
@@ -313,6 +331,11 @@ class Store:
     def events(self, account: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT payload FROM events WHERE account = ? ORDER BY created_at", (account,)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _with_kind(sql: str, kind: str) -> str:
+    return sql.format(kind="'" + kind.replace("'", "''") + "'")
 
 
 class _Transaction:
