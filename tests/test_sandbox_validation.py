@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import re2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.datastructures import Headers
 
 from checker.linear_regex import LinearPattern
@@ -27,6 +29,7 @@ from checker.sandbox.validation import (
     KeyRule,
     Keys,
     Upload,
+    _plainly_usable,
     account_of,
     authorization_key,
     decoded_form,
@@ -305,3 +308,66 @@ def test_replayed_bodies_keep_their_bytes() -> None:
     mintfax = load_pack("mintfax")
     answer = Replay(mintfax.facts, replay_of(mintfax, SandboxOptions())).answer(record, "")
     assert answer.body == body and answer.status_code == mintfax.facts.create.created_status
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.characters(), max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(alphabet=st.characters(), max_size=4), inner, max_size=3),
+    max_leaves=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values, st.booleans(), st.sampled_from(["utf-8", "utf-16-le", "utf-16-be", "utf-32-le"]), st.integers(0, 40))
+def test_the_bytes_only_shortcut_never_passes_a_body_the_walk_refuses(value: Any, ascii_only: bool, encoding: str, depth: int):
+    """`parsed_json` skips the walk (`json_problem`) where the body's bytes alone show it cannot find anything: that must
+    never let through what the walk would refuse (a lone surrogate, raw or escaped, in any encoding json.loads reads;
+    nesting past MAX_JSON_DEPTH)."""
+    text = "[" * depth + json.dumps(value, ensure_ascii=ascii_only) + "]" * depth
+    body = text.encode(encoding, "surrogatepass")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return
+    if _plainly_usable(body):
+        assert json_problem(data) is None, body
+
+
+def test_a_multipart_body_that_stops_arriving_is_408_like_a_json_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A body is bounded in time whatever its encoding (a multipart create was read without a bound, so a client that
+    sent half a form held its connection open for good)."""
+    import asyncio
+
+    from checker.sandbox import endpoints
+    from checker.sandbox.packed import build_app
+
+    monkeypatch.setattr(endpoints, "BODY_TIMEOUT_S", 0.2)
+    boundary = "b0undary"
+    half = f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n\r\n%PDF-1.4 and then nothing'.encode()
+    headers = [
+        (b"authorization", b"Bearer fx_test_0123456789abcdef"),
+        (b"idempotency-key", b"stalled-1"),
+        (b"content-type", f"multipart/form-data; boundary={boundary}".encode()),
+    ]
+    scope = {"type": "http", "method": "POST", "path": "/v1/fax", "headers": headers, "query_string": b"", "client": ("127.0.0.1", 1)}
+    scope |= {"asgi": {"version": "3.0"}, "http_version": "1.1", "scheme": "http", "root_path": "", "raw_path": b"/v1/fax"}
+    messages: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        sent = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if sent:
+                await asyncio.sleep(3600)  # the rest of the body never comes
+            sent = True
+            return {"type": "http.request", "body": half, "more_body": True}
+
+        async def send(message: dict[str, Any]) -> None:
+            messages.append(message)
+
+        await asyncio.wait_for(build_app("mintfax")(scope, receive, send), 10)
+
+    asyncio.run(run())
+    assert messages[0]["status"] == 408
+    assert json.loads(messages[1]["body"])["error"] == "request_timeout"

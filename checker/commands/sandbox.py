@@ -16,7 +16,7 @@ def serve(
 
     pack = load_pack(provider)
     options = SandboxOptions(rate_limit=rate_limit, replay_style=replay_style, allow_remote_webhooks=remote_webhooks)
-    click.echo(f"golive sandbox: {pack.name} on http://{host}:{port}  (state: {db or 'temporary'})", err=True)
+    click.echo(f"golive sandbox: {pack.name} on http://{host}:{port}  (state: {db or 'in memory'})", err=True)
     # the one thing that moves every account's clock (a key moves its own account's): printed once, for this run only
     click.echo(f"golive sandbox: control token {options.control_token} ({CONTROL_TOKEN_HEADER}, for every account's clock)", err=True)
     try:

@@ -99,10 +99,12 @@ async def read_body(request: Request, limit: int) -> bytes:
                     raise _too_large(limit)
                 chunks.append(chunk)
     except TimeoutError:
-        raise ApiError(
-            408, "request_timeout", f"The body did not arrive within {BODY_TIMEOUT_S:g} s.", "Send the whole request at once."
-        ) from None
+        raise body_timeout() from None
     return b"".join(chunks)
+
+
+def body_timeout() -> ApiError:
+    return ApiError(408, "request_timeout", f"The body did not arrive within {BODY_TIMEOUT_S:g} s.", "Send the whole request at once.")
 
 
 def _too_large(limit: int) -> ApiError:

@@ -21,7 +21,18 @@ from starlette.responses import JSONResponse, Response
 from checker import envelope
 from checker.packs import size_limit
 from checker.provenance import untracked
-from checker.sandbox.app import MAX_JSON_BYTES, KeyScope, Sandbox, idempotent, json_bytes, rate_limited, read_body, read_json
+from checker.sandbox.app import (
+    BODY_TIMEOUT_S,
+    MAX_JSON_BYTES,
+    KeyScope,
+    Sandbox,
+    body_timeout,
+    idempotent,
+    json_bytes,
+    rate_limited,
+    read_body,
+    read_json,
+)
 from checker.sandbox.errors import ApiError
 from checker.sandbox.forms import FormError, read_form
 from checker.sandbox.store import IdempotencyRecord
@@ -72,8 +83,10 @@ class BodyReader:
 
     async def _multipart(self, request: Request, digest: bool) -> tuple[dict[str, Any], str]:
         try:
-            form = await read_form(request, max_file_bytes=self.max_file_bytes)
+            form = await read_form(request, max_file_bytes=self.max_file_bytes, timeout_s=BODY_TIMEOUT_S)
         except FormError as exc:
+            if exc.kind == "timeout":
+                raise body_timeout() from None
             if exc.kind == "too_large":
                 raise ApiError(
                     422, self.too_large_error, f"Files must be {size_limit(self.max_file_bytes)}.", "Compress or split the document."
@@ -252,7 +265,7 @@ class CreateEndpoint:
 
     def answer_headers(self, request: Request, key: str | None) -> dict[str, str]:
         """What every answer to a create carries, errors too: the correlation id echoed (the key's echo, on every POST
-        answer, is packed.EchoKey's)."""
+        answer, is packed.EchoKey's, added by packed.Answers)."""
         name = self.parts.correlation_header
         if name and (cid := request.headers.get(name)):
             return {name: cid}

@@ -6,6 +6,7 @@ request than Starlette's form parser here, which the throughput benchmark showed
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO
@@ -18,7 +19,7 @@ SPOOL_BYTES = 1024 * 1024
 
 
 class FormError(Exception):
-    """The body is not a form we can read: (kind, message) with kind in {invalid, too_large}."""
+    """The body is not a form we can read: (kind, message) with kind in {invalid, too_large, timeout}."""
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
@@ -50,12 +51,24 @@ class Form:
         self.close()
 
 
-async def read_form(request: Request, *, max_file_bytes: int, max_parts: int = 16) -> Form:
+async def read_form(request: Request, *, max_file_bytes: int, timeout_s: float, max_parts: int = 16) -> Form:
+    """The form, read while it arrives: refused as soon as a file passes `max_file_bytes` or a field MAX_FIELD_BYTES,
+    or when the whole body has not arrived within `timeout_s` (FormError kind `timeout`)."""
     content_type, options = multipart.parse_options_header(request.headers.get("content-type", ""))
     if content_type != "multipart/form-data" or not options.get("boundary"):
         raise FormError("invalid", "expected multipart/form-data with a boundary")
     parser = multipart.PushMultipartParser(options["boundary"], max_segment_count=max_parts)
     form = Form()
+    try:
+        async with asyncio.timeout(timeout_s):
+            await _parse(request, parser, form, max_file_bytes)
+    except TimeoutError:
+        form.close()
+        raise FormError("timeout", f"the body did not arrive within {timeout_s:g} s") from None
+    return form
+
+
+async def _parse(request: Request, parser: multipart.PushMultipartParser, form: Form, max_file_bytes: int) -> None:
     segment: multipart.MultipartSegment | None = None
     value = bytearray()
     upload: Upload | None = None
@@ -92,7 +105,8 @@ async def read_form(request: Request, *, max_file_bytes: int, max_parts: int = 1
         if upload is not None:
             upload.file.close()
         raise FormError("invalid", str(exc)) from None
-    except FormError:
+    except BaseException:  # FormError, or the timeout's cancellation: nothing spooled is left open
         form.close()
+        if upload is not None:
+            upload.file.close()
         raise
-    return form

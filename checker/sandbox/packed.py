@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from checker.packs import BUILTIN_PACKS
 from checker.provenance import untracked
@@ -35,7 +33,7 @@ from checker.sandbox.app import ApiError, Sandbox, SandboxOptions, control_route
 from checker.sandbox.clock import SandboxClock, TokenBucket
 from checker.sandbox.endpoints import CreateEndpoint, ReadEndpoint
 from checker.sandbox.registration import DeliverTo, WebhookEndpoints
-from checker.sandbox.store import Store
+from checker.sandbox.store import MEMORY, LostWrite, Store
 from checker.sandbox.webhooks import DeliveryWorker, Redelivery
 from checker.signing import SigningScheme
 
@@ -57,25 +55,21 @@ def replay_of(pack: Pack, options: SandboxOptions) -> ReplayFacts:
 class EchoKey:
     """The idempotency key echoed on every POST answer, errors too (401, 422, 429; webhook registration), where the
     pack names an echo header (`idempotency.replay.echo_header`): the key sent, or `missing_key_echo` without one.
-    golive's own /_sandbox control endpoints are not the provider's and get none."""
+    golive's own /_sandbox control endpoints are not the provider's and get none. (Added by `Answers`.)"""
 
-    def __init__(self, app: ASGIApp, header: str, key_header: str, missing: str | None) -> None:
-        self.app, self.header, self.key_header, self.missing = app, header.lower().encode(), key_header.lower().encode(), missing
+    def __init__(self, header: str, key_header: str, missing: str | None) -> None:
+        self.header, self.key_header, self.missing = header.lower().encode(), key_header.lower().encode(), missing
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"].startswith("/_sandbox"):
-            await self.app(scope, receive, send)
-            return
+    def of(self, scope: Scope) -> bytes | None:
+        """The echo this request's answer carries, if any."""
+        if scope["method"] != "POST" or scope["path"].startswith("/_sandbox"):
+            return None
         key = next((value for name, value in scope["headers"] if name == self.key_header), b"") or None
-        echo = key if key is not None else (self.missing.encode() if self.missing else None)
+        return key if key is not None else (self.missing.encode() if self.missing else None)
 
-        async def echoed(message: Message) -> None:
-            if message["type"] == "http.response.start" and echo is not None:
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != self.header]
-                message = {**message, "headers": [*headers, (self.header, echo)]}
-            await send(message)
-
-        await self.app(scope, receive, echoed)
+    def add(self, message: Message, echo: bytes) -> Message:
+        headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != self.header]
+        return {**message, "headers": [*headers, (self.header, echo)]}
 
 
 RATE_WINDOWS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}  # a pack's rate_limit.window, in seconds
@@ -97,12 +91,12 @@ class Served:
             self.WEBHOOK_FORMAT: dict[str, Any] | None = hooks.serialisation.format() if hooks else None  # a delivery's bytes
             self.REDELIVERY = hooks.redelivery if hooks else None  # the provider's schedule, which the delivery worker follows
 
-    def middleware(self, options: SandboxOptions) -> list[Middleware]:
+    def echo(self, options: SandboxOptions) -> EchoKey | None:
         with untracked():  # the sandbox's reads are no rule's basis (checker/provenance.py)
             idem, replay = self.pack.facts.idempotency, replay_of(self.pack, options)
             if not replay.echo_header or idem.key_in != "header":
-                return []
-            return [Middleware(EchoKey, header=replay.echo_header, key_header=idem.name, missing=replay.missing_key_echo)]
+                return None
+            return EchoKey(replay.echo_header, idem.name, replay.missing_key_echo)
 
     def configure(self, sandbox: Sandbox) -> None:
         with untracked():  # the sandbox's reads are no rule's basis (checker/provenance.py)
@@ -149,7 +143,7 @@ class Served:
 # ---------------------------------------------------------------- the app
 
 
-def build_app(provider: str | Pack, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Contained:
+def build_app(provider: str | Pack, *, db: str | Path | None = None, options: SandboxOptions | None = None) -> Answers:
     """The embedded sandbox of a pack (or a built-in provider's, by name): every provider is served from its facts."""
     from checker.packs import load_pack
 
@@ -159,29 +153,26 @@ def build_app(provider: str | Pack, *, db: str | Path | None = None, options: Sa
         provider = load_pack(provider)
     served = Served(provider)
     options = options or SandboxOptions()
-    tmp: tempfile.TemporaryDirectory[str] | None = None
-    if db is None:
-        tmp = tempfile.TemporaryDirectory(prefix="golive-sandbox-")
-        db = Path(tmp.name) / "sandbox.db"
-    sandbox = Sandbox(provider.name, Store(db), options, clock=SandboxClock(frozen=options.frozen_clock))
+    # without a state file, the state lives in memory: a temporary file would be gone at shutdown too, and after a
+    # crash no later sandbox would open it, so keeping it on disk would cost every write and save nothing
+    sandbox = Sandbox(provider.name, Store(MEMORY if db is None else db), options, clock=SandboxClock(frozen=options.frozen_clock))
     sandbox.limiter = TokenBucket(served.DEFAULT_RATE_LIMIT if options.rate_limit is None else options.rate_limit, served.RATE_WINDOW_S)
     served.configure(sandbox)
     app = Starlette(
         routes=[*served.routes(sandbox), *control_routes(sandbox)],
-        middleware=served.middleware(options),
-        lifespan=Lifespan(served, sandbox, tmp),
+        lifespan=Lifespan(served, sandbox),
         exception_handlers=error_handlers(sandbox),
     )
     app.state.sandbox = sandbox
-    return Contained(app)
+    return Answers(app, sandbox, served.echo(options))
 
 
 class Lifespan:
     """While the app is served: the delivery worker (where the pack states how deliveries are signed); after, the store
-    closed and a temporary state file's folder removed."""
+    committed and closed."""
 
-    def __init__(self, served: Served, sandbox: Sandbox, tmp: tempfile.TemporaryDirectory[str] | None) -> None:
-        self.served, self.sandbox, self.tmp = served, sandbox, tmp
+    def __init__(self, served: Served, sandbox: Sandbox) -> None:
+        self.served, self.sandbox = served, sandbox
 
     @contextlib.asynccontextmanager
     async def __call__(self, app: Starlette) -> AsyncIterator[None]:
@@ -199,8 +190,6 @@ class Lifespan:
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker
             self.sandbox.store.close()
-            if self.tmp is not None:
-                self.tmp.cleanup()
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -208,7 +197,7 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 def error_handlers(sandbox: Sandbox) -> dict[Any, Handler]:
     """Every answer that is not a route's own, in the provider's error envelope: an `ApiError` (the correlation id
-    echoed), no such route or method, and an unexpected exception (500; `Contained` keeps it from the server)."""
+    echoed), no such route or method, and an unexpected exception (500; `Answers` keeps it from the server)."""
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -232,24 +221,65 @@ def error_handlers(sandbox: Sandbox) -> dict[Any, Handler]:
     return {ApiError: api_error, 404: not_found, 405: not_found, Exception: crashed}
 
 
-class Contained:
-    """The app, with no exception escaping to the server: Starlette answers an unexpected one with the
-    error envelope (`crashed` above) and then re-raises it, which would print a traceback per request.
-    Here it ends as one log line naming the request."""
+class Answers:
+    """What every answer of the sandbox passes through on its way out.
 
-    def __init__(self, app: Starlette) -> None:
-        self.app = app
+    No exception escapes to the server: Starlette answers an unexpected one with the error envelope (`crashed` above)
+    and then re-raises it, which would print a traceback per request; here it ends as one log line naming the request.
+    No answer leaves before the changes it reports are committed: the store commits the changes of one turn of the
+    event loop together (checker/sandbox/store.py), so an answer that starts while changes are pending is held here,
+    after the app has returned, until that commit (`Store.durable`); an answer whose changes were lost (the commit
+    failed: a full disk) is replaced by a 500 in the provider's envelope. And the key echoed (`EchoKey`)."""
+
+    def __init__(self, app: Starlette, sandbox: Sandbox, echo: EchoKey | None = None) -> None:
+        self.app, self.sandbox, self.echo = app, sandbox, echo
         self.state = app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        store, held, batch = self.sandbox.store, [], 0
+        echo = self.echo.of(scope) if self.echo is not None else None
+
+        async def answer(message: Message) -> None:
+            nonlocal batch
+            if message["type"] == "http.response.start":
+                if echo is not None and self.echo is not None:
+                    message = self.echo.add(message, echo)
+                if store.batch:  # what it reports may be among the pending changes
+                    batch = store.batch
+                    held.append(message)
+                    return
+            elif held:
+                held.append(message)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answer)
         except Exception as exc:
-            if scope["type"] != "http":
-                raise
             log.error(
                 "%s %s failed inside the sandbox (%s); answered 500 internal_error",
                 scope.get("method"),
                 scope.get("path"),
                 type(exc).__name__,
             )
+        if held:
+            await self.committed(held, batch, send, echo)
+
+    async def committed(self, held: list[Message], batch: int, send: Send, echo: bytes | None) -> None:
+        """Send the held answer once its changes are committed (the others of this turn of the event loop written too)."""
+        try:
+            await self.sandbox.store.durable(batch)
+        except LostWrite:
+            lost = ApiError(
+                500, "internal_error", "The sandbox could not save this request's changes.", "Retry with the same idempotency key."
+            )
+            response = lost.response(self.sandbox.errors)
+            held = [{"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}]
+            held += [{"type": "http.response.body", "body": response.body}]
+            if echo is not None and self.echo is not None:
+                held[0] = self.echo.add(held[0], echo)
+        for message in held:
+            await send(message)

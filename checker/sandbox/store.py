@@ -1,19 +1,28 @@
 """The sandbox's state in SQLite: resources, idempotency records, balances, webhooks, events.
 
-One connection, used only from the server's event-loop thread; each change is one
-transaction, so records survive a restart (and a kill -9) when the database is a file.
-Requests in flight are not state: they live in memory (see app.idempotent).
+One connection, used only from the server's event-loop thread, to a file (`golive sandbox --db`) or to memory (MEMORY:
+without a state file). Each change is one unit (`transaction`: a savepoint, all or nothing); the units of one turn of
+the event loop are committed together, once (group commit: `begin`, `commit`: a commit costs a write of every page it
+touched, and a turn's units share most of theirs), and no answer leaves the sandbox before what it reports is committed
+(`durable`, awaited by packed.Answers): in a file, records survive a restart and a kill -9. Requests in flight are not
+state: they live in memory (see app.idempotent).
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
+import logging
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("golive.sandbox")
+MEMORY = ":memory:"  # the state of a sandbox without a state file: gone when it stops
+LOST_BATCHES_KEPT = 64  # batches whose COMMIT failed, remembered for the answers still waiting on them
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -22,7 +31,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     status INTEGER NOT NULL, headers TEXT NOT NULL, body BLOB NOT NULL, resource_id TEXT,
     created_at REAL NOT NULL, expires_at REAL NOT NULL,
     PRIMARY KEY (account, env, key)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS resources (
     id TEXT PRIMARY KEY, account TEXT NOT NULL, kind TEXT NOT NULL, idem_key TEXT,
     status TEXT NOT NULL, data TEXT NOT NULL, created_at REAL NOT NULL,
@@ -98,9 +107,16 @@ class StateFileError(Exception):
     """The state file cannot be used: its folder is missing, it is not a database, or not this sandbox's."""
 
 
+class LostWrite(Exception):
+    """The commit of the batch holding this answer's changes failed: they are gone, and the answer must not claim them."""
+
+
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
+        self.batch = 0  # the open batch's number (uncommitted changes), or 0
+        self.batches = 0  # batches opened so far
+        self.lost: dict[int, str] = {}  # batch -> why its COMMIT failed (the last LOST_BATCHES_KEPT)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -125,6 +141,8 @@ class Store:
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
+        if self.batch:
+            self.commit()
         self.db.close()
 
     def of_kind(self, sql: str, kind: str, **params: Any) -> sqlite3.Cursor:
@@ -137,8 +155,55 @@ class Store:
         return self.db.execute(_with_kind(sql, kind), params)
 
     def transaction(self) -> sqlite3.Connection:
-        """`with store.transaction() as db:` runs the block in one IMMEDIATE transaction."""
-        return _Transaction(self.db)  # type: ignore[return-value]
+        """`with store.transaction() as db:` runs the block as one unit (a savepoint in the open batch: all or nothing),
+        committed with the rest of this turn of the event loop's changes (at once where no event loop runs)."""
+        return _Transaction(self)  # type: ignore[return-value]
+
+    def begin(self) -> None:
+        """Open a batch, unless one is open: one IMMEDIATE transaction its changes join, committed by `commit` (scheduled
+        for the event loop's next turn, where one runs)."""
+        if self.batch:
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self.batches += 1
+        self.batch = self.batches
+        loop = _running_loop()
+        if loop is not None:  # else no event loop in this thread: the caller commits (`_Transaction` does, on leaving)
+            loop.call_soon(self._commit_soon)
+
+    def commit(self) -> None:
+        """Commit the open batch. Where COMMIT fails, the batch is rolled back and remembered as lost (`durable` says so
+        to every answer that was waiting on it) before the error is raised."""
+        batch, self.batch = self.batch, 0
+        if not batch:
+            return
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            self.lost[batch] = str(exc)
+            while len(self.lost) > LOST_BATCHES_KEPT:
+                del self.lost[next(iter(self.lost))]
+            raise
+
+    def _commit_soon(self) -> None:
+        """Commit the open batch; a failure is logged (and remembered: `durable`), not raised into the event loop."""
+        try:
+            self.commit()
+        except sqlite3.Error as exc:
+            log.error("the sandbox could not commit its state (%s); the answers waiting on it are errors", exc)
+
+    async def durable(self, batch: int) -> None:
+        """Return once `batch` (a `Store.batch` seen earlier) is committed. The changes of one turn of the event loop are
+        committed together: this yields once, so that the other requests of the turn write first, then commits the
+        batch if it is still open. Raises `LostWrite` where its commit failed."""
+        if self.batch == batch:
+            await asyncio.sleep(0)
+            if self.batch == batch:
+                self._commit_soon()
+        if batch in self.lost:
+            raise LostWrite(self.lost[batch])
 
     # ---------------------------------------------------------------- idempotency
 
@@ -260,18 +325,14 @@ class Store:
         return int(row[0]), int(row[1])
 
     def hold(self, db: sqlite3.Connection, account: str, amount: int, opening: int) -> int | None:
-        """Move `amount` from available to held; the available balance after, or None if it cannot be covered."""
-        for _ in range(2):
-            row = db.execute(
-                "UPDATE balances SET available = available - ?, held = held + ? WHERE account = ? AND available >= ? RETURNING available",
-                (amount, amount, account, amount),
-            ).fetchone()
-            if row is not None:
-                return int(row[0])
-            if db.execute("SELECT 1 FROM balances WHERE account = ?", (account,)).fetchone():
-                return None
-            self.balance(db, account, opening)  # a new account opens with the sandbox balance
-        return None
+        """Move `amount` from available to held; the available balance after, or None if it cannot be covered (then
+        nothing is written). Read, then written without RETURNING (which costs SQLite a table of its own per call): the
+        store is used from one thread, inside the caller's transaction, so nothing moves the balance in between."""
+        available, _held = self.balance(db, account, opening)  # a new account opens with the sandbox balance
+        if available < amount:
+            return None
+        db.execute("UPDATE balances SET available = available - ?, held = held + ? WHERE account = ?", (amount, amount, account))
+        return available - amount
 
     def move_balance(self, db: sqlite3.Connection, account: str, available_delta: int, held_delta: int) -> None:
         db.execute(
@@ -333,18 +394,33 @@ class Store:
         return [json.loads(r[0]) for r in rows]
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 @functools.lru_cache(maxsize=64)
 def _with_kind(sql: str, kind: str) -> str:
     return sql.format(kind="'" + kind.replace("'", "''") + "'")
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    """A savepoint in the store's open batch (see `Store.transaction`)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
+        self.store.begin()
+        self.store.db.execute("SAVEPOINT unit")
+        return self.store.db
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        db = self.store.db
+        if exc_type is not None:
+            db.execute("ROLLBACK TO unit")
+        db.execute("RELEASE unit")
+        if _running_loop() is None:
+            self.store.commit()  # no event loop to commit with the rest of its turn: now

@@ -193,10 +193,17 @@ def parsed_json(body: bytes) -> Any:
         data = json.loads(body)
     except (ValueError, RecursionError):
         raise ApiError(400, "invalid_json", "The body is not valid JSON.", "Send a JSON object.") from None
-    problem = json_problem(data)
+    problem = None if _plainly_usable(body) else json_problem(data)
     if problem:
         raise ApiError(400, "invalid_json", f"The body is not usable JSON: {problem}.", "Send a plain JSON object.")
     return data
+
+
+def _plainly_usable(body: bytes) -> bool:
+    """Whether a body `json.loads` decoded cannot hold what `json_problem` looks for, seen from its bytes alone (the walk
+    is most of a small body's cost): ASCII without NUL (so read as UTF-8, where a lone surrogate can come only from a
+    \\u escape), no \\u escape, and fewer brackets than MAX_JSON_DEPTH (a value inside k containers is at depth k + 1)."""
+    return body.isascii() and b"\\u" not in body and b"\x00" not in body and body.count(b"{") + body.count(b"[") < MAX_JSON_DEPTH
 
 
 def json_problem(data: Any) -> str | None:
