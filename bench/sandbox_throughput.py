@@ -7,11 +7,12 @@ changes to be committed to disk) the creates are shown too, for information.
 Each server runs alone in its own process with the same uvicorn settings (rate limit off in
 the sandbox); one load generator in this process drives it over keep-alive loopback
 connections with pre-built raw HTTP/1.1 requests, so the client costs the same for both.
-A round measures the bare handler, then each golive workload against it; a ratio is taken within
-its round (a machine shared with others drifts between rounds more than within one), and the
-median of the rounds' ratios is compared with the goal, with the range shown beside it.
+Each golive workload runs on a fresh server (a second's warm-up, then the timed load) and is measured
+between two loads of one bare server, just before and just after it: its ratio is its rate over the mean of
+those two (a machine shared with others drifts by tens of percent within a minute, and both sides of a ratio
+must see the same machine). The median of the rounds' ratios is compared with the goal, the range shown beside.
 
-    python bench/sandbox_throughput.py [--rounds 5] [--seconds 3] [--connections 32]
+    python bench/sandbox_throughput.py [--rounds 5] [--seconds 2] [--connections 32]
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def start(which: str, state: str | None) -> tuple[subprocess.Popen[bytes], int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=2.0, help="per measurement")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of every golive workload, each between two bare ones")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of every golive workload, each between two bare measurements")
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     host = "127.0.0.1"
@@ -146,23 +147,23 @@ def main() -> None:
     ]
     rates: dict[str, list[float]] = {w[0]: [] for w in workloads} | {peer: [] for peer in peers}
     ratios: dict[str, list[float]] = {w[0]: [] for w in workloads}
-    for _ in range(args.rounds):
-        with tempfile.TemporaryDirectory(prefix="golive-bench-") as folder, Servers(folder) as servers:
-            warm = {(which, kept) for _, which, kept, *_ in workloads}
-            for which, kept in sorted(warm):
-                make = mintfax_create if which == "mintfax" else flexforward_create
-                servers.load(which, kept, make, 1.0, args.connections, {201})
+    with tempfile.TemporaryDirectory(prefix="golive-bench-") as folder:
+        bare, bare_port = start("bare", None)  # stateless: one for the whole run
+        try:
             for make in peers.values():
-                servers.load("bare", False, make, 1.0, args.connections, {201})
-            for name, which, kept, make, expect, peer, _goal in workloads:
-                before = servers.load("bare", False, peers[peer], args.seconds, args.connections, {201})
-                if name.endswith("replay (JSON)") or name.endswith("replay (multipart)"):  # its key made once, before timing
-                    servers.load(which, kept, make, 0.2, args.connections, expect | {201, 409})
-                rate = servers.load(which, kept, make, args.seconds, args.connections, expect)
-                after = servers.load("bare", False, peers[peer], args.seconds, args.connections, {201})
-                rates[name].append(rate)
-                rates[peer] += [before, after]
-                ratios[name].append(rate / ((before + after) / 2))
+                asyncio.run(load(bare_port, make, 1.0, args.connections, {201}))
+            for round_ in range(args.rounds):
+                for n, (name, which, kept, make, expect, peer, _goal) in enumerate(workloads):
+                    before = asyncio.run(load(bare_port, peers[peer], args.seconds, args.connections, {201}))
+                    state = str(Path(folder) / f"{round_}-{n}.db") if kept else None
+                    rate = measure(which, state, make, args.seconds, args.connections, expect)
+                    after = asyncio.run(load(bare_port, peers[peer], args.seconds, args.connections, {201}))
+                    rates[name].append(rate)
+                    rates[peer] += [before, after]
+                    ratios[name].append(rate / ((before + after) / 2))
+        finally:
+            bare.terminate()
+            bare.wait(timeout=10)
     print(
         f"sandbox throughput: {args.connections} keep-alive connections, {args.rounds} rounds of {args.seconds:g} s per measurement, "
         "same uvicorn settings;\nratio: the median over the rounds of a workload's rate to the bare handler's, measured just before "
@@ -182,25 +183,15 @@ def main() -> None:
     sys.exit(1 if missed else 0)
 
 
-class Servers:
-    """The servers of one round, each in its own process, started when first loaded and stopped at the end."""
-
-    def __init__(self, folder: str) -> None:
-        self.folder, self.running = folder, {}
-
-    def __enter__(self) -> Servers:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for process, _port in self.running.values():
-            process.terminate()
-            process.wait(timeout=10)
-
-    def load(self, which: str, kept: bool, make_request, seconds: float, connections: int, expect: set[int]) -> float:
-        if (which, kept) not in self.running:
-            self.running[which, kept] = start(which, str(Path(self.folder) / f"{which}.db") if kept else None)
-        _process, port = self.running[which, kept]
+def measure(which: str, state: str | None, make_request, seconds: float, connections: int, expect: set[int]) -> float:
+    """The rate of a fresh server of `which` (its state in memory, or in `state`), after a second's warm-up."""
+    process, port = start(which, state)
+    try:
+        asyncio.run(load(port, make_request, 1.0, connections, expect | {200, 201, 409}))  # 409: the first replay key in flight
         return asyncio.run(load(port, make_request, seconds, connections, expect))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 if __name__ == "__main__":

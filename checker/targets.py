@@ -50,7 +50,7 @@ class Targets:
 @contextlib.asynccontextmanager
 async def prepared_targets(config: Config, pack: Pack, needed: Collection[Probe]) -> AsyncIterator[Targets]:
     """The targets that rules probing `needed` use, started; stopped again when the context ends."""
-    async with _run_folder() as workdir, _sandbox(config, pack, needed, workdir) as targets:
+    async with _run_folder() as workdir, _sandbox(config, pack, needed) as targets:
         targets.workdir = workdir
         async with _receiver(config, targets, "webhook" in needed):
             yield targets
@@ -119,7 +119,7 @@ async def _receiver(config: Config, targets: Targets, needed: bool) -> AsyncIter
 
 
 @contextlib.asynccontextmanager
-async def _sandbox(config: Config, pack: Pack, needed: Collection[Probe], workdir: Path) -> AsyncIterator[Targets]:
+async def _sandbox(config: Config, pack: Pack, needed: Collection[Probe]) -> AsyncIterator[Targets]:
     """The sandbox the checks probe: a real one as configured, or the embedded one started for the pack (and stopped)."""
     targets = Targets(api_key=config.file.sandbox.api_key)
     url = config.file.sandbox.url
@@ -142,7 +142,7 @@ async def _sandbox(config: Config, pack: Pack, needed: Collection[Probe], workdi
     from checker.sandbox.server import EmbeddedSandbox
 
     options = SandboxOptions()  # the sandbox follows the pack's facts (a pack for mintfax's revision 001 too)
-    sandbox = EmbeddedSandbox(pack, db=workdir / "sandbox.db", options=options)  # removed with the run's folder
+    sandbox = EmbeddedSandbox(pack, options=options)  # its state in memory: nothing of it outlives the run
     await asyncio.to_thread(sandbox.start)
     try:
         targets.sandbox_url = sandbox.url

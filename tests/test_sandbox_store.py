@@ -116,7 +116,7 @@ def test_a_commit_that_fails_turns_every_answer_waiting_on_it_into_a_500_and_kee
 
     answers = asyncio.run(run())
     assert [status for status, _ in answers] == [500] * 3
-    assert all(body["error"] == "internal_error" and "could not save" in body["message"] for _, body in answers)
+    assert all(body["error"] == "internal_error" and "could not save its state" in body["message"] for _, body in answers)
     recorded.fail_commit = False
     assert store.resources() == []  # rolled back: no 201 was sent for it, and none of it is kept
     status, _ = asyncio.run(post(app, "lost-0", log))
@@ -143,4 +143,38 @@ def test_a_unit_that_fails_undoes_its_own_changes_and_no_other(tmp_path: Path) -
     with pytest.raises(LostWrite):
         store.lost[99] = "disk full"
         asyncio.run(store.durable(99))
+    store.close()
+
+
+def test_a_full_disk_mid_batch_loses_only_what_no_answer_claims(tmp_path: Path) -> None:
+    """SQLite rolls the whole transaction back when the disk is full (not just the statement): the units already in
+    the batch are gone too. Their answers must learn it (LostWrite), the error the caller sees is the disk's (not "no
+    such savepoint"), and a unit after it, in a batch of its own, is kept and said to be."""
+    store = Store(tmp_path / "state.db")
+
+    async def run() -> None:
+        with store.transaction() as db:
+            store.balance(db, "before", 100)
+        before = store.batch
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages + 2}")  # the disk fills during the next unit
+        with pytest.raises(sqlite3.OperationalError, match="full"), store.transaction() as db:
+            for n in range(100):
+                store.insert_resource(db, f"r{n}", "full", "fax", None, "queued", "x" * 4000, 0.0)
+        store.db.execute("PRAGMA max_page_count = 1073741823")
+        with store.transaction() as db:
+            store.balance(db, "after", 100)
+        after = store.batch
+        try:
+            await store.durable(before)
+            kept_before = True
+        except LostWrite:
+            kept_before = False
+        await store.durable(after)  # its own batch: committed, and said to be
+        with store.transaction() as db:
+            rows = {r[0] for r in db.execute("SELECT account FROM balances")}
+        assert ("before" in rows) == kept_before, (rows, kept_before)
+        assert "after" in rows and not store.resources("full")
+
+    asyncio.run(run())
     store.close()

@@ -274,7 +274,10 @@ class Answers:
             await self.sandbox.store.durable(batch)
         except LostWrite:
             lost = ApiError(
-                500, "internal_error", "The sandbox could not save this request's changes.", "Retry with the same idempotency key."
+                500,
+                "internal_error",
+                "The sandbox could not save its state, and this answer would have reported changes that are gone.",
+                "Retry the request (with the same idempotency key).",
             )
             response = lost.response(self.sandbox.errors)
             held = [{"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}]

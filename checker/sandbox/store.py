@@ -162,8 +162,10 @@ class Store:
     def begin(self) -> None:
         """Open a batch, unless one is open: one IMMEDIATE transaction its changes join, committed by `commit` (scheduled
         for the event loop's next turn, where one runs)."""
-        if self.batch:
+        if self.batch and self.db.in_transaction:
             return
+        if self.batch:  # SQLite ended it on its own (a full disk rolls back the whole transaction): its changes are gone
+            self.lose(self.batch, "SQLite rolled the transaction back")
         self.db.execute("BEGIN IMMEDIATE")
         self.batches += 1
         self.batch = self.batches
@@ -174,18 +176,26 @@ class Store:
     def commit(self) -> None:
         """Commit the open batch. Where COMMIT fails, the batch is rolled back and remembered as lost (`durable` says so
         to every answer that was waiting on it) before the error is raised."""
-        batch, self.batch = self.batch, 0
+        batch = self.batch
         if not batch:
             return
         try:
             self.db.execute("COMMIT")
         except sqlite3.Error as exc:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            self.lost[batch] = str(exc)
-            while len(self.lost) > LOST_BATCHES_KEPT:
-                del self.lost[next(iter(self.lost))]
+            self.lose(batch, str(exc))
             raise
+        self.batch = 0
+
+    def lose(self, batch: int, why: str) -> None:
+        """The batch's changes are gone (its COMMIT failed, or SQLite rolled it back): remembered as lost first, so that no
+        answer waiting on it says otherwise, then the transaction ended if it is still open."""
+        self.lost[batch] = why
+        while len(self.lost) > LOST_BATCHES_KEPT:
+            del self.lost[next(iter(self.lost))]
+        if self.batch == batch:
+            self.batch = 0
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def _commit_soon(self) -> None:
         """Commit the open batch; a failure is logged (and remembered: `durable`), not raised into the event loop."""
@@ -418,7 +428,13 @@ class _Transaction:
         return self.store.db
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        db = self.store.db
+        store, db = self.store, self.store.db
+        if not db.in_transaction:  # SQLite rolled the whole batch back (a full disk, an I/O error): the other units too
+            why = str(exc) if exc is not None else "SQLite rolled the transaction back"
+            store.lose(store.batch, why)
+            if exc_type is None:
+                raise LostWrite(why)
+            return  # the error that did it goes on
         if exc_type is not None:
             db.execute("ROLLBACK TO unit")
         db.execute("RELEASE unit")

@@ -21,7 +21,7 @@ import httpx
 from checker.http import tls_context
 from checker.packs import RedeliveryFacts
 from checker.sandbox.app import Sandbox, loopback_url
-from checker.sandbox.store import DueDelivery
+from checker.sandbox.store import DueDelivery, LostWrite
 from checker.signing import SigningScheme
 
 log = logging.getLogger("golive.sandbox")
@@ -106,17 +106,27 @@ class DeliveryWorker:
             return
         for account in accounts:
             self.sandbox.settle(account)  # move faxes along on the sandbox clock, so their events exist
-        for due in store.due_deliveries({account: self.sandbox.clock.now(account) for account in accounts}, BATCH):
+        due_now = store.due_deliveries({account: self.sandbox.clock.now(account) for account in accounts}, BATCH)
+        written = store.batch  # what settling and planning wrote: posted only once it is committed
+        for due in due_now:
             key = (due.event_id, due.webhook_id)
             if key in self.in_flight:
                 continue
             self.in_flight.add(key)
-            task = asyncio.ensure_future(self.deliver(due))
+            task = asyncio.ensure_future(self.deliver(due, written))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
 
-    async def deliver(self, due: DueDelivery) -> None:
+    async def deliver(self, due: DueDelivery, written: int = 0) -> None:
+        """Post one delivery, once the changes that made it are committed (`written`: their batch, or 0), and record
+        how it went."""
         try:
+            if written:
+                try:
+                    await self.sandbox.store.durable(written)
+                except LostWrite:
+                    log.warning("webhook %s: not sent; the sandbox could not save the change it reports", due.event_id)
+                    return
             async with self.limit:
                 status, problem, elapsed = await self._post(due)
             attempt = due.attempts + 1
