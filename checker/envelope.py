@@ -25,6 +25,8 @@ MAX_FORM_DEPTH = 8  # a[b][c]…: deeper keys are kept as one flat name
 
 def dig(data: Any, path: str) -> Any:
     """The value at a dotted path ("error.code"; a number indexes a list: "notificationItems.0.item"), or None."""
+    if "." not in path and isinstance(data, dict):  # a plain name in a dict: most of a sandbox request's fields
+        return data.get(path)
     for part in path.split("."):
         if isinstance(data, list) and part.isdigit():
             data = data[int(part)] if int(part) < len(data) else None

@@ -8,8 +8,13 @@ from typing import IO
 import filetype
 
 HEAD = 8192
-# the accepted binary kinds (and zip, for DOCX/XLSX) are tried first; the full list only for the rest
-_FIRST = [m for m in filetype.types if m.extension in {"pdf", "png", "jpg", "tif", "docx", "xlsx", "zip"}]
+# the accepted binary kinds (and zip, for DOCX/XLSX) are tried first, those known by their first bytes before those
+# that search a zip's entries (their magic numbers are disjoint: the order changes no answer); the full list only for
+# the rest
+_FIRST = sorted(
+    (m for m in filetype.types if m.extension in {"pdf", "png", "jpg", "tif", "docx", "xlsx", "zip"}),
+    key=lambda m: m.extension in {"docx", "xlsx", "zip"},
+)
 # filetype's names -> ours
 _NAMES = {"jpg": "jpg", "png": "png", "tif": "tiff", "pdf": "pdf", "docx": "docx", "xlsx": "xlsx"}
 EXTENSIONS = {

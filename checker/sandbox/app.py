@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checker.sandbox.clock import SandboxClock, TokenBucket
+from checker.sandbox.deadline import within
 from checker.sandbox.errors import ApiError as ApiError  # imported from here by the features
 from checker.sandbox.errors import validation_error
 from checker.sandbox.store import IdempotencyRecord, Store
@@ -90,17 +91,23 @@ async def read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise _too_large(limit)
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size, receive = 0, request.receive  # the messages themselves: Starlette's stream() is an async generator around them
     try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
-            async for chunk in request.stream():
+        with within(BODY_TIMEOUT_S):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > limit:
                     raise _too_large(limit)
                 chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
     except TimeoutError:
         raise body_timeout() from None
-    return b"".join(chunks)
 
 
 def body_timeout() -> ApiError:

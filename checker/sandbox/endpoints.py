@@ -292,7 +292,8 @@ class CreateEndpoint:
         except ApiError as exc:
             exc.headers.update({**limit_headers, **self.answer_headers(request, key)})
             raise
-        response.headers.update(extra)
+        if extra:
+            response.headers.update(extra)
         return response
 
     async def once(self, request: Request, account: str, key: str, data: dict[str, Any], digest: str) -> Response:

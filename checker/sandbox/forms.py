@@ -6,13 +6,14 @@ request than Starlette's form parser here, which the throughput benchmark showed
 
 from __future__ import annotations
 
-import asyncio
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO
 
 import multipart
 from starlette.requests import Request
+
+from checker.sandbox.deadline import within
 
 MAX_FIELD_BYTES = 64 * 1024
 SPOOL_BYTES = 1024 * 1024
@@ -60,7 +61,7 @@ async def read_form(request: Request, *, max_file_bytes: int, timeout_s: float, 
     parser = multipart.PushMultipartParser(options["boundary"], max_segment_count=max_parts)
     form = Form()
     try:
-        async with asyncio.timeout(timeout_s):
+        with within(timeout_s):
             await _parse(request, parser, form, max_file_bytes)
     except TimeoutError:
         form.close()

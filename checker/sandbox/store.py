@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 log = logging.getLogger("golive.sandbox")
@@ -87,7 +88,7 @@ INSERT_EVENT = "INSERT OR IGNORE INTO events (id, account, type, payload, create
 class IdempotencyRecord:
     request_hash: str
     status: int | None
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: bytes
     resource_id: str | None
 
@@ -226,7 +227,7 @@ class Store:
         ).fetchone()
         if row is None:
             return None
-        return IdempotencyRecord(row[0], row[1], json.loads(row[2]), row[3], row[4])
+        return IdempotencyRecord(row[0], row[1], _headers(row[2]), row[3], row[4])
 
     def save(
         self,
@@ -244,7 +245,7 @@ class Store:
         self.db.execute(
             "INSERT OR REPLACE INTO idempotency (account, env, key, request_hash, status, headers, body, created_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (account, env, key, request_hash, status, json.dumps(headers), body, now, now + ttl_s),
+            (account, env, key, request_hash, status, _headers_text(tuple(headers.items())), body, now, now + ttl_s),
         )
 
     # ---------------------------------------------------------------- resources
@@ -402,6 +403,17 @@ class Store:
     def events(self, account: str) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT payload FROM events WHERE account = ? ORDER BY created_at", (account,)).fetchall()
         return [json.loads(r[0]) for r in rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _headers(text: str) -> Mapping[str, str]:
+    """A stored answer's headers (a handful of distinct texts: the content types a pack answers with), read once each."""
+    return MappingProxyType(json.loads(text))
+
+
+@functools.lru_cache(maxsize=64)
+def _headers_text(items: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(dict(items))
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
