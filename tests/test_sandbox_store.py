@@ -21,12 +21,15 @@ KEY = "fx_test_storetests0001"
 
 class Recorded:
     """The store's connection, with every COMMIT (and the answers sent) written into one shared log; `fail_commit`
-    makes COMMIT fail as a full disk would."""
+    makes COMMIT fail as a full disk would, `fail_insert` a resource's insert (the whole transaction rolled back)."""
 
     def __init__(self, db: sqlite3.Connection, log: list[str]) -> None:
-        self.db, self.log, self.fail_commit = db, log, False
+        self.db, self.log, self.fail_commit, self.fail_insert = db, log, False, False
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        if self.fail_insert and sql.startswith("INSERT INTO resources"):
+            self.db.execute("ROLLBACK")  # what SQLite does on SQLITE_FULL
+            raise sqlite3.OperationalError("database or disk is full")
         if sql == "COMMIT":
             self.log.append("COMMIT")
             if self.fail_commit:
@@ -178,3 +181,20 @@ def test_a_full_disk_mid_batch_loses_only_what_no_answer_claims(tmp_path: Path) 
 
     asyncio.run(run())
     store.close()
+
+
+def test_a_create_that_fills_the_disk_is_told_so_and_the_next_one_is_served(tmp_path: Path) -> None:
+    """The create whose own write fills the disk gets the 500 that says its state could not be saved (not "a golive
+    bug"), nothing of it is kept, and once there is room again the same key makes the fax. (The disk filling is
+    played by the connection: SQLite answers SQLITE_FULL and rolls the whole transaction back, as the test above
+    shows it really does.)"""
+    app = build_app("mintfax", db=tmp_path / "state.db", options=SandboxOptions(rate_limit=0))
+    store = app.sandbox.store
+    store.db = recorded = Recorded(store.db, [])  # type: ignore[assignment]
+    recorded.fail_insert = True
+    status, body = asyncio.run(post(app, "full-1", []))
+    assert status == 500 and "could not save its state" in body["message"], body
+    recorded.fail_insert = False
+    assert store.resources() == []
+    status, body = asyncio.run(post(app, "full-1", []))
+    assert status == 201 and body["id"].startswith("fax_")

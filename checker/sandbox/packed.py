@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -197,7 +198,8 @@ Handler = Callable[[Request, Exception], Awaitable[Response]]
 
 def error_handlers(sandbox: Sandbox) -> dict[Any, Handler]:
     """Every answer that is not a route's own, in the provider's error envelope: an `ApiError` (the correlation id
-    echoed), no such route or method, and an unexpected exception (500; `Answers` keeps it from the server)."""
+    echoed), no such route or method, state the store could not save (a full disk: 500, `lost_state`), and an
+    unexpected exception (500; `Answers` keeps it from the server)."""
 
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -213,12 +215,26 @@ def error_handlers(sandbox: Sandbox) -> dict[Any, Handler]:
             status, "not_found" if status == 404 else "method_not_allowed", f"No route for {request.method} {request.url.path}."
         ).response(sandbox.errors)
 
+    async def lost(request: Request, exc: Exception) -> Response:
+        log.error("%s %s: the sandbox could not save its state (%s); answered 500 internal_error", request.method, request.url.path, exc)
+        return lost_state().response(sandbox.errors)
+
     async def crashed(request: Request, exc: Exception) -> Response:
         return ApiError(
             500, "internal_error", "The sandbox could not handle this request.", "This is a golive bug; please report it."
         ).response(sandbox.errors)
 
-    return {ApiError: api_error, 404: not_found, 405: not_found, Exception: crashed}
+    return {ApiError: api_error, LostWrite: lost, sqlite3.Error: lost, 404: not_found, 405: not_found, Exception: crashed}
+
+
+def lost_state() -> ApiError:
+    """The answer to a request whose changes, or changes it would have reported, the store lost (a commit that failed)."""
+    return ApiError(
+        500,
+        "internal_error",
+        "The sandbox could not save its state, and this answer would have reported changes that are gone.",
+        "Retry the request (with the same idempotency key).",
+    )
 
 
 class Answers:
@@ -273,13 +289,7 @@ class Answers:
         try:
             await self.sandbox.store.durable(batch)
         except LostWrite:
-            lost = ApiError(
-                500,
-                "internal_error",
-                "The sandbox could not save its state, and this answer would have reported changes that are gone.",
-                "Retry the request (with the same idempotency key).",
-            )
-            response = lost.response(self.sandbox.errors)
+            response = lost_state().response(self.sandbox.errors)
             held = [{"type": "http.response.start", "status": response.status_code, "headers": response.raw_headers}]
             held += [{"type": "http.response.body", "body": response.body}]
             if echo is not None and self.echo is not None:
